@@ -1,0 +1,54 @@
+-- woosync's own tables, created on first use inside the shop database with the shop's prefix.
+-- They never hold anything WooCommerce reads. Statements are separated by lines of `-- ;`.
+
+-- One row per run: the run journal that `status` reads and `resume` continues.
+-- state: running | interrupted | done | failed | abandoned
+CREATE TABLE IF NOT EXISTS `{prefix}woosync_runs` (
+  `id` bigint(20) unsigned NOT NULL AUTO_INCREMENT,
+  `started_at` datetime NOT NULL,
+  `finished_at` datetime DEFAULT NULL,
+  `heartbeat_at` datetime DEFAULT NULL,
+  `state` varchar(20) NOT NULL,
+  `tool_version` varchar(32) NOT NULL,
+  `config_fingerprint` char(64) NOT NULL,
+  `source_label` varchar(1024) NOT NULL DEFAULT '',
+  `source_sha256` char(64) NOT NULL DEFAULT '',
+  `items` int(11) NOT NULL DEFAULT 0,
+  `invalid` int(11) NOT NULL DEFAULT 0,
+  `created` int(11) NOT NULL DEFAULT 0,
+  `updated` int(11) NOT NULL DEFAULT 0,
+  `unchanged` int(11) NOT NULL DEFAULT 0,
+  `conflict` int(11) NOT NULL DEFAULT 0,
+  `warning` int(11) NOT NULL DEFAULT 0,
+  `chunks_done` int(11) NOT NULL DEFAULT 0,
+  `error` text DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  KEY `state` (`state`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;
+-- ;
+-- The run's normalised input, frozen before the first write so a resume applies the same plan.
+-- kind: item (a row to sync) | invalid (a rejected row, kept for the report and counts).
+CREATE TABLE IF NOT EXISTS `{prefix}woosync_input` (
+  `run_id` bigint(20) unsigned NOT NULL,
+  `seq` int(11) NOT NULL,
+  `line` bigint(20) NOT NULL,
+  `kind` varchar(10) NOT NULL,
+  `sku` varchar(255) NOT NULL,
+  `name` text DEFAULT NULL,
+  `regular_price` varchar(64) DEFAULT NULL,
+  `sale_price` varchar(64) DEFAULT NULL,
+  `stock` bigint(20) DEFAULT NULL,
+  `notes` text DEFAULT NULL,
+  PRIMARY KEY (`run_id`, `seq`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;
+-- ;
+-- One row per committed chunk, written in the chunk's own transaction: the checkpoint.
+CREATE TABLE IF NOT EXISTS `{prefix}woosync_chunks` (
+  `run_id` bigint(20) unsigned NOT NULL,
+  `chunk_no` int(11) NOT NULL,
+  `products` int(11) NOT NULL,
+  `created` int(11) NOT NULL,
+  `updated` int(11) NOT NULL,
+  `committed_at` datetime NOT NULL,
+  PRIMARY KEY (`run_id`, `chunk_no`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;

@@ -1,0 +1,252 @@
+//! Applies a plan in chunks. Each chunk is one transaction that also writes its checkpoint row,
+//! so a chunk is applied whole or not at all and never twice. Deadlocks and lock-wait timeouts
+//! roll the chunk back and retry it with backoff; any other error stops the run (resumable).
+//! In a dry run the same path is walked and nothing is sent to the database.
+
+mod create;
+pub mod statements;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use mysql_async::prelude::*;
+use mysql_async::{Conn, TxOpts};
+
+use crate::catalog::{PostType, Shop};
+use crate::error::{is_retryable, Error, Result};
+use crate::plan::{MetaOp, TermChange, Unit};
+use crate::report::ReportRow;
+use statements::{LookupRow, Statement};
+
+/// Everything a chunk writer needs besides the chunk.
+pub struct Target<'a> {
+    pub shop: &'a Shop,
+    pub run_id: u64,
+    pub new_status: &'a str,
+    pub author_id: u64,
+}
+
+/// What one committed chunk did.
+#[derive(Debug, Default)]
+pub struct ChunkDone {
+    pub products: usize,
+    pub created: usize,
+    pub updated: usize,
+    /// Report rows, with the IDs of created products filled in.
+    pub rows: Vec<ReportRow>,
+    /// Variable parents whose caches must be dropped at the end of the run.
+    pub parents: Vec<u64>,
+    pub term_changes: usize,
+    pub attempts: u32,
+}
+
+/// Packs units into chunks of at least `size` products, never splitting a unit.
+pub fn pack(units: Vec<Unit>, size: usize) -> Vec<Vec<Unit>> {
+    let mut chunks = Vec::new();
+    let mut current: Vec<Unit> = Vec::new();
+    let mut n = 0;
+    for unit in units {
+        n += unit.creates.len() + unit.updates.len();
+        current.push(unit);
+        if n >= size {
+            chunks.push(std::mem::take(&mut current));
+            n = 0;
+        }
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    chunks
+}
+
+/// Summarises a chunk without writing (dry run), or after writing it.
+fn summarise(chunk: &[Unit]) -> ChunkDone {
+    let mut done = ChunkDone::default();
+    for unit in chunk {
+        done.products += unit.creates.len() + unit.updates.len();
+        done.created += unit.creates.len();
+        for u in &unit.updates {
+            if !u.resynced_parent {
+                done.updated += 1;
+            }
+            if u.resynced_parent {
+                done.parents.push(u.id);
+            } else if u.parent != 0 {
+                done.parents.push(u.parent);
+            }
+            if u.term.is_some() {
+                done.term_changes += 1;
+            }
+            done.rows.extend(u.rows.iter().cloned());
+        }
+        for c in &unit.creates {
+            done.rows.extend(c.rows.iter().cloned());
+        }
+    }
+    done.parents.sort_unstable();
+    done.parents.dedup();
+    done
+}
+
+pub fn dry_chunk(chunk: &[Unit]) -> ChunkDone {
+    summarise(chunk)
+}
+
+/// Applies one chunk in one transaction together with its checkpoint, retrying deadlocks.
+pub async fn apply_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &[Unit]) -> Result<ChunkDone> {
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        match try_chunk(conn, target, chunk_no, chunk).await {
+            Ok(mut done) => {
+                done.attempts = attempt;
+                return Ok(done);
+            }
+            Err(ChunkError::Driver(e)) if is_retryable(&e) && attempt < 6 => {
+                let wait = Duration::from_millis(200 * 2u64.pow(attempt - 1));
+                tracing::warn!(chunk = chunk_no, attempt, "chunk rolled back ({e}); retrying in {} ms", wait.as_millis());
+                tokio::time::sleep(wait).await;
+            }
+            Err(ChunkError::Driver(e)) => {
+                return Err(Error::Database(format!("chunk {chunk_no} was rolled back: {e}")));
+            }
+            Err(ChunkError::Other(e)) => return Err(e),
+        }
+    }
+}
+
+enum ChunkError {
+    Driver(mysql_async::Error),
+    Other(Error),
+}
+
+impl From<mysql_async::Error> for ChunkError {
+    fn from(e: mysql_async::Error) -> Self {
+        ChunkError::Driver(e)
+    }
+}
+
+async fn run_all<Q: Queryable>(q: &mut Q, statements: Vec<Statement>) -> Result<(), mysql_async::Error> {
+    for (sql, params) in statements {
+        if params.is_empty() {
+            q.query_drop(sql).await?;
+        } else {
+            q.exec_drop(sql, params).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &[Unit]) -> Result<ChunkDone, ChunkError> {
+    let shop = target.shop;
+    let p = &shop.prefix;
+    let now = Utc::now();
+    let local = shop.utc_offset.local(now).format("%Y-%m-%d %H:%M:%S").to_string();
+    let gmt = now.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string();
+    let mut done = summarise(chunk);
+
+    let mut tx = conn.start_transaction(TxOpts::default()).await?;
+
+    // Creates first: they yield the IDs the report rows need.
+    let creates: Vec<&crate::plan::NewProduct> = chunk.iter().flat_map(|u| u.creates.iter()).collect();
+    if !creates.is_empty() {
+        let ids = create::insert_products(&mut tx, target, chunk_no, &creates, &local, &gmt).await?;
+        for row in done.rows.iter_mut().filter(|r| r.action == crate::report::Action::Create) {
+            if let Some(pos) = creates.iter().position(|c| c.sku == row.sku) {
+                row.product_id = Some(ids[pos]);
+            }
+        }
+    }
+
+    let updates: Vec<&crate::plan::Update> = chunk.iter().flat_map(|u| u.updates.iter()).collect();
+    let mut sets: Vec<(u64, String)> = Vec::new();
+    let mut inserts: Vec<(u64, &str, Option<String>)> = Vec::new();
+    let mut deletes: Vec<u64> = Vec::new();
+    let mut lookups: Vec<LookupRow> = Vec::new();
+    let mut missing_lookup: Vec<u64> = Vec::new();
+    let mut term_add: Vec<(u64, u64)> = Vec::new();
+    let mut term_remove: Vec<u64> = Vec::new();
+    let mut count_delta: i64 = 0;
+    let mut touched: Vec<u64> = Vec::new();
+    for u in &updates {
+        for op in &u.ops {
+            match op {
+                MetaOp::Set { ids, value, .. } => sets.extend(ids.iter().map(|id| (*id, value.clone()))),
+                MetaOp::Insert { key, value } => inserts.push((u.id, key, value.clone())),
+                MetaOp::Delete { ids, .. } => deletes.extend(ids.iter().copied()),
+            }
+        }
+        if let Some((values, missing)) = &u.lookup {
+            lookups.push(lookup_row(u.id, values));
+            if *missing {
+                missing_lookup.push(u.id);
+            }
+        }
+        match u.term {
+            Some(TermChange::Add) => {
+                term_add.push((u.id, shop.outofstock_tt));
+                count_delta += u.published as i64;
+            }
+            Some(TermChange::Remove) => {
+                term_remove.push(u.id);
+                count_delta -= u.published as i64;
+            }
+            None => {}
+        }
+        if u.touch {
+            touched.push(u.id);
+        }
+        debug_assert!(u.post_type == PostType::Product || u.post_type == PostType::Variation);
+    }
+
+    // Deletes before inserts: a parent's `_price` rows are replaced whole.
+    run_all(&mut tx, statements::delete_meta(p, &deletes)).await?;
+    run_all(&mut tx, statements::set_meta(p, &sets)).await?;
+    run_all(&mut tx, statements::insert_meta(p, &inserts)).await?;
+    run_all(&mut tx, statements::upsert_lookup(p, shop.has_global_unique_id, &lookups)).await?;
+    run_all(&mut tx, statements::fill_lookup(p, &missing_lookup)).await?;
+    run_all(&mut tx, statements::add_terms(p, &term_add)).await?;
+    run_all(&mut tx, statements::remove_terms(p, shop.outofstock_tt, &term_remove)).await?;
+    if count_delta != 0 {
+        tx.exec_drop(
+            format!("UPDATE `{p}term_taxonomy` SET count = GREATEST(count + ?, 0) WHERE term_taxonomy_id = ?"),
+            (count_delta, shop.outofstock_tt),
+        )
+        .await?;
+    }
+    run_all(&mut tx, statements::touch(p, &touched, &local, &gmt)).await?;
+
+    // The checkpoint commits with the work.
+    tx.exec_drop(
+        format!(
+            "INSERT INTO `{p}woosync_chunks` (run_id, chunk_no, products, created, updated, committed_at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP())"
+        ),
+        (target.run_id, chunk_no, done.products as u64, done.created as u64, done.updated as u64),
+    )
+    .await?;
+    tx.exec_drop(
+        format!("UPDATE `{p}woosync_runs` SET chunks_done = chunks_done + 1, heartbeat_at = UTC_TIMESTAMP() WHERE id = ?"),
+        (target.run_id,),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+fn lookup_row(id: u64, v: &crate::woo::LookupValues) -> LookupRow {
+    LookupRow {
+        product_id: id,
+        sku: v.sku.clone(),
+        min_price: v.min_price.map(|d| d.to_string()),
+        max_price: v.max_price.map(|d| d.to_string()),
+        onsale: v.onsale,
+        stock_quantity: v.stock_quantity,
+        stock_status: v.stock_status.clone(),
+    }
+}
+
+impl From<Error> for ChunkError {
+    fn from(e: Error) -> Self {
+        ChunkError::Other(e)
+    }
+}

@@ -1,0 +1,295 @@
+//! The read side of WooCommerce: connect, check the shop is one woosync can write to
+//! ([`Shop::inspect`]), and read everything the planner needs in a few sequential passes
+//! ([`Catalog::load`]): products and variations, their price/stock meta, their lookup rows,
+//! product types and `outofstock` terms. It never writes.
+
+pub mod shop;
+
+use std::collections::HashMap;
+
+use compact_str::CompactString;
+use mysql_async::prelude::*;
+use mysql_async::Conn;
+use rust_decimal::Decimal;
+
+pub use shop::{connect, Shop};
+
+use crate::error::{Error, Result};
+use crate::model::{sku_key, Money};
+use crate::woo::LookupValues;
+
+/// The meta keys woosync reads and writes, in the order WooCommerce writes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Key {
+    Sku = 0,
+    RegularPrice,
+    SalePrice,
+    SaleFrom,
+    SaleTo,
+    ManageStock,
+    Backorders,
+    Stock,
+    StockStatus,
+    Price,
+}
+
+impl Key {
+    pub const ALL: [Key; 10] = [
+        Key::Sku,
+        Key::RegularPrice,
+        Key::SalePrice,
+        Key::SaleFrom,
+        Key::SaleTo,
+        Key::ManageStock,
+        Key::Backorders,
+        Key::Stock,
+        Key::StockStatus,
+        Key::Price,
+    ];
+
+    pub fn meta_key(self) -> &'static str {
+        match self {
+            Key::Sku => "_sku",
+            Key::RegularPrice => "_regular_price",
+            Key::SalePrice => "_sale_price",
+            Key::SaleFrom => "_sale_price_dates_from",
+            Key::SaleTo => "_sale_price_dates_to",
+            Key::ManageStock => "_manage_stock",
+            Key::Backorders => "_backorders",
+            Key::Stock => "_stock",
+            Key::StockStatus => "_stock_status",
+            Key::Price => "_price",
+        }
+    }
+
+    fn from_meta_key(k: &str) -> Option<Key> {
+        Key::ALL.into_iter().find(|key| key.meta_key() == k)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaRow {
+    pub id: u64,
+    pub value: Option<CompactString>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostType {
+    Product,
+    Variation,
+}
+
+/// The product type from the `product_type` taxonomy (variations have none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Simple,
+    Variable,
+    Grouped,
+    External,
+    Variation,
+    Other(CompactString),
+}
+
+#[derive(Debug, Clone)]
+pub struct Product {
+    pub id: u64,
+    pub post_type: PostType,
+    pub status: CompactString,
+    pub parent: u64,
+    pub kind: Kind,
+    /// The first row (lowest meta_id) of each key; more rows of a key live in `Catalog::extra`.
+    pub meta: [Option<MetaRow>; 10],
+    pub lookup: Option<LookupValues>,
+    pub outofstock_term: bool,
+}
+
+impl Product {
+    pub fn get(&self, key: Key) -> Option<&str> {
+        self.meta[key as usize].as_ref().and_then(|m| m.value.as_deref())
+    }
+    pub fn money(&self, key: Key) -> Option<Money> {
+        self.get(key).and_then(Money::from_stored)
+    }
+    pub fn timestamp(&self, key: Key) -> Option<i64> {
+        self.get(key).and_then(|v| v.trim().parse().ok())
+    }
+    pub fn manages_stock(&self) -> bool {
+        self.get(Key::ManageStock) == Some("yes")
+    }
+    pub fn is_live(&self) -> bool {
+        self.status != "trash"
+    }
+    pub fn is_published(&self) -> bool {
+        self.status == "publish"
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub products: HashMap<u64, Product>,
+    /// Second and later rows of a key for one post (a variable parent's `_price` rows,
+    /// or duplicates someone else wrote), by meta_id.
+    pub extra: HashMap<(u64, Key), Vec<MetaRow>>,
+    /// Variations of each parent, ascending by ID.
+    pub children: HashMap<u64, Vec<u64>>,
+}
+
+impl Catalog {
+    /// Reads the shop in one sequential pass per table (never one query per product).
+    pub async fn load(conn: &mut Conn, shop: &Shop) -> Result<Catalog> {
+        let p = &shop.prefix;
+        let mut cat = Catalog::default();
+
+        let posts = format!(
+            "SELECT ID, post_type, post_status, post_parent FROM `{p}posts` WHERE post_type IN ('product','product_variation')"
+        );
+        let mut result = conn.query_iter(posts).await.map_err(|e| Error::db("reading products", e))?;
+        result
+            .for_each(|row| {
+                let (id, post_type, status, parent): (u64, String, String, u64) = mysql_async::from_row(row);
+                let post_type = if post_type == "product" { PostType::Product } else { PostType::Variation };
+                cat.products.insert(
+                    id,
+                    Product {
+                        id,
+                        post_type,
+                        status: status.into(),
+                        parent,
+                        kind: if post_type == PostType::Variation { Kind::Variation } else { Kind::Simple },
+                        meta: Default::default(),
+                        lookup: None,
+                        outofstock_term: false,
+                    },
+                );
+            })
+            .await
+            .map_err(|e| Error::db("reading products", e))?;
+        drop(result);
+
+        let keys = Key::ALL.iter().map(|k| format!("'{}'", k.meta_key())).collect::<Vec<_>>().join(",");
+        let meta = format!("SELECT post_id, meta_id, meta_key, meta_value FROM `{p}postmeta` WHERE meta_key IN ({keys})");
+        let mut result = conn.query_iter(meta).await.map_err(|e| Error::db("reading product meta", e))?;
+        let products = &mut cat.products;
+        let extra = &mut cat.extra;
+        result
+            .for_each(|mut row| {
+                let post_id: u64 = row.take(0).unwrap_or(0);
+                let Some(product) = products.get_mut(&post_id) else { return };
+                let meta_id: u64 = row.take(1).unwrap_or(0);
+                let key: Option<String> = row.take(2).unwrap_or(None);
+                let Some(key) = key.as_deref().and_then(Key::from_meta_key) else { return };
+                let value: Option<Vec<u8>> = row.take(3).unwrap_or(None);
+                let value = value.map(|v| CompactString::from(String::from_utf8_lossy(&v)));
+                let new = MetaRow { id: meta_id, value };
+                let slot = &mut product.meta[key as usize];
+                match slot {
+                    None => *slot = Some(new),
+                    Some(first) => {
+                        let later = if new.id < first.id { std::mem::replace(first, new) } else { new };
+                        extra.entry((post_id, key)).or_default().push(later);
+                    }
+                }
+            })
+            .await
+            .map_err(|e| Error::db("reading product meta", e))?;
+        drop(result);
+        for rows in cat.extra.values_mut() {
+            rows.sort_by_key(|r| r.id);
+        }
+
+        let types = format!(
+            "SELECT tr.object_id, t.slug FROM `{p}term_relationships` tr \
+             JOIN `{p}term_taxonomy` tt ON tt.term_taxonomy_id = tr.term_taxonomy_id \
+             JOIN `{p}terms` t ON t.term_id = tt.term_id WHERE tt.taxonomy = 'product_type'"
+        );
+        let rows: Vec<(u64, String)> = conn.query(types).await.map_err(|e| Error::db("reading product types", e))?;
+        for (id, slug) in rows {
+            if let Some(product) = cat.products.get_mut(&id) {
+                if product.post_type == PostType::Product {
+                    product.kind = match slug.as_str() {
+                        "simple" => Kind::Simple,
+                        "variable" => Kind::Variable,
+                        "grouped" => Kind::Grouped,
+                        "external" => Kind::External,
+                        other => Kind::Other(other.into()),
+                    };
+                }
+            }
+        }
+
+        let oos: Vec<u64> = conn
+            .exec(format!("SELECT object_id FROM `{p}term_relationships` WHERE term_taxonomy_id = ?"), (shop.outofstock_tt,))
+            .await
+            .map_err(|e| Error::db("reading out-of-stock terms", e))?;
+        for id in oos {
+            if let Some(product) = cat.products.get_mut(&id) {
+                product.outofstock_term = true;
+            }
+        }
+
+        let lookup = format!(
+            "SELECT product_id, sku, min_price, max_price, onsale, stock_quantity, stock_status FROM `{p}wc_product_meta_lookup`"
+        );
+        let mut result = conn.query_iter(lookup).await.map_err(|e| Error::db("reading the product lookup table", e))?;
+        let products = &mut cat.products;
+        result
+            .for_each(|row| {
+                type LookupRow = (i64, Option<String>, Option<Decimal>, Option<Decimal>, Option<i64>, Option<f64>, Option<String>);
+                let (id, sku, min, max, onsale, qty, status): LookupRow = mysql_async::from_row(row);
+                if let Some(product) = products.get_mut(&(id as u64)) {
+                    product.lookup = Some(LookupValues {
+                        sku: sku.unwrap_or_default(),
+                        min_price: min,
+                        max_price: max,
+                        onsale: onsale.unwrap_or(0) != 0,
+                        stock_quantity: qty,
+                        stock_status: status.unwrap_or_default(),
+                    });
+                }
+            })
+            .await
+            .map_err(|e| Error::db("reading the product lookup table", e))?;
+        drop(result);
+
+        for product in cat.products.values() {
+            if product.post_type == PostType::Variation && product.parent != 0 {
+                cat.children.entry(product.parent).or_default().push(product.id);
+            }
+        }
+        for kids in cat.children.values_mut() {
+            kids.sort_unstable();
+        }
+        Ok(cat)
+    }
+
+    /// Every row of a key for a post, first row first.
+    pub fn rows(&self, id: u64, key: Key) -> Vec<&MetaRow> {
+        let mut rows: Vec<&MetaRow> = Vec::new();
+        if let Some(first) = self.products.get(&id).and_then(|p| p.meta[key as usize].as_ref()) {
+            rows.push(first);
+        }
+        if let Some(more) = self.extra.get(&(id, key)) {
+            rows.extend(more.iter());
+        }
+        rows
+    }
+
+    /// Live (not trashed) products and variations by SKU key; more than one id is a conflict.
+    pub fn sku_owners(&self) -> HashMap<String, Vec<u64>> {
+        let mut map: HashMap<String, Vec<u64>> = HashMap::with_capacity(self.products.len());
+        for product in self.products.values() {
+            if !product.is_live() {
+                continue;
+            }
+            if let Some(sku) = product.get(Key::Sku) {
+                if !sku.trim().is_empty() {
+                    map.entry(sku_key(sku)).or_default().push(product.id);
+                }
+            }
+        }
+        for ids in map.values_mut() {
+            ids.sort_unstable();
+        }
+        map
+    }
+}

@@ -1,0 +1,226 @@
+//! Connecting, and the pre-flight inspection of the shop: tables and columns present,
+//! privileges, WooCommerce settings that change the rules (stock threshold, timezone,
+//! custom product tables), and the term ids woosync writes.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use mysql_async::prelude::*;
+use mysql_async::{Conn, Opts};
+
+use crate::config::Settings;
+use crate::error::{Error, Result};
+
+/// Opens one connection. The URL (with its password) never appears in an error.
+pub async fn connect(settings: &Settings) -> Result<Conn> {
+    let opts = Opts::from_url(settings.database_url.expose()).map_err(|_| {
+        Error::Config("database url is not valid: expected mysql://user:password@host:3306/database".into())
+    })?;
+    let target = format!("{}:{}/{}", opts.ip_or_hostname(), opts.tcp_port(), opts.db_name().unwrap_or(""));
+    let conn = tokio::time::timeout(Duration::from_secs(15), Conn::new(opts))
+        .await
+        .map_err(|_| Error::Database(format!("cannot connect to {target}: timed out after 15 s")))?
+        .map_err(|e| Error::Database(format!("cannot connect to {target}: {}", redact(&e.to_string(), settings))))?;
+    Ok(conn)
+}
+
+fn redact(message: &str, settings: &Settings) -> String {
+    let url = settings.database_url.expose();
+    let mut out = message.replace(url, "[database url]");
+    if let Ok(u) = url::Url::parse(url) {
+        if let Some(pw) = u.password().filter(|p| p.len() >= 3) {
+            out = out.replace(pw, "[redacted]");
+        }
+    }
+    out
+}
+
+const REQUIRED_TABLES: [&str; 7] =
+    ["posts", "postmeta", "options", "terms", "term_taxonomy", "term_relationships", "wc_product_meta_lookup"];
+
+/// What woosync needs to know about the shop before planning or writing.
+#[derive(Debug, Clone)]
+pub struct Shop {
+    pub prefix: String,
+    pub database: String,
+    pub has_global_unique_id: bool,
+    pub outofstock_tt: u64,
+    pub simple_tt: u64,
+    pub default_cat_tt: Option<u64>,
+    pub notify_no_stock_amount: i64,
+    pub hide_out_of_stock: bool,
+    pub siteurl: String,
+    pub wc_version: String,
+    pub utc_offset: TimeZone,
+}
+
+/// The shop's timezone: a named zone (`timezone_string`) or a fixed offset (`gmt_offset`).
+#[derive(Debug, Clone)]
+pub enum TimeZone {
+    Named(chrono_tz::Tz),
+    Fixed(FixedOffset),
+}
+
+impl TimeZone {
+    /// `current_time('mysql')`: the wall-clock time in the shop's timezone.
+    pub fn local(&self, now: DateTime<Utc>) -> NaiveDateTime {
+        match self {
+            TimeZone::Named(tz) => now.with_timezone(tz).naive_local(),
+            TimeZone::Fixed(off) => now.with_timezone(off).naive_local(),
+        }
+    }
+}
+
+impl Shop {
+    /// Runs every pre-flight check; the first failure names what is missing and how to fix it.
+    pub async fn inspect(conn: &mut Conn, settings: &Settings) -> Result<Shop> {
+        let p = &settings.table_prefix;
+        let database: Option<String> = conn.query_first("SELECT DATABASE()").await?.flatten();
+        let database = database.ok_or_else(|| Error::Preflight("the database URL names no database (mysql://user:pass@host/DATABASE)".into()))?;
+
+        let tables: Vec<String> = conn
+            .exec(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE ?",
+                (format!("{}%", p.replace('_', "\\_")),),
+            )
+            .await?;
+        let missing: Vec<String> = REQUIRED_TABLES
+            .iter()
+            .map(|t| format!("{p}{t}"))
+            .filter(|t| !tables.iter().any(|have| have.eq_ignore_ascii_case(t)))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::Preflight(format!(
+                "database `{database}` has no WooCommerce tables {} (is table_prefix = \"{p}\" right, and is WooCommerce 3.6+ installed?)",
+                missing.join(", ")
+            )));
+        }
+
+        let columns: Vec<String> = conn
+            .exec(
+                "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+                (format!("{p}wc_product_meta_lookup"),),
+            )
+            .await?;
+        for needed in ["product_id", "sku", "min_price", "max_price", "onsale", "stock_quantity", "stock_status"] {
+            if !columns.iter().any(|c| c == needed) {
+                return Err(Error::Preflight(format!(
+                    "table {p}wc_product_meta_lookup has no column `{needed}`; update WooCommerce's database (WooCommerce → Status → Tools)"
+                )));
+            }
+        }
+        let has_global_unique_id = columns.iter().any(|c| c == "global_unique_id");
+
+        check_privileges(conn, &database).await?;
+
+        let options: HashMap<String, String> = conn
+            .query::<(String, String), _>(format!(
+                "SELECT option_name, option_value FROM `{p}options` WHERE option_name IN \
+                 ('woocommerce_custom_product_tables_enabled','woocommerce_notify_no_stock_amount',\
+                 'woocommerce_hide_out_of_stock_items','timezone_string','gmt_offset','siteurl',\
+                 'woocommerce_version','default_product_cat')"
+            ))
+            .await?
+            .into_iter()
+            .collect();
+        let opt = |k: &str| options.get(k).map(String::as_str).unwrap_or("");
+        if opt("woocommerce_custom_product_tables_enabled") == "yes" {
+            return Err(Error::Preflight(
+                "this shop stores products in WooCommerce's custom product tables (woocommerce_custom_product_tables_enabled = yes); woosync writes the postmeta storage only and will not touch this shop".into(),
+            ));
+        }
+        if !options.contains_key("woocommerce_version") {
+            return Err(Error::Preflight(format!("option woocommerce_version is missing from {p}options: is WooCommerce installed in this database?")));
+        }
+
+        let utc_offset = match opt("timezone_string") {
+            "" => {
+                let hours: f64 = opt("gmt_offset").trim().parse().unwrap_or(0.0);
+                TimeZone::Fixed(FixedOffset::east_opt((hours * 3600.0).round() as i32).unwrap_or(FixedOffset::east_opt(0).unwrap()))
+            }
+            name => match name.parse::<chrono_tz::Tz>() {
+                Ok(tz) => TimeZone::Named(tz),
+                Err(_) => {
+                    return Err(Error::Preflight(format!("option timezone_string = {name:?} is not a timezone woosync knows")))
+                }
+            },
+        };
+
+        let default_cat: u64 = opt("default_product_cat").trim().parse().unwrap_or(0);
+        let terms: Vec<(u64, String, String, u64)> = conn
+            .exec(
+                format!(
+                    "SELECT tt.term_taxonomy_id, tt.taxonomy, t.slug, t.term_id FROM `{p}term_taxonomy` tt \
+                     JOIN `{p}terms` t ON t.term_id = tt.term_id \
+                     WHERE (tt.taxonomy = 'product_visibility' AND t.slug = 'outofstock') \
+                        OR (tt.taxonomy = 'product_type' AND t.slug = 'simple') \
+                        OR (tt.taxonomy = 'product_cat' AND t.term_id = ?)"
+                ),
+                (default_cat,),
+            )
+            .await?;
+        let find = |tax: &str| terms.iter().find(|t| t.1 == tax).map(|t| t.0);
+        let outofstock_tt = find("product_visibility").ok_or_else(|| {
+            Error::Preflight(format!("term product_visibility:outofstock is missing from {p}terms; WooCommerce creates it on install"))
+        })?;
+        let simple_tt = find("product_type").ok_or_else(|| {
+            Error::Preflight(format!("term product_type:simple is missing from {p}terms; WooCommerce creates it on install"))
+        })?;
+
+        Ok(Shop {
+            prefix: p.clone(),
+            database,
+            has_global_unique_id,
+            outofstock_tt,
+            simple_tt,
+            default_cat_tt: find("product_cat"),
+            notify_no_stock_amount: opt("woocommerce_notify_no_stock_amount").trim().parse().unwrap_or(0),
+            hide_out_of_stock: opt("woocommerce_hide_out_of_stock_items") == "yes",
+            siteurl: opt("siteurl").trim_end_matches('/').to_string(),
+            wc_version: opt("woocommerce_version").to_string(),
+            utc_offset,
+        })
+    }
+}
+
+/// Checks that the login may read and write the shop's tables and create woosync's own.
+/// Only database-wide and global grants are understood; table-level grants are trusted.
+async fn check_privileges(conn: &mut Conn, database: &str) -> Result<()> {
+    let grants: Vec<String> = conn.query("SHOW GRANTS").await?;
+    let mut have: Vec<String> = Vec::new();
+    for g in &grants {
+        let upper = g.to_uppercase();
+        let Some(on) = upper.find(" ON ") else { continue };
+        let target = &g[on + 4..];
+        let target = target.split(" TO ").next().unwrap_or("").trim();
+        let applies = target == "*.*" || {
+            let db_part = target.split('.').next().unwrap_or("").trim_matches('`').replace("\\_", "_").replace("\\%", "%");
+            let table_part = target.split('.').nth(1).unwrap_or("");
+            if table_part != "*" {
+                // A table-level grant: trust it rather than second-guess.
+                return Ok(());
+            }
+            db_part == database || (db_part.ends_with('%') && database.starts_with(db_part.trim_end_matches('%')))
+        };
+        if applies {
+            let privs = &upper[6..on];
+            if privs.contains("ALL PRIVILEGES") {
+                return Ok(());
+            }
+            have.extend(privs.split(',').map(|s| s.trim().to_string()));
+        }
+    }
+    let missing: Vec<&str> = ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE"]
+        .into_iter()
+        .filter(|p| !have.iter().any(|h| h == p))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Preflight(format!(
+            "the database login lacks {} on `{database}`; grant them: GRANT SELECT, INSERT, UPDATE, DELETE, CREATE ON `{database}`.* TO <user>",
+            missing.join(", ")
+        )))
+    }
+}

@@ -1,0 +1,53 @@
+//! The command-line tree: every command, flag and environment twin lives here and only here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "woosync", version, about = "Keep a WooCommerce catalogue in step with an ERP feed, writing straight into the shop database")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one sync: read the feed, diff it against the shop, apply the changes in chunks.
+    Sync(SyncArgs),
+    /// Continue the latest interrupted run (or the one named with --run).
+    Resume(ResumeArgs),
+    /// Show recent runs from the run journal.
+    Status(ConfigArg),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// The TOML config file.
+    #[arg(long, env = "WOOSYNC_CONFIG")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Write nothing; report what would change.
+    #[arg(long, env = "WOOSYNC_DRY_RUN")]
+    pub dry_run: bool,
+    /// Write one CSV row per changed field (and per conflict, invalid row and warning) here.
+    #[arg(long, env = "WOOSYNC_REPORT")]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The run to resume; default: the latest interrupted one.
+    #[arg(long = "run")]
+    pub run: Option<u64>,
+    /// Write the CSV report of what this resume applies here.
+    #[arg(long, env = "WOOSYNC_REPORT")]
+    pub report: Option<PathBuf>,
+}

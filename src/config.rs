@@ -1,0 +1,309 @@
+//! Config file + environment → one validated [`Settings`] value, before any I/O on the shop.
+//!
+//! Unknown keys are rejected with the key's name. The database URL may come from
+//! `WOOSYNC_DATABASE_URL` so the password need not live in the file; it is kept in a
+//! [`Secret`] whose `Debug`/`Display` never show it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database: DatabaseSection,
+    source: SourceSection,
+    #[serde(default)]
+    sync: SyncSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DatabaseSection {
+    url: Option<String>,
+    #[serde(default = "default_prefix")]
+    table_prefix: String,
+}
+
+fn default_prefix() -> String {
+    "wp_".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceSection {
+    #[serde(rename = "type")]
+    kind: String,
+    path: PathBuf,
+    delimiter: Option<String>,
+    encoding: Option<String>,
+    #[serde(default)]
+    columns: Columns,
+}
+
+/// Feed header names for each canonical field; a field left out uses its own name.
+#[derive(Debug, Deserialize, Default, Clone, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Columns {
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub regular_price: Option<String>,
+    pub sale_price: Option<String>,
+    pub stock: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyncSection {
+    #[serde(default = "default_status")]
+    new_product_status: String,
+    #[serde(default = "default_chunk")]
+    chunk_size: usize,
+    #[serde(default = "default_resume_within")]
+    resume_within: String,
+    #[serde(default = "default_author")]
+    author_id: u64,
+}
+
+impl Default for SyncSection {
+    fn default() -> Self {
+        SyncSection {
+            new_product_status: default_status(),
+            chunk_size: default_chunk(),
+            resume_within: default_resume_within(),
+            author_id: default_author(),
+        }
+    }
+}
+
+fn default_status() -> String {
+    "draft".into()
+}
+fn default_chunk() -> usize {
+    500
+}
+fn default_resume_within() -> String {
+    "1h".into()
+}
+fn default_author() -> u64 {
+    1
+}
+
+/// A value that must never reach a log, a report or an error message.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Windows1251,
+}
+
+#[derive(Debug, Clone)]
+pub struct CsvSource {
+    pub path: PathBuf,
+    pub delimiter: Option<u8>,
+    pub encoding: Encoding,
+    pub columns: Columns,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config_path: PathBuf,
+    pub database_url: Secret,
+    pub table_prefix: String,
+    pub source: CsvSource,
+    pub new_product_status: String,
+    pub chunk_size: usize,
+    pub resume_within: Duration,
+    pub author_id: u64,
+}
+
+impl Settings {
+    /// Reads and validates the config file; `WOOSYNC_DATABASE_URL` overrides `[database] url`.
+    pub fn load(path: &Path) -> Result<Settings> {
+        let env_url = std::env::var("WOOSYNC_DATABASE_URL").ok().filter(|s| !s.is_empty());
+        Self::load_with(path, env_url)
+    }
+
+    pub fn load_with(path: &Path, env_url: Option<String>) -> Result<Settings> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("cannot read config file {}: {e}", path.display())))?;
+        Self::parse(&text, path, env_url)
+    }
+
+    pub fn parse(text: &str, path: &Path, env_url: Option<String>) -> Result<Settings> {
+        let file: FileConfig = toml::from_str(text)
+            .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.to_string().trim())))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+
+        let url = env_url.or(file.database.url).ok_or_else(|| {
+            Error::Config(format!(
+                "{}: no database URL: set [database] url or the WOOSYNC_DATABASE_URL environment variable",
+                path.display()
+            ))
+        })?;
+        if !url.starts_with("mysql://") {
+            return Err(Error::Config("database url must start with mysql:// (mysql://user:password@host:3306/database)".into()));
+        }
+        let prefix = file.database.table_prefix;
+        if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(Error::Config(format!(
+                "[database] table_prefix = {prefix:?}: expected letters, digits and underscores, like \"wp_\""
+            )));
+        }
+
+        let src = file.source;
+        if src.kind != "csv" {
+            return Err(Error::Config(format!(
+                "[source] type = {:?}: this version reads \"csv\" feeds",
+                src.kind
+            )));
+        }
+        let delimiter = match src.delimiter.as_deref() {
+            None => None,
+            Some(",") => Some(b','),
+            Some(";") => Some(b';'),
+            Some("\t") | Some("\\t") | Some("tab") | Some("TAB") => Some(b'\t'),
+            Some("|") => Some(b'|'),
+            Some(other) => {
+                return Err(Error::Config(format!(
+                    "[source] delimiter = {other:?}: expected \",\", \";\", \"\\t\" or \"|\" (or leave it out to detect)"
+                )))
+            }
+        };
+        let encoding = match src.encoding.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("utf-8") | Some("utf8") => Encoding::Utf8,
+            Some("windows-1251") | Some("cp1251") => Encoding::Windows1251,
+            Some(other) => {
+                return Err(Error::Config(format!(
+                    "[source] encoding = {other:?}: expected \"utf-8\" or \"windows-1251\""
+                )))
+            }
+        };
+        let source_path = if src.path.is_absolute() { src.path } else { base.join(src.path) };
+
+        let sync = file.sync;
+        if !matches!(sync.new_product_status.as_str(), "draft" | "pending" | "private") {
+            return Err(Error::Config(format!(
+                "[sync] new_product_status = {:?}: expected \"draft\", \"pending\" or \"private\"",
+                sync.new_product_status
+            )));
+        }
+        if sync.chunk_size == 0 || sync.chunk_size > 10_000 {
+            return Err(Error::Config(format!(
+                "[sync] chunk_size = {}: expected 1 to 10000",
+                sync.chunk_size
+            )));
+        }
+        let resume_within = humantime::parse_duration(&sync.resume_within).map_err(|e| {
+            Error::Config(format!(
+                "[sync] resume_within = {:?}: {e}; expected a duration like \"1h\" or \"30m\"",
+                sync.resume_within
+            ))
+        })?;
+
+        Ok(Settings {
+            config_path: path.to_path_buf(),
+            database_url: Secret(url),
+            table_prefix: prefix,
+            source: CsvSource { path: source_path, delimiter, encoding, columns: src.columns },
+            new_product_status: sync.new_product_status,
+            chunk_size: sync.chunk_size,
+            resume_within,
+            author_id: sync.author_id,
+        })
+    }
+
+    /// Hash of every setting that shapes the plan. A resume refuses a run whose plan was made
+    /// under different settings (the database URL and chunk size do not count).
+    pub fn fingerprint(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.table_prefix.as_bytes());
+        h.update(b"\0");
+        h.update(self.new_product_status.as_bytes());
+        h.update(b"\0");
+        h.update(self.author_id.to_string().as_bytes());
+        h.update(b"\0");
+        h.update(serde_json::to_string(&self.source.columns).unwrap_or_default().as_bytes());
+        hex(&h.finalize())
+    }
+
+    /// Database name from the URL, for the lock name and messages (never the credentials).
+    pub fn database_name(&self) -> String {
+        url::Url::parse(self.database_url.expose())
+            .ok()
+            .map(|u| u.path().trim_start_matches('/').to_string())
+            .unwrap_or_default()
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Settings> {
+        Settings::parse(text, Path::new("/etc/woosync/shop.toml"), None)
+    }
+
+    const MINIMAL: &str = "[database]\nurl = \"mysql://u:p@127.0.0.1/shop\"\n[source]\ntype = \"csv\"\npath = \"feed.csv\"\n";
+
+    #[test]
+    fn defaults_and_relative_path() {
+        let s = parse(MINIMAL).unwrap();
+        assert_eq!(s.table_prefix, "wp_");
+        assert_eq!(s.new_product_status, "draft");
+        assert_eq!(s.chunk_size, 500);
+        assert_eq!(s.resume_within, Duration::from_secs(3600));
+        assert_eq!(s.source.path, PathBuf::from("/etc/woosync/feed.csv"));
+        assert_eq!(s.database_name(), "shop");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = parse(&format!("{MINIMAL}[sync]\nchunk_sise = 10\n")).unwrap_err().to_string();
+        assert!(err.contains("chunk_sise"), "{err}");
+    }
+
+    #[test]
+    fn env_url_overrides_and_is_never_printed() {
+        let s = Settings::parse(MINIMAL, Path::new("x.toml"), Some("mysql://root:hunter2@db/shop2".into())).unwrap();
+        assert_eq!(s.database_name(), "shop2");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn bad_status_is_explained() {
+        let err = parse(&format!("{MINIMAL}[sync]\nnew_product_status = \"publish\"\n")).unwrap_err().to_string();
+        assert!(err.contains("\"draft\", \"pending\" or \"private\""), "{err}");
+    }
+
+    #[test]
+    fn fingerprint_follows_plan_settings() {
+        let a = parse(MINIMAL).unwrap();
+        let b = parse(&format!("{MINIMAL}[sync]\nnew_product_status = \"private\"\n")).unwrap();
+        let c = parse(&format!("{MINIMAL}[sync]\nchunk_size = 7\n")).unwrap();
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(a.fingerprint(), c.fingerprint());
+    }
+}

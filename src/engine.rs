@@ -1,0 +1,315 @@
+//! The pipeline, end to end, for `sync`, `resume` and `status`:
+//! source → normalise → freeze → catalog → plan → apply chunks → finalise → report.
+//! Dry runs walk the same path and stop short of every write.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use mysql_async::prelude::*;
+use mysql_async::Conn;
+
+use crate::apply::{self, Target};
+use crate::catalog::{self, Catalog, Shop};
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::journal::{self, RunRecord, VERSION};
+use crate::model::Feed;
+use crate::normalize::normalize;
+use crate::plan::{self, Counts, Rules};
+use crate::report::{summary_line, Report};
+use crate::source;
+
+/// A stop request (Ctrl-C, SIGTERM, or a test). The writer checks it between chunks.
+#[derive(Clone, Default)]
+pub struct Shutdown(Arc<AtomicBool>);
+
+impl Shutdown {
+    pub fn request(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn requested(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Hooks for whoever watches a run (progress, tests). Called after each committed chunk.
+pub trait Observer: Send + Sync {
+    fn chunk_committed(&self, _run_id: u64, _chunk_no: u32, _chunks_left: usize) {}
+}
+
+pub struct Quiet;
+impl Observer for Quiet {}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub run_id: Option<u64>,
+    pub counts: Counts,
+    pub elapsed: Duration,
+    pub dry_run: bool,
+    pub resumed: bool,
+}
+
+impl Outcome {
+    pub fn summary(&self) -> String {
+        summary_line(self.run_id, self.dry_run, self.resumed, &self.counts, self.elapsed)
+    }
+}
+
+pub struct SyncOptions<'a> {
+    pub dry_run: bool,
+    pub report: Option<&'a Path>,
+}
+
+/// The named lock that keeps two runs from writing to one shop at once (64 characters at most).
+pub fn lock_name(database: &str, prefix: &str) -> String {
+    let name = format!("woosync:{database}:{prefix}");
+    name.chars().take(64).collect()
+}
+
+async fn acquire_lock(settings: &Settings, shop: &Shop) -> Result<Conn> {
+    let mut conn = catalog::connect(settings).await?;
+    let name = lock_name(&shop.database, &shop.prefix);
+    let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, 0)", (&name,)).await?;
+    match got.flatten() {
+        Some(1) => Ok(conn),
+        _ => Err(Error::Locked(name)),
+    }
+}
+
+fn read_feed(settings: &Settings) -> Result<Feed> {
+    let raw = source::csv::read(&settings.source)?;
+    let feed = normalize(raw);
+    tracing::info!(
+        source = %feed.label,
+        items = feed.items.len(),
+        invalid = feed.rejections.len(),
+        "read the feed: {} rows to sync, {} rejected",
+        feed.items.len(),
+        feed.rejections.len()
+    );
+    Ok(feed)
+}
+
+pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdown, observer: &dyn Observer) -> Result<Vec<Outcome>> {
+    let mut conn = catalog::connect(settings).await?;
+    let shop = Shop::inspect(&mut conn, settings).await?;
+    let mut report = Report::create(opts.report)?;
+    if opts.dry_run {
+        let feed = read_feed(settings)?;
+        let outcome = execute(&mut conn, &shop, settings, None, &feed, &mut report, shutdown, observer, false).await?;
+        report.finish()?;
+        return Ok(vec![outcome]);
+    }
+
+    let _lock = acquire_lock(settings, &shop).await?;
+    journal::ensure_tables(&mut conn, &shop.prefix).await?;
+    let mut outcomes = Vec::new();
+    if let Some(run) = journal::pending(&mut conn, &shop.prefix).await? {
+        match trust(&run, settings) {
+            Ok(()) if run.age_secs >= 0 && Duration::from_secs(run.age_secs as u64) <= settings.resume_within => {
+                tracing::info!(run = run.id, "run {} did not finish; resuming it before the new run", run.id);
+                outcomes.push(continue_run(&mut conn, &shop, settings, &run, &mut report, shutdown, observer).await?);
+            }
+            verdict => {
+                let why = match verdict {
+                    Err(reason) => reason,
+                    Ok(()) => format!("it started {} s ago, more than resume_within allows", run.age_secs),
+                };
+                tracing::warn!(run = run.id, "run {} did not finish and is abandoned ({why}); a fresh run follows", run.id);
+                journal::set_state(&mut conn, &shop.prefix, run.id, "abandoned", Some(&why)).await?;
+            }
+        }
+    }
+
+    let run_id = journal::start_run(&mut conn, &shop.prefix, settings).await?;
+    tracing::info!(run = run_id, "run {run_id} started");
+    let feed = match read_feed(settings) {
+        Ok(feed) => feed,
+        Err(e) => {
+            journal::set_state(&mut conn, &shop.prefix, run_id, "failed", Some(&e.to_string())).await?;
+            return Err(e);
+        }
+    };
+    journal::freeze(&mut conn, &shop.prefix, run_id, &feed).await?;
+    let outcome = execute(&mut conn, &shop, settings, Some(run_id), &feed, &mut report, shutdown, observer, false).await?;
+    report.finish()?;
+    outcomes.push(outcome);
+    Ok(outcomes)
+}
+
+/// Why a run's frozen plan cannot be trusted by this binary and config, if it cannot.
+fn trust(run: &RunRecord, settings: &Settings) -> std::result::Result<(), String> {
+    if run.tool_version != VERSION {
+        return Err(format!("it was started by woosync {}, this is {VERSION}", run.tool_version));
+    }
+    if run.config_fingerprint != settings.fingerprint() {
+        return Err("the config changed since it started (table prefix, new_product_status, author_id or column mapping)".into());
+    }
+    Ok(())
+}
+
+pub async fn resume(settings: &Settings, run: Option<u64>, report: Option<&Path>, shutdown: &Shutdown, observer: &dyn Observer) -> Result<Outcome> {
+    let mut conn = catalog::connect(settings).await?;
+    let shop = Shop::inspect(&mut conn, settings).await?;
+    let _lock = acquire_lock(settings, &shop).await?;
+    if !journal::tables_exist(&mut conn, &shop.prefix).await? {
+        return Err(Error::ResumeRefused("this shop has no woosync run journal yet: nothing to resume".into()));
+    }
+    let record = match run {
+        Some(id) => {
+            let r = journal::get(&mut conn, &shop.prefix, id).await?.ok_or_else(|| Error::ResumeRefused(format!("there is no run {id}")))?;
+            if !matches!(r.state.as_str(), "running" | "interrupted") {
+                return Err(Error::ResumeRefused(format!("run {id} is {}; only an interrupted run can be resumed", r.state)));
+            }
+            r
+        }
+        None => journal::pending(&mut conn, &shop.prefix)
+            .await?
+            .ok_or_else(|| Error::ResumeRefused("no interrupted run to resume; start a fresh one with `woosync sync`".into()))?,
+    };
+    trust(&record, settings).map_err(|why| {
+        Error::ResumeRefused(format!("run {} cannot be resumed: {why}; start a fresh run with `woosync sync`", record.id))
+    })?;
+    let mut report = Report::create(report)?;
+    let outcome = continue_run(&mut conn, &shop, settings, &record, &mut report, shutdown, observer).await?;
+    report.finish()?;
+    Ok(outcome)
+}
+
+async fn continue_run(
+    conn: &mut Conn,
+    shop: &Shop,
+    settings: &Settings,
+    run: &RunRecord,
+    report: &mut Report,
+    shutdown: &Shutdown,
+    observer: &dyn Observer,
+) -> Result<Outcome> {
+    let feed = journal::load_frozen(conn, &shop.prefix, run).await?;
+    journal::set_state(conn, &shop.prefix, run.id, "running", None).await?;
+    tracing::info!(run = run.id, chunks_done = run.chunks_done, "resuming run {} after {} committed chunks", run.id, run.chunks_done);
+    execute(conn, shop, settings, Some(run.id), &feed, report, shutdown, observer, true).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn execute(
+    conn: &mut Conn,
+    shop: &Shop,
+    settings: &Settings,
+    run_id: Option<u64>,
+    feed: &Feed,
+    report: &mut Report,
+    shutdown: &Shutdown,
+    observer: &dyn Observer,
+    resumed: bool,
+) -> Result<Outcome> {
+    let started = Instant::now();
+    let catalog = Catalog::load(conn, shop).await?;
+    tracing::info!(products = catalog.products.len(), "read the shop: {} products and variations", catalog.products.len());
+    let rules = Rules {
+        notify_no_stock_amount: shop.notify_no_stock_amount,
+        hide_out_of_stock: shop.hide_out_of_stock,
+        now_unix: Utc::now().timestamp(),
+        new_status: settings.new_product_status.clone(),
+    };
+    let plan = plan::build(&feed.items, &feed.rejections, &catalog, &rules);
+    drop(catalog);
+    let mut counts = plan.counts;
+    tracing::info!(
+        create = counts.created,
+        update = counts.updated,
+        unchanged = counts.unchanged,
+        "planned: {} to create, {} to update, {} unchanged",
+        counts.created,
+        counts.updated,
+        counts.unchanged
+    );
+    report.rows(&plan.notes)?;
+    let chunks = apply::pack(plan.units, settings.chunk_size);
+    let total = chunks.len();
+
+    let Some(run_id) = run_id else {
+        for chunk in &chunks {
+            report.rows(&apply::dry_chunk(chunk).rows)?;
+        }
+        return Ok(Outcome { run_id: None, counts, elapsed: started.elapsed(), dry_run: true, resumed });
+    };
+
+    let p = &shop.prefix;
+    let (_, _, mut chunk_no) = journal::chunk_totals(conn, p, run_id).await?;
+    let target = Target { shop, run_id, new_status: &settings.new_product_status, author_id: settings.author_id };
+    let mut parents = Vec::new();
+    let mut term_changes = 0;
+    for (i, chunk) in chunks.iter().enumerate() {
+        if shutdown.requested() {
+            journal::set_state(conn, p, run_id, "interrupted", Some("stopped by a signal between chunks")).await?;
+            report.finish()?;
+            return Err(Error::Interrupted(format!(
+                "run {run_id} was stopped after {i} of {total} chunks; every committed chunk is whole and nothing is half-written. \
+                 Continue it with: woosync resume --config {}",
+                settings.config_path.display()
+            )));
+        }
+        let chunk_started = Instant::now();
+        let done = match apply::apply_chunk(conn, &target, chunk_no, chunk).await {
+            Ok(done) => done,
+            Err(e) => {
+                let message = e.to_string();
+                if journal::set_state(conn, p, run_id, "interrupted", Some(&message)).await.is_err() {
+                    if let Ok(mut fresh) = catalog::connect(settings).await {
+                        let _ = journal::set_state(&mut fresh, p, run_id, "interrupted", Some(&message)).await;
+                    }
+                }
+                return Err(Error::Database(format!(
+                    "{message}; run {run_id} stopped after {i} of {total} chunks and can be continued with: woosync resume --config {}",
+                    settings.config_path.display()
+                )));
+            }
+        };
+        tracing::info!(
+            run = run_id,
+            chunk = chunk_no,
+            products = done.products,
+            created = done.created,
+            updated = done.updated,
+            ms = chunk_started.elapsed().as_millis() as u64,
+            "chunk {}/{} committed: {} created, {} updated",
+            i + 1,
+            total,
+            done.created,
+            done.updated
+        );
+        report.rows(&done.rows)?;
+        parents.extend(done.parents);
+        term_changes += done.term_changes;
+        observer.chunk_committed(run_id, chunk_no, total - i - 1);
+        chunk_no += 1;
+    }
+
+    let (created, updated, _) = journal::chunk_totals(conn, p, run_id).await?;
+    if created + updated > 0 {
+        parents.sort_unstable();
+        parents.dedup();
+        crate::finalise::run(conn, shop, &parents, term_changes > 0).await?;
+    }
+    counts.created = created as usize;
+    counts.updated = updated as usize;
+    counts.unchanged = counts.items.saturating_sub(counts.created + counts.updated + counts.conflict + counts.invalid);
+    journal::record_counts(conn, p, run_id, &counts).await?;
+    journal::set_state(conn, p, run_id, "done", None).await?;
+    let outcome = Outcome { run_id: Some(run_id), counts, elapsed: started.elapsed(), dry_run: false, resumed };
+    tracing::info!(run = run_id, "{}", outcome.summary());
+    Ok(outcome)
+}
+
+pub async fn status(settings: &Settings, limit: u32) -> Result<Vec<RunRecord>> {
+    let mut conn = catalog::connect(settings).await?;
+    let prefix = &settings.table_prefix;
+    if !journal::tables_exist(&mut conn, prefix).await? {
+        return Ok(Vec::new());
+    }
+    journal::recent(&mut conn, prefix, limit).await
+}

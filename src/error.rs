@@ -1,0 +1,82 @@
+//! One error type for the whole tool and the one table that maps it to an exit code.
+//!
+//! Every variant carries enough context to name what failed (file, line, SKU, table) and, where
+//! there is one, the fix. Messages never contain the database URL or any other secret.
+
+use std::fmt;
+
+/// Exit codes are a contract: cron wrappers and monitoring script against them.
+/// They are documented in `docs/exit-codes.md` and never renumbered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum ExitCode {
+    /// The run finished (rows may still have been reported invalid or in conflict).
+    Ok = 0,
+    /// An unexpected internal error.
+    Internal = 1,
+    /// The command line or the config file is wrong.
+    Config = 2,
+    /// The source (feed) could not be read; nothing was written.
+    Source = 3,
+    /// The database is unreachable, is not a usable WooCommerce database, or failed mid-run.
+    Database = 4,
+    /// Another woosync run holds the shop's lock; this one did nothing.
+    Locked = 5,
+    /// The run was interrupted (Ctrl-C / SIGTERM) after a whole chunk; `woosync resume` continues it.
+    Interrupted = 6,
+    /// `resume` found nothing it can trust to resume.
+    ResumeRefused = 7,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("config: {0}")]
+    Config(String),
+    #[error("source: {0}")]
+    Source(String),
+    #[error("database: {0}")]
+    Database(String),
+    #[error("preflight: {0}")]
+    Preflight(String),
+    #[error("another woosync run is writing to this shop (lock `{0}` is held); this run did nothing")]
+    Locked(String),
+    #[error("{0}")]
+    Interrupted(String),
+    #[error("resume: {0}")]
+    ResumeRefused(String),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Config(_) => ExitCode::Config,
+            Error::Source(_) => ExitCode::Source,
+            Error::Database(_) | Error::Preflight(_) => ExitCode::Database,
+            Error::Locked(_) => ExitCode::Locked,
+            Error::Interrupted(_) => ExitCode::Interrupted,
+            Error::ResumeRefused(_) => ExitCode::ResumeRefused,
+            Error::Internal(_) => ExitCode::Internal,
+        }
+    }
+
+    /// Wraps a driver error with what the tool was doing at the time.
+    pub fn db(doing: impl fmt::Display, err: impl fmt::Display) -> Self {
+        Error::Database(format!("{doing}: {err}"))
+    }
+}
+
+impl From<mysql_async::Error> for Error {
+    fn from(e: mysql_async::Error) -> Self {
+        Error::Database(e.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Is this driver error worth retrying the whole chunk for? Only deadlocks and lock-wait
+/// timeouts: the transaction was rolled back by the server and may succeed when run again.
+pub fn is_retryable(e: &mysql_async::Error) -> bool {
+    matches!(e, mysql_async::Error::Server(s) if s.code == 1213 || s.code == 1205)
+}

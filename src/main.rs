@@ -1,0 +1,114 @@
+//! The `woosync` binary: parse the command line, run the command, map the result to an exit code.
+
+use clap::Parser;
+use woosync::cli::{Cli, Command};
+use woosync::config::Settings;
+use woosync::engine::{self, Quiet, Shutdown, SyncOptions};
+use woosync::error::ExitCode;
+
+fn main() {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WOOSYNC_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_target(false)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
+    let code = runtime.block_on(run(cli));
+    std::process::exit(code as i32);
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    let shutdown = Shutdown::default();
+    spawn_signal_listener(shutdown.clone());
+    let result = match cli.command {
+        Command::Sync(args) => match Settings::load(&args.config.config) {
+            Ok(settings) => engine::sync(&settings, SyncOptions { dry_run: args.dry_run, report: args.report.as_deref() }, &shutdown, &Quiet)
+                .await
+                .map(|outcomes| {
+                    for o in outcomes {
+                        println!("{}", o.summary());
+                    }
+                }),
+            Err(e) => Err(e),
+        },
+        Command::Resume(args) => match Settings::load(&args.config.config) {
+            Ok(settings) => engine::resume(&settings, args.run, args.report.as_deref(), &shutdown, &Quiet).await.map(|o| println!("{}", o.summary())),
+            Err(e) => Err(e),
+        },
+        Command::Status(args) => match Settings::load(&args.config) {
+            Ok(settings) => engine::status(&settings, 20).await.map(|runs| print_status(&runs)),
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::Ok,
+        Err(e) => {
+            eprintln!("woosync: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn print_status(runs: &[woosync::journal::RunRecord]) {
+    if runs.is_empty() {
+        println!("no runs recorded yet");
+        return;
+    }
+    println!(
+        "{:>6}  {:<19}  {:<19}  {:<11}  {:>7} {:>7} {:>7} {:>9} {:>8} {:>7} {:>8}",
+        "run", "started (UTC)", "finished (UTC)", "state", "rows", "created", "updated", "unchanged", "conflict", "invalid", "warnings"
+    );
+    for r in runs {
+        println!(
+            "{:>6}  {:<19}  {:<19}  {:<11}  {:>7} {:>7} {:>7} {:>9} {:>8} {:>7} {:>8}",
+            r.id,
+            r.started_at,
+            r.finished_at.as_deref().unwrap_or("-"),
+            r.state,
+            r.items,
+            r.created,
+            r.updated,
+            r.unchanged,
+            r.conflict,
+            r.invalid,
+            r.warning
+        );
+    }
+    if let Some(r) = runs.iter().find(|r| matches!(r.state.as_str(), "interrupted" | "running")) {
+        println!(
+            "run {} is {} after {} chunks{}; `woosync resume` continues it (or the next `sync` does, within resume_within)",
+            r.id,
+            r.state,
+            r.chunks_done,
+            r.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+        );
+    }
+    if let Some(r) = runs.iter().find(|r| r.state == "failed") {
+        if let Some(e) = &r.error {
+            println!("last failure: run {}: {e}", r.id);
+        }
+    }
+}
+
+fn spawn_signal_listener(shutdown: Shutdown) {
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let term_recv = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term_recv => {}
+        }
+        tracing::warn!("stop requested: finishing the current chunk, then stopping");
+        shutdown.request();
+    });
+}

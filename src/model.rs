@@ -1,0 +1,95 @@
+//! The domain values that flow through the pipeline: what the feed wants (`Item`), what was
+//! rejected (`Rejection`), and the small value types they are made of. No I/O here.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+
+/// A price as the shop stores it: the normalised text (`.` as decimal separator, the decimals
+/// the feed gave) and its exact decimal value for comparisons. Never a float.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Money {
+    pub text: String,
+    pub value: Decimal,
+}
+
+impl Money {
+    /// Parses a stored `_price`-style meta value ("19.99", "20"), `None` for anything else.
+    pub fn from_stored(s: &str) -> Option<Money> {
+        let t = s.trim();
+        if t.is_empty() {
+            return None;
+        }
+        Decimal::from_str(t).ok().map(|value| Money { text: t.to_string(), value })
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// What the feed says about the sale price.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sale {
+    /// No sale column: leave the sale alone.
+    Absent,
+    /// An empty cell: there is no sale (the `_sale_price` row goes).
+    Clear,
+    Set(Money),
+}
+
+/// A warning attached to an item by normalisation (e.g. negative stock written as 0).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Note {
+    pub field: String,
+    pub message: String,
+}
+
+/// One normalised feed row: what the shop should hold for this SKU.
+/// `None` fields are left alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// Line in the source where the row starts (1-based, header is line 1).
+    pub line: u64,
+    pub sku: String,
+    pub name: Option<String>,
+    pub regular: Option<Money>,
+    pub sale: Sale,
+    pub stock: Option<i64>,
+    pub notes: Vec<Note>,
+}
+
+impl Item {
+    /// The identity key: SKUs compare the way the shop's `utf8mb4_unicode_520_ci` collation
+    /// mostly does (case-insensitive), after trimming.
+    pub fn key(&self) -> String {
+        sku_key(&self.sku)
+    }
+}
+
+pub fn sku_key(sku: &str) -> String {
+    sku.trim().to_lowercase()
+}
+
+/// A feed row that cannot be synced: reported as `invalid`, never written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub line: u64,
+    pub sku: String,
+    pub field: String,
+    pub message: String,
+}
+
+/// The normalised feed: items to sync and rows rejected, in feed order.
+#[derive(Debug, Clone, Default)]
+pub struct Feed {
+    pub items: Vec<Item>,
+    pub rejections: Vec<Rejection>,
+    /// Human label of where it came from (a file path), for the journal and logs.
+    pub label: String,
+    /// SHA-256 of the source bytes, recorded with the run.
+    pub sha256: String,
+}

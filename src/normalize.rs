@@ -1,0 +1,218 @@
+//! Raw rows → [`Item`]s or [`Rejection`]s. Pure: no I/O, no knowledge of the shop.
+//!
+//! Rules: the SKU is trimmed and required (at most 100 characters, the width of WooCommerce's
+//! lookup column); prices accept `1234.5`, `1234,50`, `1 234,50` (space or no-break space as
+//! thousands separator); stock accepts whole numbers, also written as `12,000`; an empty
+//! regular price or stock leaves that value alone, an empty sale price means "no sale";
+//! a sale price not below the regular price rejects the row; negative stock becomes 0 with a
+//! warning.
+
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+
+use crate::model::{Feed, Item, Money, Note, Rejection, Sale};
+use crate::source::{Field, RawFeed, RawRecord};
+
+pub const MAX_SKU_CHARS: usize = 100;
+
+pub fn normalize(raw: RawFeed) -> Feed {
+    let mut feed = Feed { label: raw.label, sha256: raw.sha256, ..Default::default() };
+    for record in raw.records {
+        match normalize_record(&record) {
+            Ok(item) => feed.items.push(item),
+            Err(rejection) => feed.rejections.push(rejection),
+        }
+    }
+    feed
+}
+
+pub fn normalize_record(r: &RawRecord) -> Result<Item, Rejection> {
+    let sku = r.get(Field::Sku).unwrap_or("").trim().to_string();
+    let reject = |field: &str, message: String| Rejection {
+        line: r.line,
+        sku: sku.clone(),
+        field: field.to_string(),
+        message,
+    };
+    if let Some((field, message)) = &r.problem {
+        return Err(reject(field, message.clone()));
+    }
+    if sku.is_empty() {
+        return Err(reject("sku", "empty SKU; expected a non-empty product code".into()));
+    }
+    if sku.chars().count() > MAX_SKU_CHARS {
+        return Err(reject("sku", format!("SKU is {} characters long; expected at most {MAX_SKU_CHARS}", sku.chars().count())));
+    }
+    if sku.chars().any(char::is_control) {
+        return Err(reject("sku", "SKU contains control characters (tab, newline, ...)".into()));
+    }
+
+    let mut notes = Vec::new();
+    let name = r.get(Field::Name).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+
+    let regular = match r.get(Field::RegularPrice).map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(text) => Some(parse_price(text).map_err(|m| reject("regular_price", m))?),
+    };
+    let sale = match r.get(Field::SalePrice).map(str::trim) {
+        None => Sale::Absent,
+        Some("") => Sale::Clear,
+        Some(text) => Sale::Set(parse_price(text).map_err(|m| reject("sale_price", m))?),
+    };
+    if let (Some(reg), Sale::Set(s)) = (&regular, &sale) {
+        if s.value >= reg.value {
+            return Err(reject(
+                "sale_price",
+                format!("sale price {s} is not below the regular price {reg}; expected a lower sale price or an empty cell"),
+            ));
+        }
+    }
+    let stock = match r.get(Field::Stock).map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(text) => {
+            let q = parse_stock(text).map_err(|m| reject("stock", m))?;
+            if q < 0 {
+                notes.push(Note {
+                    field: "_stock".into(),
+                    message: format!("negative stock {q} in the feed written as 0"),
+                });
+                Some(0)
+            } else {
+                Some(q)
+            }
+        }
+    };
+    Ok(Item { line: r.line, sku, name, regular, sale, stock, notes })
+}
+
+/// Parses a number written the way accounting exports write it; returns the canonical text
+/// (`.` decimal separator, the decimals as given) and its value.
+pub fn parse_number(input: &str) -> Result<(String, Decimal), String> {
+    let compact: String = input
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\''))
+        .collect();
+    let (negative, digits) = match compact.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, compact.as_str()),
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',') {
+        return Err(format!("`{input}` is not a number"));
+    }
+    let last_sep = digits.rfind(['.', ',']);
+    let canonical = match last_sep {
+        None => digits.to_string(),
+        Some(pos) => {
+            let sep = digits.as_bytes()[pos] as char;
+            let count_same = digits.matches(sep).count();
+            let other = if sep == '.' { ',' } else { '.' };
+            if count_same > 1 && !digits.contains(other) {
+                // "1.234.567" or "1,234,567": grouping only.
+                digits.replace(sep, "")
+            } else {
+                let (int, frac) = digits.split_at(pos);
+                let int: String = int.chars().filter(char::is_ascii_digit).collect();
+                format!("{}.{}", if int.is_empty() { "0" } else { &int }, &frac[1..])
+            }
+        }
+    };
+    if canonical.ends_with('.') || canonical.matches('.').count() > 1 {
+        return Err(format!("`{input}` is not a number"));
+    }
+    let canonical = if negative { format!("-{canonical}") } else { canonical };
+    let value = Decimal::from_str(&canonical).map_err(|_| format!("`{input}` is not a number"))?;
+    Ok((canonical, value))
+}
+
+pub fn parse_price(input: &str) -> Result<Money, String> {
+    let expected = "expected a price like 1234.50, 1234,50 or 1 234,50";
+    let (text, value) = parse_number(input).map_err(|m| format!("{m}; {expected}"))?;
+    if value.is_sign_negative() && !value.is_zero() {
+        return Err(format!("`{input}` is negative; {expected}"));
+    }
+    if text.len() > 30 {
+        return Err(format!("`{input}` is too long for a price; {expected}"));
+    }
+    Ok(Money { text, value })
+}
+
+pub fn parse_stock(input: &str) -> Result<i64, String> {
+    let expected = "expected a whole number of items like 12 or 12,000";
+    let (_, value) = parse_number(input).map_err(|m| format!("{m}; {expected}"))?;
+    if !value.fract().is_zero() {
+        return Err(format!("`{input}` is not a whole number; {expected}"));
+    }
+    let q: i64 = value.trunc().try_into().map_err(|_| format!("`{input}` is too large; {expected}"))?;
+    if q.abs() > 1_000_000_000 {
+        return Err(format!("`{input}` is too large; {expected}"));
+    }
+    Ok(q)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(cells: [Option<&str>; 5]) -> RawRecord {
+        RawRecord { line: 7, cells: cells.map(|c| c.map(str::to_string)), problem: None }
+    }
+
+    #[test]
+    fn prices_in_export_formats() {
+        assert_eq!(parse_price("1234.5").unwrap().text, "1234.5");
+        assert_eq!(parse_price("1234,50").unwrap().text, "1234.50");
+        assert_eq!(parse_price("1 234,50").unwrap().text, "1234.50");
+        assert_eq!(parse_price("1\u{a0}234,50").unwrap().text, "1234.50");
+        assert_eq!(parse_price("1,234.50").unwrap().text, "1234.50");
+        assert_eq!(parse_price("1.234,50").unwrap().text, "1234.50");
+        assert_eq!(parse_price("20").unwrap().text, "20");
+        assert!(parse_price("12abc").is_err());
+        assert!(parse_price("-5").is_err());
+        assert!(parse_price("1e9").is_err());
+        assert!(parse_price("NaN").is_err());
+        assert!(parse_price("$5").is_err());
+    }
+
+    #[test]
+    fn stock_whole_numbers_only() {
+        assert_eq!(parse_stock("12").unwrap(), 12);
+        assert_eq!(parse_stock("12,000").unwrap(), 12);
+        assert_eq!(parse_stock("1 200").unwrap(), 1200);
+        assert_eq!(parse_stock("-3").unwrap(), -3);
+        assert!(parse_stock("12,5").unwrap_err().contains("whole number"));
+        assert!(parse_stock("many").is_err());
+    }
+
+    #[test]
+    fn empty_cells_mean_leave_alone_except_sale() {
+        let item = normalize_record(&rec([Some(" A-1 "), Some(""), Some(""), Some(""), Some("")])).unwrap();
+        assert_eq!(item.sku, "A-1");
+        assert_eq!(item.name, None);
+        assert_eq!(item.regular, None);
+        assert_eq!(item.sale, Sale::Clear);
+        assert_eq!(item.stock, None);
+        let item = normalize_record(&rec([Some("A"), None, None, None, None])).unwrap();
+        assert_eq!(item.sale, Sale::Absent);
+    }
+
+    #[test]
+    fn bad_rows_name_line_and_field() {
+        let r = normalize_record(&rec([Some(""), None, Some("5"), None, None])).unwrap_err();
+        assert_eq!((r.line, r.field.as_str()), (7, "sku"));
+        let r = normalize_record(&rec([Some("A"), None, Some("ten"), None, None])).unwrap_err();
+        assert_eq!(r.field, "regular_price");
+        assert!(r.message.contains("`ten`"));
+        let r = normalize_record(&rec([Some("A"), None, Some("10"), Some("10"), None])).unwrap_err();
+        assert_eq!(r.field, "sale_price");
+        let r = normalize_record(&rec([Some("A"), None, None, None, Some("2.5")])).unwrap_err();
+        assert_eq!(r.field, "stock");
+    }
+
+    #[test]
+    fn negative_stock_becomes_zero_with_a_note() {
+        let item = normalize_record(&rec([Some("A"), None, None, None, Some("-4")])).unwrap();
+        assert_eq!(item.stock, Some(0));
+        assert_eq!(item.notes.len(), 1);
+    }
+}

@@ -1,0 +1,491 @@
+//! The pure diff: frozen feed items + a snapshot of the shop → a [`Plan`] of writes.
+//!
+//! Invariants: the planner never touches the database; the same inputs give the same plan
+//! (units in feed order); a product whose values are already right gets no write at all;
+//! writes set values, never deltas, so re-applying a plan after a crash is harmless.
+//! Units group a variable parent with its variations so a chunk always commits a whole family.
+
+mod parent;
+
+use std::collections::HashMap;
+
+use crate::catalog::{Catalog, Key, Kind, PostType, Product};
+use crate::model::{Item, Money, Rejection, Sale};
+use crate::report::{Action, ReportRow};
+use crate::woo::{self, LookupValues};
+
+/// Shop settings that change the rules, and the clock.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub notify_no_stock_amount: i64,
+    pub hide_out_of_stock: bool,
+    pub now_unix: i64,
+    pub new_status: String,
+}
+
+/// One meta write. Values are the exact strings stored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetaOp {
+    /// Set every existing row of the key (by meta_id) to the value.
+    Set { key: &'static str, ids: Vec<u64>, value: String },
+    /// Add a row (a key the product lacks, or one of a parent's `_price` rows).
+    Insert { key: &'static str, value: Option<String> },
+    /// Delete rows by meta_id.
+    Delete { key: &'static str, ids: Vec<u64> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TermChange {
+    Add,
+    Remove,
+}
+
+/// The writes for one existing product or variation (or a re-synced variable parent).
+#[derive(Debug, Clone)]
+pub struct Update {
+    pub id: u64,
+    pub sku: String,
+    pub post_type: PostType,
+    /// The variable parent of a variation, else 0.
+    pub parent: u64,
+    pub published: bool,
+    pub ops: Vec<MetaOp>,
+    /// The lookup row to upsert (`missing` when the shop has none for this product).
+    pub lookup: Option<(LookupValues, bool)>,
+    pub term: Option<TermChange>,
+    /// `post_modified` is set (WooCommerce touches every product it saves).
+    pub touch: bool,
+    pub rows: Vec<ReportRow>,
+    /// A variable parent whose prices/stock status follow its variations.
+    pub resynced_parent: bool,
+}
+
+/// A product to create, with every value WooCommerce would write for it.
+#[derive(Debug, Clone)]
+pub struct NewProduct {
+    pub sku: String,
+    pub title: String,
+    pub regular: Option<Money>,
+    pub sale: Option<Money>,
+    pub price: Option<Money>,
+    pub stock: Option<i64>,
+    pub stock_status: &'static str,
+    pub rows: Vec<ReportRow>,
+}
+
+/// What commits together: one product, or a variable parent with its variations.
+#[derive(Debug, Clone, Default)]
+pub struct Unit {
+    pub creates: Vec<NewProduct>,
+    pub updates: Vec<Update>,
+}
+
+impl Unit {
+    /// Feed items this unit counts for (a re-synced parent is a consequence, not an item).
+    pub fn items(&self) -> usize {
+        self.creates.len() + self.updates.iter().filter(|u| !u.resynced_parent).count()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub items: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub conflict: usize,
+    pub invalid: usize,
+    pub warning: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub units: Vec<Unit>,
+    /// Conflicts, invalid rows and warnings, in feed order.
+    pub notes: Vec<ReportRow>,
+    pub counts: Counts,
+}
+
+/// The values a product will hold after the plan, starting from what it holds now.
+#[derive(Debug, Clone)]
+struct Final {
+    prices: Vec<Money>,
+    sale: Option<Money>,
+    managed_qty: Option<i64>,
+    status: String,
+}
+
+impl Final {
+    fn of(p: &Product, catalog: &Catalog) -> Final {
+        let prices = catalog.rows(p.id, Key::Price).iter().filter_map(|r| r.value.as_deref().and_then(Money::from_stored)).collect();
+        Final {
+            prices,
+            sale: p.money(Key::SalePrice),
+            managed_qty: if p.manages_stock() { Some(stock_amount(p.get(Key::Stock))) } else { None },
+            status: p.get(Key::StockStatus).unwrap_or(woo::INSTOCK).to_string(),
+        }
+    }
+}
+
+/// `wc_stock_amount()`: the integer part of a stored stock value.
+fn stock_amount(v: Option<&str>) -> i64 {
+    v.and_then(|s| s.trim().parse::<f64>().ok()).map(|f| f.trunc() as i64).unwrap_or(0)
+}
+
+fn post_type_name(t: PostType) -> &'static str {
+    match t {
+        PostType::Product => "product",
+        PostType::Variation => "product_variation",
+    }
+}
+
+struct Draft {
+    update: Update,
+    fin: Final,
+    counts_as_item: bool,
+}
+
+pub fn build(items: &[Item], rejections: &[Rejection], catalog: &Catalog, rules: &Rules) -> Plan {
+    let mut plan = Plan::default();
+    plan.counts.items = items.len() + rejections.len();
+    plan.counts.invalid = rejections.len();
+    let mut notes: Vec<(u64, ReportRow)> = rejections
+        .iter()
+        .map(|r| {
+            (r.line, ReportRow::note(Action::Invalid, &r.sku, &r.field, format!("line {}: {}", r.line, r.message)))
+        })
+        .collect();
+
+    let owners = catalog.sku_owners();
+    let mut feed_lines: HashMap<String, Vec<u64>> = HashMap::new();
+    for item in items {
+        feed_lines.entry(item.key()).or_default().push(item.line);
+    }
+
+    // Units in order of first appearance; drafts keyed by product id.
+    let mut unit_order: Vec<u64> = Vec::new();
+    let mut unit_creates: HashMap<u64, Vec<NewProduct>> = HashMap::new();
+    let mut drafts: HashMap<u64, Draft> = HashMap::new();
+    let mut draft_order: HashMap<u64, Vec<u64>> = HashMap::new();
+    let mut create_seq: u64 = 0;
+
+    for item in items {
+        let lines = &feed_lines[&item.key()];
+        if lines.len() > 1 {
+            let list = lines.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+            notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, "_sku", format!(
+                "line {}: SKU appears {} times in the feed (lines {list}); nothing written for it", item.line, lines.len()
+            ))));
+            plan.counts.conflict += 1;
+            continue;
+        }
+        for note in &item.notes {
+            notes.push((item.line, ReportRow::note(Action::Warning, &item.sku, &note.field, format!("line {}: {}", item.line, note.message))));
+        }
+        match owners.get(&item.key()).map(Vec::as_slice) {
+            Some([id]) => {
+                let product = &catalog.products[id];
+                let family = if product.post_type == PostType::Variation && product.parent != 0 { product.parent } else { product.id };
+                let (update, fin, warnings) = plan_update(item, product, catalog, rules);
+                for w in warnings {
+                    notes.push((item.line, w));
+                }
+                if !unit_creates.contains_key(&family) && !draft_order.contains_key(&family) {
+                    unit_order.push(family);
+                }
+                draft_order.entry(family).or_default().push(product.id);
+                drafts.insert(product.id, Draft { update, fin, counts_as_item: true });
+            }
+            Some(ids) if ids.len() > 1 => {
+                let list = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+                notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, "_sku", format!(
+                    "line {}: SKU is used by {} live products (IDs {list}); make it unique in WooCommerce; nothing written for it",
+                    item.line, ids.len()
+                ))));
+                plan.counts.conflict += 1;
+            }
+            _ => {
+                let (new, warnings) = plan_create(item, rules);
+                for w in warnings {
+                    notes.push((item.line, w));
+                }
+                // Creates get their own units, keyed past any real id.
+                create_seq += 1;
+                let key = u64::MAX - create_seq;
+                unit_order.push(key);
+                unit_creates.insert(key, vec![new]);
+            }
+        }
+    }
+
+    parent::resync(&mut drafts, &mut draft_order, catalog, rules);
+
+    for family in unit_order {
+        let mut unit = Unit { creates: unit_creates.remove(&family).unwrap_or_default(), updates: Vec::new() };
+        plan.counts.created += unit.creates.len();
+        for id in draft_order.remove(&family).unwrap_or_default() {
+            let Some(mut draft) = drafts.remove(&id) else { continue };
+            finish(&mut draft, &catalog.products[&id], catalog);
+            let writes = !draft.update.ops.is_empty() || draft.update.lookup.is_some() || draft.update.term.is_some();
+            if draft.counts_as_item {
+                if writes {
+                    plan.counts.updated += 1;
+                } else {
+                    plan.counts.unchanged += 1;
+                }
+            }
+            if writes {
+                unit.updates.push(draft.update);
+            }
+        }
+        if !unit.creates.is_empty() || !unit.updates.is_empty() {
+            plan.units.push(unit);
+        }
+    }
+
+    notes.sort_by_key(|(line, _)| *line);
+    plan.counts.warning = notes.iter().filter(|(_, r)| r.action == Action::Warning).count();
+    plan.notes = notes.into_iter().map(|(_, r)| r).collect();
+    plan
+}
+
+/// Ops that set one single-valued key to `value`, or add the row when there is none.
+fn set_meta(ops: &mut Vec<MetaOp>, catalog: &Catalog, id: u64, key: Key, value: String) {
+    let ids: Vec<u64> = catalog.rows(id, key).iter().map(|r| r.id).collect();
+    if ids.is_empty() {
+        ops.push(MetaOp::Insert { key: key.meta_key(), value: Some(value) });
+    } else {
+        ops.push(MetaOp::Set { key: key.meta_key(), ids, value });
+    }
+}
+
+fn same_money(a: Option<&Money>, b: Option<&Money>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.value == b.value,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+fn text(m: Option<&Money>) -> String {
+    m.map(|m| m.text.clone()).unwrap_or_default()
+}
+
+fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules) -> (Update, Final, Vec<ReportRow>) {
+    let post_type = post_type_name(p.post_type);
+    let mut warnings = Vec::new();
+    let mut warn = |field: &str, message: String| {
+        let mut row = ReportRow::note(Action::Warning, &item.sku, field, format!("line {}: {message}", item.line));
+        row.product_id = Some(p.id);
+        row.post_type = post_type;
+        warnings.push(row);
+    };
+    let mut ops = Vec::new();
+    let mut rows = Vec::new();
+    let row = |field: &str, old: String, new: String| ReportRow {
+        action: Action::Update,
+        sku: item.sku.clone(),
+        product_id: Some(p.id),
+        post_type,
+        field: field.to_string(),
+        old,
+        new,
+        message: String::new(),
+    };
+    let mut fin = Final::of(p, catalog);
+
+    let wants_prices = item.regular.is_some() || item.sale != Sale::Absent;
+    let prices_allowed = !matches!(p.kind, Kind::Variable | Kind::Grouped);
+    if wants_prices && !prices_allowed {
+        let what = if p.kind == Kind::Variable { "a variable product: its prices live on its variations" } else { "a grouped product: it has no price of its own" };
+        warn("_price", format!("SKU belongs to {what}; price fields skipped"));
+    }
+    if wants_prices && prices_allowed {
+        let cur_reg = p.money(Key::RegularPrice);
+        let cur_sale = p.money(Key::SalePrice);
+        let new_reg = item.regular.clone().or_else(|| cur_reg.clone());
+        let mut new_sale = match &item.sale {
+            Sale::Absent => cur_sale.clone(),
+            Sale::Clear => None,
+            Sale::Set(s) => Some(s.clone()),
+        };
+        if let (Some(r), Some(s)) = (&new_reg, &new_sale) {
+            if s.value >= r.value {
+                warn("_sale_price", format!("sale price {s} is not below the regular price {r}; the sale is removed, as WooCommerce does"));
+                new_sale = None;
+            }
+        }
+        let reg_changed = item.regular.is_some() && !same_money(cur_reg.as_ref(), new_reg.as_ref());
+        if reg_changed {
+            let r = new_reg.clone().expect("regular given");
+            set_meta(&mut ops, catalog, p.id, Key::RegularPrice, r.text.clone());
+            rows.push(row("_regular_price", p.get(Key::RegularPrice).unwrap_or("").to_string(), r.text));
+        }
+        let sale_changed = !same_money(cur_sale.as_ref(), new_sale.as_ref());
+        if sale_changed {
+            match &new_sale {
+                Some(s) => set_meta(&mut ops, catalog, p.id, Key::SalePrice, s.text.clone()),
+                None => ops.push(MetaOp::Delete { key: "_sale_price", ids: catalog.rows(p.id, Key::SalePrice).iter().map(|r| r.id).collect() }),
+            }
+            rows.push(row("_sale_price", p.get(Key::SalePrice).unwrap_or("").to_string(), text(new_sale.as_ref())));
+        }
+        if reg_changed || sale_changed {
+            let price = woo::active_price(new_reg.as_ref(), new_sale.as_ref(), p.timestamp(Key::SaleFrom), p.timestamp(Key::SaleTo), rules.now_unix);
+            let cur_price = p.money(Key::Price);
+            if !same_money(cur_price.as_ref(), price.as_ref()) || (cur_price.is_none() && p.get(Key::Price).is_none()) {
+                let value = text(price.as_ref());
+                if catalog.rows(p.id, Key::Price).is_empty() && value.is_empty() {
+                    // Nothing stored and nothing to store.
+                } else {
+                    set_meta(&mut ops, catalog, p.id, Key::Price, value.clone());
+                    rows.push(row("_price", p.get(Key::Price).unwrap_or("").to_string(), value));
+                }
+            }
+            fin.prices = price.into_iter().collect();
+        }
+        fin.sale = new_sale;
+    }
+
+    if let Some(qty) = item.stock {
+        let stock_allowed = match p.kind {
+            Kind::Grouped | Kind::External => false,
+            Kind::Variable => p.manages_stock(),
+            _ => true,
+        };
+        if !stock_allowed {
+            let why = match p.kind {
+                Kind::Variable => "a variable product that does not manage stock itself (its variations do)",
+                Kind::Grouped => "a grouped product (it has no stock of its own)",
+                _ => "an external product (WooCommerce keeps no stock for it)",
+            };
+            warn("_stock", format!("SKU belongs to {why}; stock skipped"));
+        } else {
+            if !p.manages_stock() {
+                set_meta(&mut ops, catalog, p.id, Key::ManageStock, "yes".into());
+                rows.push(row("_manage_stock", p.get(Key::ManageStock).unwrap_or("").to_string(), "yes".into()));
+            }
+            let cur = p.get(Key::Stock).and_then(|s| s.trim().parse::<f64>().ok());
+            if cur != Some(qty as f64) {
+                set_meta(&mut ops, catalog, p.id, Key::Stock, qty.to_string());
+                rows.push(row("_stock", p.get(Key::Stock).unwrap_or("").to_string(), qty.to_string()));
+            }
+            let status = woo::stock_status(qty, p.get(Key::Backorders).unwrap_or("no"), rules.notify_no_stock_amount);
+            if p.get(Key::StockStatus) != Some(status) {
+                set_meta(&mut ops, catalog, p.id, Key::StockStatus, status.into());
+                rows.push(row("_stock_status", p.get(Key::StockStatus).unwrap_or("").to_string(), status.into()));
+            }
+            fin.managed_qty = Some(qty);
+            fin.status = status.to_string();
+        }
+    }
+
+    let update = Update {
+        id: p.id,
+        sku: item.sku.clone(),
+        post_type: p.post_type,
+        parent: if p.post_type == PostType::Variation { p.parent } else { 0 },
+        published: p.is_published(),
+        touch: false,
+        ops,
+        lookup: None,
+        term: None,
+        rows,
+        resynced_parent: false,
+    };
+    (update, fin, warnings)
+}
+
+/// Lookup row, `outofstock` term and touch, from the product's final values.
+fn finish(draft: &mut Draft, p: &Product, catalog: &Catalog) {
+    let sku = p.get(Key::Sku).unwrap_or("").to_string();
+    let fin = &draft.fin;
+    let target = if p.kind == Kind::Variable {
+        LookupValues {
+            sku,
+            min_price: fin.prices.first().map(|m| m.value),
+            max_price: fin.prices.last().map(|m| m.value),
+            onsale: false,
+            stock_quantity: fin.managed_qty.map(|q| q as f64),
+            stock_status: fin.status.clone(),
+        }
+    } else {
+        LookupValues::for_simple(&sku, fin.prices.first(), fin.sale.as_ref(), fin.managed_qty, &fin.status)
+    };
+    draft.update.lookup = match &p.lookup {
+        Some(current) if current.same_as(&target) => None,
+        Some(_) => Some((target, false)),
+        None => Some((target, true)),
+    };
+    let want_term = fin.status == woo::OUTOFSTOCK;
+    draft.update.term = match (want_term, p.outofstock_term) {
+        (true, false) => Some(TermChange::Add),
+        (false, true) => Some(TermChange::Remove),
+        _ => None,
+    };
+    draft.update.touch = !draft.update.ops.is_empty();
+    let _ = catalog;
+}
+
+fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
+    let mut warnings = Vec::new();
+    let regular = item.regular.clone();
+    let mut sale = match &item.sale {
+        Sale::Set(s) => Some(s.clone()),
+        _ => None,
+    };
+    if let (Some(s), None) = (&sale, &regular) {
+        warnings.push(ReportRow::note(Action::Warning, &item.sku, "_sale_price", format!(
+            "line {}: new product has a sale price {s} but no regular price; the sale is not written", item.line
+        )));
+        sale = None;
+    }
+    let price = woo::active_price(regular.as_ref(), sale.as_ref(), None, None, rules.now_unix);
+    let stock_status = match item.stock {
+        Some(q) => woo::stock_status(q, "no", rules.notify_no_stock_amount),
+        None => woo::INSTOCK,
+    };
+    let title = match &item.name {
+        Some(n) => n.clone(),
+        None => {
+            warnings.push(ReportRow::note(Action::Warning, &item.sku, "post_title", format!(
+                "line {}: new product has no name in the feed; its SKU is used as the title", item.line
+            )));
+            item.sku.clone()
+        }
+    };
+    let mut rows = Vec::new();
+    let mut add = |field: &str, new: String| {
+        rows.push(ReportRow {
+            action: Action::Create,
+            sku: item.sku.clone(),
+            product_id: None,
+            post_type: "product",
+            field: field.to_string(),
+            old: String::new(),
+            new,
+            message: String::new(),
+        })
+    };
+    add("post_title", title.clone());
+    add("post_status", rules.new_status.clone());
+    add("_sku", item.sku.clone());
+    if let Some(r) = &regular {
+        add("_regular_price", r.text.clone());
+    }
+    if let Some(s) = &sale {
+        add("_sale_price", s.text.clone());
+    }
+    if let Some(p) = &price {
+        add("_price", p.text.clone());
+    }
+    add("_manage_stock", if item.stock.is_some() { "yes" } else { "no" }.into());
+    if let Some(q) = item.stock {
+        add("_stock", q.to_string());
+    }
+    add("_stock_status", stock_status.into());
+    let new = NewProduct { sku: item.sku.clone(), title, regular, sale, price, stock: item.stock, stock_status, rows };
+    (new, warnings)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,77 @@
+//! What a run tells people: the CSV diff report (one row per changed field, conflict, invalid row
+//! and warning) and the console summary. The engine hands rows here as chunks commit (or, in a
+//! dry run, as they would); this module never decides anything.
+
+mod row;
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use row::{Action, ReportRow};
+
+use crate::error::{Error, Result};
+use crate::plan::Counts;
+
+pub const HEADER: [&str; 8] = ["action", "sku", "product_id", "post_type", "field", "old", "new", "message"];
+
+/// The CSV report file, if one was asked for.
+pub struct Report {
+    writer: Option<(PathBuf, csv::Writer<BufWriter<File>>)>,
+}
+
+impl Report {
+    pub fn create(path: Option<&Path>) -> Result<Report> {
+        let writer = match path {
+            None => None,
+            Some(path) => {
+                let file = File::create(path)
+                    .map_err(|e| Error::Config(format!("cannot write the report {}: {e}", path.display())))?;
+                let mut w = csv::Writer::from_writer(BufWriter::new(file));
+                w.write_record(HEADER).map_err(|e| Error::Internal(format!("report: {e}")))?;
+                Some((path.to_path_buf(), w))
+            }
+        };
+        Ok(Report { writer })
+    }
+
+    pub fn rows<'a>(&mut self, rows: impl IntoIterator<Item = &'a ReportRow>) -> Result<()> {
+        let Some((path, w)) = self.writer.as_mut() else { return Ok(()) };
+        for r in rows {
+            let id = r.product_id.map(|i| i.to_string()).unwrap_or_default();
+            w.write_record([r.action.as_str(), &r.sku, &id, r.post_type, &r.field, &r.old, &r.new, &r.message])
+                .map_err(|e| Error::Internal(format!("writing the report {}: {e}", path.display())))?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(&mut self) -> Result<()> {
+        if let Some((path, w)) = self.writer.as_mut() {
+            w.flush().map_err(|e| Error::Internal(format!("writing the report {}: {e}", path.display())))?;
+        }
+        Ok(())
+    }
+}
+
+/// One line a human reads at the end of a run.
+pub fn summary_line(run_id: Option<u64>, dry_run: bool, resumed: bool, c: &Counts, elapsed: Duration) -> String {
+    let would = if dry_run { "would be " } else { "" };
+    let head = match (run_id, dry_run, resumed) {
+        (_, true, _) => "dry run (nothing written)".to_string(),
+        (Some(id), _, true) => format!("run {id} resumed and done"),
+        (Some(id), _, false) => format!("run {id} done"),
+        (None, _, _) => "run done".to_string(),
+    };
+    format!(
+        "{head} in {:.1}s: {} rows; {would}created {}, {would}updated {}, unchanged {}, conflict {}, invalid {}, warnings {}",
+        elapsed.as_secs_f64(),
+        c.items,
+        c.created,
+        c.updated,
+        c.unchanged,
+        c.conflict,
+        c.invalid,
+        c.warning
+    )
+}
