@@ -68,6 +68,8 @@ struct SyncSection {
     resume_within: String,
     #[serde(default = "default_author")]
     author_id: u64,
+    #[serde(default = "default_lock_wait")]
+    lock_wait_timeout_secs: u64,
 }
 
 impl Default for SyncSection {
@@ -77,6 +79,7 @@ impl Default for SyncSection {
             chunk_size: default_chunk(),
             resume_within: default_resume_within(),
             author_id: default_author(),
+            lock_wait_timeout_secs: default_lock_wait(),
         }
     }
 }
@@ -92,6 +95,9 @@ fn default_resume_within() -> String {
 }
 fn default_author() -> u64 {
     1
+}
+fn default_lock_wait() -> u64 {
+    5
 }
 
 /// A value that must never reach a log, a report or an error message.
@@ -133,6 +139,9 @@ pub struct Settings {
     pub chunk_size: usize,
     pub resume_within: Duration,
     pub author_id: u64,
+    /// How long one statement waits for a row lock held by the shop before the chunk is
+    /// rolled back and retried (InnoDB's default of 50 s is too long for a live shop).
+    pub lock_wait_timeout_secs: u64,
 }
 
 impl Settings {
@@ -228,6 +237,7 @@ impl Settings {
             chunk_size: sync.chunk_size,
             resume_within,
             author_id: sync.author_id,
+            lock_wait_timeout_secs: sync.lock_wait_timeout_secs.clamp(1, 3600),
         })
     }
 

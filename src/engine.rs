@@ -37,7 +37,7 @@ impl Shutdown {
 
 /// Hooks for whoever watches a run (progress, tests). Called after each committed chunk.
 pub trait Observer: Send + Sync {
-    fn chunk_committed(&self, _run_id: u64, _chunk_no: u32, _chunks_left: usize) {}
+    fn chunk_committed(&self, _run_id: u64, _chunk_no: u32, _chunks_left: usize, _attempts: u32) {}
 }
 
 pub struct Quiet;
@@ -285,7 +285,7 @@ async fn execute(
         report.rows(&done.rows)?;
         parents.extend(done.parents);
         term_changes += done.term_changes;
-        observer.chunk_committed(run_id, chunk_no, total - i - 1);
+        observer.chunk_committed(run_id, chunk_no, total - i - 1, done.attempts);
         chunk_no += 1;
     }
 

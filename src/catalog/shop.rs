@@ -18,10 +18,11 @@ pub async fn connect(settings: &Settings) -> Result<Conn> {
         Error::Config("database url is not valid: expected mysql://user:password@host:3306/database".into())
     })?;
     let target = format!("{}:{}/{}", opts.ip_or_hostname(), opts.tcp_port(), opts.db_name().unwrap_or(""));
-    let conn = tokio::time::timeout(Duration::from_secs(15), Conn::new(opts))
+    let mut conn = tokio::time::timeout(Duration::from_secs(15), Conn::new(opts))
         .await
         .map_err(|_| Error::Database(format!("cannot connect to {target}: timed out after 15 s")))?
         .map_err(|e| Error::Database(format!("cannot connect to {target}: {}", redact(&e.to_string(), settings))))?;
+    conn.query_drop(format!("SET SESSION innodb_lock_wait_timeout = {}", settings.lock_wait_timeout_secs)).await?;
     Ok(conn)
 }
 

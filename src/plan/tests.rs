@@ -1,0 +1,151 @@
+use super::*;
+use crate::catalog::{MetaRow, Product};
+use crate::model::Money;
+
+fn rules() -> Rules {
+    Rules { notify_no_stock_amount: 0, hide_out_of_stock: false, now_unix: 1_800_000_000, new_status: "draft".into() }
+}
+
+/// A product whose meta rows get ids `id * 100 + key index`.
+fn product(cat: &mut Catalog, id: u64, kind: Kind, parent: u64, meta: &[(Key, &str)]) {
+    let mut p = Product {
+        id,
+        post_type: if kind == Kind::Variation { PostType::Variation } else { PostType::Product },
+        status: "publish".into(),
+        parent,
+        kind,
+        meta: Default::default(),
+        lookup: None,
+        outofstock_term: false,
+    };
+    for (k, v) in meta {
+        if p.meta[*k as usize].is_none() {
+            p.meta[*k as usize] = Some(MetaRow { id: id * 100 + *k as u64, value: Some((*v).into()) });
+        } else {
+            let n = cat.extra.len() as u64;
+            cat.extra.entry((id, *k)).or_default().push(MetaRow { id: id * 100 + 50 + n + 1, value: Some((*v).into()) });
+        }
+    }
+    cat.products.insert(id, p);
+    if parent != 0 {
+        cat.children.entry(parent).or_default().push(id);
+    }
+}
+
+fn simple(cat: &mut Catalog, id: u64, sku: &str, regular: &str, stock: &str) {
+    product(cat, id, Kind::Simple, 0, &[
+        (Key::Sku, sku), (Key::RegularPrice, regular), (Key::Price, regular), (Key::ManageStock, "yes"),
+        (Key::Backorders, "no"), (Key::Stock, stock), (Key::StockStatus, if stock == "0" { "outofstock" } else { "instock" }),
+    ]);
+    let p = cat.products.get_mut(&id).unwrap();
+    let fin = Final::of(p, &Catalog::default());
+    p.lookup = Some(LookupValues::for_simple(sku, Some(&Money::from_stored(regular).unwrap()), None, fin.managed_qty, &fin.status));
+    p.outofstock_term = stock == "0";
+}
+
+fn item(line: u64, sku: &str, regular: Option<&str>, sale: Sale, stock: Option<i64>) -> Item {
+    Item { line, sku: sku.into(), name: None, regular: regular.map(|r| Money::from_stored(r).unwrap()), sale, stock, notes: vec![] }
+}
+
+#[test]
+fn right_values_plan_no_write() {
+    let mut cat = Catalog::default();
+    simple(&mut cat, 1, "A", "10.00", "5");
+    let plan = build(&[item(2, "a", Some("10"), Sale::Absent, Some(5))], &[], &cat, &rules());
+    assert!(plan.units.is_empty());
+    assert_eq!(plan.counts.unchanged, 1);
+}
+
+#[test]
+fn price_and_stock_changes_set_rows_by_meta_id() {
+    let mut cat = Catalog::default();
+    simple(&mut cat, 1, "A", "10.00", "5");
+    let plan = build(&[item(2, "A", Some("12"), Sale::Absent, Some(0))], &[], &cat, &rules());
+    let u = &plan.units[0].updates[0];
+    assert_eq!(u.ops, vec![
+        MetaOp::Set { key: "_regular_price", ids: vec![101], value: "12".into() },
+        MetaOp::Set { key: "_price", ids: vec![109], value: "12".into() },
+        MetaOp::Set { key: "_stock", ids: vec![107], value: "0".into() },
+        MetaOp::Set { key: "_stock_status", ids: vec![108], value: "outofstock".into() },
+    ]);
+    assert_eq!(u.term, Some(TermChange::Add));
+    assert!(u.touch);
+    let (lookup, missing) = u.lookup.clone().unwrap();
+    assert!(!missing);
+    assert_eq!(lookup.stock_status, "outofstock");
+    assert_eq!(plan.counts.updated, 1);
+}
+
+#[test]
+fn adding_a_sale_inserts_the_row_and_removing_it_deletes_it() {
+    let mut cat = Catalog::default();
+    simple(&mut cat, 1, "A", "25.00", "5");
+    let plan = build(&[item(2, "A", None, Sale::Set(Money::from_stored("19.99").unwrap()), None)], &[], &cat, &rules());
+    let ops = &plan.units[0].updates[0].ops;
+    assert_eq!(ops[0], MetaOp::Insert { key: "_sale_price", value: Some("19.99".into()) });
+    assert_eq!(ops[1], MetaOp::Set { key: "_price", ids: vec![109], value: "19.99".into() });
+
+    let mut cat = Catalog::default();
+    product(&mut cat, 1, Kind::Simple, 0, &[(Key::Sku, "A"), (Key::RegularPrice, "25"), (Key::SalePrice, "19"), (Key::Price, "19")]);
+    let plan = build(&[item(2, "A", None, Sale::Clear, None)], &[], &cat, &rules());
+    let ops = &plan.units[0].updates[0].ops;
+    assert_eq!(ops[0], MetaOp::Delete { key: "_sale_price", ids: vec![102] });
+    assert_eq!(ops[1], MetaOp::Set { key: "_price", ids: vec![109], value: "25".into() });
+}
+
+#[test]
+fn a_variation_and_its_parent_share_one_unit() {
+    let mut cat = Catalog::default();
+    product(&mut cat, 10, Kind::Variable, 0, &[(Key::Sku, "V"), (Key::StockStatus, "instock"), (Key::Price, "5"), (Key::Price, "8")]);
+    for (id, sku, price) in [(11, "V-1", "5"), (12, "V-2", "8")] {
+        product(&mut cat, id, Kind::Variation, 10, &[
+            (Key::Sku, sku), (Key::RegularPrice, price), (Key::Price, price), (Key::ManageStock, "yes"), (Key::Stock, "1"), (Key::StockStatus, "instock"),
+        ]);
+    }
+    let plan = build(&[item(2, "V-1", Some("4"), Sale::Absent, Some(0)), item(3, "V-2", None, Sale::Absent, Some(0))], &[], &cat, &rules());
+    assert_eq!(plan.units.len(), 1);
+    let unit = &plan.units[0];
+    assert_eq!(unit.items(), 2);
+    let parent = unit.updates.iter().find(|u| u.id == 10).expect("the parent is re-synced");
+    assert!(parent.resynced_parent);
+    assert_eq!(parent.ops[0], MetaOp::Delete { key: "_price", ids: vec![1009, 1051] });
+    assert!(parent.ops.contains(&MetaOp::Insert { key: "_price", value: Some("4".into()) }));
+    assert!(parent.ops.contains(&MetaOp::Insert { key: "_price", value: Some("8".into()) }));
+    assert!(parent.ops.contains(&MetaOp::Set { key: "_stock_status", ids: vec![1008], value: "outofstock".into() }));
+    assert_eq!(parent.term, Some(TermChange::Add));
+    assert_eq!(plan.counts.updated, 2);
+}
+
+#[test]
+fn unknown_skus_become_creates_in_feed_order() {
+    let cat = Catalog::default();
+    let mut a = item(2, "N-2", Some("5"), Sale::Absent, Some(0));
+    a.name = Some("Второй".into());
+    let b = item(3, "N-1", None, Sale::Absent, None);
+    let plan = build(&[a, b], &[], &cat, &rules());
+    assert_eq!(plan.counts.created, 2);
+    assert_eq!(plan.units[0].creates[0].sku, "N-2");
+    assert_eq!(plan.units[0].creates[0].stock_status, "outofstock");
+    assert_eq!(plan.units[1].creates[0].title, "N-1", "no name: the SKU is the title, with a warning");
+    assert_eq!(plan.counts.warning, 1);
+}
+
+#[test]
+fn duplicates_in_feed_or_shop_are_conflicts() {
+    let mut cat = Catalog::default();
+    simple(&mut cat, 1, "D", "1", "1");
+    simple(&mut cat, 2, "d", "1", "1");
+    let plan = build(&[item(2, "D", Some("2"), Sale::Absent, None), item(3, "X", None, Sale::Absent, None), item(4, "x", None, Sale::Absent, None)], &[], &cat, &rules());
+    assert!(plan.units.is_empty());
+    assert_eq!(plan.counts.conflict, 3);
+    assert!(plan.notes.iter().all(|n| n.action == Action::Conflict));
+}
+
+#[test]
+fn trashed_owners_do_not_count() {
+    let mut cat = Catalog::default();
+    simple(&mut cat, 1, "T", "1", "1");
+    cat.products.get_mut(&1).unwrap().status = "trash".into();
+    let plan = build(&[item(2, "T", Some("2"), Sale::Absent, None)], &[], &cat, &rules());
+    assert_eq!(plan.counts.created, 1);
+}
