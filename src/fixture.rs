@@ -96,7 +96,15 @@ struct Rows {
 /// (a variable product's ID is followed by its variations' IDs).
 pub async fn insert(conn: &mut Conn, prefix: &str, specs: &[Spec]) -> Result<Vec<u64>> {
     let next: Option<u64> = conn.query_first(format!("SELECT COALESCE(MAX(ID), 99) + 1 FROM `{prefix}posts`")).await?;
-    let mut id = next.unwrap_or(100);
+    let ids = insert_bulk(conn, prefix, specs, next.unwrap_or(100)).await?;
+    recount(conn, prefix).await?;
+    Ok(ids)
+}
+
+/// Inserts with IDs from `first_id` on and leaves term counts alone (call [`recount`] after the
+/// last batch): the benchmark's way of making a large shop quickly.
+pub async fn insert_bulk(conn: &mut Conn, prefix: &str, specs: &[Spec], first_id: u64) -> Result<Vec<u64>> {
+    let mut id = first_id;
     let mut rows = Rows { posts: vec![], meta: vec![], terms: vec![], lookup: vec![] };
     let mut ids = Vec::new();
     for spec in specs {
@@ -123,7 +131,6 @@ pub async fn insert(conn: &mut Conn, prefix: &str, specs: &[Spec]) -> Result<Vec
         add_variable_parent(&mut rows, parent_id, spec, &prices, status);
     }
     flush(conn, prefix, rows).await?;
-    recount(conn, prefix).await?;
     Ok(ids)
 }
 

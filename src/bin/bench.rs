@@ -1,1 +1,184 @@
-fn main(){}
+//! `woosync-bench`: makes a WooCommerce-shaped shop of N products in MariaDB (≈21 meta rows per
+//! product, lookup rows, type/category/out-of-stock terms; 1 in 50 products variable with three
+//! variations) and times the real `woosync` binary on it in the scenarios the targets name:
+//! a run with nothing to do, 1% changed (steady state), 50% changed (full run), and 50,000 new
+//! products. Prints wall time, changed products per second and peak RSS of each run.
+//!
+//! Usage: woosync-bench --url mysql://user:pass@127.0.0.1:3306 --products 200000
+//! (`scripts/bench.sh` sets up the login and the buffer pool and calls this.)
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use mysql_async::prelude::*;
+use mysql_async::{Conn, Opts};
+use woosync::fixture::{self, Spec};
+
+struct Args {
+    url: String,
+    products: usize,
+    creates: usize,
+    reuse: bool,
+}
+
+fn args() -> Args {
+    let mut a = Args { url: String::new(), products: 200_000, creates: 50_000, reuse: false };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--url" => a.url = it.next().expect("--url URL"),
+            "--products" => a.products = it.next().and_then(|v| v.parse().ok()).expect("--products N"),
+            "--creates" => a.creates = it.next().and_then(|v| v.parse().ok()).expect("--creates N"),
+            "--reuse" => a.reuse = true,
+            other => panic!("unknown argument {other}; usage: woosync-bench --url mysql://user:pass@host:3306 [--products N] [--creates N] [--reuse]"),
+        }
+    }
+    if a.url.is_empty() {
+        a.url = std::env::var("WOOSYNC_TEST_DATABASE_URL").expect("--url or WOOSYNC_TEST_DATABASE_URL");
+    }
+    a.url = a.url.trim_end_matches('/').to_string();
+    a
+}
+
+/// What the bench believes each sellable SKU holds: price in cents and stock.
+struct Item {
+    sku: String,
+    cents: u64,
+    stock: i64,
+}
+
+fn price(cents: u64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let a = args();
+    let db = format!("woosync_bench_{}", a.products);
+    let mut admin = Conn::new(Opts::from_url(&a.url).unwrap()).await.expect("connect");
+    let pool: u64 = admin.query_first("SELECT @@innodb_buffer_pool_size").await.unwrap().unwrap();
+    let version: String = admin.query_first("SELECT VERSION()").await.unwrap().unwrap();
+    let url = format!("{}/{db}", a.url);
+
+    let mut items = build_items(a.products);
+    let exists: Option<u64> = admin
+        .exec_first("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'wp_posts'", (&db,))
+        .await
+        .unwrap();
+    if !(a.reuse && exists == Some(1)) {
+        admin.query_drop(format!("DROP DATABASE IF EXISTS `{db}`")).await.unwrap();
+        admin.query_drop(format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci")).await.unwrap();
+        let mut conn = Conn::new(Opts::from_url(&url).unwrap()).await.unwrap();
+        let t = Instant::now();
+        fixture::provision(&mut conn, "wp_").await.unwrap();
+        generate(&mut conn, a.products).await;
+        let rows: u64 = conn.query_first("SELECT COUNT(*) FROM wp_postmeta").await.unwrap().unwrap();
+        eprintln!("generated {} products ({} meta rows) in {:.1}s", a.products, rows, t.elapsed().as_secs_f64());
+    } else {
+        eprintln!("reusing {db}; re-syncing it to the baseline first");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap().with_file_name("woosync");
+
+    println!(
+        "woosync benchmark: {} products ({} feed SKUs incl. variations), MariaDB {version}, innodb_buffer_pool_size {} MiB",
+        a.products,
+        items.len(),
+        pool >> 20
+    );
+    println!("| scenario | feed rows | changed | wall s | changed/s | peak RSS MiB |");
+    println!("|---|---:|---:|---:|---:|---:|");
+
+    // Baseline: the feed says what the shop holds (a reused shop is brought back to it).
+    run(&exe, &dir, &url, "baseline (feed = shop)", &items, &[], 0).await;
+    run(&exe, &dir, &url, "nothing changed", &items, &[], 0).await;
+    let n = items.len();
+    let changed = change(&mut items, n / 100, 1);
+    run(&exe, &dir, &url, "steady state: 1% changed", &items, &[], changed).await;
+    let changed = change(&mut items, n / 2, 2);
+    run(&exe, &dir, &url, "full: 50% price+stock changed", &items, &[], changed).await;
+    let new: Vec<Item> = (0..a.creates).map(|i| Item { sku: format!("NEW-{i:07}"), cents: 1000 + i as u64, stock: (i % 20) as i64 }).collect();
+    run(&exe, &dir, &url, &format!("create {} new products", a.creates), &items, &new, a.creates).await;
+}
+
+fn build_items(products: usize) -> Vec<Item> {
+    let mut items = Vec::new();
+    for i in 0..products {
+        if i % 50 == 49 {
+            for v in 0..3 {
+                items.push(Item { sku: format!("SKU-{i:07}-{v}"), cents: 1500 + v * 100, stock: 5 });
+            }
+        } else {
+            items.push(Item { sku: format!("SKU-{i:07}"), cents: 1000 + (i as u64 % 9000), stock: (i % 40) as i64 });
+        }
+    }
+    items
+}
+
+async fn generate(conn: &mut Conn, products: usize) {
+    let mut next_id = 100u64;
+    let mut batch: Vec<Spec> = Vec::new();
+    for i in 0..products {
+        let spec = if i % 50 == 49 {
+            Spec::variable(&format!("SKU-{i:07}"), (0..3).map(|v| Spec::simple(&format!("SKU-{i:07}-{v}"), &price(1500 + v * 100), 5)).collect())
+        } else {
+            Spec::simple(&format!("SKU-{i:07}"), &price(1000 + (i as u64 % 9000)), (i % 40) as i64)
+        };
+        batch.push(spec);
+        if batch.len() == 2000 || i + 1 == products {
+            let ids = fixture::insert_bulk(conn, "wp_", &batch, next_id).await.unwrap();
+            next_id = ids.last().unwrap() + 1;
+            batch.clear();
+        }
+    }
+    fixture::recount(conn, "wp_").await.unwrap();
+}
+
+/// Changes price and stock of `count` items spread over the catalogue; returns how many changed.
+fn change(items: &mut [Item], count: usize, round: u64) -> usize {
+    let step = (items.len() / count.max(1)).max(1);
+    let mut changed = 0;
+    for item in items.iter_mut().step_by(step).take(count) {
+        item.cents += 100 * round;
+        item.stock = (item.stock + 7) % 50;
+        changed += 1;
+    }
+    changed
+}
+
+async fn run(exe: &Path, dir: &tempfile::TempDir, url: &str, name: &str, items: &[Item], new: &[Item], changed: usize) {
+    let feed = dir.path().join("feed.csv");
+    let mut text = String::with_capacity(items.len() * 32);
+    text.push_str("sku,name,regular_price,stock\n");
+    for it in items.iter().chain(new) {
+        text.push_str(&format!("{},Bench {},{},{}\n", it.sku, it.sku, price(it.cents), it.stock));
+    }
+    std::fs::write(&feed, text).unwrap();
+    let config: PathBuf = dir.path().join("bench.toml");
+    std::fs::write(&config, "[database]\ntable_prefix = \"wp_\"\n[source]\ntype = \"csv\"\npath = \"feed.csv\"\n").unwrap();
+    let started = Instant::now();
+    let child = Command::new(exe)
+        .args(["sync", "--config"])
+        .arg(&config)
+        .env("WOOSYNC_DATABASE_URL", url)
+        .env("WOOSYNC_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("run woosync");
+    let (status, rss_kib) = wait_with_rusage(child.id() as i32);
+    let wall = started.elapsed().as_secs_f64();
+    assert!(status == 0, "woosync exited with {status} in scenario {name}");
+    let rate = if changed > 0 { format!("{:.0}", changed as f64 / wall) } else { "-".into() };
+    println!("| {name} | {} | {changed} | {wall:.2} | {rate} | {:.0} |", items.len() + new.len(), rss_kib as f64 / 1024.0);
+}
+
+/// Waits for the child and returns its exit code and peak resident set size (KiB).
+fn wait_with_rusage(pid: i32) -> (i32, i64) {
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4 failed");
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+    (code, usage.ru_maxrss)
+}
