@@ -26,20 +26,14 @@ CREATE TABLE IF NOT EXISTS `{prefix}woosync_runs` (
   KEY `state` (`state`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;
 -- ;
--- The run's normalised input, frozen before the first write so a resume applies the same plan.
--- kind: item (a row to sync) | invalid (a rejected row, kept for the report and counts).
+-- The run's normalised input, frozen before the first write so a resume applies the same plan:
+-- blocks of JSON lines (one feed row each, items and rejected rows), in feed order.
 CREATE TABLE IF NOT EXISTS `{prefix}woosync_input` (
   `run_id` bigint(20) unsigned NOT NULL,
-  `seq` int(11) NOT NULL,
-  `line` bigint(20) NOT NULL,
-  `kind` varchar(10) NOT NULL,
-  `sku` varchar(255) NOT NULL,
-  `name` text DEFAULT NULL,
-  `regular_price` varchar(64) DEFAULT NULL,
-  `sale_price` varchar(64) DEFAULT NULL,
-  `stock` bigint(20) DEFAULT NULL,
-  `notes` text DEFAULT NULL,
-  PRIMARY KEY (`run_id`, `seq`)
+  `block` int(11) NOT NULL,
+  `rows` int(11) NOT NULL,
+  `payload` longtext NOT NULL,
+  PRIMARY KEY (`run_id`, `block`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;
 -- ;
 -- One row per committed chunk, written in the chunk's own transaction: the checkpoint.

@@ -17,7 +17,6 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::journal::{self, RunRecord, VERSION};
 use crate::model::Feed;
-use crate::normalize::normalize;
 use crate::plan::{self, Counts, Rules};
 use crate::report::{summary_line, Report};
 use crate::source;
@@ -80,12 +79,16 @@ async fn acquire_lock(settings: &Settings, shop: &Shop) -> Result<Conn> {
 }
 
 fn read_feed(settings: &Settings) -> Result<Feed> {
-    let raw = source::csv::read(&settings.source)?;
-    let feed = normalize(raw);
+    let started = Instant::now();
+    let mut feed = Feed::default();
+    let raw = source::csv::read(&settings.source, &mut |record| feed.push(&record))?;
+    feed.label = raw.label;
+    feed.sha256 = raw.sha256;
     tracing::info!(
         source = %feed.label,
         items = feed.items.len(),
         invalid = feed.rejections.len(),
+        ms = started.elapsed().as_millis() as u64,
         "read the feed: {} rows to sync, {} rejected",
         feed.items.len(),
         feed.rejections.len()
@@ -208,12 +211,19 @@ async fn execute(
 ) -> Result<Outcome> {
     let started = Instant::now();
     let catalog = Catalog::load(conn, shop).await?;
-    tracing::info!(products = catalog.products.len(), "read the shop: {} products and variations", catalog.products.len());
+    tracing::info!(
+        products = catalog.products.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "read the shop: {} products and variations",
+        catalog.products.len()
+    );
+    let planning = Instant::now();
     let rules = Rules {
         notify_no_stock_amount: shop.notify_no_stock_amount,
         hide_out_of_stock: shop.hide_out_of_stock,
         now_unix: Utc::now().timestamp(),
         new_status: settings.new_product_status.clone(),
+        report_rows: report.is_open(),
     };
     let plan = plan::build(&feed.items, &feed.rejections, &catalog, &rules);
     drop(catalog);
@@ -222,6 +232,7 @@ async fn execute(
         create = counts.created,
         update = counts.updated,
         unchanged = counts.unchanged,
+        ms = planning.elapsed().as_millis() as u64,
         "planned: {} to create, {} to update, {} unchanged",
         counts.created,
         counts.updated,
@@ -291,9 +302,11 @@ async fn execute(
 
     let (created, updated, _) = journal::chunk_totals(conn, p, run_id).await?;
     if created + updated > 0 {
+        let finalising = Instant::now();
         parents.sort_unstable();
         parents.dedup();
         crate::finalise::run(conn, shop, &parents, term_changes > 0).await?;
+        tracing::info!(ms = finalising.elapsed().as_millis() as u64, parents = parents.len(), "caches invalidated");
     }
     counts.created = created as usize;
     counts.updated = updated as usize;

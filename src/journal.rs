@@ -3,7 +3,7 @@
 //! Tables are created on first use from `sql/woosync_schema.sql` with the shop's prefix.
 
 use mysql_async::prelude::*;
-use mysql_async::{Conn, Value};
+use mysql_async::Conn;
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
@@ -66,6 +66,28 @@ pub async fn start_run(conn: &mut Conn, prefix: &str, settings: &Settings) -> Re
     Ok(conn.last_insert_id().unwrap_or(0))
 }
 
+/// One frozen feed row: an item (`k` = "i") or a rejected row (`k` = "x", with its reason in `e`).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Frozen {
+    k: char,
+    l: u64,
+    s: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    n: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    r: Option<String>,
+    /// Sale: absent = leave alone, "" = no sale, text = the sale price.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    p: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    q: Option<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    e: Vec<Note>,
+}
+
+/// Rows per frozen block: a block stays far below `max_allowed_packet` (16 MiB by default).
+const BLOCK_ROWS: usize = 5000;
+
 /// Freezes the normalised feed so a resume applies exactly the same plan.
 pub async fn freeze(conn: &mut Conn, prefix: &str, run_id: u64, feed: &Feed) -> Result<()> {
     conn.exec_drop(
@@ -73,92 +95,93 @@ pub async fn freeze(conn: &mut Conn, prefix: &str, run_id: u64, feed: &Feed) -> 
         (&feed.sha256, &feed.label, (feed.items.len() + feed.rejections.len()) as u64, feed.rejections.len() as u64, run_id),
     )
     .await?;
-    let mut rows: Vec<[Value; 10]> = Vec::with_capacity(feed.items.len() + feed.rejections.len());
-    let mut seq = 0u64;
-    for item in &feed.items {
-        seq += 1;
-        let sale = match &item.sale {
-            Sale::Absent => Value::NULL,
-            Sale::Clear => Value::from(""),
-            Sale::Set(m) => Value::from(m.text.as_str()),
-        };
-        let notes = if item.notes.is_empty() { Value::NULL } else { Value::from(serde_json::to_string(&item.notes).unwrap_or_default()) };
-        rows.push([
-            Value::from(run_id),
-            Value::from(seq),
-            Value::from(item.line),
-            Value::from("item"),
-            Value::from(item.sku.as_str()),
-            item.name.as_deref().map(Value::from).unwrap_or(Value::NULL),
-            item.regular.as_ref().map(|m| Value::from(m.text.as_str())).unwrap_or(Value::NULL),
-            sale,
-            item.stock.map(Value::from).unwrap_or(Value::NULL),
-            notes,
-        ]);
+    let items = feed.items.iter().map(|item| Frozen {
+        k: 'i',
+        l: item.line,
+        s: item.sku.clone(),
+        n: item.name.clone(),
+        r: item.regular.as_ref().map(|m| m.text.clone()),
+        p: match &item.sale {
+            Sale::Absent => None,
+            Sale::Clear => Some(String::new()),
+            Sale::Set(m) => Some(m.text.clone()),
+        },
+        q: item.stock,
+        e: item.notes.clone(),
+    });
+    let rejections = feed.rejections.iter().map(|r| Frozen {
+        k: 'x',
+        l: r.line,
+        s: r.sku.clone(),
+        n: None,
+        r: None,
+        p: None,
+        q: None,
+        e: vec![Note { field: r.field.clone(), message: r.message.clone() }],
+    });
+    let mut block = 0u32;
+    let mut payload = String::new();
+    let mut rows = 0usize;
+    for frozen in items.chain(rejections) {
+        payload.push_str(&serde_json::to_string(&frozen).map_err(|e| Error::Internal(e.to_string()))?);
+        payload.push('\n');
+        rows += 1;
+        if rows == BLOCK_ROWS {
+            write_block(conn, prefix, run_id, block, rows, &payload).await?;
+            block += 1;
+            rows = 0;
+            payload.clear();
+        }
     }
-    for r in &feed.rejections {
-        seq += 1;
-        let note = serde_json::to_string(&[Note { field: r.field.clone(), message: r.message.clone() }]).unwrap_or_default();
-        rows.push([
-            Value::from(run_id),
-            Value::from(seq),
-            Value::from(r.line),
-            Value::from("invalid"),
-            Value::from(r.sku.as_str()),
-            Value::NULL,
-            Value::NULL,
-            Value::NULL,
-            Value::NULL,
-            Value::from(note),
-        ]);
-    }
-    for batch in rows.chunks(1000) {
-        let sql = format!(
-            "INSERT INTO `{prefix}woosync_input` (run_id, seq, line, kind, sku, name, regular_price, sale_price, stock, notes) VALUES {}",
-            vec!["(?,?,?,?,?,?,?,?,?,?)"; batch.len()].join(",")
-        );
-        let params: Vec<Value> = batch.iter().flat_map(|r| r.iter().cloned()).collect();
-        conn.exec_drop(sql, params).await.map_err(|e| Error::db("freezing the run's input", e))?;
+    if rows > 0 {
+        write_block(conn, prefix, run_id, block, rows, &payload).await?;
     }
     Ok(())
+}
+
+async fn write_block(conn: &mut Conn, prefix: &str, run_id: u64, block: u32, rows: usize, payload: &str) -> Result<()> {
+    conn.exec_drop(
+        format!("INSERT INTO `{prefix}woosync_input` (run_id, block, `rows`, payload) VALUES (?, ?, ?, ?)"),
+        (run_id, block, rows as u64, payload),
+    )
+    .await
+    .map_err(|e| Error::db("freezing the run's input", e))
 }
 
 /// Reads a run's frozen input back as the feed it was.
 pub async fn load_frozen(conn: &mut Conn, prefix: &str, run: &RunRecord) -> Result<Feed> {
     let mut feed = Feed { label: run.source_label.clone(), ..Default::default() };
-    type Row = (u64, String, String, Option<String>, Option<String>, Option<String>, Option<i64>, Option<String>);
-    let rows: Vec<Row> = conn
-        .exec(
-            format!("SELECT line, kind, sku, name, regular_price, sale_price, stock, notes FROM `{prefix}woosync_input` WHERE run_id = ? ORDER BY seq"),
-            (run.id,),
-        )
+    let blocks: Vec<String> = conn
+        .exec(format!("SELECT payload FROM `{prefix}woosync_input` WHERE run_id = ? ORDER BY block"), (run.id,))
         .await
         .map_err(|e| Error::db("reading the run's frozen input", e))?;
-    let money = |s: &str| -> Result<Money> {
-        Decimal::from_str(s)
-            .map(|value| Money { text: s.to_string(), value })
-            .map_err(|_| Error::ResumeRefused(format!("run {}: frozen price `{s}` is unreadable", run.id)))
+    let unreadable = |what: &str| Error::ResumeRefused(format!("run {}: its frozen input is unreadable ({what})", run.id));
+    let money = |s: String| -> Result<Money> {
+        let value = Decimal::from_str(&s).map_err(|_| unreadable(&format!("price `{s}`")))?;
+        Ok(Money { text: s, value })
     };
-    for (line, kind, sku, name, regular, sale, stock, notes) in rows {
-        let notes: Vec<Note> = notes.as_deref().and_then(|n| serde_json::from_str(n).ok()).unwrap_or_default();
-        if kind == "invalid" {
-            let note = notes.into_iter().next().unwrap_or(Note { field: String::new(), message: String::new() });
-            feed.rejections.push(Rejection { line, sku, field: note.field, message: note.message });
-            continue;
+    for block in blocks {
+        for line in block.lines() {
+            let f: Frozen = serde_json::from_str(line).map_err(|e| unreadable(&e.to_string()))?;
+            if f.k == 'x' {
+                let note = f.e.into_iter().next().unwrap_or(Note { field: String::new(), message: String::new() });
+                feed.rejections.push(Rejection { line: f.l, sku: f.s, field: note.field, message: note.message });
+                continue;
+            }
+            feed.items.push(Item {
+                line: f.l,
+                sku: f.s,
+                name: f.n,
+                regular: f.r.map(money).transpose()?,
+                sale: match f.p {
+                    None => Sale::Absent,
+                    Some(s) if s.is_empty() => Sale::Clear,
+                    Some(s) => Sale::Set(money(s)?),
+                },
+                stock: f.q,
+                notes: f.e,
+            });
         }
-        feed.items.push(Item {
-            line,
-            sku,
-            name,
-            regular: regular.as_deref().map(money).transpose()?,
-            sale: match sale.as_deref() {
-                None => Sale::Absent,
-                Some("") => Sale::Clear,
-                Some(s) => Sale::Set(money(s)?),
-            },
-            stock,
-            notes,
-        });
     }
     Ok(feed)
 }

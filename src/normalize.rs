@@ -16,15 +16,23 @@ use crate::source::{Field, RawFeed, RawRecord};
 
 pub const MAX_SKU_CHARS: usize = 100;
 
+/// Normalises a whole in-memory feed.
 pub fn normalize(raw: RawFeed) -> Feed {
     let mut feed = Feed { label: raw.label, sha256: raw.sha256, ..Default::default() };
     for record in raw.records {
-        match normalize_record(&record) {
-            Ok(item) => feed.items.push(item),
-            Err(rejection) => feed.rejections.push(rejection),
-        }
+        feed.push(&record);
     }
     feed
+}
+
+impl Feed {
+    /// Normalises one row into the feed (items or rejections), so a source can stream.
+    pub fn push(&mut self, record: &RawRecord) {
+        match normalize_record(record) {
+            Ok(item) => self.items.push(item),
+            Err(rejection) => self.rejections.push(rejection),
+        }
+    }
 }
 
 pub fn normalize_record(r: &RawRecord) -> Result<Item, Rejection> {

@@ -147,7 +147,7 @@ async fn variable_parent_sku_prices_are_warned_and_skipped() {
     let report = shop.report();
     assert!(report.contains(&format!("warning,VP,{},product,_price,", ids[0])), "{report}");
     assert!(report.contains("stock skipped"), "{report}");
-    assert_eq!(before, shop.snapshot().await);
+    common::assert_same(&before, &shop.snapshot().await, "tables");
     shop.drop_db().await;
 }
 
@@ -191,7 +191,7 @@ async fn new_sku_becomes_a_draft_exactly_as_woocommerce_creates_it() {
     let before = shop.snapshot().await;
     let out = shop.sync(&s).await;
     assert_eq!((out.counts.created, out.counts.unchanged), (0, 1));
-    assert_eq!(before, shop.snapshot().await);
+    common::assert_same(&before, &shop.snapshot().await, "tables");
     shop.drop_db().await;
 }
 
@@ -235,7 +235,7 @@ async fn duplicate_skus_are_conflicts_and_nothing_is_written_for_them() {
     let s = shop.settings("sku,regular_price\nDUP,20\nTWICE,1\nok,5\ntwice,2\n", "");
     let out = shop.sync(&s).await;
     assert_eq!((out.counts.conflict, out.counts.created, out.counts.unchanged), (3, 0, 1));
-    assert_eq!(before, shop.snapshot().await, "conflicts write nothing");
+    common::assert_same(&before, &shop.snapshot().await, "conflicts write nothing");
     let report = shop.report();
     assert!(report.contains("conflict,DUP,,,_sku,,,\"line 2: SKU is used by 2 live products (IDs "), "{report}");
     assert!(report.contains("conflict,TWICE,,,_sku,,,\"line 3: SKU appears 2 times in the feed (lines 3, 5)"), "{report}");
@@ -264,7 +264,7 @@ async fn dry_run_leaves_every_table_byte_identical_and_reports_the_diff() {
     let out = shop.try_sync(&s, true).await.unwrap();
     assert!(out.dry_run);
     assert_eq!((out.counts.created, out.counts.updated, out.counts.unchanged, out.counts.invalid), (1, 1, 1, 1));
-    assert_eq!(before, shop.snapshot().await);
+    common::assert_same(&before, &shop.snapshot().await, "tables");
     let tables: i64 = shop.scalar("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE '%woosync%'").await;
     assert_eq!(tables, 0, "a dry run creates nothing either");
     let report = shop.report();
@@ -304,7 +304,7 @@ async fn second_run_writes_nothing_at_all() {
     let after_first = shop.snapshot().await;
     let second = shop.sync(&s).await;
     assert_eq!((second.counts.created, second.counts.updated, second.counts.unchanged), (0, 0, 4));
-    assert_eq!(after_first, shop.snapshot().await, "no touched post_modified, no version bump");
+    common::assert_same(&after_first, &shop.snapshot().await, "no touched post_modified, no version bump");
     shop.drop_db().await;
 }
 
@@ -316,7 +316,7 @@ async fn numerically_equal_prices_are_not_rewritten() {
     let s = shop.settings("sku;regular_price;stock\nN-1;25;5,000\n", "");
     let out = shop.sync(&s).await;
     assert_eq!(out.counts.unchanged, 1);
-    assert_eq!(before, shop.snapshot().await);
+    common::assert_same(&before, &shop.snapshot().await, "tables");
     shop.drop_db().await;
 }
 
@@ -427,7 +427,7 @@ async fn source_and_shop_failures_write_nothing() {
     let mut s = shop.settings("sku,stock\nF-1,0\n", "");
     s.source.path = shop.dir.path().join("missing.csv");
     assert_eq!(shop.try_sync(&s, false).await.unwrap_err().exit_code() as i32, 3);
-    assert_eq!(before, shop.snapshot().await);
+    common::assert_same(&before, &shop.snapshot().await, "tables");
     let failed: i64 = shop.scalar("SELECT COUNT(*) FROM {p}woosync_runs WHERE state = 'failed'").await;
     assert_eq!(failed, 3, "failed runs are journalled");
 

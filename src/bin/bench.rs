@@ -20,10 +20,11 @@ struct Args {
     products: usize,
     creates: usize,
     reuse: bool,
+    demo: bool,
 }
 
 fn args() -> Args {
-    let mut a = Args { url: String::new(), products: 200_000, creates: 50_000, reuse: false };
+    let mut a = Args { url: String::new(), products: 200_000, creates: 50_000, reuse: false, demo: false };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         match flag.as_str() {
@@ -31,6 +32,7 @@ fn args() -> Args {
             "--products" => a.products = it.next().and_then(|v| v.parse().ok()).expect("--products N"),
             "--creates" => a.creates = it.next().and_then(|v| v.parse().ok()).expect("--creates N"),
             "--reuse" => a.reuse = true,
+            "--demo" => a.demo = true,
             other => panic!("unknown argument {other}; usage: woosync-bench --url mysql://user:pass@host:3306 [--products N] [--creates N] [--reuse]"),
         }
     }
@@ -55,6 +57,9 @@ fn price(cents: u64) -> String {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let a = args();
+    if a.demo {
+        return demo_shop(&a.url).await;
+    }
     let db = format!("woosync_bench_{}", a.products);
     let mut admin = Conn::new(Opts::from_url(&a.url).unwrap()).await.expect("connect");
     let pool: u64 = admin.query_first("SELECT @@innodb_buffer_pool_size").await.unwrap().unwrap();
@@ -181,4 +186,19 @@ fn wait_with_rusage(pid: i32) -> (i32, i64) {
     assert_eq!(r, pid, "wait4 failed");
     let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
     (code, usage.ru_maxrss)
+}
+
+/// `--demo`: (re)creates the `woosync_demo` database with a dozen products for `scripts/demo.sh`.
+async fn demo_shop(server: &str) {
+    let mut admin = Conn::new(Opts::from_url(server).unwrap()).await.expect("connect");
+    admin.query_drop("DROP DATABASE IF EXISTS woosync_demo").await.unwrap();
+    admin.query_drop("CREATE DATABASE woosync_demo CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci").await.unwrap();
+    let mut conn = Conn::new(Opts::from_url(&format!("{server}/woosync_demo")).unwrap()).await.unwrap();
+    fixture::provision(&mut conn, "wp_").await.unwrap();
+    let mut specs: Vec<Spec> = (1..=8).map(|i| Spec::simple(&format!("DEMO-{i:03}"), &format!("{}.00", i * 100), i as i64)).collect();
+    specs[1] = specs[1].clone().sale("150.00");
+    specs[7] = specs[7].clone().status("draft");
+    specs.push(Spec::variable("DEMO-V", ["S", "M", "L"].iter().map(|s| Spec::simple(&format!("DEMO-V-{s}"), "990.00", 3)).collect()));
+    fixture::insert(&mut conn, "wp_", &specs).await.unwrap();
+    eprintln!("demo shop woosync_demo: 8 simple products, 1 variable product with 3 variations");
 }

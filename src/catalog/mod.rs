@@ -124,6 +124,13 @@ impl Product {
     }
 }
 
+/// Who holds a SKU: one product (the normal case) or several (a conflict).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkuOwners {
+    One(u64),
+    Many(Vec<u64>),
+}
+
 #[derive(Debug, Default)]
 pub struct Catalog {
     pub products: HashMap<u64, Product>,
@@ -274,21 +281,28 @@ impl Catalog {
         rows
     }
 
-    /// Live (not trashed) products and variations by SKU key; more than one id is a conflict.
-    pub fn sku_owners(&self) -> HashMap<String, Vec<u64>> {
-        let mut map: HashMap<String, Vec<u64>> = HashMap::with_capacity(self.products.len());
+    /// Live (not trashed) products and variations by SKU key, read in one pass over the catalog.
+    pub fn sku_owners(&self) -> HashMap<CompactString, SkuOwners> {
+        let mut map: HashMap<CompactString, SkuOwners> = HashMap::with_capacity(self.products.len());
         for product in self.products.values() {
             if !product.is_live() {
                 continue;
             }
-            if let Some(sku) = product.get(Key::Sku) {
-                if !sku.trim().is_empty() {
-                    map.entry(sku_key(sku)).or_default().push(product.id);
+            let Some(sku) = product.get(Key::Sku).filter(|s| !s.trim().is_empty()) else { continue };
+            match map.entry(CompactString::from(sku_key(sku))) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(SkuOwners::One(product.id));
+                }
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    let ids = match o.get() {
+                        SkuOwners::One(first) => vec![*first, product.id],
+                        SkuOwners::Many(ids) => ids.iter().copied().chain([product.id]).collect(),
+                    };
+                    let mut ids = ids;
+                    ids.sort_unstable();
+                    o.insert(SkuOwners::Many(ids));
                 }
             }
-        }
-        for ids in map.values_mut() {
-            ids.sort_unstable();
         }
         map
     }

@@ -9,7 +9,9 @@ mod parent;
 
 use std::collections::HashMap;
 
-use crate::catalog::{Catalog, Key, Kind, PostType, Product};
+use compact_str::CompactString;
+
+use crate::catalog::{Catalog, Key, Kind, PostType, Product, SkuOwners};
 use crate::model::{Item, Money, Rejection, Sale};
 use crate::report::{Action, ReportRow};
 use crate::woo::{self, LookupValues};
@@ -21,6 +23,9 @@ pub struct Rules {
     pub hide_out_of_stock: bool,
     pub now_unix: i64,
     pub new_status: String,
+    /// Build the per-field report rows of creates and updates (only when a report is written:
+    /// at 100k changes they are the largest thing a run holds).
+    pub report_rows: bool,
 }
 
 /// One meta write. Values are the exact strings stored.
@@ -157,9 +162,16 @@ pub fn build(items: &[Item], rejections: &[Rejection], catalog: &Catalog, rules:
         .collect();
 
     let owners = catalog.sku_owners();
-    let mut feed_lines: HashMap<String, Vec<u64>> = HashMap::new();
-    for item in items {
-        feed_lines.entry(item.key()).or_default().push(item.line);
+    let keys: Vec<CompactString> = items.iter().map(|i| CompactString::from(i.key())).collect();
+    let mut seen: HashMap<&str, u32> = HashMap::with_capacity(items.len());
+    for k in &keys {
+        *seen.entry(k.as_str()).or_default() += 1;
+    }
+    let mut feed_lines: HashMap<&str, Vec<u64>> = HashMap::new();
+    for (item, k) in items.iter().zip(&keys) {
+        if seen[k.as_str()] > 1 {
+            feed_lines.entry(k.as_str()).or_default().push(item.line);
+        }
     }
 
     // Units in order of first appearance; drafts keyed by product id.
@@ -169,9 +181,8 @@ pub fn build(items: &[Item], rejections: &[Rejection], catalog: &Catalog, rules:
     let mut draft_order: HashMap<u64, Vec<u64>> = HashMap::new();
     let mut create_seq: u64 = 0;
 
-    for item in items {
-        let lines = &feed_lines[&item.key()];
-        if lines.len() > 1 {
+    for (item, key) in items.iter().zip(&keys) {
+        if let Some(lines) = feed_lines.get(key.as_str()) {
             let list = lines.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
             notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, "_sku", format!(
                 "line {}: SKU appears {} times in the feed (lines {list}); nothing written for it", item.line, lines.len()
@@ -182,8 +193,8 @@ pub fn build(items: &[Item], rejections: &[Rejection], catalog: &Catalog, rules:
         for note in &item.notes {
             notes.push((item.line, ReportRow::note(Action::Warning, &item.sku, &note.field, format!("line {}: {}", item.line, note.message))));
         }
-        match owners.get(&item.key()).map(Vec::as_slice) {
-            Some([id]) => {
+        match owners.get(key.as_str()) {
+            Some(SkuOwners::One(id)) => {
                 let product = &catalog.products[id];
                 let family = if product.post_type == PostType::Variation && product.parent != 0 { product.parent } else { product.id };
                 let (update, fin, warnings) = plan_update(item, product, catalog, rules);
@@ -196,7 +207,7 @@ pub fn build(items: &[Item], rejections: &[Rejection], catalog: &Catalog, rules:
                 draft_order.entry(family).or_default().push(product.id);
                 drafts.insert(product.id, Draft { update, fin, counts_as_item: true });
             }
-            Some(ids) if ids.len() > 1 => {
+            Some(SkuOwners::Many(ids)) => {
                 let list = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
                 notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, "_sku", format!(
                     "line {}: SKU is used by {} live products (IDs {list}); make it unique in WooCommerce; nothing written for it",
@@ -226,6 +237,7 @@ pub fn build(items: &[Item], rejections: &[Rejection], catalog: &Catalog, rules:
         for id in draft_order.remove(&family).unwrap_or_default() {
             let Some(mut draft) = drafts.remove(&id) else { continue };
             finish(&mut draft, &catalog.products[&id], catalog);
+            drop_rows_unless(rules.report_rows, &mut draft.update.rows);
             let writes = !draft.update.ops.is_empty() || draft.update.lookup.is_some() || draft.update.term.is_some();
             if draft.counts_as_item {
                 if writes {
@@ -426,6 +438,12 @@ fn finish(draft: &mut Draft, p: &Product, catalog: &Catalog) {
     let _ = catalog;
 }
 
+fn drop_rows_unless(wanted: bool, rows: &mut Vec<ReportRow>) {
+    if !wanted {
+        *rows = Vec::new();
+    }
+}
+
 fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
     let mut warnings = Vec::new();
     let regular = item.regular.clone();
@@ -483,6 +501,7 @@ fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
         add("_stock", q.to_string());
     }
     add("_stock_status", stock_status.into());
+    drop_rows_unless(rules.report_rows, &mut rows);
     let new = NewProduct { sku: item.sku.clone(), title, regular, sale, price, stock: item.stock, stock_status, rows };
     (new, warnings)
 }

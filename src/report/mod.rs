@@ -36,6 +36,11 @@ impl Report {
         Ok(Report { writer })
     }
 
+    /// Is a report file being written?
+    pub fn is_open(&self) -> bool {
+        self.writer.is_some()
+    }
+
     pub fn rows<'a>(&mut self, rows: impl IntoIterator<Item = &'a ReportRow>) -> Result<()> {
         let Some((path, w)) = self.writer.as_mut() else { return Ok(()) };
         for r in rows {

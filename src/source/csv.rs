@@ -11,14 +11,23 @@ use super::{Field, RawFeed, RawRecord};
 use crate::config::{hex, CsvSource, Encoding};
 use crate::error::{Error, Result};
 
-pub fn read(src: &CsvSource) -> Result<RawFeed> {
+/// Reads the feed file and hands each row to `each`, in order; returns the feed's provenance.
+pub fn read(src: &CsvSource, each: &mut dyn FnMut(RawRecord)) -> Result<RawFeed> {
     let label = src.path.display().to_string();
     let bytes = std::fs::read(&src.path)
         .map_err(|e| Error::Source(format!("cannot read feed {label}: {e}")))?;
-    parse(&bytes, src, &label)
+    parse(&bytes, src, &label, each)
 }
 
-pub fn parse(bytes: &[u8], src: &CsvSource, label: &str) -> Result<RawFeed> {
+/// Parses a whole feed into memory (tests and small feeds).
+pub fn parse_all(bytes: &[u8], src: &CsvSource, label: &str) -> Result<RawFeed> {
+    let mut records = Vec::new();
+    let mut feed = parse(bytes, src, label, &mut |r| records.push(r))?;
+    feed.records = records;
+    Ok(feed)
+}
+
+pub fn parse(bytes: &[u8], src: &CsvSource, label: &str, each: &mut dyn FnMut(RawRecord)) -> Result<RawFeed> {
     let sha256 = hex(&Sha256::digest(bytes));
     let text = decode(bytes, src.encoding, label)?;
     let first_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
@@ -66,7 +75,7 @@ pub fn parse(bytes: &[u8], src: &CsvSource, label: &str) -> Result<RawFeed> {
         )));
     }
 
-    let mut records = Vec::new();
+    let mut rows = 0usize;
     let mut record = ::csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {
@@ -93,14 +102,15 @@ pub fn parse(bytes: &[u8], src: &CsvSource, label: &str) -> Result<RawFeed> {
                 raw.cells[field as usize] = Some(record.get(i).unwrap_or("").to_string());
             }
         }
-        records.push(raw);
+        rows += 1;
+        each(raw);
     }
-    if records.is_empty() {
+    if rows == 0 {
         return Err(Error::Source(format!(
             "{label}: the feed has a header but no data rows; refusing to sync an empty feed"
         )));
     }
-    Ok(RawFeed { label: label.to_string(), sha256, records })
+    Ok(RawFeed { label: label.to_string(), sha256, records: Vec::new() })
 }
 
 fn column_name(src: &CsvSource, field: Field) -> String {
@@ -165,7 +175,7 @@ mod tests {
 
     #[test]
     fn detects_semicolon_and_maps_columns_case_insensitively() {
-        let feed = parse(b"SKU;Stock\nA-1;5\n", &src(Encoding::Utf8, Columns::default()), "f.csv").unwrap();
+        let feed = parse_all(b"SKU;Stock\nA-1;5\n", &src(Encoding::Utf8, Columns::default()), "f.csv").unwrap();
         assert_eq!(feed.records.len(), 1);
         assert_eq!(feed.records[0].get(Field::Sku), Some("A-1"));
         assert_eq!(feed.records[0].get(Field::Stock), Some("5"));
@@ -177,41 +187,41 @@ mod tests {
     fn windows_1251_with_russian_headers() {
         let cols = Columns { sku: Some("Артикул".into()), stock: Some("Остаток".into()), ..Default::default() };
         let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode("Артикул;Остаток\nКР-1;3\n");
-        let feed = parse(&bytes, &src(Encoding::Windows1251, cols), "f.csv").unwrap();
+        let feed = parse_all(&bytes, &src(Encoding::Windows1251, cols), "f.csv").unwrap();
         assert_eq!(feed.records[0].get(Field::Sku), Some("КР-1"));
     }
 
     #[test]
     fn utf8_error_names_line_and_hint() {
         let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode("sku\nКР-1\n");
-        let err = parse(&bytes, &src(Encoding::Utf8, Columns::default()), "f.csv").unwrap_err().to_string();
+        let err = parse_all(&bytes, &src(Encoding::Utf8, Columns::default()), "f.csv").unwrap_err().to_string();
         assert!(err.contains("f.csv:2") && err.contains("windows-1251"), "{err}");
     }
 
     #[test]
     fn bom_is_accepted() {
-        let feed = parse(b"\xEF\xBB\xBFsku,stock\nA,1\n", &src(Encoding::Utf8, Columns::default()), "f").unwrap();
+        let feed = parse_all(b"\xEF\xBB\xBFsku,stock\nA,1\n", &src(Encoding::Utf8, Columns::default()), "f").unwrap();
         assert_eq!(feed.records[0].get(Field::Sku), Some("A"));
     }
 
     #[test]
     fn missing_sku_column_lists_found_columns() {
-        let err = parse(b"article,stock\nA,1\n", &src(Encoding::Utf8, Columns::default()), "f.csv").unwrap_err().to_string();
+        let err = parse_all(b"article,stock\nA,1\n", &src(Encoding::Utf8, Columns::default()), "f.csv").unwrap_err().to_string();
         assert!(err.contains("no SKU column `sku`") && err.contains("`article`"), "{err}");
     }
 
     #[test]
     fn ragged_row_is_a_row_problem_and_header_only_fails() {
-        let feed = parse(b"sku,stock\nA,1,9\nB,2\n", &src(Encoding::Utf8, Columns::default()), "f").unwrap();
+        let feed = parse_all(b"sku,stock\nA,1,9\nB,2\n", &src(Encoding::Utf8, Columns::default()), "f").unwrap();
         assert!(feed.records[0].problem.is_some());
         assert!(feed.records[1].problem.is_none());
-        assert!(parse(b"sku,stock\n", &src(Encoding::Utf8, Columns::default()), "f").is_err());
-        assert!(parse(b"", &src(Encoding::Utf8, Columns::default()), "f").is_err());
+        assert!(parse_all(b"sku,stock\n", &src(Encoding::Utf8, Columns::default()), "f").is_err());
+        assert!(parse_all(b"", &src(Encoding::Utf8, Columns::default()), "f").is_err());
     }
 
     #[test]
     fn quoted_field_with_newline_keeps_line_numbers() {
-        let feed = parse(b"sku,name\nA,\"two\nlines\"\nB,x\n", &src(Encoding::Utf8, Columns::default()), "f").unwrap();
+        let feed = parse_all(b"sku,name\nA,\"two\nlines\"\nB,x\n", &src(Encoding::Utf8, Columns::default()), "f").unwrap();
         assert_eq!(feed.records[0].get(Field::Name), Some("two\nlines"));
         assert_eq!(feed.records[1].line, 4);
     }

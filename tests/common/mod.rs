@@ -176,18 +176,31 @@ pub fn without_clock(snapshot: &str) -> String {
                     l.truncate(i + pat.len());
                 }
             }
-            // posts rows: blank post_modified columns (14th and 15th fields).
+            // posts rows: blank post_date(_gmt) and post_modified(_gmt).
             let parts: Vec<&str> = l.split('|').collect();
             if parts.len() == 23 {
                 let mut p: Vec<String> = parts.iter().map(|s| s.to_string()).collect();
-                p[13] = "-".into();
-                p[14] = "-".into();
-                p[2] = "-".into();
-                p[3] = "-".into();
+                for i in [2, 3, 14, 15] {
+                    p[i] = "-".into();
+                }
                 return p.join("|");
             }
             l
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Asserts two snapshots are equal, naming the first line that differs (not the whole dump).
+pub fn assert_same(expected: &str, actual: &str, what: &str) {
+    if expected == actual {
+        return;
+    }
+    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+    for i in 0..e.len().max(a.len()) {
+        let (x, y) = (e.get(i).copied().unwrap_or("<end>"), a.get(i).copied().unwrap_or("<end>"));
+        if x != y {
+            panic!("{what}: first difference at line {}:\n  expected: {x}\n  actual:   {y}", i + 1);
+        }
+    }
 }
