@@ -210,12 +210,14 @@ async fn execute(
     resumed: bool,
 ) -> Result<Outcome> {
     let started = Instant::now();
-    let catalog = Catalog::load(conn, shop).await?;
+    let mut side = catalog::connect(settings).await?;
+    let catalog = Catalog::load(conn, &mut side, shop).await?;
+    let _ = side.disconnect().await;
     tracing::info!(
-        products = catalog.products.len(),
+        products = catalog.len(),
         ms = started.elapsed().as_millis() as u64,
         "read the shop: {} products and variations",
-        catalog.products.len()
+        catalog.len()
     );
     let planning = Instant::now();
     let rules = Rules {

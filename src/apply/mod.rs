@@ -236,12 +236,12 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
 fn lookup_row(id: u64, v: &crate::woo::LookupValues) -> LookupRow {
     LookupRow {
         product_id: id,
-        sku: v.sku.clone(),
+        sku: v.sku.to_string(),
         min_price: v.min_price.map(|d| d.to_string()),
         max_price: v.max_price.map(|d| d.to_string()),
         onsale: v.onsale,
         stock_quantity: v.stock_quantity,
-        stock_status: v.stock_status.clone(),
+        stock_status: v.stock_status.to_string(),
     }
 }
 

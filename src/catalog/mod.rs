@@ -133,7 +133,8 @@ pub enum SkuOwners {
 
 #[derive(Debug, Default)]
 pub struct Catalog {
-    pub products: HashMap<u64, Product>,
+    products: Vec<Product>,
+    index: HashMap<u64, u32>,
     /// Second and later rows of a key for one post (a variable parent's `_price` rows,
     /// or duplicates someone else wrote), by meta_id.
     pub extra: HashMap<(u64, Key), Vec<MetaRow>>,
@@ -141,130 +142,110 @@ pub struct Catalog {
     pub children: HashMap<u64, Vec<u64>>,
 }
 
+/// What the second connection reads while the first scans the meta rows.
+#[derive(Default)]
+struct Posts {
+    posts: Vec<(u64, PostType, CompactString, u64)>,
+    types: Vec<(u64, Kind)>,
+    outofstock: Vec<u64>,
+    lookup: HashMap<u64, LookupValues>,
+}
+
+fn blank(id: u64) -> Product {
+    Product {
+        id,
+        post_type: PostType::Product,
+        status: CompactString::default(),
+        parent: 0,
+        kind: Kind::Simple,
+        meta: Default::default(),
+        lookup: None,
+        outofstock_term: false,
+    }
+}
+
 impl Catalog {
-    /// Reads the shop in one sequential pass per table (never one query per product).
-    pub async fn load(conn: &mut Conn, shop: &Shop) -> Result<Catalog> {
-        let p = &shop.prefix;
-        let mut cat = Catalog::default();
+    pub fn product(&self, id: u64) -> Option<&Product> {
+        self.index.get(&id).map(|&i| &self.products[i as usize])
+    }
 
-        let posts = format!(
-            "SELECT ID, post_type, post_status, post_parent FROM `{p}posts` WHERE post_type IN ('product','product_variation')"
-        );
-        let mut result = conn.query_iter(posts).await.map_err(|e| Error::db("reading products", e))?;
-        result
-            .for_each(|row| {
-                let (id, post_type, status, parent): (u64, String, String, u64) = mysql_async::from_row(row);
-                let post_type = if post_type == "product" { PostType::Product } else { PostType::Variation };
-                cat.products.insert(
-                    id,
-                    Product {
-                        id,
-                        post_type,
-                        status: status.into(),
-                        parent,
-                        kind: if post_type == PostType::Variation { Kind::Variation } else { Kind::Simple },
-                        meta: Default::default(),
-                        lookup: None,
-                        outofstock_term: false,
-                    },
-                );
-            })
-            .await
-            .map_err(|e| Error::db("reading products", e))?;
-        drop(result);
+    pub fn product_mut(&mut self, id: u64) -> Option<&mut Product> {
+        self.index.get(&id).map(|&i| &mut self.products[i as usize])
+    }
 
-        let keys = Key::ALL.iter().map(|k| format!("'{}'", k.meta_key())).collect::<Vec<_>>().join(",");
-        let meta = format!("SELECT post_id, meta_id, meta_key, meta_value FROM `{p}postmeta` WHERE meta_key IN ({keys})");
-        let mut result = conn.query_iter(meta).await.map_err(|e| Error::db("reading product meta", e))?;
-        let products = &mut cat.products;
-        let extra = &mut cat.extra;
-        result
-            .for_each(|mut row| {
-                let post_id: u64 = row.take(0).unwrap_or(0);
-                let Some(product) = products.get_mut(&post_id) else { return };
-                let meta_id: u64 = row.take(1).unwrap_or(0);
-                let key: Option<String> = row.take(2).unwrap_or(None);
-                let Some(key) = key.as_deref().and_then(Key::from_meta_key) else { return };
-                let value: Option<Vec<u8>> = row.take(3).unwrap_or(None);
-                let value = value.map(|v| CompactString::from(String::from_utf8_lossy(&v)));
-                let new = MetaRow { id: meta_id, value };
-                let slot = &mut product.meta[key as usize];
-                match slot {
-                    None => *slot = Some(new),
-                    Some(first) => {
-                        let later = if new.id < first.id { std::mem::replace(first, new) } else { new };
-                        extra.entry((post_id, key)).or_default().push(later);
-                    }
-                }
-            })
-            .await
-            .map_err(|e| Error::db("reading product meta", e))?;
-        drop(result);
-        for rows in cat.extra.values_mut() {
-            rows.sort_by_key(|r| r.id);
+    pub fn insert(&mut self, p: Product) {
+        match self.index.get(&p.id) {
+            Some(&i) => self.products[i as usize] = p,
+            None => {
+                self.index.insert(p.id, self.products.len() as u32);
+                self.products.push(p);
+            }
         }
+    }
 
-        let types = format!(
-            "SELECT tr.object_id, t.slug FROM `{p}term_relationships` tr \
-             JOIN `{p}term_taxonomy` tt ON tt.term_taxonomy_id = tr.term_taxonomy_id \
-             JOIN `{p}terms` t ON t.term_id = tt.term_id WHERE tt.taxonomy = 'product_type'"
-        );
-        let rows: Vec<(u64, String)> = conn.query(types).await.map_err(|e| Error::db("reading product types", e))?;
-        for (id, slug) in rows {
-            if let Some(product) = cat.products.get_mut(&id) {
-                if product.post_type == PostType::Product {
-                    product.kind = match slug.as_str() {
-                        "simple" => Kind::Simple,
-                        "variable" => Kind::Variable,
-                        "grouped" => Kind::Grouped,
-                        "external" => Kind::External,
-                        other => Kind::Other(other.into()),
-                    };
+    pub fn len(&self) -> usize {
+        self.products.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.products.is_empty()
+    }
+
+    /// Reads the shop in one sequential pass per table (never one query per product): the meta
+    /// scan on `conn`, everything else at the same time on a second connection.
+    pub async fn load(conn: &mut Conn, side: &mut Conn, shop: &Shop) -> Result<Catalog> {
+        let (mut cat, posts) = tokio::try_join!(read_meta(conn, shop), read_posts(side, shop))?;
+
+        let mut is_product = vec![false; cat.products.len()];
+        for (id, post_type, status, parent) in posts.posts {
+            let i = match cat.index.get(&id) {
+                Some(&i) => i as usize,
+                None => {
+                    cat.insert(blank(id));
+                    is_product.push(false);
+                    cat.products.len() - 1
+                }
+            };
+            is_product[i] = true;
+            let p = &mut cat.products[i];
+            p.post_type = post_type;
+            p.status = status;
+            p.parent = parent;
+            p.kind = if post_type == PostType::Variation { Kind::Variation } else { Kind::Simple };
+        }
+        // Meta of posts that are not products or variations is dropped.
+        if is_product.iter().any(|k| !k) {
+            let mut keep = is_product.into_iter();
+            cat.products.retain(|_| keep.next().unwrap_or(false));
+            cat.index = cat.products.iter().enumerate().map(|(i, p)| (p.id, i as u32)).collect();
+            let index = &cat.index;
+            cat.extra.retain(|(id, _), _| index.contains_key(id));
+        }
+        cat.products.shrink_to_fit();
+        for (id, kind) in posts.types {
+            if let Some(p) = cat.product_mut(id) {
+                if p.post_type == PostType::Product {
+                    p.kind = kind;
                 }
             }
         }
-
-        let oos: Vec<u64> = conn
-            .exec(format!("SELECT object_id FROM `{p}term_relationships` WHERE term_taxonomy_id = ?"), (shop.outofstock_tt,))
-            .await
-            .map_err(|e| Error::db("reading out-of-stock terms", e))?;
-        for id in oos {
-            if let Some(product) = cat.products.get_mut(&id) {
-                product.outofstock_term = true;
+        for id in posts.outofstock {
+            if let Some(p) = cat.product_mut(id) {
+                p.outofstock_term = true;
             }
         }
-
-        let lookup = format!(
-            "SELECT product_id, sku, min_price, max_price, onsale, stock_quantity, stock_status FROM `{p}wc_product_meta_lookup`"
-        );
-        let mut result = conn.query_iter(lookup).await.map_err(|e| Error::db("reading the product lookup table", e))?;
-        let products = &mut cat.products;
-        result
-            .for_each(|row| {
-                type LookupRow = (i64, Option<String>, Option<Decimal>, Option<Decimal>, Option<i64>, Option<f64>, Option<String>);
-                let (id, sku, min, max, onsale, qty, status): LookupRow = mysql_async::from_row(row);
-                if let Some(product) = products.get_mut(&(id as u64)) {
-                    product.lookup = Some(LookupValues {
-                        sku: sku.unwrap_or_default(),
-                        min_price: min,
-                        max_price: max,
-                        onsale: onsale.unwrap_or(0) != 0,
-                        stock_quantity: qty,
-                        stock_status: status.unwrap_or_default(),
-                    });
-                }
-            })
-            .await
-            .map_err(|e| Error::db("reading the product lookup table", e))?;
-        drop(result);
-
-        for product in cat.products.values() {
-            if product.post_type == PostType::Variation && product.parent != 0 {
-                cat.children.entry(product.parent).or_default().push(product.id);
+        let mut lookup = posts.lookup;
+        for p in cat.products.iter_mut() {
+            p.lookup = lookup.remove(&p.id);
+            if p.post_type == PostType::Variation && p.parent != 0 {
+                cat.children.entry(p.parent).or_default().push(p.id);
             }
         }
         for kids in cat.children.values_mut() {
             kids.sort_unstable();
+        }
+        for rows in cat.extra.values_mut() {
+            rows.sort_by_key(|r| r.id);
         }
         Ok(cat)
     }
@@ -272,7 +253,7 @@ impl Catalog {
     /// Every row of a key for a post, first row first.
     pub fn rows(&self, id: u64, key: Key) -> Vec<&MetaRow> {
         let mut rows: Vec<&MetaRow> = Vec::new();
-        if let Some(first) = self.products.get(&id).and_then(|p| p.meta[key as usize].as_ref()) {
+        if let Some(first) = self.product(id).and_then(|p| p.meta[key as usize].as_ref()) {
             rows.push(first);
         }
         if let Some(more) = self.extra.get(&(id, key)) {
@@ -284,7 +265,7 @@ impl Catalog {
     /// Live (not trashed) products and variations by SKU key, read in one pass over the catalog.
     pub fn sku_owners(&self) -> HashMap<CompactString, SkuOwners> {
         let mut map: HashMap<CompactString, SkuOwners> = HashMap::with_capacity(self.products.len());
-        for product in self.products.values() {
+        for product in &self.products {
             if !product.is_live() {
                 continue;
             }
@@ -306,4 +287,114 @@ impl Catalog {
         }
         map
     }
+}
+
+/// The meta scan: every price/stock/SKU row of the shop in one pass over `postmeta`.
+async fn read_meta(conn: &mut Conn, shop: &Shop) -> Result<Catalog> {
+    let p = &shop.prefix;
+    let mut cat = Catalog::default();
+    let keys = Key::ALL.iter().map(|k| format!("'{}'", k.meta_key())).collect::<Vec<_>>().join(",");
+    let meta = format!("SELECT post_id, meta_id, meta_key, meta_value FROM `{p}postmeta` WHERE meta_key IN ({keys})");
+    let mut result = conn.query_iter(meta).await.map_err(|e| Error::db("reading product meta", e))?;
+    result
+        .for_each(|mut row| {
+            let post_id: u64 = row.take(0).unwrap_or(0);
+            let meta_id: u64 = row.take(1).unwrap_or(0);
+            let key: Option<Vec<u8>> = row.take(2).unwrap_or(None);
+            let Some(key) = key.as_deref().and_then(|k| std::str::from_utf8(k).ok()).and_then(Key::from_meta_key) else { return };
+            let value: Option<Vec<u8>> = row.take(3).unwrap_or(None);
+            let value = value.map(|v| match String::from_utf8(v) {
+                Ok(s) => CompactString::from(s),
+                Err(e) => CompactString::from(String::from_utf8_lossy(e.as_bytes())),
+            });
+            let new = MetaRow { id: meta_id, value };
+            let i = match cat.index.get(&post_id) {
+                Some(&i) => i as usize,
+                None => {
+                    cat.insert(blank(post_id));
+                    cat.products.len() - 1
+                }
+            };
+            let slot = &mut cat.products[i].meta[key as usize];
+            match slot {
+                None => *slot = Some(new),
+                Some(first) => {
+                    let later = if new.id < first.id { std::mem::replace(first, new) } else { new };
+                    cat.extra.entry((post_id, key)).or_default().push(later);
+                }
+            }
+        })
+        .await
+        .map_err(|e| Error::db("reading product meta", e))?;
+    Ok(cat)
+}
+
+/// Posts, product types, `outofstock` terms and lookup rows.
+async fn read_posts(conn: &mut Conn, shop: &Shop) -> Result<Posts> {
+    let p = &shop.prefix;
+    let mut out = Posts::default();
+    let posts = format!(
+        "SELECT ID, post_type, post_status, post_parent FROM `{p}posts` WHERE post_type IN ('product','product_variation')"
+    );
+    let mut result = conn.query_iter(posts).await.map_err(|e| Error::db("reading products", e))?;
+    result
+        .for_each(|row| {
+            let (id, post_type, status, parent): (u64, String, String, u64) = mysql_async::from_row(row);
+            let post_type = if post_type == "product" { PostType::Product } else { PostType::Variation };
+            out.posts.push((id, post_type, status.into(), parent));
+        })
+        .await
+        .map_err(|e| Error::db("reading products", e))?;
+    drop(result);
+
+    let types = format!(
+        "SELECT tr.object_id, t.slug FROM `{p}term_relationships` tr \
+         JOIN `{p}term_taxonomy` tt ON tt.term_taxonomy_id = tr.term_taxonomy_id \
+         JOIN `{p}terms` t ON t.term_id = tt.term_id WHERE tt.taxonomy = 'product_type'"
+    );
+    let mut result = conn.query_iter(types).await.map_err(|e| Error::db("reading product types", e))?;
+    result
+        .for_each(|row| {
+            let (id, slug): (u64, String) = mysql_async::from_row(row);
+            let kind = match slug.as_str() {
+                "simple" => Kind::Simple,
+                "variable" => Kind::Variable,
+                "grouped" => Kind::Grouped,
+                "external" => Kind::External,
+                other => Kind::Other(other.into()),
+            };
+            out.types.push((id, kind));
+        })
+        .await
+        .map_err(|e| Error::db("reading product types", e))?;
+    drop(result);
+
+    out.outofstock = conn
+        .exec(format!("SELECT object_id FROM `{p}term_relationships` WHERE term_taxonomy_id = ?"), (shop.outofstock_tt,))
+        .await
+        .map_err(|e| Error::db("reading out-of-stock terms", e))?;
+
+    let lookup = format!(
+        "SELECT product_id, sku, min_price, max_price, onsale, stock_quantity, stock_status FROM `{p}wc_product_meta_lookup`"
+    );
+    let mut result = conn.query_iter(lookup).await.map_err(|e| Error::db("reading the product lookup table", e))?;
+    result
+        .for_each(|row| {
+            type LookupRow = (i64, Option<String>, Option<Decimal>, Option<Decimal>, Option<i64>, Option<f64>, Option<String>);
+            let (id, sku, min, max, onsale, qty, status): LookupRow = mysql_async::from_row(row);
+            out.lookup.insert(
+                id as u64,
+                LookupValues {
+                    sku: sku.unwrap_or_default().into(),
+                    min_price: min,
+                    max_price: max,
+                    onsale: onsale.unwrap_or(0) != 0,
+                    stock_quantity: qty,
+                    stock_status: status.unwrap_or_default().into(),
+                },
+            );
+        })
+        .await
+        .map_err(|e| Error::db("reading the product lookup table", e))?;
+    Ok(out)
 }

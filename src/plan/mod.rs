@@ -174,12 +174,15 @@ pub fn build(items: &[Item], rejections: &[Rejection], catalog: &Catalog, rules:
         }
     }
 
-    // Units in order of first appearance; drafts keyed by product id.
-    let mut unit_order: Vec<u64> = Vec::new();
-    let mut unit_creates: HashMap<u64, Vec<NewProduct>> = HashMap::new();
+    // Units in order of first appearance. A simple product is finished at once; a variable
+    // family waits until all its variations are planned, so its parent can follow them.
+    enum Slot {
+        Ready(Unit),
+        Family(u64),
+    }
+    let mut slots: Vec<Slot> = Vec::new();
     let mut drafts: HashMap<u64, Draft> = HashMap::new();
     let mut draft_order: HashMap<u64, Vec<u64>> = HashMap::new();
-    let mut create_seq: u64 = 0;
 
     for (item, key) in items.iter().zip(&keys) {
         if let Some(lines) = feed_lines.get(key.as_str()) {
@@ -195,14 +198,22 @@ pub fn build(items: &[Item], rejections: &[Rejection], catalog: &Catalog, rules:
         }
         match owners.get(key.as_str()) {
             Some(SkuOwners::One(id)) => {
-                let product = &catalog.products[id];
-                let family = if product.post_type == PostType::Variation && product.parent != 0 { product.parent } else { product.id };
+                let product = catalog.product(*id).expect("owners come from the catalog");
                 let (update, fin, warnings) = plan_update(item, product, catalog, rules);
                 for w in warnings {
                     notes.push((item.line, w));
                 }
-                if !unit_creates.contains_key(&family) && !draft_order.contains_key(&family) {
-                    unit_order.push(family);
+                let in_family = product.kind == Kind::Variable || (product.post_type == PostType::Variation && product.parent != 0);
+                if !in_family {
+                    let draft = Draft { update, fin, counts_as_item: true };
+                    if let Some(update) = settle(draft, product, rules, &mut plan.counts) {
+                        slots.push(Slot::Ready(Unit { creates: Vec::new(), updates: vec![update] }));
+                    }
+                    continue;
+                }
+                let family = if product.post_type == PostType::Variation { product.parent } else { product.id };
+                if !draft_order.contains_key(&family) {
+                    slots.push(Slot::Family(family));
                 }
                 draft_order.entry(family).or_default().push(product.id);
                 drafts.insert(product.id, Draft { update, fin, counts_as_item: true });
@@ -215,41 +226,32 @@ pub fn build(items: &[Item], rejections: &[Rejection], catalog: &Catalog, rules:
                 ))));
                 plan.counts.conflict += 1;
             }
-            _ => {
+            None => {
                 let (new, warnings) = plan_create(item, rules);
                 for w in warnings {
                     notes.push((item.line, w));
                 }
-                // Creates get their own units, keyed past any real id.
-                create_seq += 1;
-                let key = u64::MAX - create_seq;
-                unit_order.push(key);
-                unit_creates.insert(key, vec![new]);
+                plan.counts.created += 1;
+                slots.push(Slot::Ready(Unit { creates: vec![new], updates: Vec::new() }));
             }
         }
     }
 
     parent::resync(&mut drafts, &mut draft_order, catalog, rules);
 
-    for family in unit_order {
-        let mut unit = Unit { creates: unit_creates.remove(&family).unwrap_or_default(), updates: Vec::new() };
-        plan.counts.created += unit.creates.len();
-        for id in draft_order.remove(&family).unwrap_or_default() {
-            let Some(mut draft) = drafts.remove(&id) else { continue };
-            finish(&mut draft, &catalog.products[&id], catalog);
-            drop_rows_unless(rules.report_rows, &mut draft.update.rows);
-            let writes = !draft.update.ops.is_empty() || draft.update.lookup.is_some() || draft.update.term.is_some();
-            if draft.counts_as_item {
-                if writes {
-                    plan.counts.updated += 1;
-                } else {
-                    plan.counts.unchanged += 1;
+    for slot in slots {
+        let unit = match slot {
+            Slot::Ready(unit) => unit,
+            Slot::Family(family) => {
+                let mut unit = Unit::default();
+                for id in draft_order.remove(&family).unwrap_or_default() {
+                    let Some(draft) = drafts.remove(&id) else { continue };
+                    let product = catalog.product(id).expect("drafts come from the catalog");
+                    unit.updates.extend(settle(draft, product, rules, &mut plan.counts));
                 }
+                unit
             }
-            if writes {
-                unit.updates.push(draft.update);
-            }
-        }
+        };
         if !unit.creates.is_empty() || !unit.updates.is_empty() {
             plan.units.push(unit);
         }
@@ -408,17 +410,17 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules) -> (U
 }
 
 /// Lookup row, `outofstock` term and touch, from the product's final values.
-fn finish(draft: &mut Draft, p: &Product, catalog: &Catalog) {
+fn finish(draft: &mut Draft, p: &Product) {
     let sku = p.get(Key::Sku).unwrap_or("").to_string();
     let fin = &draft.fin;
     let target = if p.kind == Kind::Variable {
         LookupValues {
-            sku,
+            sku: sku.into(),
             min_price: fin.prices.first().map(|m| m.value),
             max_price: fin.prices.last().map(|m| m.value),
             onsale: false,
             stock_quantity: fin.managed_qty.map(|q| q as f64),
-            stock_status: fin.status.clone(),
+            stock_status: fin.status.as_str().into(),
         }
     } else {
         LookupValues::for_simple(&sku, fin.prices.first(), fin.sale.as_ref(), fin.managed_qty, &fin.status)
@@ -435,7 +437,21 @@ fn finish(draft: &mut Draft, p: &Product, catalog: &Catalog) {
         _ => None,
     };
     draft.update.touch = !draft.update.ops.is_empty();
-    let _ = catalog;
+}
+
+/// Finishes a draft and counts it; returns the update when it writes anything.
+fn settle(mut draft: Draft, product: &Product, rules: &Rules, counts: &mut Counts) -> Option<Update> {
+    finish(&mut draft, product);
+    drop_rows_unless(rules.report_rows, &mut draft.update.rows);
+    let writes = !draft.update.ops.is_empty() || draft.update.lookup.is_some() || draft.update.term.is_some();
+    if draft.counts_as_item {
+        if writes {
+            counts.updated += 1;
+        } else {
+            counts.unchanged += 1;
+        }
+    }
+    writes.then_some(draft.update)
 }
 
 fn drop_rows_unless(wanted: bool, rows: &mut Vec<ReportRow>) {

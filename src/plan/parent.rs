@@ -15,7 +15,7 @@ pub(super) fn resync(drafts: &mut HashMap<u64, Draft>, order: &mut HashMap<u64, 
     let mut families: Vec<u64> = order.keys().copied().collect();
     families.sort_unstable();
     for family in families {
-        let Some(parent) = catalog.products.get(&family) else { continue };
+        let Some(parent) = catalog.product(family) else { continue };
         if parent.kind != Kind::Variable {
             continue;
         }
@@ -25,7 +25,7 @@ pub(super) fn resync(drafts: &mut HashMap<u64, Draft>, order: &mut HashMap<u64, 
             continue;
         }
         let final_of = |id: u64| -> Option<(Option<Money>, String)> {
-            let child = catalog.products.get(&id)?;
+            let child = catalog.product(id)?;
             Some(match drafts.get(&id) {
                 Some(d) => (d.fin.prices.first().cloned(), d.fin.status.clone()),
                 None => (
@@ -34,6 +34,7 @@ pub(super) fn resync(drafts: &mut HashMap<u64, Draft>, order: &mut HashMap<u64, 
                         .lookup
                         .as_ref()
                         .map(|l| l.stock_status.clone())
+                        .map(|s| s.to_string())
                         .or_else(|| child.get(Key::StockStatus).map(str::to_string))
                         .unwrap_or_else(|| woo::INSTOCK.to_string()),
                 ),
@@ -43,7 +44,7 @@ pub(super) fn resync(drafts: &mut HashMap<u64, Draft>, order: &mut HashMap<u64, 
         let mut visible_prices = Vec::new();
         let mut statuses = Vec::new();
         for &c in children {
-            let child = &catalog.products[&c];
+            let Some(child) = catalog.product(c) else { continue };
             let Some((price, status)) = final_of(c) else { continue };
             if matches!(child.status.as_str(), "publish" | "private") {
                 statuses.push(status.clone());

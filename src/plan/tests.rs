@@ -26,7 +26,7 @@ fn product(cat: &mut Catalog, id: u64, kind: Kind, parent: u64, meta: &[(Key, &s
             cat.extra.entry((id, *k)).or_default().push(MetaRow { id: id * 100 + 50 + n + 1, value: Some((*v).into()) });
         }
     }
-    cat.products.insert(id, p);
+    cat.insert(p);
     if parent != 0 {
         cat.children.entry(parent).or_default().push(id);
     }
@@ -37,7 +37,7 @@ fn simple(cat: &mut Catalog, id: u64, sku: &str, regular: &str, stock: &str) {
         (Key::Sku, sku), (Key::RegularPrice, regular), (Key::Price, regular), (Key::ManageStock, "yes"),
         (Key::Backorders, "no"), (Key::Stock, stock), (Key::StockStatus, if stock == "0" { "outofstock" } else { "instock" }),
     ]);
-    let p = cat.products.get_mut(&id).unwrap();
+    let p = cat.product_mut(id).unwrap();
     let fin = Final::of(p, &Catalog::default());
     p.lookup = Some(LookupValues::for_simple(sku, Some(&Money::from_stored(regular).unwrap()), None, fin.managed_qty, &fin.status));
     p.outofstock_term = stock == "0";
@@ -145,7 +145,7 @@ fn duplicates_in_feed_or_shop_are_conflicts() {
 fn trashed_owners_do_not_count() {
     let mut cat = Catalog::default();
     simple(&mut cat, 1, "T", "1", "1");
-    cat.products.get_mut(&1).unwrap().status = "trash".into();
+    cat.product_mut(1).unwrap().status = "trash".into();
     let plan = build(&[item(2, "T", Some("2"), Sale::Absent, None)], &[], &cat, &rules());
     assert_eq!(plan.counts.created, 1);
 }

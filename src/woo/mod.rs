@@ -5,6 +5,7 @@
 
 pub mod slug;
 
+use compact_str::CompactString;
 use rust_decimal::Decimal;
 
 use crate::model::Money;
@@ -53,12 +54,12 @@ pub fn active_price(regular: Option<&Money>, sale: Option<&Money>, from: Option<
 /// The columns of `wc_product_meta_lookup` that price and stock decide.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LookupValues {
-    pub sku: String,
+    pub sku: CompactString,
     pub min_price: Option<Decimal>,
     pub max_price: Option<Decimal>,
     pub onsale: bool,
     pub stock_quantity: Option<f64>,
-    pub stock_status: String,
+    pub stock_status: CompactString,
 }
 
 impl LookupValues {
@@ -66,12 +67,12 @@ impl LookupValues {
     pub fn for_simple(sku: &str, price: Option<&Money>, sale: Option<&Money>, managed_stock: Option<i64>, stock_status: &str) -> Self {
         let onsale = matches!((sale, price), (Some(s), Some(p)) if s.text == p.text);
         LookupValues {
-            sku: sku.to_string(),
+            sku: sku.into(),
             min_price: price.map(|p| p.value),
             max_price: price.map(|p| p.value),
             onsale,
             stock_quantity: managed_stock.map(|q| q as f64),
-            stock_status: stock_status.to_string(),
+            stock_status: stock_status.into(),
         }
     }
 

@@ -171,7 +171,7 @@ pub fn without_clock(snapshot: &str) -> String {
         .lines()
         .map(|l| {
             let mut l = l.to_string();
-            for pat in ["-transient-version|"] {
+            for pat in ["-transient-version'|"] {
                 if let Some(i) = l.find(pat) {
                     l.truncate(i + pat.len());
                 }
