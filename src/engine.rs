@@ -210,9 +210,7 @@ async fn execute(
     resumed: bool,
 ) -> Result<Outcome> {
     let started = Instant::now();
-    let mut side = catalog::connect(settings).await?;
-    let catalog = Catalog::load(conn, &mut side, shop).await?;
-    let _ = side.disconnect().await;
+    let catalog = Catalog::load(conn, settings, shop).await?;
     tracing::info!(
         products = catalog.len(),
         ms = started.elapsed().as_millis() as u64,

@@ -100,11 +100,11 @@ pub async fn freeze(conn: &mut Conn, prefix: &str, run_id: u64, feed: &Feed) -> 
         l: item.line,
         s: item.sku.clone(),
         n: item.name.clone(),
-        r: item.regular.as_ref().map(|m| m.text.clone()),
+        r: item.regular.as_ref().map(|m| m.text.to_string()),
         p: match &item.sale {
             Sale::Absent => None,
             Sale::Clear => Some(String::new()),
-            Sale::Set(m) => Some(m.text.clone()),
+            Sale::Set(m) => Some(m.text.to_string()),
         },
         q: item.stock,
         e: item.notes.clone(),
@@ -158,7 +158,7 @@ pub async fn load_frozen(conn: &mut Conn, prefix: &str, run: &RunRecord) -> Resu
     let unreadable = |what: &str| Error::ResumeRefused(format!("run {}: its frozen input is unreadable ({what})", run.id));
     let money = |s: String| -> Result<Money> {
         let value = Decimal::from_str(&s).map_err(|_| unreadable(&format!("price `{s}`")))?;
-        Ok(Money { text: s, value })
+        Ok(Money { text: s.into(), value })
     };
     for block in blocks {
         for line in block.lines() {

@@ -4,13 +4,14 @@
 use std::fmt;
 use std::str::FromStr;
 
+use compact_str::CompactString;
 use rust_decimal::Decimal;
 
 /// A price as the shop stores it: the normalised text (`.` as decimal separator, the decimals
 /// the feed gave) and its exact decimal value for comparisons. Never a float.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Money {
-    pub text: String,
+    pub text: CompactString,
     pub value: Decimal,
 }
 
@@ -21,7 +22,7 @@ impl Money {
         if t.is_empty() {
             return None;
         }
-        Decimal::from_str(t).ok().map(|value| Money { text: t.to_string(), value })
+        Decimal::from_str(t).ok().map(|value| Money { text: t.into(), value })
     }
 }
 

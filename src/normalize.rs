@@ -142,7 +142,7 @@ pub fn parse_price(input: &str) -> Result<Money, String> {
     if text.len() > 30 {
         return Err(format!("`{input}` is too long for a price; {expected}"));
     }
-    Ok(Money { text, value })
+    Ok(Money { text: text.into(), value })
 }
 
 pub fn parse_stock(input: &str) -> Result<i64, String> {

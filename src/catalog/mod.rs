@@ -5,6 +5,7 @@
 
 pub mod shop;
 
+use std::sync::Mutex;
 use std::collections::HashMap;
 
 use compact_str::CompactString;
@@ -13,6 +14,8 @@ use mysql_async::Conn;
 use rust_decimal::Decimal;
 
 pub use shop::{connect, Shop};
+
+use crate::config::Settings;
 
 use crate::error::{Error, Result};
 use crate::model::{sku_key, Money};
@@ -60,10 +63,6 @@ impl Key {
             Key::StockStatus => "_stock_status",
             Key::Price => "_price",
         }
-    }
-
-    fn from_meta_key(k: &str) -> Option<Key> {
-        Key::ALL.into_iter().find(|key| key.meta_key() == k)
     }
 }
 
@@ -142,28 +141,6 @@ pub struct Catalog {
     pub children: HashMap<u64, Vec<u64>>,
 }
 
-/// What the second connection reads while the first scans the meta rows.
-#[derive(Default)]
-struct Posts {
-    posts: Vec<(u64, PostType, CompactString, u64)>,
-    types: Vec<(u64, Kind)>,
-    outofstock: Vec<u64>,
-    lookup: HashMap<u64, LookupValues>,
-}
-
-fn blank(id: u64) -> Product {
-    Product {
-        id,
-        post_type: PostType::Product,
-        status: CompactString::default(),
-        parent: 0,
-        kind: Kind::Simple,
-        meta: Default::default(),
-        lookup: None,
-        outofstock_term: false,
-    }
-}
-
 impl Catalog {
     pub fn product(&self, id: u64) -> Option<&Product> {
         self.index.get(&id).map(|&i| &self.products[i as usize])
@@ -191,54 +168,33 @@ impl Catalog {
         self.products.is_empty()
     }
 
-    /// Reads the shop in one sequential pass per table (never one query per product): the meta
-    /// scan on `conn`, everything else at the same time on a second connection.
-    pub async fn load(conn: &mut Conn, side: &mut Conn, shop: &Shop) -> Result<Catalog> {
-        let (mut cat, posts) = tokio::try_join!(read_meta(conn, shop), read_posts(side, shop))?;
-
-        let mut is_product = vec![false; cat.products.len()];
-        for (id, post_type, status, parent) in posts.posts {
-            let i = match cat.index.get(&id) {
-                Some(&i) => i as usize,
-                None => {
-                    cat.insert(blank(id));
-                    is_product.push(false);
-                    cat.products.len() - 1
-                }
-            };
-            is_product[i] = true;
-            let p = &mut cat.products[i];
-            p.post_type = post_type;
-            p.status = status;
-            p.parent = parent;
-            p.kind = if post_type == PostType::Variation { Kind::Variation } else { Kind::Simple };
-        }
-        // Meta of posts that are not products or variations is dropped.
-        if is_product.iter().any(|k| !k) {
-            let mut keep = is_product.into_iter();
-            cat.products.retain(|_| keep.next().unwrap_or(false));
-            cat.index = cat.products.iter().enumerate().map(|(i, p)| (p.id, i as u32)).collect();
-            let index = &cat.index;
-            cat.extra.retain(|(id, _), _| index.contains_key(id));
-        }
-        cat.products.shrink_to_fit();
-        for (id, kind) in posts.types {
-            if let Some(p) = cat.product_mut(id) {
-                if p.post_type == PostType::Product {
-                    p.kind = kind;
-                }
-            }
-        }
-        for id in posts.outofstock {
-            if let Some(p) = cat.product_mut(id) {
-                p.outofstock_term = true;
-            }
-        }
-        let mut lookup = posts.lookup;
-        for p in cat.products.iter_mut() {
-            p.lookup = lookup.remove(&p.id);
+    /// Reads the shop in one sequential pass per table (never one query per product): first the
+    /// product posts, then — at the same time, on three connections — the meta rows in two
+    /// meta_id ranges and the types, `outofstock` terms and lookup rows. The streams are polled
+    /// by one task and fill one catalog behind an uncontended lock.
+    pub async fn load(conn: &mut Conn, settings: &Settings, shop: &Shop) -> Result<Catalog> {
+        let cat = Mutex::new(read_posts(conn, shop).await?);
+        let (lo, hi): (Option<u64>, Option<u64>) = conn
+            .query_first(format!("SELECT MIN(meta_id), MAX(meta_id) FROM `{}postmeta`", shop.prefix))
+            .await?
+            .unwrap_or((None, None));
+        let (lo, hi) = (lo.unwrap_or(0), hi.unwrap_or(0));
+        let mid = lo + (hi - lo) / 2;
+        let mut second = connect(settings).await?;
+        let mut third = connect(settings).await?;
+        tokio::try_join!(
+            read_meta(conn, shop, &cat, 0, mid),
+            read_meta(&mut second, shop, &cat, mid + 1, u64::MAX),
+            read_terms_and_lookup(&mut third, shop, &cat)
+        )?;
+        let _ = second.disconnect().await;
+        let _ = third.disconnect().await;
+        let mut cat = cat.into_inner().expect("catalog lock");
+        for i in 0..cat.products.len() {
+            let p = &cat.products[i];
             if p.post_type == PostType::Variation && p.parent != 0 {
-                cat.children.entry(p.parent).or_default().push(p.id);
+                let (parent, id) = (p.parent, p.id);
+                cat.children.entry(parent).or_default().push(id);
             }
         }
         for kids in cat.children.values_mut() {
@@ -289,50 +245,62 @@ impl Catalog {
     }
 }
 
-/// The meta scan: every price/stock/SKU row of the shop in one pass over `postmeta`.
-async fn read_meta(conn: &mut Conn, shop: &Shop) -> Result<Catalog> {
+/// The meta scan: every price/stock/SKU row with a meta_id in `from..=to`, in one pass.
+/// Rows of posts that are not products or variations are dropped as they arrive.
+async fn read_meta(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, from: u64, to: u64) -> Result<()> {
     let p = &shop.prefix;
-    let mut cat = Catalog::default();
     let keys = Key::ALL.iter().map(|k| format!("'{}'", k.meta_key())).collect::<Vec<_>>().join(",");
-    let meta = format!("SELECT post_id, meta_id, meta_key, meta_value FROM `{p}postmeta` WHERE meta_key IN ({keys})");
+    // FIELD() turns the key into its 1-based position in Key::ALL: no string per row.
+    let meta = format!(
+        "SELECT post_id, meta_id, FIELD(meta_key, {keys}), meta_value FROM `{p}postmeta` \
+         WHERE meta_id BETWEEN {from} AND {to} AND meta_key IN ({keys})"
+    );
     let mut result = conn.query_iter(meta).await.map_err(|e| Error::db("reading product meta", e))?;
     result
         .for_each(|mut row| {
             let post_id: u64 = row.take(0).unwrap_or(0);
+            let mut cat = cat.lock().expect("catalog lock");
+            let Some(&i) = cat.index.get(&post_id) else { return };
             let meta_id: u64 = row.take(1).unwrap_or(0);
-            let key: Option<Vec<u8>> = row.take(2).unwrap_or(None);
-            let Some(key) = key.as_deref().and_then(|k| std::str::from_utf8(k).ok()).and_then(Key::from_meta_key) else { return };
+            let field: usize = row.take(2).unwrap_or(0);
+            let Some(&key) = field.checked_sub(1).and_then(|k| Key::ALL.get(k)) else { return };
             let value: Option<Vec<u8>> = row.take(3).unwrap_or(None);
             let value = value.map(|v| match String::from_utf8(v) {
                 Ok(s) => CompactString::from(s),
                 Err(e) => CompactString::from(String::from_utf8_lossy(e.as_bytes())),
             });
             let new = MetaRow { id: meta_id, value };
-            let i = match cat.index.get(&post_id) {
-                Some(&i) => i as usize,
+            let slot = &mut cat.products[i as usize].meta[key as usize];
+            let later = match slot {
                 None => {
-                    cat.insert(blank(post_id));
-                    cat.products.len() - 1
+                    *slot = Some(new);
+                    return;
+                }
+                Some(first) => {
+                    if new.id < first.id {
+                        std::mem::replace(first, new)
+                    } else {
+                        new
+                    }
                 }
             };
-            let slot = &mut cat.products[i].meta[key as usize];
-            match slot {
-                None => *slot = Some(new),
-                Some(first) => {
-                    let later = if new.id < first.id { std::mem::replace(first, new) } else { new };
-                    cat.extra.entry((post_id, key)).or_default().push(later);
-                }
-            }
+            cat.extra.entry((post_id, key)).or_default().push(later);
         })
         .await
         .map_err(|e| Error::db("reading product meta", e))?;
-    Ok(cat)
+    Ok(())
 }
 
-/// Posts, product types, `outofstock` terms and lookup rows.
-async fn read_posts(conn: &mut Conn, shop: &Shop) -> Result<Posts> {
+/// The product and variation posts: the catalog's skeleton, sized exactly.
+async fn read_posts(conn: &mut Conn, shop: &Shop) -> Result<Catalog> {
     let p = &shop.prefix;
-    let mut out = Posts::default();
+    let count: Option<u64> = conn
+        .query_first(format!("SELECT COUNT(*) FROM `{p}posts` WHERE post_type IN ('product','product_variation')"))
+        .await?;
+    let mut cat = Catalog::default();
+    let n = count.unwrap_or(0) as usize;
+    cat.products.reserve_exact(n + 16);
+    cat.index.reserve(n + 16);
     let posts = format!(
         "SELECT ID, post_type, post_status, post_parent FROM `{p}posts` WHERE post_type IN ('product','product_variation')"
     );
@@ -340,13 +308,26 @@ async fn read_posts(conn: &mut Conn, shop: &Shop) -> Result<Posts> {
     result
         .for_each(|row| {
             let (id, post_type, status, parent): (u64, String, String, u64) = mysql_async::from_row(row);
-            let post_type = if post_type == "product" { PostType::Product } else { PostType::Variation };
-            out.posts.push((id, post_type, status.into(), parent));
+            let variation = post_type != "product";
+            cat.insert(Product {
+                id,
+                post_type: if variation { PostType::Variation } else { PostType::Product },
+                status: status.into(),
+                parent,
+                kind: if variation { Kind::Variation } else { Kind::Simple },
+                meta: Default::default(),
+                lookup: None,
+                outofstock_term: false,
+            });
         })
         .await
         .map_err(|e| Error::db("reading products", e))?;
-    drop(result);
+    Ok(cat)
+}
 
+/// Product types, `outofstock` terms and lookup rows, into the catalog.
+async fn read_terms_and_lookup(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>) -> Result<()> {
+    let p = &shop.prefix;
     let types = format!(
         "SELECT tr.object_id, t.slug FROM `{p}term_relationships` tr \
          JOIN `{p}term_taxonomy` tt ON tt.term_taxonomy_id = tr.term_taxonomy_id \
@@ -356,23 +337,31 @@ async fn read_posts(conn: &mut Conn, shop: &Shop) -> Result<Posts> {
     result
         .for_each(|row| {
             let (id, slug): (u64, String) = mysql_async::from_row(row);
-            let kind = match slug.as_str() {
-                "simple" => Kind::Simple,
-                "variable" => Kind::Variable,
-                "grouped" => Kind::Grouped,
-                "external" => Kind::External,
-                other => Kind::Other(other.into()),
-            };
-            out.types.push((id, kind));
+            let mut cat = cat.lock().expect("catalog lock");
+            let Some(p) = cat.product_mut(id) else { return };
+            if p.post_type == PostType::Product {
+                p.kind = match slug.as_str() {
+                    "simple" => Kind::Simple,
+                    "variable" => Kind::Variable,
+                    "grouped" => Kind::Grouped,
+                    "external" => Kind::External,
+                    other => Kind::Other(other.into()),
+                };
+            }
         })
         .await
         .map_err(|e| Error::db("reading product types", e))?;
     drop(result);
 
-    out.outofstock = conn
+    let oos: Vec<u64> = conn
         .exec(format!("SELECT object_id FROM `{p}term_relationships` WHERE term_taxonomy_id = ?"), (shop.outofstock_tt,))
         .await
         .map_err(|e| Error::db("reading out-of-stock terms", e))?;
+    for id in oos {
+        if let Some(p) = cat.lock().expect("catalog lock").product_mut(id) {
+            p.outofstock_term = true;
+        }
+    }
 
     let lookup = format!(
         "SELECT product_id, sku, min_price, max_price, onsale, stock_quantity, stock_status FROM `{p}wc_product_meta_lookup`"
@@ -382,19 +371,18 @@ async fn read_posts(conn: &mut Conn, shop: &Shop) -> Result<Posts> {
         .for_each(|row| {
             type LookupRow = (i64, Option<String>, Option<Decimal>, Option<Decimal>, Option<i64>, Option<f64>, Option<String>);
             let (id, sku, min, max, onsale, qty, status): LookupRow = mysql_async::from_row(row);
-            out.lookup.insert(
-                id as u64,
-                LookupValues {
+            if let Some(p) = cat.lock().expect("catalog lock").product_mut(id as u64) {
+                p.lookup = Some(LookupValues {
                     sku: sku.unwrap_or_default().into(),
                     min_price: min,
                     max_price: max,
                     onsale: onsale.unwrap_or(0) != 0,
                     stock_quantity: qty,
                     stock_status: status.unwrap_or_default().into(),
-                },
-            );
+                });
+            }
         })
         .await
         .map_err(|e| Error::db("reading the product lookup table", e))?;
-    Ok(out)
+    Ok(())
 }

@@ -282,7 +282,7 @@ fn same_money(a: Option<&Money>, b: Option<&Money>) -> bool {
 }
 
 fn text(m: Option<&Money>) -> String {
-    m.map(|m| m.text.clone()).unwrap_or_default()
+    m.map(|m| m.text.to_string()).unwrap_or_default()
 }
 
 fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules) -> (Update, Final, Vec<ReportRow>) {
@@ -332,13 +332,13 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules) -> (U
         let reg_changed = item.regular.is_some() && !same_money(cur_reg.as_ref(), new_reg.as_ref());
         if reg_changed {
             let r = new_reg.clone().expect("regular given");
-            set_meta(&mut ops, catalog, p.id, Key::RegularPrice, r.text.clone());
-            rows.push(row("_regular_price", p.get(Key::RegularPrice).unwrap_or("").to_string(), r.text));
+            set_meta(&mut ops, catalog, p.id, Key::RegularPrice, r.text.to_string());
+            rows.push(row("_regular_price", p.get(Key::RegularPrice).unwrap_or("").to_string(), r.text.to_string()));
         }
         let sale_changed = !same_money(cur_sale.as_ref(), new_sale.as_ref());
         if sale_changed {
             match &new_sale {
-                Some(s) => set_meta(&mut ops, catalog, p.id, Key::SalePrice, s.text.clone()),
+                Some(s) => set_meta(&mut ops, catalog, p.id, Key::SalePrice, s.text.to_string()),
                 None => ops.push(MetaOp::Delete { key: "_sale_price", ids: catalog.rows(p.id, Key::SalePrice).iter().map(|r| r.id).collect() }),
             }
             rows.push(row("_sale_price", p.get(Key::SalePrice).unwrap_or("").to_string(), text(new_sale.as_ref())));
@@ -504,13 +504,13 @@ fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
     add("post_status", rules.new_status.clone());
     add("_sku", item.sku.clone());
     if let Some(r) = &regular {
-        add("_regular_price", r.text.clone());
+        add("_regular_price", r.text.to_string());
     }
     if let Some(s) = &sale {
-        add("_sale_price", s.text.clone());
+        add("_sale_price", s.text.to_string());
     }
     if let Some(p) = &price {
-        add("_price", p.text.clone());
+        add("_price", p.text.to_string());
     }
     add("_manage_stock", if item.stock.is_some() { "yes" } else { "no" }.into());
     if let Some(q) = item.stock {
