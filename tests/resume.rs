@@ -242,3 +242,45 @@ async fn the_cli_prints_a_summary_and_status_and_never_the_password() {
     shop.drop_db().await;
     let _ = Arc::new(());
 }
+
+#[tokio::test]
+async fn sigterm_finishes_the_chunk_exits_6_and_resume_completes() {
+    let mut shop = TestShop::new().await;
+    let specs: Vec<Spec> = (0..1500).map(|i| Spec::simple(&format!("SIG-{i:04}"), "10", 5)).collect();
+    shop.insert(&specs).await;
+    let mut feed = String::from("sku,stock\n");
+    for i in 0..1500 {
+        feed.push_str(&format!("SIG-{i:04},{}\n", i % 7));
+    }
+    let config = shop.config(&feed, "[sync]\nchunk_size = 1\n");
+    let child = woosync().args(["sync", "--config"]).arg(&config).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    // Wait until at least one chunk has committed, then send SIGTERM.
+    for _ in 0..200 {
+        let n: i64 = shop.scalar("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'wp_woosync_chunks'").await;
+        if n > 0 {
+            let done: i64 = shop.scalar("SELECT COUNT(*) FROM {p}woosync_chunks").await;
+            if done > 0 {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(stderr.contains("woosync resume --config"), "{stderr}");
+    let (state, chunks): (String, i64) = shop.scalar("SELECT state, chunks_done FROM {p}woosync_runs").await;
+    assert_eq!(state, "interrupted");
+    assert!(chunks > 0 && chunks < 1500, "{chunks}");
+    let committed: i64 = shop.scalar("SELECT COUNT(*) FROM {p}woosync_chunks").await;
+    assert_eq!(committed, chunks, "every committed chunk has its checkpoint");
+
+    let out = woosync().args(["resume", "--config"]).arg(&config).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let wrong: i64 = shop
+        .scalar("SELECT COUNT(*) FROM {p}postmeta m JOIN {p}postmeta s ON s.post_id = m.post_id AND s.meta_key = '_sku' WHERE m.meta_key = '_stock' AND CAST(m.meta_value AS SIGNED) <> CAST(SUBSTRING(s.meta_value, 5) AS SIGNED) % 7")
+        .await;
+    assert_eq!(wrong, 0, "every product has the feed's stock after the resume");
+    shop.drop_db().await;
+}

@@ -171,8 +171,8 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
     for u in &updates {
         for op in &u.ops {
             match op {
-                MetaOp::Set { ids, value, .. } => sets.extend(ids.iter().map(|id| (*id, value.clone()))),
-                MetaOp::Insert { key, value } => inserts.push((u.id, key, value.clone())),
+                MetaOp::Set { ids, value, .. } => sets.extend(ids.iter().map(|id| (*id, value.to_string()))),
+                MetaOp::Insert { key, value } => inserts.push((u.id, key, value.as_ref().map(|v| v.to_string()))),
                 MetaOp::Delete { ids, .. } => deletes.extend(ids.iter().copied()),
             }
         }

@@ -28,15 +28,18 @@ pub struct Rules {
     pub report_rows: bool,
 }
 
+/// The meta_ids of one key's rows: nearly always one, so kept inline.
+pub type MetaIds = smallvec::SmallVec<[u64; 1]>;
+
 /// One meta write. Values are the exact strings stored.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MetaOp {
     /// Set every existing row of the key (by meta_id) to the value.
-    Set { key: &'static str, ids: Vec<u64>, value: String },
+    Set { key: &'static str, ids: MetaIds, value: CompactString },
     /// Add a row (a key the product lacks, or one of a parent's `_price` rows).
-    Insert { key: &'static str, value: Option<String> },
+    Insert { key: &'static str, value: Option<CompactString> },
     /// Delete rows by meta_id.
-    Delete { key: &'static str, ids: Vec<u64> },
+    Delete { key: &'static str, ids: MetaIds },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,11 +268,11 @@ pub fn build(items: &[Item], rejections: &[Rejection], catalog: &Catalog, rules:
 
 /// Ops that set one single-valued key to `value`, or add the row when there is none.
 fn set_meta(ops: &mut Vec<MetaOp>, catalog: &Catalog, id: u64, key: Key, value: String) {
-    let ids: Vec<u64> = catalog.rows(id, key).iter().map(|r| r.id).collect();
+    let ids: MetaIds = catalog.rows(id, key).iter().map(|r| r.id).collect();
     if ids.is_empty() {
-        ops.push(MetaOp::Insert { key: key.meta_key(), value: Some(value) });
+        ops.push(MetaOp::Insert { key: key.meta_key(), value: Some(value.into()) });
     } else {
-        ops.push(MetaOp::Set { key: key.meta_key(), ids, value });
+        ops.push(MetaOp::Set { key: key.meta_key(), ids, value: value.into() });
     }
 }
 

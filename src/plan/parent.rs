@@ -70,18 +70,18 @@ pub(super) fn resync(drafts: &mut HashMap<u64, Draft>, order: &mut HashMap<u64, 
         let current: Vec<String> = catalog.rows(family, Key::Price).iter().map(|r| r.value.as_deref().unwrap_or("").to_string()).collect();
         let wanted: Vec<String> = new_prices.iter().map(|m| m.text.to_string()).collect();
         if current != wanted {
-            let ids: Vec<u64> = catalog.rows(family, Key::Price).iter().map(|r| r.id).collect();
+            let ids: super::MetaIds = catalog.rows(family, Key::Price).iter().map(|r| r.id).collect();
             if !ids.is_empty() {
                 ops.push(MetaOp::Delete { key: "_price", ids });
             }
             for key in [Key::RegularPrice, Key::SalePrice] {
-                let ids: Vec<u64> = catalog.rows(family, key).iter().map(|r| r.id).collect();
+                let ids: super::MetaIds = catalog.rows(family, key).iter().map(|r| r.id).collect();
                 if !ids.is_empty() {
                     ops.push(MetaOp::Delete { key: key.meta_key(), ids });
                 }
             }
             for price in &wanted {
-                ops.push(MetaOp::Insert { key: "_price", value: Some(price.clone()) });
+                ops.push(MetaOp::Insert { key: "_price", value: Some(price.as_str().into()) });
             }
             rows.push(row("_price", current.join("|"), wanted.join("|")));
         }

@@ -63,10 +63,10 @@ fn price_and_stock_changes_set_rows_by_meta_id() {
     let plan = build(&[item(2, "A", Some("12"), Sale::Absent, Some(0))], &[], &cat, &rules());
     let u = &plan.units[0].updates[0];
     assert_eq!(u.ops, vec![
-        MetaOp::Set { key: "_regular_price", ids: vec![101], value: "12".into() },
-        MetaOp::Set { key: "_price", ids: vec![109], value: "12".into() },
-        MetaOp::Set { key: "_stock", ids: vec![107], value: "0".into() },
-        MetaOp::Set { key: "_stock_status", ids: vec![108], value: "outofstock".into() },
+        MetaOp::Set { key: "_regular_price", ids: smallvec::smallvec![101], value: "12".into() },
+        MetaOp::Set { key: "_price", ids: smallvec::smallvec![109], value: "12".into() },
+        MetaOp::Set { key: "_stock", ids: smallvec::smallvec![107], value: "0".into() },
+        MetaOp::Set { key: "_stock_status", ids: smallvec::smallvec![108], value: "outofstock".into() },
     ]);
     assert_eq!(u.term, Some(TermChange::Add));
     assert!(u.touch);
@@ -83,14 +83,14 @@ fn adding_a_sale_inserts_the_row_and_removing_it_deletes_it() {
     let plan = build(&[item(2, "A", None, Sale::Set(Money::from_stored("19.99").unwrap()), None)], &[], &cat, &rules());
     let ops = &plan.units[0].updates[0].ops;
     assert_eq!(ops[0], MetaOp::Insert { key: "_sale_price", value: Some("19.99".into()) });
-    assert_eq!(ops[1], MetaOp::Set { key: "_price", ids: vec![109], value: "19.99".into() });
+    assert_eq!(ops[1], MetaOp::Set { key: "_price", ids: smallvec::smallvec![109], value: "19.99".into() });
 
     let mut cat = Catalog::default();
     product(&mut cat, 1, Kind::Simple, 0, &[(Key::Sku, "A"), (Key::RegularPrice, "25"), (Key::SalePrice, "19"), (Key::Price, "19")]);
     let plan = build(&[item(2, "A", None, Sale::Clear, None)], &[], &cat, &rules());
     let ops = &plan.units[0].updates[0].ops;
-    assert_eq!(ops[0], MetaOp::Delete { key: "_sale_price", ids: vec![102] });
-    assert_eq!(ops[1], MetaOp::Set { key: "_price", ids: vec![109], value: "25".into() });
+    assert_eq!(ops[0], MetaOp::Delete { key: "_sale_price", ids: smallvec::smallvec![102] });
+    assert_eq!(ops[1], MetaOp::Set { key: "_price", ids: smallvec::smallvec![109], value: "25".into() });
 }
 
 #[test]
@@ -108,10 +108,10 @@ fn a_variation_and_its_parent_share_one_unit() {
     assert_eq!(unit.items(), 2);
     let parent = unit.updates.iter().find(|u| u.id == 10).expect("the parent is re-synced");
     assert!(parent.resynced_parent);
-    assert_eq!(parent.ops[0], MetaOp::Delete { key: "_price", ids: vec![1009, 1051] });
+    assert_eq!(parent.ops[0], MetaOp::Delete { key: "_price", ids: smallvec::smallvec![1009, 1051] });
     assert!(parent.ops.contains(&MetaOp::Insert { key: "_price", value: Some("4".into()) }));
     assert!(parent.ops.contains(&MetaOp::Insert { key: "_price", value: Some("8".into()) }));
-    assert!(parent.ops.contains(&MetaOp::Set { key: "_stock_status", ids: vec![1008], value: "outofstock".into() }));
+    assert!(parent.ops.contains(&MetaOp::Set { key: "_stock_status", ids: smallvec::smallvec![1008], value: "outofstock".into() }));
     assert_eq!(parent.term, Some(TermChange::Add));
     assert_eq!(plan.counts.updated, 2);
 }
