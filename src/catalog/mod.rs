@@ -27,27 +27,31 @@ pub enum Key {
     Sku = 0,
     RegularPrice,
     SalePrice,
-    SaleFrom,
-    SaleTo,
     ManageStock,
     Backorders,
     Stock,
     StockStatus,
     Price,
+    // Rare keys (scheduled sales) live outside the per-product slots, in `Catalog::extra`.
+    SaleFrom,
+    SaleTo,
 }
+
+/// Keys with a slot in every product; the others are rare and kept in `Catalog::extra`.
+pub const SLOTS: usize = 8;
 
 impl Key {
     pub const ALL: [Key; 10] = [
         Key::Sku,
         Key::RegularPrice,
         Key::SalePrice,
-        Key::SaleFrom,
-        Key::SaleTo,
         Key::ManageStock,
         Key::Backorders,
         Key::Stock,
         Key::StockStatus,
         Key::Price,
+        Key::SaleFrom,
+        Key::SaleTo,
     ];
 
     pub fn meta_key(self) -> &'static str {
@@ -79,47 +83,100 @@ pub enum PostType {
 }
 
 /// The product type from the `product_type` taxonomy (variations have none).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Simple,
     Variable,
     Grouped,
     External,
     Variation,
-    Other(CompactString),
+    /// A type added by a plugin (subscription, bundle, ...): treated like a simple product.
+    Other,
+}
+
+/// `post_status`, as far as woosync's rules care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Publish,
+    Private,
+    Trash,
+    /// draft, pending, future, auto-draft, or a plugin's own status.
+    Other,
+}
+
+impl Status {
+    pub fn from_post_status(s: &str) -> Status {
+        match s {
+            "publish" => Status::Publish,
+            "private" => Status::Private,
+            "trash" => Status::Trash,
+            _ => Status::Other,
+        }
+    }
+}
+
+/// The catalog's copy of a lookup row, reduced to what the planner compares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredLookup {
+    /// Hash of the row's `sku` column, compared with the hash of the product's `_sku`.
+    pub sku_hash: u64,
+    pub min_price: Option<Decimal>,
+    pub max_price: Option<Decimal>,
+    pub stock_quantity: Option<f64>,
+    pub onsale: bool,
+    pub stock_status: CompactString,
+}
+
+pub fn sku_hash(sku: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    sku.hash(&mut h);
+    h.finish()
+}
+
+impl StoredLookup {
+    /// Whether the stored row already holds these values (prices at DECIMAL(19,4)).
+    pub fn same_as(&self, v: &LookupValues) -> bool {
+        let dec = |d: Option<Decimal>| d.map(|v| v.round_dp(4).normalize());
+        self.sku_hash == sku_hash(&v.sku)
+            && dec(self.min_price) == dec(v.min_price)
+            && dec(self.max_price) == dec(v.max_price)
+            && self.onsale == v.onsale
+            && self.stock_quantity == v.stock_quantity
+            && self.stock_status == v.stock_status
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Product {
     pub id: u64,
-    pub post_type: PostType,
-    pub status: CompactString,
     pub parent: u64,
+    pub post_type: PostType,
+    pub status: Status,
     pub kind: Kind,
-    /// The first row (lowest meta_id) of each key; more rows of a key live in `Catalog::extra`.
-    pub meta: [Option<MetaRow>; 10],
-    pub lookup: Option<LookupValues>,
     pub outofstock_term: bool,
+    /// The first row (lowest meta_id) of each slotted key; more rows of a key, and the rare
+    /// keys, live in `Catalog::extra`.
+    pub meta: [Option<MetaRow>; SLOTS],
+    pub lookup: Option<StoredLookup>,
 }
 
 impl Product {
+    /// The value of a slotted key (`None` for the rare keys: ask `Catalog::value`).
     pub fn get(&self, key: Key) -> Option<&str> {
-        self.meta[key as usize].as_ref().and_then(|m| m.value.as_deref())
+        self.meta.get(key as usize).and_then(|m| m.as_ref()).and_then(|m| m.value.as_deref())
     }
     pub fn money(&self, key: Key) -> Option<Money> {
         self.get(key).and_then(Money::from_stored)
-    }
-    pub fn timestamp(&self, key: Key) -> Option<i64> {
-        self.get(key).and_then(|v| v.trim().parse().ok())
     }
     pub fn manages_stock(&self) -> bool {
         self.get(Key::ManageStock) == Some("yes")
     }
     pub fn is_live(&self) -> bool {
-        self.status != "trash"
+        self.status != Status::Trash
     }
     pub fn is_published(&self) -> bool {
-        self.status == "publish"
+        self.status == Status::Publish
     }
 }
 
@@ -206,10 +263,15 @@ impl Catalog {
         Ok(cat)
     }
 
+    /// A Unix timestamp stored under a key (the sale schedule), if any.
+    pub fn timestamp(&self, id: u64, key: Key) -> Option<i64> {
+        self.rows(id, key).first().and_then(|r| r.value.as_deref()).and_then(|v| v.trim().parse().ok())
+    }
+
     /// Every row of a key for a post, first row first.
     pub fn rows(&self, id: u64, key: Key) -> Vec<&MetaRow> {
         let mut rows: Vec<&MetaRow> = Vec::new();
-        if let Some(first) = self.product(id).and_then(|p| p.meta[key as usize].as_ref()) {
+        if let Some(first) = self.product(id).and_then(|p| p.meta.get(key as usize)).and_then(|m| m.as_ref()) {
             rows.push(first);
         }
         if let Some(more) = self.extra.get(&(id, key)) {
@@ -270,7 +332,10 @@ async fn read_meta(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, from: u64
                 Err(e) => CompactString::from(String::from_utf8_lossy(e.as_bytes())),
             });
             let new = MetaRow { id: meta_id, value };
-            let slot = &mut cat.products[i as usize].meta[key as usize];
+            let Some(slot) = cat.products[i as usize].meta.get_mut(key as usize) else {
+                cat.extra.entry((post_id, key)).or_default().push(new);
+                return;
+            };
             let later = match slot {
                 None => {
                     *slot = Some(new);
@@ -312,7 +377,7 @@ async fn read_posts(conn: &mut Conn, shop: &Shop) -> Result<Catalog> {
             cat.insert(Product {
                 id,
                 post_type: if variation { PostType::Variation } else { PostType::Product },
-                status: status.into(),
+                status: Status::from_post_status(&status),
                 parent,
                 kind: if variation { Kind::Variation } else { Kind::Simple },
                 meta: Default::default(),
@@ -345,7 +410,7 @@ async fn read_terms_and_lookup(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog
                     "variable" => Kind::Variable,
                     "grouped" => Kind::Grouped,
                     "external" => Kind::External,
-                    other => Kind::Other(other.into()),
+                    _ => Kind::Other,
                 };
             }
         })
@@ -372,8 +437,8 @@ async fn read_terms_and_lookup(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog
             type LookupRow = (i64, Option<String>, Option<Decimal>, Option<Decimal>, Option<i64>, Option<f64>, Option<String>);
             let (id, sku, min, max, onsale, qty, status): LookupRow = mysql_async::from_row(row);
             if let Some(p) = cat.lock().expect("catalog lock").product_mut(id as u64) {
-                p.lookup = Some(LookupValues {
-                    sku: sku.unwrap_or_default().into(),
+                p.lookup = Some(StoredLookup {
+                    sku_hash: sku_hash(sku.as_deref().unwrap_or("")),
                     min_price: min,
                     max_price: max,
                     onsale: onsale.unwrap_or(0) != 0,

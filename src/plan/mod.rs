@@ -347,7 +347,7 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules) -> (U
             rows.push(row("_sale_price", p.get(Key::SalePrice).unwrap_or("").to_string(), text(new_sale.as_ref())));
         }
         if reg_changed || sale_changed {
-            let price = woo::active_price(new_reg.as_ref(), new_sale.as_ref(), p.timestamp(Key::SaleFrom), p.timestamp(Key::SaleTo), rules.now_unix);
+            let price = woo::active_price(new_reg.as_ref(), new_sale.as_ref(), catalog.timestamp(p.id, Key::SaleFrom), catalog.timestamp(p.id, Key::SaleTo), rules.now_unix);
             let cur_price = p.money(Key::Price);
             if !same_money(cur_price.as_ref(), price.as_ref()) || (cur_price.is_none() && p.get(Key::Price).is_none()) {
                 let value = text(price.as_ref());

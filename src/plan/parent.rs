@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use super::{set_meta, Draft, Final, MetaOp, Update};
-use crate::catalog::{Catalog, Key, Kind, PostType};
+use crate::catalog::{Catalog, Key, Kind, PostType, Status};
 use crate::model::Money;
 use crate::report::{Action, ReportRow};
 use crate::woo;
@@ -46,10 +46,10 @@ pub(super) fn resync(drafts: &mut HashMap<u64, Draft>, order: &mut HashMap<u64, 
         for &c in children {
             let Some(child) = catalog.product(c) else { continue };
             let Some((price, status)) = final_of(c) else { continue };
-            if matches!(child.status.as_str(), "publish" | "private") {
+            if matches!(child.status, Status::Publish | Status::Private) {
                 statuses.push(status.clone());
             }
-            if child.status == "publish" && !(rules.hide_out_of_stock && status == woo::OUTOFSTOCK) {
+            if child.status == Status::Publish && !(rules.hide_out_of_stock && status == woo::OUTOFSTOCK) {
                 visible_prices.extend(price);
             }
         }

@@ -11,7 +11,7 @@ fn product(cat: &mut Catalog, id: u64, kind: Kind, parent: u64, meta: &[(Key, &s
     let mut p = Product {
         id,
         post_type: if kind == Kind::Variation { PostType::Variation } else { PostType::Product },
-        status: "publish".into(),
+        status: crate::catalog::Status::Publish,
         parent,
         kind,
         meta: Default::default(),
@@ -39,7 +39,15 @@ fn simple(cat: &mut Catalog, id: u64, sku: &str, regular: &str, stock: &str) {
     ]);
     let p = cat.product_mut(id).unwrap();
     let fin = Final::of(p, &Catalog::default());
-    p.lookup = Some(LookupValues::for_simple(sku, Some(&Money::from_stored(regular).unwrap()), None, fin.managed_qty, &fin.status));
+    let v = LookupValues::for_simple(sku, Some(&Money::from_stored(regular).unwrap()), None, fin.managed_qty, &fin.status);
+    p.lookup = Some(crate::catalog::StoredLookup {
+        sku_hash: crate::catalog::sku_hash(&v.sku),
+        min_price: v.min_price,
+        max_price: v.max_price,
+        stock_quantity: v.stock_quantity,
+        onsale: v.onsale,
+        stock_status: v.stock_status,
+    });
     p.outofstock_term = stock == "0";
 }
 
@@ -64,9 +72,9 @@ fn price_and_stock_changes_set_rows_by_meta_id() {
     let u = &plan.units[0].updates[0];
     assert_eq!(u.ops, vec![
         MetaOp::Set { key: "_regular_price", ids: smallvec::smallvec![101], value: "12".into() },
-        MetaOp::Set { key: "_price", ids: smallvec::smallvec![109], value: "12".into() },
-        MetaOp::Set { key: "_stock", ids: smallvec::smallvec![107], value: "0".into() },
-        MetaOp::Set { key: "_stock_status", ids: smallvec::smallvec![108], value: "outofstock".into() },
+        MetaOp::Set { key: "_price", ids: smallvec::smallvec![107], value: "12".into() },
+        MetaOp::Set { key: "_stock", ids: smallvec::smallvec![105], value: "0".into() },
+        MetaOp::Set { key: "_stock_status", ids: smallvec::smallvec![106], value: "outofstock".into() },
     ]);
     assert_eq!(u.term, Some(TermChange::Add));
     assert!(u.touch);
@@ -83,14 +91,14 @@ fn adding_a_sale_inserts_the_row_and_removing_it_deletes_it() {
     let plan = build(&[item(2, "A", None, Sale::Set(Money::from_stored("19.99").unwrap()), None)], &[], &cat, &rules());
     let ops = &plan.units[0].updates[0].ops;
     assert_eq!(ops[0], MetaOp::Insert { key: "_sale_price", value: Some("19.99".into()) });
-    assert_eq!(ops[1], MetaOp::Set { key: "_price", ids: smallvec::smallvec![109], value: "19.99".into() });
+    assert_eq!(ops[1], MetaOp::Set { key: "_price", ids: smallvec::smallvec![107], value: "19.99".into() });
 
     let mut cat = Catalog::default();
     product(&mut cat, 1, Kind::Simple, 0, &[(Key::Sku, "A"), (Key::RegularPrice, "25"), (Key::SalePrice, "19"), (Key::Price, "19")]);
     let plan = build(&[item(2, "A", None, Sale::Clear, None)], &[], &cat, &rules());
     let ops = &plan.units[0].updates[0].ops;
     assert_eq!(ops[0], MetaOp::Delete { key: "_sale_price", ids: smallvec::smallvec![102] });
-    assert_eq!(ops[1], MetaOp::Set { key: "_price", ids: smallvec::smallvec![109], value: "25".into() });
+    assert_eq!(ops[1], MetaOp::Set { key: "_price", ids: smallvec::smallvec![107], value: "25".into() });
 }
 
 #[test]
@@ -108,10 +116,10 @@ fn a_variation_and_its_parent_share_one_unit() {
     assert_eq!(unit.items(), 2);
     let parent = unit.updates.iter().find(|u| u.id == 10).expect("the parent is re-synced");
     assert!(parent.resynced_parent);
-    assert_eq!(parent.ops[0], MetaOp::Delete { key: "_price", ids: smallvec::smallvec![1009, 1051] });
+    assert_eq!(parent.ops[0], MetaOp::Delete { key: "_price", ids: smallvec::smallvec![1007, 1051] });
     assert!(parent.ops.contains(&MetaOp::Insert { key: "_price", value: Some("4".into()) }));
     assert!(parent.ops.contains(&MetaOp::Insert { key: "_price", value: Some("8".into()) }));
-    assert!(parent.ops.contains(&MetaOp::Set { key: "_stock_status", ids: smallvec::smallvec![1008], value: "outofstock".into() }));
+    assert!(parent.ops.contains(&MetaOp::Set { key: "_stock_status", ids: smallvec::smallvec![1006], value: "outofstock".into() }));
     assert_eq!(parent.term, Some(TermChange::Add));
     assert_eq!(plan.counts.updated, 2);
 }
@@ -145,7 +153,8 @@ fn duplicates_in_feed_or_shop_are_conflicts() {
 fn trashed_owners_do_not_count() {
     let mut cat = Catalog::default();
     simple(&mut cat, 1, "T", "1", "1");
-    cat.product_mut(1).unwrap().status = "trash".into();
+    cat.product_mut(1).unwrap().status = crate::catalog::Status::Trash;
     let plan = build(&[item(2, "T", Some("2"), Sale::Absent, None)], &[], &cat, &rules());
     assert_eq!(plan.counts.created, 1);
 }
+
