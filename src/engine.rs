@@ -17,7 +17,7 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::journal::{self, RunRecord, VERSION};
 use crate::model::Feed;
-use crate::plan::{self, Counts, Rules};
+use crate::plan::{self, Counts, Rules, Unit};
 use crate::report::{summary_line, Report};
 use crate::source;
 
@@ -36,7 +36,8 @@ impl Shutdown {
 
 /// Hooks for whoever watches a run (progress, tests). Called after each committed chunk.
 pub trait Observer: Send + Sync {
-    fn chunk_committed(&self, _run_id: u64, _chunk_no: u32, _chunks_left: usize, _attempts: u32) {}
+    /// `more` is 0 when the planner had nothing left after this chunk.
+    fn chunk_committed(&self, _run_id: u64, _chunk_no: u32, _more: usize, _attempts: u32) {}
 }
 
 pub struct Quiet;
@@ -102,7 +103,7 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
     let mut report = Report::create(opts.report)?;
     if opts.dry_run {
         let feed = read_feed(settings)?;
-        let outcome = execute(&mut conn, &shop, settings, None, &feed, &mut report, shutdown, observer, false).await?;
+        let outcome = execute(&mut conn, &shop, settings, None, feed, &mut report, shutdown, observer, false).await?;
         report.finish()?;
         return Ok(vec![outcome]);
     }
@@ -137,7 +138,7 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
         }
     };
     journal::freeze(&mut conn, &shop.prefix, run_id, &feed).await?;
-    let outcome = execute(&mut conn, &shop, settings, Some(run_id), &feed, &mut report, shutdown, observer, false).await?;
+    let outcome = execute(&mut conn, &shop, settings, Some(run_id), feed, &mut report, shutdown, observer, false).await?;
     report.finish()?;
     outcomes.push(outcome);
     Ok(outcomes)
@@ -194,7 +195,7 @@ async fn continue_run(
     let feed = journal::load_frozen(conn, &shop.prefix, run).await?;
     journal::set_state(conn, &shop.prefix, run.id, "running", None).await?;
     tracing::info!(run = run.id, chunks_done = run.chunks_done, "resuming run {} after {} committed chunks", run.id, run.chunks_done);
-    execute(conn, shop, settings, Some(run.id), &feed, report, shutdown, observer, true).await
+    execute(conn, shop, settings, Some(run.id), feed, report, shutdown, observer, true).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -203,7 +204,7 @@ async fn execute(
     shop: &Shop,
     settings: &Settings,
     run_id: Option<u64>,
-    feed: &Feed,
+    feed: Feed,
     report: &mut Report,
     shutdown: &Shutdown,
     observer: &dyn Observer,
@@ -217,7 +218,6 @@ async fn execute(
         "read the shop: {} products and variations",
         catalog.len()
     );
-    let planning = Instant::now();
     let rules = Rules {
         notify_no_stock_amount: shop.notify_no_stock_amount,
         hide_out_of_stock: shop.hide_out_of_stock,
@@ -225,49 +225,67 @@ async fn execute(
         new_status: settings.new_product_status.clone(),
         report_rows: report.is_open(),
     };
-    let plan = plan::build(&feed.items, &feed.rejections, &catalog, &rules);
-    drop(catalog);
-    let mut counts = plan.counts;
-    tracing::info!(
-        create = counts.created,
-        update = counts.updated,
-        unchanged = counts.unchanged,
-        ms = planning.elapsed().as_millis() as u64,
-        "planned: {} to create, {} to update, {} unchanged",
-        counts.created,
-        counts.updated,
-        counts.unchanged
-    );
-    report.rows(&plan.notes)?;
-    let chunks = apply::pack(plan.units, settings.chunk_size);
-    let total = chunks.len();
+    report.rows(&plan::rejection_rows(&feed.rejections))?;
 
-    let Some(run_id) = run_id else {
-        for chunk in &chunks {
-            report.rows(&apply::dry_chunk(chunk).rows)?;
-        }
-        return Ok(Outcome { run_id: None, counts, elapsed: started.elapsed(), dry_run: true, resumed });
-    };
+    // The planner runs on its own thread and hands over units as it goes; the writer below
+    // turns them into chunks. The channel bounds how much of the plan is ever in memory.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Unit>(settings.chunk_size.max(64) * 2);
+    let planner = tokio::task::spawn_blocking(move || {
+        let result = plan::stream(&feed.items, &feed.rejections, &catalog, &rules, &mut |unit| tx.blocking_send(unit).is_ok());
+        drop(catalog);
+        result
+    });
 
     let p = &shop.prefix;
-    let (_, _, mut chunk_no) = journal::chunk_totals(conn, p, run_id).await?;
-    let target = Target { shop, run_id, new_status: &settings.new_product_status, author_id: settings.author_id };
+    let mut chunk_no = match run_id {
+        Some(id) => journal::chunk_totals(conn, p, id).await?.2,
+        None => 1,
+    };
+    let target = run_id.map(|run_id| Target { shop, run_id, new_status: &settings.new_product_status, author_id: settings.author_id });
     let mut parents = Vec::new();
     let mut term_changes = 0;
-    for (i, chunk) in chunks.iter().enumerate() {
+    let mut chunks = 0usize;
+    let mut chunk: Vec<Unit> = Vec::new();
+    let mut open = true;
+    while open {
+        let mut products = 0;
+        while products < settings.chunk_size {
+            match rx.recv().await {
+                Some(unit) => {
+                    products += unit.creates.len() + unit.updates.len();
+                    chunk.push(unit);
+                }
+                None => {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        if chunk.is_empty() {
+            break;
+        }
+        let (Some(target), Some(run_id)) = (&target, run_id) else {
+            report.rows(&apply::dry_chunk(&chunk).rows)?;
+            chunk.clear();
+            continue;
+        };
         if shutdown.requested() {
+            drop(rx);
+            let _ = planner.await;
             journal::set_state(conn, p, run_id, "interrupted", Some("stopped by a signal between chunks")).await?;
             report.finish()?;
             return Err(Error::Interrupted(format!(
-                "run {run_id} was stopped after {i} of {total} chunks; every committed chunk is whole and nothing is half-written. \
+                "run {run_id} was stopped after {chunks} chunks; every committed chunk is whole and nothing is half-written. \
                  Continue it with: woosync resume --config {}",
                 settings.config_path.display()
             )));
         }
         let chunk_started = Instant::now();
-        let done = match apply::apply_chunk(conn, &target, chunk_no, chunk).await {
+        let done = match apply::apply_chunk(conn, target, chunk_no, &chunk).await {
             Ok(done) => done,
             Err(e) => {
+                drop(rx);
+                let _ = planner.await;
                 let message = e.to_string();
                 if journal::set_state(conn, p, run_id, "interrupted", Some(&message)).await.is_err() {
                     if let Ok(mut fresh) = catalog::connect(settings).await {
@@ -275,11 +293,12 @@ async fn execute(
                     }
                 }
                 return Err(Error::Database(format!(
-                    "{message}; run {run_id} stopped after {i} of {total} chunks and can be continued with: woosync resume --config {}",
+                    "{message}; run {run_id} stopped after {chunks} chunks and can be continued with: woosync resume --config {}",
                     settings.config_path.display()
                 )));
             }
         };
+        chunks += 1;
         tracing::info!(
             run = run_id,
             chunk = chunk_no,
@@ -287,19 +306,32 @@ async fn execute(
             created = done.created,
             updated = done.updated,
             ms = chunk_started.elapsed().as_millis() as u64,
-            "chunk {}/{} committed: {} created, {} updated",
-            i + 1,
-            total,
+            "chunk {chunk_no} committed: {} created, {} updated",
             done.created,
             done.updated
         );
         report.rows(&done.rows)?;
         parents.extend(done.parents);
         term_changes += done.term_changes;
-        observer.chunk_committed(run_id, chunk_no, total - i - 1, done.attempts);
+        observer.chunk_committed(run_id, chunk_no, if open { 1 } else { 0 }, done.attempts);
         chunk_no += 1;
+        chunk.clear();
     }
+    let (notes, mut counts) = planner.await.map_err(|e| Error::Internal(format!("the planner failed: {e}")))?;
+    report.rows(&notes)?;
+    tracing::info!(
+        create = counts.created,
+        update = counts.updated,
+        unchanged = counts.unchanged,
+        "planned: {} to create, {} to update, {} unchanged",
+        counts.created,
+        counts.updated,
+        counts.unchanged
+    );
 
+    let Some(run_id) = run_id else {
+        return Ok(Outcome { run_id: None, counts, elapsed: started.elapsed(), dry_run: true, resumed });
+    };
     let (created, updated, _) = journal::chunk_totals(conn, p, run_id).await?;
     if created + updated > 0 {
         let finalising = Instant::now();

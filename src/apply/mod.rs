@@ -40,25 +40,6 @@ pub struct ChunkDone {
     pub attempts: u32,
 }
 
-/// Packs units into chunks of at least `size` products, never splitting a unit.
-pub fn pack(units: Vec<Unit>, size: usize) -> Vec<Vec<Unit>> {
-    let mut chunks = Vec::new();
-    let mut current: Vec<Unit> = Vec::new();
-    let mut n = 0;
-    for unit in units {
-        n += unit.creates.len() + unit.updates.len();
-        current.push(unit);
-        if n >= size {
-            chunks.push(std::mem::take(&mut current));
-            n = 0;
-        }
-    }
-    if !current.is_empty() {
-        chunks.push(current);
-    }
-    chunks
-}
-
 /// Summarises a chunk without writing (dry run), or after writing it.
 fn summarise(chunk: &[Unit]) -> ChunkDone {
     let mut done = ChunkDone::default();

@@ -153,16 +153,41 @@ struct Draft {
     counts_as_item: bool,
 }
 
+/// The whole plan at once (tests and small feeds): [`stream`] collected.
 pub fn build(items: &[Item], rejections: &[Rejection], catalog: &Catalog, rules: &Rules) -> Plan {
+    let mut units = Vec::new();
+    let (notes, counts) = stream(items, rejections, catalog, rules, &mut |unit| {
+        units.push(unit);
+        true
+    });
+    let mut all = rejection_rows(rejections);
+    all.extend(notes);
+    Plan { units, notes: all, counts }
+}
+
+/// Report rows of the rows normalisation rejected, in feed order.
+pub fn rejection_rows(rejections: &[Rejection]) -> Vec<ReportRow> {
+    rejections
+        .iter()
+        .map(|r| ReportRow::note(Action::Invalid, &r.sku, &r.field, format!("line {}: {}", r.line, r.message)))
+        .collect()
+}
+
+/// Plans unit by unit and hands each to `emit` as soon as it is known (simple products and
+/// creates at once, variable families after the last feed row), so a large plan never sits in
+/// memory and writing can start while planning goes on. `emit` returns false to stop early.
+/// Returns the conflict and warning rows (in feed order) and the counts.
+pub fn stream(
+    items: &[Item],
+    rejections: &[Rejection],
+    catalog: &Catalog,
+    rules: &Rules,
+    emit: &mut dyn FnMut(Unit) -> bool,
+) -> (Vec<ReportRow>, Counts) {
     let mut plan = Plan::default();
     plan.counts.items = items.len() + rejections.len();
     plan.counts.invalid = rejections.len();
-    let mut notes: Vec<(u64, ReportRow)> = rejections
-        .iter()
-        .map(|r| {
-            (r.line, ReportRow::note(Action::Invalid, &r.sku, &r.field, format!("line {}: {}", r.line, r.message)))
-        })
-        .collect();
+    let mut notes: Vec<(u64, ReportRow)> = Vec::new();
 
     let owners = catalog.sku_owners();
     let keys: Vec<CompactString> = items.iter().map(|i| CompactString::from(i.key())).collect();
@@ -177,13 +202,9 @@ pub fn build(items: &[Item], rejections: &[Rejection], catalog: &Catalog, rules:
         }
     }
 
-    // Units in order of first appearance. A simple product is finished at once; a variable
-    // family waits until all its variations are planned, so its parent can follow them.
-    enum Slot {
-        Ready(Unit),
-        Family(u64),
-    }
-    let mut slots: Vec<Slot> = Vec::new();
+    // A simple product is finished at once; a variable family waits until all its variations
+    // are planned, so its parent can follow them.
+    let mut families: Vec<u64> = Vec::new();
     let mut drafts: HashMap<u64, Draft> = HashMap::new();
     let mut draft_order: HashMap<u64, Vec<u64>> = HashMap::new();
 
@@ -210,13 +231,15 @@ pub fn build(items: &[Item], rejections: &[Rejection], catalog: &Catalog, rules:
                 if !in_family {
                     let draft = Draft { update, fin, counts_as_item: true };
                     if let Some(update) = settle(draft, product, rules, &mut plan.counts) {
-                        slots.push(Slot::Ready(Unit { creates: Vec::new(), updates: vec![update] }));
+                        if !emit(Unit { creates: Vec::new(), updates: vec![update] }) {
+                            return (Vec::new(), plan.counts);
+                        }
                     }
                     continue;
                 }
                 let family = if product.post_type == PostType::Variation { product.parent } else { product.id };
                 if !draft_order.contains_key(&family) {
-                    slots.push(Slot::Family(family));
+                    families.push(family);
                 }
                 draft_order.entry(family).or_default().push(product.id);
                 drafts.insert(product.id, Draft { update, fin, counts_as_item: true });
@@ -235,35 +258,30 @@ pub fn build(items: &[Item], rejections: &[Rejection], catalog: &Catalog, rules:
                     notes.push((item.line, w));
                 }
                 plan.counts.created += 1;
-                slots.push(Slot::Ready(Unit { creates: vec![new], updates: Vec::new() }));
+                if !emit(Unit { creates: vec![new], updates: Vec::new() }) {
+                    return (Vec::new(), plan.counts);
+                }
             }
         }
     }
 
     parent::resync(&mut drafts, &mut draft_order, catalog, rules);
 
-    for slot in slots {
-        let unit = match slot {
-            Slot::Ready(unit) => unit,
-            Slot::Family(family) => {
-                let mut unit = Unit::default();
-                for id in draft_order.remove(&family).unwrap_or_default() {
-                    let Some(draft) = drafts.remove(&id) else { continue };
-                    let product = catalog.product(id).expect("drafts come from the catalog");
-                    unit.updates.extend(settle(draft, product, rules, &mut plan.counts));
-                }
-                unit
-            }
-        };
-        if !unit.creates.is_empty() || !unit.updates.is_empty() {
-            plan.units.push(unit);
+    for family in families {
+        let mut unit = Unit::default();
+        for id in draft_order.remove(&family).unwrap_or_default() {
+            let Some(draft) = drafts.remove(&id) else { continue };
+            let product = catalog.product(id).expect("drafts come from the catalog");
+            unit.updates.extend(settle(draft, product, rules, &mut plan.counts));
+        }
+        if !unit.updates.is_empty() && !emit(unit) {
+            return (Vec::new(), plan.counts);
         }
     }
 
     notes.sort_by_key(|(line, _)| *line);
     plan.counts.warning = notes.iter().filter(|(_, r)| r.action == Action::Warning).count();
-    plan.notes = notes.into_iter().map(|(_, r)| r).collect();
-    plan
+    (notes.into_iter().map(|(_, r)| r).collect(), plan.counts)
 }
 
 /// Ops that set one single-valued key to `value`, or add the row when there is none.
