@@ -13,7 +13,7 @@ woosync=./target/release/woosync
 
 echo; echo "== 1. dry run: nothing is written; the diff goes to demo/dry-run.csv"
 $woosync sync --config config/demo.toml --dry-run --report demo/dry-run.csv
-column -s, -t < demo/dry-run.csv | head -40
+head -40 demo/dry-run.csv
 
 echo; echo "== 2. the real sync (report in demo/report.csv)"
 $woosync sync --config config/demo.toml --report demo/report.csv
