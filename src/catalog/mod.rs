@@ -180,6 +180,31 @@ impl Product {
     }
 }
 
+/// Finds the live products that hold a SKU.
+pub struct SkuIndex<'a> {
+    catalog: &'a Catalog,
+    map: HashMap<u64, SkuOwners>,
+}
+
+impl SkuIndex<'_> {
+    /// The live products whose SKU key is `key` (already trimmed and lower-cased).
+    pub fn owners(&self, key: &str) -> Option<SkuOwners> {
+        let candidates: Vec<u64> = match self.map.get(&sku_hash(key))? {
+            SkuOwners::One(id) => vec![*id],
+            SkuOwners::Many(ids) => ids.clone(),
+        };
+        let ids: Vec<u64> = candidates
+            .into_iter()
+            .filter(|id| self.catalog.product(*id).and_then(|p| p.get(Key::Sku)).is_some_and(|s| sku_key(s) == key))
+            .collect();
+        match ids.as_slice() {
+            [] => None,
+            [one] => Some(SkuOwners::One(*one)),
+            _ => Some(SkuOwners::Many(ids)),
+        }
+    }
+}
+
 /// Who holds a SKU: one product (the normal case) or several (a conflict).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SkuOwners {
@@ -280,30 +305,31 @@ impl Catalog {
         rows
     }
 
-    /// Live (not trashed) products and variations by SKU key, read in one pass over the catalog.
-    pub fn sku_owners(&self) -> HashMap<CompactString, SkuOwners> {
-        let mut map: HashMap<CompactString, SkuOwners> = HashMap::with_capacity(self.products.len());
+    /// Live (not trashed) products and variations by the hash of their SKU key, in one pass.
+    /// Hash collisions are harmless: [`SkuIndex::owners`] checks each candidate's SKU.
+    pub fn sku_index(&self) -> SkuIndex<'_> {
+        let mut map: HashMap<u64, SkuOwners> = HashMap::with_capacity(self.products.len());
         for product in &self.products {
             if !product.is_live() {
                 continue;
             }
             let Some(sku) = product.get(Key::Sku).filter(|s| !s.trim().is_empty()) else { continue };
-            match map.entry(CompactString::from(sku_key(sku))) {
+            match map.entry(sku_hash(&sku_key(sku))) {
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(SkuOwners::One(product.id));
                 }
                 std::collections::hash_map::Entry::Occupied(mut o) => {
-                    let ids = match o.get() {
-                        SkuOwners::One(first) => vec![*first, product.id],
-                        SkuOwners::Many(ids) => ids.iter().copied().chain([product.id]).collect(),
+                    let mut ids = match o.get() {
+                        SkuOwners::One(first) => vec![*first],
+                        SkuOwners::Many(ids) => ids.clone(),
                     };
-                    let mut ids = ids;
+                    ids.push(product.id);
                     ids.sort_unstable();
                     o.insert(SkuOwners::Many(ids));
                 }
             }
         }
-        map
+        SkuIndex { catalog: self, map }
     }
 }
 

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use compact_str::CompactString;
 
-use crate::catalog::{Catalog, Key, Kind, PostType, Product, SkuOwners};
+use crate::catalog::{sku_hash, Catalog, Key, Kind, PostType, Product, SkuOwners};
 use crate::model::{Item, Money, Rejection, Sale};
 use crate::report::{Action, ReportRow};
 use crate::woo::{self, LookupValues};
@@ -189,17 +189,21 @@ pub fn stream(
     plan.counts.invalid = rejections.len();
     let mut notes: Vec<(u64, ReportRow)> = Vec::new();
 
-    let owners = catalog.sku_owners();
-    let keys: Vec<CompactString> = items.iter().map(|i| CompactString::from(i.key())).collect();
-    let mut seen: HashMap<&str, u32> = HashMap::with_capacity(items.len());
-    for k in &keys {
-        *seen.entry(k.as_str()).or_default() += 1;
-    }
-    let mut feed_lines: HashMap<&str, Vec<u64>> = HashMap::new();
-    for (item, k) in items.iter().zip(&keys) {
-        if seen[k.as_str()] > 1 {
-            feed_lines.entry(k.as_str()).or_default().push(item.line);
+    let owners = catalog.sku_index();
+    // SKUs that appear more than once in the feed: found by sorting hashes, confirmed by text.
+    let mut hashes: Vec<(u64, u32)> = items.iter().enumerate().map(|(i, it)| (sku_hash(&it.key()), i as u32)).collect();
+    hashes.sort_unstable();
+    let mut feed_lines: HashMap<String, Vec<u64>> = HashMap::new();
+    for run in hashes.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
+        let mut by_key: HashMap<String, Vec<u64>> = HashMap::new();
+        for &(_, i) in run {
+            by_key.entry(items[i as usize].key()).or_default().push(items[i as usize].line);
         }
+        feed_lines.extend(by_key.into_iter().filter(|(_, lines)| lines.len() > 1));
+    }
+    drop(hashes);
+    for lines in feed_lines.values_mut() {
+        lines.sort_unstable();
     }
 
     // A simple product is finished at once; a variable family waits until all its variations
@@ -208,8 +212,9 @@ pub fn stream(
     let mut drafts: HashMap<u64, Draft> = HashMap::new();
     let mut draft_order: HashMap<u64, Vec<u64>> = HashMap::new();
 
-    for (item, key) in items.iter().zip(&keys) {
-        if let Some(lines) = feed_lines.get(key.as_str()) {
+    for item in items {
+        let key = item.key();
+        if let Some(lines) = feed_lines.get(&key) {
             let list = lines.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
             notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, "_sku", format!(
                 "line {}: SKU appears {} times in the feed (lines {list}); nothing written for it", item.line, lines.len()
@@ -220,9 +225,9 @@ pub fn stream(
         for note in &item.notes {
             notes.push((item.line, ReportRow::note(Action::Warning, &item.sku, &note.field, format!("line {}: {}", item.line, note.message))));
         }
-        match owners.get(key.as_str()) {
+        match owners.owners(&key) {
             Some(SkuOwners::One(id)) => {
-                let product = catalog.product(*id).expect("owners come from the catalog");
+                let product = catalog.product(id).expect("owners come from the catalog");
                 let (update, fin, warnings) = plan_update(item, product, catalog, rules);
                 for w in warnings {
                     notes.push((item.line, w));
