@@ -107,6 +107,16 @@ async fn variation_change_resyncs_the_parent() {
     let (parent, s_id, m_id) = (ids[0], ids[1], ids[2]);
     assert_eq!(shop.meta(parent, "_price").await, vec![Some("10.71".into()), Some("13.52".into()), Some("20.73".into())]);
 
+    // Warm caches a live shop would have for this parent.
+    shop.conn
+        .query_drop(format!(
+            "INSERT INTO wp_options (option_name, option_value, autoload) VALUES \
+             ('_transient_wc_var_prices_{parent}', '{{}}', 'off'), ('_transient_timeout_wc_var_prices_{parent}', '1797927296', 'off'), \
+             ('_transient_wc_product_children_{parent}', 'a:0:{{}}', 'off'), ('_transient_timeout_wc_product_children_{parent}', '1797927296', 'off')"
+        ))
+        .await
+        .unwrap();
+
     // A price change: the parent's _price rows and lookup min/max follow.
     let s = shop.settings("sku,regular_price\nVAR-1-S,5.55\n", "");
     let out = shop.sync(&s).await;
@@ -115,6 +125,8 @@ async fn variation_change_resyncs_the_parent() {
     let l = shop.lookup(parent).await.unwrap();
     assert_eq!((l.0.as_deref(), l.1.as_deref()), (Some("5.5500"), Some("20.7300")));
     assert_eq!(shop.lookup(s_id).await.unwrap().0.as_deref(), Some("5.5500"));
+    let cached: i64 = shop.scalar(&format!("SELECT COUNT(*) FROM {{p}}options WHERE option_name LIKE '%\\_{parent}'")).await;
+    assert_eq!(cached, 0, "the parent's cache transients and their timeouts are deleted");
 
     // Every variation out of stock: the parent goes out of stock, with its own term.
     let s = shop.settings("sku,stock\nVAR-1-S,0\nVAR-1-M,0\n", "");
@@ -131,8 +143,6 @@ async fn variation_change_resyncs_the_parent() {
     assert_eq!(shop.one(parent, "_stock_status").await.as_deref(), Some("instock"));
     assert!(!shop.has_term(parent, OUTOFSTOCK_TT).await);
     assert_eq!(shop.term_count(OUTOFSTOCK_TT).await, 2);
-    let transients: i64 = shop.scalar(&format!("SELECT COUNT(*) FROM {{p}}options WHERE option_name LIKE '%wc_var_prices_{parent}'")).await;
-    assert_eq!(transients, 0);
     shop.drop_db().await;
 }
 
@@ -463,5 +473,22 @@ async fn other_table_prefixes_work() {
     let runs: i64 = shop.scalar("SELECT COUNT(*) FROM shop_woosync_runs WHERE state = 'done'").await;
     assert_eq!(runs, 1);
     let _ = without_clock("");
+    shop.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_variable_parent_that_manages_stock_takes_the_feed_stock() {
+    let mut shop = TestShop::new().await;
+    let ids = shop.insert(&[Spec::variable("VM", vec![Spec::simple("VM-1", "10", 3)])]).await;
+    shop.conn.query_drop(format!("UPDATE wp_postmeta SET meta_value = 'yes' WHERE post_id = {} AND meta_key = '_manage_stock'", ids[0])).await.unwrap();
+    shop.conn.query_drop(format!("UPDATE wp_postmeta SET meta_value = '4' WHERE post_id = {} AND meta_key = '_stock'", ids[0])).await.unwrap();
+    let s = shop.settings("sku,stock\nVM,0\n", "");
+    let out = shop.sync(&s).await;
+    assert_eq!((out.counts.updated, out.counts.warning), (1, 0));
+    assert_eq!(shop.one(ids[0], "_stock").await.as_deref(), Some("0"));
+    assert_eq!(shop.one(ids[0], "_stock_status").await.as_deref(), Some("outofstock"));
+    assert!(shop.has_term(ids[0], OUTOFSTOCK_TT).await);
+    let l = shop.lookup(ids[0]).await.unwrap();
+    assert_eq!((l.3, l.4.as_str()), (Some(0.0), "outofstock"));
     shop.drop_db().await;
 }
