@@ -38,6 +38,9 @@ pub struct SyncArgs {
     /// Write one CSV row per changed field (and per conflict, invalid row and warning) here.
     #[arg(long, env = "WOOSYNC_REPORT")]
     pub report: Option<PathBuf>,
+    /// Write even when the safety guard would refuse the feed.
+    #[arg(long, env = "WOOSYNC_FORCE")]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

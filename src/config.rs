@@ -20,6 +20,45 @@ struct FileConfig {
     source: SourceSection,
     #[serde(default)]
     sync: SyncSection,
+    #[serde(default)]
+    guard: GuardSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GuardSection {
+    #[serde(default = "default_min_items")]
+    min_items_percent: f64,
+    #[serde(default = "default_max_zero")]
+    max_zero_stock_percent: f64,
+    #[serde(default = "default_max_price")]
+    max_price_change_percent: f64,
+    #[serde(default = "default_min_affected")]
+    min_affected_products: usize,
+}
+
+impl Default for GuardSection {
+    fn default() -> Self {
+        GuardSection {
+            min_items_percent: default_min_items(),
+            max_zero_stock_percent: default_max_zero(),
+            max_price_change_percent: default_max_price(),
+            min_affected_products: default_min_affected(),
+        }
+    }
+}
+
+fn default_min_items() -> f64 {
+    50.0
+}
+fn default_max_zero() -> f64 {
+    30.0
+}
+fn default_max_price() -> f64 {
+    20.0
+}
+fn default_min_affected() -> usize {
+    10
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,6 +181,7 @@ pub struct Settings {
     /// How long one statement waits for a row lock held by the shop before the chunk is
     /// rolled back and retried (InnoDB's default of 50 s is too long for a live shop).
     pub lock_wait_timeout_secs: u64,
+    pub guard: crate::guard::Limits,
 }
 
 impl Settings {
@@ -238,6 +278,24 @@ impl Settings {
             resume_within,
             author_id: sync.author_id,
             lock_wait_timeout_secs: sync.lock_wait_timeout_secs.clamp(1, 3600),
+            guard: {
+                let g = file.guard;
+                for (key, v) in [
+                    ("min_items_percent", g.min_items_percent),
+                    ("max_zero_stock_percent", g.max_zero_stock_percent),
+                    ("max_price_change_percent", g.max_price_change_percent),
+                ] {
+                    if !(0.0..=100.0).contains(&v) {
+                        return Err(Error::Config(format!("[guard] {key} = {v}: expected a percentage from 0 to 100")));
+                    }
+                }
+                crate::guard::Limits {
+                    min_items_percent: g.min_items_percent,
+                    max_zero_stock_percent: g.max_zero_stock_percent,
+                    max_price_change_percent: g.max_price_change_percent,
+                    min_affected: g.min_affected_products,
+                }
+            },
         })
     }
 

@@ -58,9 +58,18 @@ impl Outcome {
     }
 }
 
+/// Whether the safety guard looks at this run, and whether it may be overridden.
+#[derive(Clone, Copy)]
+struct Guard {
+    check: bool,
+    force: bool,
+}
+
 pub struct SyncOptions<'a> {
     pub dry_run: bool,
     pub report: Option<&'a Path>,
+    /// Write even when the safety guard refuses the feed.
+    pub force: bool,
 }
 
 /// The named lock that keeps two runs from writing to one shop at once (64 characters at most).
@@ -103,7 +112,8 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
     let mut report = Report::create(opts.report)?;
     if opts.dry_run {
         let feed = read_feed(settings)?;
-        let outcome = execute(&mut conn, &shop, settings, None, feed, &mut report, shutdown, observer, false).await?;
+        let guard = Guard { force: opts.force, check: true };
+        let outcome = execute(&mut conn, &shop, settings, None, feed, &mut report, shutdown, observer, guard).await?;
         report.finish()?;
         return Ok(vec![outcome]);
     }
@@ -138,7 +148,8 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
         }
     };
     journal::freeze(&mut conn, &shop.prefix, run_id, &feed).await?;
-    let outcome = execute(&mut conn, &shop, settings, Some(run_id), feed, &mut report, shutdown, observer, false).await?;
+    let guard = Guard { force: opts.force, check: true };
+    let outcome = execute(&mut conn, &shop, settings, Some(run_id), feed, &mut report, shutdown, observer, guard).await?;
     report.finish()?;
     outcomes.push(outcome);
     Ok(outcomes)
@@ -195,7 +206,10 @@ async fn continue_run(
     let feed = journal::load_frozen(conn, &shop.prefix, run).await?;
     journal::set_state(conn, &shop.prefix, run.id, "running", None).await?;
     tracing::info!(run = run.id, chunks_done = run.chunks_done, "resuming run {} after {} committed chunks", run.id, run.chunks_done);
-    execute(conn, shop, settings, Some(run.id), feed, report, shutdown, observer, true).await
+    // The guard let this run start; a resume finishes what was accepted.
+    let mut outcome = execute(conn, shop, settings, Some(run.id), feed, report, shutdown, observer, Guard { force: true, check: false }).await?;
+    outcome.resumed = true;
+    Ok(outcome)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -208,8 +222,9 @@ async fn execute(
     report: &mut Report,
     shutdown: &Shutdown,
     observer: &dyn Observer,
-    resumed: bool,
+    guard: Guard,
 ) -> Result<Outcome> {
+    let resumed = !guard.check;
     let started = Instant::now();
     let catalog = Catalog::load(conn, settings, shop).await?;
     tracing::info!(
@@ -226,6 +241,25 @@ async fn execute(
         report_rows: report.is_open(),
     };
     report.rows(&plan::rejection_rows(&feed.rejections))?;
+
+    if guard.check {
+        let last = journal::last_success_items(conn, &shop.prefix, run_id).await?;
+        let reasons = crate::guard::assess(&feed.items, &catalog, last, &settings.guard);
+        if !reasons.is_empty() {
+            let verdict = reasons.join("; ");
+            if run_id.is_none() || guard.force {
+                let what = if guard.force { "forced past the safety guard" } else { "a real run would be refused by the safety guard" };
+                tracing::warn!("{what}: {verdict}");
+                report.rows(&[crate::report::ReportRow::note(crate::report::Action::Warning, "", "guard", format!("{what}: {verdict}"))])?;
+            } else {
+                let run_id = run_id.expect("real run");
+                let message = format!("{verdict}. Nothing was written; check the feed, or run with --force if the change is real");
+                journal::set_state(conn, &shop.prefix, run_id, "failed", Some(&message)).await?;
+                report.finish()?;
+                return Err(Error::Guard(message));
+            }
+        }
+    }
 
     // The planner runs on its own thread and hands over units as it goes; the writer below
     // turns them into chunks. The channel bounds how much of the plan is ever in memory.

@@ -26,6 +26,8 @@ pub enum ExitCode {
     Interrupted = 6,
     /// `resume` found nothing it can trust to resume.
     ResumeRefused = 7,
+    /// The safety guard refused the feed; nothing was written (`--force` overrides).
+    Guard = 8,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +48,8 @@ pub enum Error {
     ResumeRefused(String),
     #[error("internal: {0}")]
     Internal(String),
+    #[error("safety guard: {0}")]
+    Guard(String),
 }
 
 impl Error {
@@ -58,6 +62,7 @@ impl Error {
             Error::Interrupted(_) => ExitCode::Interrupted,
             Error::ResumeRefused(_) => ExitCode::ResumeRefused,
             Error::Internal(_) => ExitCode::Internal,
+            Error::Guard(_) => ExitCode::Guard,
         }
     }
 

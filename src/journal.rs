@@ -271,3 +271,17 @@ pub async fn record_counts(conn: &mut Conn, prefix: &str, id: u64, c: &Counts) -
     .await?;
     Ok(())
 }
+
+/// Feed rows of the last successful run before `before` (the guard's yardstick).
+pub async fn last_success_items(conn: &mut Conn, prefix: &str, before: Option<u64>) -> Result<Option<u64>> {
+    if !tables_exist(conn, prefix).await? {
+        return Ok(None);
+    }
+    let n: Option<u64> = conn
+        .exec_first(
+            format!("SELECT items - invalid FROM `{prefix}woosync_runs` WHERE state = 'done' AND id < ? ORDER BY id DESC LIMIT 1"),
+            (before.unwrap_or(u64::MAX),),
+        )
+        .await?;
+    Ok(n)
+}

@@ -24,6 +24,7 @@ pub mod engine;
 pub mod error;
 pub mod finalise;
 pub mod fixture;
+pub mod guard;
 pub mod journal;
 pub mod model;
 pub mod normalize;

@@ -26,7 +26,7 @@ async fn run(cli: Cli) -> ExitCode {
     spawn_signal_listener(shutdown.clone());
     let result = match cli.command {
         Command::Sync(args) => match Settings::load(&args.config.config) {
-            Ok(settings) => engine::sync(&settings, SyncOptions { dry_run: args.dry_run, report: args.report.as_deref() }, &shutdown, &Quiet)
+            Ok(settings) => engine::sync(&settings, SyncOptions { dry_run: args.dry_run, report: args.report.as_deref(), force: args.force }, &shutdown, &Quiet)
                 .await
                 .map(|outcomes| {
                     for o in outcomes {

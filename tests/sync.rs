@@ -492,3 +492,47 @@ async fn a_variable_parent_that_manages_stock_takes_the_feed_stock() {
     assert_eq!((l.3, l.4.as_str()), (Some(0.0), "outofstock"));
     shop.drop_db().await;
 }
+
+#[tokio::test]
+async fn the_safety_guard_refuses_a_feed_that_zeroes_the_shop_unless_forced() {
+    let mut shop = TestShop::new().await;
+    let specs: Vec<Spec> = (0..40).map(|i| Spec::simple(&format!("GU-{i:02}"), "100", 5)).collect();
+    let ids = shop.insert(&specs).await;
+    let mut feed = String::from("sku,stock\n");
+    for i in 0..40 {
+        feed.push_str(&format!("GU-{i:02},{}\n", if i < 20 { 0 } else { 5 }));
+    }
+    let before = shop.snapshot().await;
+    let s = shop.settings(&feed, "");
+
+    // A dry run shows the verdict and still reports the diff.
+    let out = shop.try_sync(&s, true).await.unwrap();
+    assert_eq!(out.counts.updated, 20);
+    assert!(shop.report().contains("warning,,,,guard,,,a real run would be refused by the safety guard: the run would set 20 of 40 products (50%) to zero stock"), "{}", shop.report());
+
+    let err = shop.try_sync(&s, false).await.unwrap_err();
+    assert_eq!(err.exit_code() as i32, 8);
+    assert!(err.to_string().contains("--force"), "{err}");
+    common::assert_same(&before, &shop.snapshot().await, "a refused run writes nothing");
+    let (state, error): (String, String) = shop.scalar("SELECT state, error FROM {p}woosync_runs ORDER BY id DESC LIMIT 1").await;
+    assert_eq!(state, "failed");
+    assert!(error.contains("zero stock"));
+
+    let report = shop.report_path();
+    let forced = woosync::engine::sync(
+        &s,
+        woosync::engine::SyncOptions { dry_run: false, report: Some(&report), force: true },
+        &woosync::engine::Shutdown::default(),
+        &woosync::engine::Quiet,
+    )
+    .await
+    .unwrap();
+    assert_eq!(forced[0].counts.updated, 20);
+    assert_eq!(shop.one(ids[0], "_stock").await.as_deref(), Some("0"));
+
+    // The next run is measured against this one: a feed with a third of its rows is refused.
+    let s = shop.settings("sku,stock\nGU-30,5\nGU-31,5\n", "[guard]\nmin_items_percent = 50\n");
+    let err = shop.try_sync(&s, false).await.unwrap_err();
+    assert!(err.to_string().contains("the feed has 2 valid rows, 5% of the 40 of the last successful run"), "{err}");
+    shop.drop_db().await;
+}

@@ -80,7 +80,7 @@ impl TestShop {
 
     pub async fn try_sync(&self, settings: &Settings, dry_run: bool) -> woosync::error::Result<Outcome> {
         let report = self.report_path();
-        engine::sync(settings, SyncOptions { dry_run, report: Some(&report) }, &Shutdown::default(), &Quiet)
+        engine::sync(settings, SyncOptions { dry_run, report: Some(&report), force: false }, &Shutdown::default(), &Quiet)
             .await
             .map(|mut v| v.pop().unwrap())
     }

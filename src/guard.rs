@@ -1,0 +1,136 @@
+//! The safety guard: before anything is written, compare what the feed would do with the shop
+//! and refuse a run that looks like a broken export — far fewer rows than the last successful
+//! run, a large share of products set to zero stock, or a large share of prices changed by more
+//! than a factor of two. Pure: takes the feed, the catalog and the settings, returns a verdict.
+
+use rust_decimal::Decimal;
+
+use crate::catalog::{Catalog, Key, SkuOwners};
+use crate::model::Item;
+
+/// `[guard]` settings; percentages of the feed's products that exist in the shop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    pub min_items_percent: f64,
+    pub max_zero_stock_percent: f64,
+    pub max_price_change_percent: f64,
+    /// The share checks only apply once this many products would be affected, so a small
+    /// catalogue is not refused for two products running out.
+    pub min_affected: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { min_items_percent: 50.0, max_zero_stock_percent: 30.0, max_price_change_percent: 20.0, min_affected: 10 }
+    }
+}
+
+/// Why a run is refused: one sentence per tripped limit (empty: the run may go ahead).
+pub fn assess(items: &[Item], catalog: &Catalog, last_run_items: Option<u64>, limits: &Limits) -> Vec<String> {
+    let mut reasons = Vec::new();
+    if let Some(last) = last_run_items.filter(|&n| n > 0) {
+        let share = items.len() as f64 * 100.0 / last as f64;
+        if share < limits.min_items_percent {
+            reasons.push(format!(
+                "the feed has {} valid rows, {share:.0}% of the {last} of the last successful run (min_items_percent = {})",
+                items.len(),
+                limits.min_items_percent
+            ));
+        }
+    }
+    let index = catalog.sku_index();
+    let (mut matched, mut zeroed, mut repriced) = (0usize, 0usize, 0usize);
+    for item in items {
+        let Some(SkuOwners::One(id)) = index.owners(&item.key()) else { continue };
+        let Some(p) = catalog.product(id) else { continue };
+        matched += 1;
+        let current_stock = p.get(Key::Stock).and_then(|s| s.trim().parse::<f64>().ok()).unwrap_or(0.0);
+        if item.stock == Some(0) && current_stock > 0.0 {
+            zeroed += 1;
+        }
+        if let (Some(new), Some(old)) = (&item.regular, p.money(Key::RegularPrice)) {
+            let two = Decimal::from(2);
+            if old.value > Decimal::ZERO && (new.value > old.value * two || new.value * two < old.value) {
+                repriced += 1;
+            }
+        }
+    }
+    let pct = |n: usize| if matched == 0 { 0.0 } else { n as f64 * 100.0 / matched as f64 };
+    if zeroed >= limits.min_affected && pct(zeroed) > limits.max_zero_stock_percent {
+        reasons.push(format!(
+            "the run would set {zeroed} of {matched} products ({:.0}%) to zero stock (max_zero_stock_percent = {})",
+            pct(zeroed),
+            limits.max_zero_stock_percent
+        ));
+    }
+    if repriced >= limits.min_affected && pct(repriced) > limits.max_price_change_percent {
+        reasons.push(format!(
+            "the run would change the regular price of {repriced} of {matched} products ({:.0}%) by more than a factor of 2 (max_price_change_percent = {})",
+            pct(repriced),
+            limits.max_price_change_percent
+        ));
+    }
+    reasons
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{MetaRow, PostType, Product, Status};
+    use crate::model::{Money, Sale};
+    use crate::catalog::Kind;
+
+    fn shop(n: u64) -> Catalog {
+        let mut cat = Catalog::default();
+        for id in 1..=n {
+            let mut p = Product {
+                id,
+                parent: 0,
+                post_type: PostType::Product,
+                status: Status::Publish,
+                kind: Kind::Simple,
+                outofstock_term: false,
+                meta: Default::default(),
+                lookup: None,
+            };
+            p.meta[Key::Sku as usize] = Some(MetaRow { id: id * 10, value: Some(format!("S{id}").into()) });
+            p.meta[Key::Stock as usize] = Some(MetaRow { id: id * 10 + 1, value: Some("5".into()) });
+            p.meta[Key::RegularPrice as usize] = Some(MetaRow { id: id * 10 + 2, value: Some("100".into()) });
+            cat.insert(p);
+        }
+        cat
+    }
+
+    fn item(i: u64, stock: Option<i64>, price: &str) -> Item {
+        Item { line: i, sku: format!("S{i}"), name: None, regular: Money::from_stored(price), sale: Sale::Absent, stock, notes: vec![] }
+    }
+
+    #[test]
+    fn a_normal_feed_passes() {
+        let items: Vec<Item> = (1..=100).map(|i| item(i, Some(if i <= 20 { 0 } else { 4 }), "110")).collect();
+        assert!(assess(&items, &shop(100), Some(100), &Limits::default()).is_empty());
+    }
+
+    #[test]
+    fn zeroing_most_of_the_shop_is_refused() {
+        let items: Vec<Item> = (1..=100).map(|i| item(i, Some(if i <= 40 { 0 } else { 4 }), "100")).collect();
+        let reasons = assess(&items, &shop(100), None, &Limits::default());
+        assert_eq!(reasons.len(), 1);
+        assert!(reasons[0].contains("40 of 100 products (40%) to zero stock"), "{reasons:?}");
+    }
+
+    #[test]
+    fn prices_off_by_a_factor_and_short_feeds_are_refused() {
+        let items: Vec<Item> = (1..=40).map(|i| item(i, None, if i <= 30 { "1000" } else { "100" })).collect();
+        let reasons = assess(&items, &shop(100), Some(100), &Limits::default());
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert!(reasons[0].contains("40 valid rows, 40% of the 100"));
+        assert!(reasons[1].contains("30 of 40 products (75%)"));
+    }
+
+    #[test]
+    fn small_catalogues_are_not_refused_for_a_few_products() {
+        let items: Vec<Item> = (1..=5).map(|i| item(i, Some(0), "1")).collect();
+        assert!(assess(&items, &shop(5), None, &Limits::default()).is_empty());
+    }
+}
