@@ -18,7 +18,7 @@ pub enum Command {
     /// Continue the latest interrupted run (or the one named with --run).
     Resume(ResumeArgs),
     /// Show recent runs from the run journal.
-    Status(ConfigArg),
+    Status(StatusArgs),
 }
 
 #[derive(Debug, Args)]
@@ -41,6 +41,18 @@ pub struct SyncArgs {
     /// Write even when the safety guard would refuse the feed.
     #[arg(long, env = "WOOSYNC_FORCE")]
     pub force: bool,
+    /// Print the run summary as one JSON object on stdout (logs stay on stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Print the runs as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -50,9 +50,31 @@ pub struct Outcome {
     pub elapsed: Duration,
     pub dry_run: bool,
     pub resumed: bool,
+    pub started_at: chrono::DateTime<Utc>,
+    pub source: String,
 }
 
 impl Outcome {
+    /// The run summary as one JSON object (`sync --json`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let c = &self.counts;
+        serde_json::json!({
+            "run_id": self.run_id,
+            "outcome": "done",
+            "dry_run": self.dry_run,
+            "resumed": self.resumed,
+            "started_at": self.started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "finished_at": (self.started_at + chrono::Duration::from_std(self.elapsed).unwrap_or_default())
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "elapsed_secs": (self.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+            "source": self.source,
+            "counts": {
+                "rows": c.items, "created": c.created, "updated": c.updated, "unchanged": c.unchanged,
+                "conflict": c.conflict, "invalid": c.invalid, "warnings": c.warning,
+            },
+        })
+    }
+
     pub fn summary(&self) -> String {
         summary_line(self.run_id, self.dry_run, self.resumed, &self.counts, self.elapsed)
     }
@@ -226,6 +248,8 @@ async fn execute(
 ) -> Result<Outcome> {
     let resumed = !guard.check;
     let started = Instant::now();
+    let started_at = Utc::now();
+    let source = feed.label.clone();
     let catalog = Catalog::load(conn, settings, shop).await?;
     tracing::info!(
         products = catalog.len(),
@@ -364,7 +388,7 @@ async fn execute(
     );
 
     let Some(run_id) = run_id else {
-        return Ok(Outcome { run_id: None, counts, elapsed: started.elapsed(), dry_run: true, resumed });
+        return Ok(Outcome { run_id: None, counts, elapsed: started.elapsed(), dry_run: true, resumed, started_at, source });
     };
     let (created, updated, _) = journal::chunk_totals(conn, p, run_id).await?;
     if created + updated > 0 {
@@ -379,7 +403,7 @@ async fn execute(
     counts.unchanged = counts.items.saturating_sub(counts.created + counts.updated + counts.conflict + counts.invalid);
     journal::record_counts(conn, p, run_id, &counts).await?;
     journal::set_state(conn, p, run_id, "done", None).await?;
-    let outcome = Outcome { run_id: Some(run_id), counts, elapsed: started.elapsed(), dry_run: false, resumed };
+    let outcome = Outcome { run_id: Some(run_id), counts, elapsed: started.elapsed(), dry_run: false, resumed, started_at, source };
     tracing::info!(run = run_id, "{}", outcome.summary());
     Ok(outcome)
 }
@@ -391,4 +415,11 @@ pub async fn status(settings: &Settings, limit: u32) -> Result<Vec<RunRecord>> {
         return Ok(Vec::new());
     }
     journal::recent(&mut conn, prefix, limit).await
+}
+
+/// `status --json`: the recent runs, the run waiting for a resume, and the current failure streak.
+pub fn status_json(runs: &[RunRecord]) -> serde_json::Value {
+    let waiting = runs.iter().find(|r| matches!(r.state.as_str(), "interrupted" | "running")).map(|r| r.id);
+    let failures = runs.iter().filter(|r| r.state != "abandoned").take_while(|r| r.state == "failed").count();
+    serde_json::json!({ "runs": runs, "waiting_for_resume": waiting, "consecutive_failures": failures })
 }

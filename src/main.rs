@@ -24,23 +24,42 @@ fn main() {
 async fn run(cli: Cli) -> ExitCode {
     let shutdown = Shutdown::default();
     spawn_signal_listener(shutdown.clone());
+    let mut json = false;
     let result = match cli.command {
-        Command::Sync(args) => match Settings::load(&args.config.config) {
-            Ok(settings) => engine::sync(&settings, SyncOptions { dry_run: args.dry_run, report: args.report.as_deref(), force: args.force }, &shutdown, &Quiet)
-                .await
-                .map(|outcomes| {
-                    for o in outcomes {
-                        println!("{}", o.summary());
-                    }
-                }),
-            Err(e) => Err(e),
-        },
+        Command::Sync(args) => {
+            json = args.json;
+            match Settings::load(&args.config.config) {
+                Ok(settings) => engine::sync(&settings, SyncOptions { dry_run: args.dry_run, report: args.report.as_deref(), force: args.force }, &shutdown, &Quiet)
+                    .await
+                    .map(|mut outcomes| {
+                        if args.json {
+                            let last = outcomes.pop().expect("a sync has an outcome");
+                            let mut value = last.to_json();
+                            if let Some(first) = outcomes.pop() {
+                                value["resumed_first"] = first.to_json();
+                            }
+                            println!("{value}");
+                        } else {
+                            for o in outcomes {
+                                println!("{}", o.summary());
+                            }
+                        }
+                    }),
+                Err(e) => Err(e),
+            }
+        }
         Command::Resume(args) => match Settings::load(&args.config.config) {
             Ok(settings) => engine::resume(&settings, args.run, args.report.as_deref(), &shutdown, &Quiet).await.map(|o| println!("{}", o.summary())),
             Err(e) => Err(e),
         },
-        Command::Status(args) => match Settings::load(&args.config) {
-            Ok(settings) => engine::status(&settings, 20).await.map(|runs| print_status(&runs)),
+        Command::Status(args) => match Settings::load(&args.config.config) {
+            Ok(settings) => engine::status(&settings, 20).await.map(|runs| {
+                if args.json {
+                    println!("{}", engine::status_json(&runs));
+                } else {
+                    print_status(&runs)
+                }
+            }),
             Err(e) => Err(e),
         },
     };
@@ -48,6 +67,9 @@ async fn run(cli: Cli) -> ExitCode {
         Ok(()) => ExitCode::Ok,
         Err(e) => {
             eprintln!("woosync: {e}");
+            if json {
+                println!("{}", serde_json::json!({ "outcome": "failed", "error": e.to_string(), "exit_code": e.exit_code() as i32 }));
+            }
             e.exit_code()
         }
     }

@@ -284,3 +284,38 @@ async fn sigterm_finishes_the_chunk_exits_6_and_resume_completes() {
     assert_eq!(wrong, 0, "every product has the feed's stock after the resume");
     shop.drop_db().await;
 }
+
+#[tokio::test]
+async fn json_summaries_for_sync_and_status() {
+    let mut shop = TestShop::new().await;
+    shop.insert(&[Spec::simple("J-1", "10", 5)]).await;
+    let config = shop.config("sku,stock\nJ-1,2\nJ-2,1\n", "");
+    let out = woosync().args(["sync", "--json", "--config"]).arg(&config).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    assert_eq!(v["outcome"], "done");
+    assert_eq!(v["counts"]["created"], 1);
+    assert_eq!(v["counts"]["updated"], 1);
+    assert_eq!(v["counts"]["rows"], 2);
+    assert!(v["source"].as_str().unwrap().ends_with("feed.csv"));
+    assert!(v["run_id"].as_u64().is_some());
+
+    // A failing run: the JSON names the error and the exit code; the journal counts the streak.
+    std::fs::write(shop.dir.path().join("feed.csv"), "article\nJ-1\n").unwrap();
+    for _ in 0..2 {
+        let out = woosync().args(["sync", "--json", "--config"]).arg(&config).output().unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!((v["outcome"].as_str(), v["exit_code"].as_i64()), (Some("failed"), Some(3)));
+        assert!(v["error"].as_str().unwrap().contains("no SKU column"));
+    }
+    let out = woosync().args(["status", "--json", "--config"]).arg(&config).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["consecutive_failures"], 2);
+    assert_eq!(v["waiting_for_resume"], serde_json::Value::Null);
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    assert_eq!((runs[0]["state"].as_str(), runs[2]["state"].as_str()), (Some("failed"), Some("done")));
+    assert_eq!(runs[2]["created"], 1);
+    shop.drop_db().await;
+}
