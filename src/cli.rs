@@ -19,6 +19,9 @@ pub enum Command {
     Resume(ResumeArgs),
     /// Show recent runs from the run journal.
     Status(StatusArgs),
+    /// Run every pre-flight check (config, feed, database, privileges, WooCommerce, lock,
+    /// journal) and print one line each; writes nothing.
+    Check(ConfigArg),
 }
 
 #[derive(Debug, Args)]

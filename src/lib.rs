@@ -18,6 +18,7 @@
 
 pub mod apply;
 pub mod catalog;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod engine;

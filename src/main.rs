@@ -62,6 +62,19 @@ async fn run(cli: Cli) -> ExitCode {
             }),
             Err(e) => Err(e),
         },
+        Command::Check(args) => match Settings::load(&args.config) {
+            Ok(settings) => {
+                let checks = woosync::check::run(&settings).await;
+                for c in &checks {
+                    println!("{}", c.line());
+                }
+                return woosync::check::exit_code(&checks);
+            }
+            Err(e) => {
+                println!("FAIL  config       {e}");
+                Err(e)
+            }
+        },
     };
     match result {
         Ok(()) => ExitCode::Ok,

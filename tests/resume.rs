@@ -319,3 +319,34 @@ async fn json_summaries_for_sync_and_status() {
     assert_eq!(runs[2]["created"], 1);
     shop.drop_db().await;
 }
+
+#[tokio::test]
+async fn check_lists_every_preflight_check_and_writes_nothing() {
+    let mut shop = TestShop::new().await;
+    shop.insert(&[Spec::simple("C-1", "10", 5)]).await;
+    let before = shop.snapshot().await;
+    let config = shop.config("sku,stock\nC-1,2\n,3\n", "");
+    let out = woosync().args(["check", "--config"]).arg(&config).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    for name in ["config", "source", "database", "privileges", "woocommerce", "lock", "journal"] {
+        assert!(stdout.lines().any(|l| l.starts_with("ok") && l.contains(name)), "{name} missing in:\n{stdout}");
+    }
+    assert!(stdout.contains("1 rows to sync, 1 rejected; first rejected: line 3 (sku)"), "{stdout}");
+    assert!(stdout.contains("WooCommerce 9.9.5"), "{stdout}");
+    common::assert_same(&before, &shop.snapshot().await, "check writes nothing");
+    let tables: i64 = shop.scalar("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE '%woosync%'").await;
+    assert_eq!(tables, 0);
+
+    // A broken feed and a held lock are reported with their own lines and exit codes.
+    std::fs::write(shop.dir.path().join("feed.csv"), "article\nC-1\n").unwrap();
+    let name = engine::lock_name(&shop.db, "wp_");
+    let _: Option<i64> = shop.conn.exec_first("SELECT GET_LOCK(?, 0)", (&name,)).await.unwrap();
+    let out = woosync().args(["check", "--config"]).arg(&config).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("FAIL") && l.contains("source") && l.contains("no SKU column")), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("FAIL") && l.contains("lock")), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("ok") && l.contains("woocommerce")), "{stdout}");
+    shop.drop_db().await;
+}

@@ -187,7 +187,7 @@ impl Shop {
 
 /// Checks that the login may read and write the shop's tables and create woosync's own.
 /// Only database-wide and global grants are understood; table-level grants are trusted.
-async fn check_privileges(conn: &mut Conn, database: &str) -> Result<()> {
+pub async fn check_privileges(conn: &mut Conn, database: &str) -> Result<()> {
     let grants: Vec<String> = conn.query("SHOW GRANTS").await?;
     let mut have: Vec<String> = Vec::new();
     for g in &grants {

@@ -1,0 +1,118 @@
+//! `woosync check`: every pre-flight check, one line each, before anyone trusts a config to cron.
+//! It reads and never writes (woosync's own tables are not even created).
+
+use mysql_async::prelude::*;
+
+use crate::catalog::{self, shop::check_privileges, Shop};
+use crate::config::Settings;
+use crate::engine::lock_name;
+use crate::error::{Error, ExitCode, Result};
+use crate::journal;
+use crate::model::Feed;
+use crate::source;
+
+/// One checked thing: its name, whether it passed, and what it found or how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+    pub code: ExitCode,
+}
+
+impl Check {
+    fn pass(name: &'static str, detail: String) -> Check {
+        Check { name, ok: true, detail, code: ExitCode::Ok }
+    }
+    fn fail(name: &'static str, e: &Error) -> Check {
+        Check { name, ok: false, detail: e.to_string(), code: e.exit_code() }
+    }
+    pub fn line(&self) -> String {
+        format!("{:<4}  {:<11}  {}", if self.ok { "ok" } else { "FAIL" }, self.name, self.detail)
+    }
+}
+
+/// Runs the checks in order; a check that others depend on stops the list when it fails.
+pub async fn run(settings: &Settings) -> Vec<Check> {
+    let mut checks = vec![Check::pass("config", format!("{} is valid", settings.config_path.display()))];
+
+    match read_source(settings) {
+        Ok(feed) => {
+            let first = feed.rejections.first().map(|r| format!("; first rejected: line {} ({}): {}", r.line, r.field, r.message)).unwrap_or_default();
+            checks.push(Check::pass("source", format!("{}: {} rows to sync, {} rejected{first}", feed.label, feed.items.len(), feed.rejections.len())));
+        }
+        Err(e) => checks.push(Check::fail("source", &e)),
+    }
+
+    let mut conn = match catalog::connect(settings).await {
+        Ok(conn) => conn,
+        Err(e) => {
+            checks.push(Check::fail("database", &e));
+            return checks;
+        }
+    };
+    let version: Option<String> = conn.query_first("SELECT VERSION()").await.ok().flatten();
+    checks.push(Check::pass("database", format!("connected to `{}` (server {})", settings.database_name(), version.unwrap_or_default())));
+
+    match check_privileges(&mut conn, &settings.database_name()).await {
+        Ok(()) => checks.push(Check::pass("privileges", "SELECT, INSERT, UPDATE, DELETE, CREATE".into())),
+        Err(e) => checks.push(Check::fail("privileges", &e)),
+    }
+    let shop = match Shop::inspect(&mut conn, settings).await {
+        Ok(shop) => shop,
+        Err(e) => {
+            checks.push(Check::fail("woocommerce", &e));
+            return checks;
+        }
+    };
+    let products: Option<u64> = conn
+        .query_first(format!("SELECT COUNT(*) FROM `{}posts` WHERE post_type IN ('product','product_variation') AND post_status <> 'trash'", shop.prefix))
+        .await
+        .ok()
+        .flatten();
+    checks.push(Check::pass(
+        "woocommerce",
+        format!(
+            "WooCommerce {}, tables `{}*`, {} products and variations{}",
+            shop.wc_version,
+            shop.prefix,
+            products.unwrap_or(0),
+            if shop.has_global_unique_id { "" } else { " (lookup table without global_unique_id: older WooCommerce, supported)" }
+        ),
+    ));
+
+    let name = lock_name(&shop.database, &shop.prefix);
+    let free: Option<Option<i64>> = conn.exec_first("SELECT IS_FREE_LOCK(?)", (&name,)).await.ok();
+    checks.push(match free.flatten() {
+        Some(1) => Check::pass("lock", "no other woosync run is writing to this shop".into()),
+        _ => Check { name: "lock", ok: false, detail: format!("lock `{name}` is held: a run is writing now (wait for it)"), code: ExitCode::Locked },
+    });
+
+    match journal::tables_exist(&mut conn, &shop.prefix).await {
+        Ok(false) => checks.push(Check::pass("journal", "no runs yet (woosync creates its tables on the first run)".into())),
+        Ok(true) => match journal::recent(&mut conn, &shop.prefix, 1).await {
+            Ok(runs) => checks.push(Check::pass(
+                "journal",
+                match runs.first() {
+                    Some(r) => format!("last run {} {} (started {} UTC)", r.id, r.state, r.started_at),
+                    None => "no runs yet".into(),
+                },
+            )),
+            Err(e) => checks.push(Check::fail("journal", &e)),
+        },
+        Err(e) => checks.push(Check::fail("journal", &e)),
+    }
+    checks
+}
+
+fn read_source(settings: &Settings) -> Result<Feed> {
+    let mut feed = Feed::default();
+    let raw = source::csv::read(&settings.source, &mut |record| feed.push(&record))?;
+    feed.label = raw.label;
+    Ok(feed)
+}
+
+/// The exit code for a list of checks: the first failure's, or success.
+pub fn exit_code(checks: &[Check]) -> ExitCode {
+    checks.iter().find(|c| !c.ok).map(|c| c.code).unwrap_or(ExitCode::Ok)
+}
