@@ -22,6 +22,32 @@ struct FileConfig {
     sync: SyncSection,
     #[serde(default)]
     guard: GuardSection,
+    log: Option<LogSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogSection {
+    dir: PathBuf,
+    #[serde(default = "default_keep_days")]
+    keep_days: usize,
+    #[serde(default = "default_log_format")]
+    format: String,
+}
+
+fn default_keep_days() -> usize {
+    14
+}
+fn default_log_format() -> String {
+    "text".into()
+}
+
+/// `[log]`: a log file in `dir`, one per day, the last `keep_days` kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    pub dir: PathBuf,
+    pub keep_days: usize,
+    pub json: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -182,6 +208,7 @@ pub struct Settings {
     /// rolled back and retried (InnoDB's default of 50 s is too long for a live shop).
     pub lock_wait_timeout_secs: u64,
     pub guard: crate::guard::Limits,
+    pub log: Option<LogSettings>,
 }
 
 impl Settings {
@@ -248,6 +275,21 @@ impl Settings {
         };
         let source_path = if src.path.is_absolute() { src.path } else { base.join(src.path) };
 
+        let log = match file.log {
+            None => None,
+            Some(l) => {
+                let json = match l.format.as_str() {
+                    "text" => false,
+                    "json" => true,
+                    other => return Err(Error::Config(format!("[log] format = {other:?}: expected \"text\" or \"json\""))),
+                };
+                if l.keep_days == 0 {
+                    return Err(Error::Config("[log] keep_days = 0: expected at least 1".into()));
+                }
+                let dir = if l.dir.is_absolute() { l.dir } else { base.join(l.dir) };
+                Some(LogSettings { dir, keep_days: l.keep_days, json })
+            }
+        };
         let sync = file.sync;
         if !matches!(sync.new_product_status.as_str(), "draft" | "pending" | "private") {
             return Err(Error::Config(format!(
@@ -278,6 +320,7 @@ impl Settings {
             resume_within,
             author_id: sync.author_id,
             lock_wait_timeout_secs: sync.lock_wait_timeout_secs.clamp(1, 3600),
+            log,
             guard: {
                 let g = file.guard;
                 for (key, v) in [

@@ -264,7 +264,9 @@ async fn execute(
         new_status: settings.new_product_status.clone(),
         report_rows: report.is_open(),
     };
-    report.rows(&plan::rejection_rows(&feed.rejections))?;
+    let rejected = plan::rejection_rows(&feed.rejections);
+    report.rows(&rejected)?;
+    log_problems(&rejected);
 
     if guard.check {
         let last = journal::last_success_items(conn, &shop.prefix, run_id).await?;
@@ -377,6 +379,7 @@ async fn execute(
     }
     let (notes, mut counts) = planner.await.map_err(|e| Error::Internal(format!("the planner failed: {e}")))?;
     report.rows(&notes)?;
+    log_problems(&notes);
     tracing::info!(
         create = counts.created,
         update = counts.updated,
@@ -404,7 +407,7 @@ async fn execute(
     journal::record_counts(conn, p, run_id, &counts).await?;
     journal::set_state(conn, p, run_id, "done", None).await?;
     let outcome = Outcome { run_id: Some(run_id), counts, elapsed: started.elapsed(), dry_run: false, resumed, started_at, source };
-    tracing::info!(run = run_id, "{}", outcome.summary());
+    log_summary(&outcome);
     Ok(outcome)
 }
 
@@ -415,6 +418,41 @@ pub async fn status(settings: &Settings, limit: u32) -> Result<Vec<RunRecord>> {
         return Ok(Vec::new());
     }
     journal::recent(&mut conn, prefix, limit).await
+}
+
+/// The run's one summary line, with every count as a field (for JSON logs and log search).
+fn log_summary(o: &Outcome) {
+    let c = &o.counts;
+    let finished = o.started_at + chrono::Duration::from_std(o.elapsed).unwrap_or_default();
+    tracing::info!(
+        run = o.run_id,
+        outcome = "done",
+        started = %o.started_at.format("%Y-%m-%dT%H:%M:%SZ"),
+        finished = %finished.format("%Y-%m-%dT%H:%M:%SZ"),
+        duration_secs = (o.elapsed.as_secs_f64() * 10.0).round() / 10.0,
+        source = %o.source,
+        rows = c.items,
+        created = c.created,
+        updated = c.updated,
+        unchanged = c.unchanged,
+        conflict = c.conflict,
+        invalid = c.invalid,
+        warnings = c.warning,
+        "{}",
+        o.summary()
+    );
+}
+
+/// Conflicts and invalid rows by SKU, the first 20 of each run (the report has them all).
+fn log_problems(rows: &[crate::report::ReportRow]) {
+    use crate::report::Action;
+    let problems: Vec<_> = rows.iter().filter(|r| matches!(r.action, Action::Conflict | Action::Invalid)).collect();
+    for r in problems.iter().take(20) {
+        tracing::warn!(sku = %r.sku, field = %r.field, "{} {}: {}", r.action, if r.sku.is_empty() { "(no SKU)" } else { &r.sku }, r.message);
+    }
+    if problems.len() > 20 {
+        tracing::warn!("... and {} more conflicts or invalid rows (see the report)", problems.len() - 20);
+    }
 }
 
 /// `status --json`: the recent runs, the run waiting for a resume, and the current failure streak.

@@ -2,33 +2,77 @@
 
 use clap::Parser;
 use woosync::cli::{Cli, Command};
-use woosync::config::Settings;
+use woosync::config::{LogSettings, Settings};
 use woosync::engine::{self, Quiet, Shutdown, SyncOptions};
-use woosync::error::ExitCode;
+use woosync::error::{Error, ExitCode};
 
 fn main() {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WOOSYNC_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
-    let code = runtime.block_on(run(cli));
+    let config = match &cli.command {
+        Command::Sync(a) => &a.config.config,
+        Command::Resume(a) => &a.config.config,
+        Command::Status(a) => &a.config.config,
+        Command::Check(a) => &a.config,
+    };
+    let loaded = Settings::load(config);
+    let log = loaded.as_ref().ok().and_then(|s| s.log.clone());
+    let (_guard, log_error) = match init_logging(log.as_ref()) {
+        Ok(guard) => (guard, None),
+        Err(e) => (init_logging(None).ok().flatten(), Some(e)),
+    };
+    let code = match log_error {
+        Some(e) => {
+            eprintln!("woosync: {e}");
+            e.exit_code()
+        }
+        None => {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
+            runtime.block_on(run(cli, loaded))
+        }
+    };
+    drop(_guard);
     std::process::exit(code as i32);
 }
 
-async fn run(cli: Cli) -> ExitCode {
+/// Log lines on stderr, and with `[log] dir` also into a daily file (text or JSON lines).
+fn init_logging(file: Option<&LogSettings>) -> Result<Option<tracing_appender::non_blocking::WorkerGuard>, Error> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    let filter = || tracing_subscriber::EnvFilter::try_from_env("WOOSYNC_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_filter(filter());
+    let Some(file) = file else {
+        tracing_subscriber::registry().with(stderr).try_init().ok();
+        return Ok(None);
+    };
+    std::fs::create_dir_all(&file.dir)
+        .map_err(|e| Error::Config(format!("[log] dir = {}: cannot create it: {e}", file.dir.display())))?;
+    let appender = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix("woosync")
+        .filename_suffix("log")
+        .max_log_files(file.keep_days)
+        .build(&file.dir)
+        .map_err(|e| Error::Config(format!("[log] dir = {}: cannot write log files there: {e}", file.dir.display())))?;
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let base = tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(false).with_target(false);
+    let file_layer = if file.json { base.json().with_filter(filter()).boxed() } else { base.with_filter(filter()).boxed() };
+    tracing_subscriber::registry().with(stderr).with(file_layer).try_init().ok();
+    Ok(Some(guard))
+}
+
+async fn run(cli: Cli, loaded: woosync::error::Result<Settings>) -> ExitCode {
     let shutdown = Shutdown::default();
     spawn_signal_listener(shutdown.clone());
     let mut json = false;
     let result = match cli.command {
         Command::Sync(args) => {
             json = args.json;
-            match Settings::load(&args.config.config) {
+            match loaded {
                 Ok(settings) => engine::sync(&settings, SyncOptions { dry_run: args.dry_run, report: args.report.as_deref(), force: args.force }, &shutdown, &Quiet)
                     .await
                     .map(|mut outcomes| {
@@ -48,11 +92,11 @@ async fn run(cli: Cli) -> ExitCode {
                 Err(e) => Err(e),
             }
         }
-        Command::Resume(args) => match Settings::load(&args.config.config) {
+        Command::Resume(args) => match loaded {
             Ok(settings) => engine::resume(&settings, args.run, args.report.as_deref(), &shutdown, &Quiet).await.map(|o| println!("{}", o.summary())),
             Err(e) => Err(e),
         },
-        Command::Status(args) => match Settings::load(&args.config.config) {
+        Command::Status(args) => match loaded {
             Ok(settings) => engine::status(&settings, 20).await.map(|runs| {
                 if args.json {
                     println!("{}", engine::status_json(&runs));
@@ -62,7 +106,7 @@ async fn run(cli: Cli) -> ExitCode {
             }),
             Err(e) => Err(e),
         },
-        Command::Check(args) => match Settings::load(&args.config) {
+        Command::Check(_) => match loaded {
             Ok(settings) => {
                 let checks = woosync::check::run(&settings).await;
                 for c in &checks {
@@ -80,6 +124,7 @@ async fn run(cli: Cli) -> ExitCode {
         Ok(()) => ExitCode::Ok,
         Err(e) => {
             eprintln!("woosync: {e}");
+            tracing::error!(exit_code = e.exit_code() as i32, "run failed: {e}");
             if json {
                 println!("{}", serde_json::json!({ "outcome": "failed", "error": e.to_string(), "exit_code": e.exit_code() as i32 }));
             }

@@ -350,3 +350,34 @@ async fn check_lists_every_preflight_check_and_writes_nothing() {
     assert!(stdout.lines().any(|l| l.starts_with("ok") && l.contains("woocommerce")), "{stdout}");
     shop.drop_db().await;
 }
+
+#[tokio::test]
+async fn the_log_file_has_the_summary_line_and_no_secret() {
+    let mut shop = TestShop::new().await;
+    shop.insert(&[Spec::simple("LG-1", "10", 5)]).await;
+    let logs = shop.dir.path().join("logs");
+    let config = shop.config("sku,stock\nLG-1,2\nLG-1,3\n,4\n", &format!("[log]\ndir = \"{}\"\nkeep_days = 3\n", logs.display()));
+    let out = woosync().args(["sync", "--config"]).arg(&config).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let read_logs = || -> String {
+        std::fs::read_dir(&logs).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect::<Vec<_>>().join("")
+    };
+    let text = read_logs();
+    let summary = text.lines().find(|l| l.contains("run 1 done")).unwrap_or_else(|| panic!("no summary in:\n{text}"));
+    for field in ["started=", "finished=", "duration_secs=", "source=", "rows=3", "created=0", "updated=0", "conflict=2", "invalid=1"] {
+        assert!(summary.contains(field), "{field} missing: {summary}");
+    }
+    assert!(text.contains("conflict LG-1: line 2: SKU appears 2 times"), "{text}");
+    assert!(!text.contains("woosync_test@") && !text.contains(":woosync_test"), "the password leaked:\n{text}");
+
+    // JSON lines, and a failure is logged too.
+    let config = shop.config("article\nLG-1\n", &format!("[log]\ndir = \"{}\"\nformat = \"json\"\n", logs.display()));
+    let out = woosync().args(["sync", "--config"]).arg(&config).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let text = read_logs();
+    let failure = text.lines().filter(|l| l.starts_with('{')).find(|l| l.contains("run failed")).unwrap_or_else(|| panic!("{text}"));
+    let v: serde_json::Value = serde_json::from_str(failure).unwrap();
+    assert_eq!(v["level"], "ERROR");
+    assert_eq!(v["fields"]["exit_code"], 3);
+    shop.drop_db().await;
+}
