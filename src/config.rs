@@ -23,6 +23,51 @@ struct FileConfig {
     #[serde(default)]
     guard: GuardSection,
     log: Option<LogSection>,
+    alerts: Option<AlertsSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertsSection {
+    state_file: Option<PathBuf>,
+    telegram: Option<TelegramSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TelegramSection {
+    bot_token: Option<String>,
+    chat_id: String,
+    #[serde(default = "default_after_failures")]
+    after_failures: u32,
+    #[serde(default = "default_api_base")]
+    api_base: String,
+}
+
+fn default_after_failures() -> u32 {
+    3
+}
+fn default_api_base() -> String {
+    "https://api.telegram.org".into()
+}
+
+/// `[alerts]`: where the failure streak is kept and where to send alerts.
+#[derive(Debug, Clone)]
+pub struct AlertSettings {
+    pub state_file: PathBuf,
+    pub after_failures: u32,
+    pub telegram: crate::alert::telegram::Telegram,
+}
+
+/// `${NAME}` in a secret's value means "from the environment variable NAME".
+fn from_env(value: &str, key: &str) -> Result<String> {
+    match value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
+        Some(name) => std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Error::Config(format!("{key} refers to the environment variable {name}, which is not set"))),
+        None => Ok(value.to_string()),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -209,6 +254,7 @@ pub struct Settings {
     pub lock_wait_timeout_secs: u64,
     pub guard: crate::guard::Limits,
     pub log: Option<LogSettings>,
+    pub alerts: Option<AlertSettings>,
 }
 
 impl Settings {
@@ -290,6 +336,27 @@ impl Settings {
                 Some(LogSettings { dir, keep_days: l.keep_days, json })
             }
         };
+        let alerts = match file.alerts {
+            Some(AlertsSection { state_file, telegram: Some(t) }) => {
+                let token = match t.bot_token {
+                    Some(v) => from_env(&v, "[alerts.telegram] bot_token")?,
+                    None => std::env::var("WOOSYNC_TELEGRAM_BOT_TOKEN").ok().filter(|v| !v.is_empty()).ok_or_else(|| {
+                        Error::Config("[alerts.telegram] needs a bot token: set WOOSYNC_TELEGRAM_BOT_TOKEN or bot_token = \"${VAR}\"".into())
+                    })?,
+                };
+                let state_file = match state_file {
+                    Some(p) if p.is_absolute() => p,
+                    Some(p) => base.join(p),
+                    None => crate::alert::default_state_file(path),
+                };
+                Some(AlertSettings {
+                    state_file,
+                    after_failures: t.after_failures.max(1),
+                    telegram: crate::alert::telegram::Telegram { api_base: t.api_base, bot_token: Secret(token), chat_id: t.chat_id },
+                })
+            }
+            _ => None,
+        };
         let sync = file.sync;
         if !matches!(sync.new_product_status.as_str(), "draft" | "pending" | "private") {
             return Err(Error::Config(format!(
@@ -321,6 +388,7 @@ impl Settings {
             author_id: sync.author_id,
             lock_wait_timeout_secs: sync.lock_wait_timeout_secs.clamp(1, 3600),
             log,
+            alerts,
             guard: {
                 let g = file.guard;
                 for (key, v) in [

@@ -16,6 +16,7 @@
 //! - A dry run walks the same path and sends no write to the database.
 //! - Secrets (the database URL) never reach a log, a report or an error message.
 
+pub mod alert;
 pub mod apply;
 pub mod catalog;
 pub mod check;

@@ -66,6 +66,40 @@ fn init_logging(file: Option<&LogSettings>) -> Result<Option<tracing_appender::n
 }
 
 async fn run(cli: Cli, loaded: woosync::error::Result<Settings>) -> ExitCode {
+    let alerting = matches!(cli.command, Command::Sync(_) | Command::Resume(_));
+    let alerts = loaded.as_ref().ok().and_then(|s| s.alerts.clone());
+    let (code, outcome) = execute(cli, loaded).await;
+    if let (true, Some(alerts)) = (alerting, alerts) {
+        alert(&alerts, code, outcome.as_deref()).await;
+    }
+    code
+}
+
+/// Feeds the run's outcome to the failure streak and sends what it calls for. A stop request
+/// (6) and a held lock (5) are not failures; the streak is left as it was.
+async fn alert(settings: &woosync::config::AlertSettings, code: ExitCode, detail: Option<&str>) {
+    if matches!(code, ExitCode::Interrupted | ExitCode::Locked) {
+        return;
+    }
+    let mut streak = woosync::alert::load(&settings.state_file);
+    let detail = detail.unwrap_or("");
+    let outcome = if code == ExitCode::Ok { Ok(detail) } else { Err(detail) };
+    let message = woosync::alert::advance(&mut streak, outcome, settings.after_failures, &settings.state_file);
+    woosync::alert::save(&settings.state_file, &streak);
+    if let Some(m) = message {
+        let text = match &m {
+            woosync::alert::Message::Failing(t) | woosync::alert::Message::Recovered(t) => t,
+        };
+        match settings.telegram.send(text).await {
+            Ok(()) => tracing::info!("Telegram alert sent ({})", if matches!(m, woosync::alert::Message::Failing(_)) { "failing" } else { "recovered" }),
+            Err(e) => tracing::warn!("the Telegram alert could not be sent: {e}"),
+        }
+    }
+}
+
+/// Runs the command; returns its exit code and a one-line outcome (summary or error).
+async fn execute(cli: Cli, loaded: woosync::error::Result<Settings>) -> (ExitCode, Option<String>) {
+    let mut detail: Option<String> = None;
     let shutdown = Shutdown::default();
     spawn_signal_listener(shutdown.clone());
     let mut json = false;
@@ -76,6 +110,7 @@ async fn run(cli: Cli, loaded: woosync::error::Result<Settings>) -> ExitCode {
                 Ok(settings) => engine::sync(&settings, SyncOptions { dry_run: args.dry_run, report: args.report.as_deref(), force: args.force }, &shutdown, &Quiet)
                     .await
                     .map(|mut outcomes| {
+                        detail = outcomes.last().map(|o| o.summary());
                         if args.json {
                             let last = outcomes.pop().expect("a sync has an outcome");
                             let mut value = last.to_json();
@@ -93,7 +128,10 @@ async fn run(cli: Cli, loaded: woosync::error::Result<Settings>) -> ExitCode {
             }
         }
         Command::Resume(args) => match loaded {
-            Ok(settings) => engine::resume(&settings, args.run, args.report.as_deref(), &shutdown, &Quiet).await.map(|o| println!("{}", o.summary())),
+            Ok(settings) => engine::resume(&settings, args.run, args.report.as_deref(), &shutdown, &Quiet).await.map(|o| {
+                detail = Some(o.summary());
+                println!("{}", o.summary())
+            }),
             Err(e) => Err(e),
         },
         Command::Status(args) => match loaded {
@@ -112,7 +150,7 @@ async fn run(cli: Cli, loaded: woosync::error::Result<Settings>) -> ExitCode {
                 for c in &checks {
                     println!("{}", c.line());
                 }
-                return woosync::check::exit_code(&checks);
+                return (woosync::check::exit_code(&checks), None);
             }
             Err(e) => {
                 println!("FAIL  config       {e}");
@@ -121,14 +159,14 @@ async fn run(cli: Cli, loaded: woosync::error::Result<Settings>) -> ExitCode {
         },
     };
     match result {
-        Ok(()) => ExitCode::Ok,
+        Ok(()) => (ExitCode::Ok, detail),
         Err(e) => {
             eprintln!("woosync: {e}");
             tracing::error!(exit_code = e.exit_code() as i32, "run failed: {e}");
             if json {
                 println!("{}", serde_json::json!({ "outcome": "failed", "error": e.to_string(), "exit_code": e.exit_code() as i32 }));
             }
-            e.exit_code()
+            (e.exit_code(), Some(e.to_string()))
         }
     }
 }
