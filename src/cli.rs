@@ -47,6 +47,10 @@ pub struct SyncArgs {
     /// Print the run summary as one JSON object on stdout (logs stay on stderr).
     #[arg(long)]
     pub json: bool,
+    /// Keep running: one sync per interval (e.g. `10m`), never overlapping; SIGTERM stops it
+    /// between runs (or after the current chunk).
+    #[arg(long, env = "WOOSYNC_EVERY", value_parser = humantime::parse_duration)]
+    pub every: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]

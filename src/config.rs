@@ -24,6 +24,20 @@ struct FileConfig {
     guard: GuardSection,
     log: Option<LogSection>,
     alerts: Option<AlertsSection>,
+    hooks: Option<HooksSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HooksSection {
+    after_success: Option<String>,
+    on_failure: Option<String>,
+    #[serde(default = "default_hook_timeout")]
+    timeout_secs: u64,
+}
+
+fn default_hook_timeout() -> u64 {
+    300
 }
 
 #[derive(Debug, Deserialize)]
@@ -255,6 +269,7 @@ pub struct Settings {
     pub guard: crate::guard::Limits,
     pub log: Option<LogSettings>,
     pub alerts: Option<AlertSettings>,
+    pub hooks: Option<crate::hooks::Hooks>,
 }
 
 impl Settings {
@@ -389,6 +404,11 @@ impl Settings {
             lock_wait_timeout_secs: sync.lock_wait_timeout_secs.clamp(1, 3600),
             log,
             alerts,
+            hooks: file.hooks.map(|h| crate::hooks::Hooks {
+                after_success: h.after_success.filter(|c| !c.trim().is_empty()),
+                on_failure: h.on_failure.filter(|c| !c.trim().is_empty()),
+                timeout: Duration::from_secs(h.timeout_secs.max(1)),
+            }),
             guard: {
                 let g = file.guard;
                 for (key, v) in [

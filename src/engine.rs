@@ -23,14 +23,23 @@ use crate::source;
 
 /// A stop request (Ctrl-C, SIGTERM, or a test). The writer checks it between chunks.
 #[derive(Clone, Default)]
-pub struct Shutdown(Arc<AtomicBool>);
+pub struct Shutdown(Arc<(AtomicBool, tokio::sync::Notify)>);
 
 impl Shutdown {
     pub fn request(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0 .0.store(true, Ordering::SeqCst);
+        self.0 .1.notify_waiters();
     }
     pub fn requested(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0 .0.load(Ordering::SeqCst)
+    }
+    /// Resolves once a stop is requested.
+    pub async fn wait(&self) {
+        let notified = self.0 .1.notified();
+        if self.requested() {
+            return;
+        }
+        notified.await;
     }
 }
 

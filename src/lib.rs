@@ -27,6 +27,7 @@ pub mod error;
 pub mod finalise;
 pub mod fixture;
 pub mod guard;
+pub mod hooks;
 pub mod journal;
 pub mod model;
 pub mod normalize;

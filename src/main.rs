@@ -3,7 +3,7 @@
 use clap::Parser;
 use woosync::cli::{Cli, Command};
 use woosync::config::{LogSettings, Settings};
-use woosync::engine::{self, Quiet, Shutdown, SyncOptions};
+use woosync::engine::{self, Outcome, Quiet, Shutdown, SyncOptions};
 use woosync::error::{Error, ExitCode};
 
 fn main() {
@@ -66,107 +66,170 @@ fn init_logging(file: Option<&LogSettings>) -> Result<Option<tracing_appender::n
 }
 
 async fn run(cli: Cli, loaded: woosync::error::Result<Settings>) -> ExitCode {
-    let alerting = matches!(cli.command, Command::Sync(_) | Command::Resume(_));
-    let alerts = loaded.as_ref().ok().and_then(|s| s.alerts.clone());
-    let (code, outcome) = execute(cli, loaded).await;
-    if let (true, Some(alerts)) = (alerting, alerts) {
-        alert(&alerts, code, outcome.as_deref()).await;
-    }
-    code
-}
-
-/// Feeds the run's outcome to the failure streak and sends what it calls for. A stop request
-/// (6) and a held lock (5) are not failures; the streak is left as it was.
-async fn alert(settings: &woosync::config::AlertSettings, code: ExitCode, detail: Option<&str>) {
-    if matches!(code, ExitCode::Interrupted | ExitCode::Locked) {
-        return;
-    }
-    let mut streak = woosync::alert::load(&settings.state_file);
-    let detail = detail.unwrap_or("");
-    let outcome = if code == ExitCode::Ok { Ok(detail) } else { Err(detail) };
-    let message = woosync::alert::advance(&mut streak, outcome, settings.after_failures, &settings.state_file);
-    woosync::alert::save(&settings.state_file, &streak);
-    if let Some(m) = message {
-        let text = match &m {
-            woosync::alert::Message::Failing(t) | woosync::alert::Message::Recovered(t) => t,
-        };
-        match settings.telegram.send(text).await {
-            Ok(()) => tracing::info!("Telegram alert sent ({})", if matches!(m, woosync::alert::Message::Failing(_)) { "failing" } else { "recovered" }),
-            Err(e) => tracing::warn!("the Telegram alert could not be sent: {e}"),
-        }
-    }
-}
-
-/// Runs the command; returns its exit code and a one-line outcome (summary or error).
-async fn execute(cli: Cli, loaded: woosync::error::Result<Settings>) -> (ExitCode, Option<String>) {
-    let mut detail: Option<String> = None;
     let shutdown = Shutdown::default();
     spawn_signal_listener(shutdown.clone());
-    let mut json = false;
-    let result = match cli.command {
+    let json = matches!(&cli.command, Command::Sync(a) if a.json);
+    let settings = match loaded {
+        Ok(settings) => settings,
+        Err(e) => {
+            if matches!(cli.command, Command::Check(_)) {
+                println!("FAIL  config       {e}");
+            }
+            return failed(&e, json);
+        }
+    };
+    match cli.command {
         Command::Sync(args) => {
-            json = args.json;
-            match loaded {
-                Ok(settings) => engine::sync(&settings, SyncOptions { dry_run: args.dry_run, report: args.report.as_deref(), force: args.force }, &shutdown, &Quiet)
-                    .await
-                    .map(|mut outcomes| {
-                        detail = outcomes.last().map(|o| o.summary());
-                        if args.json {
-                            let last = outcomes.pop().expect("a sync has an outcome");
-                            let mut value = last.to_json();
-                            if let Some(first) = outcomes.pop() {
-                                value["resumed_first"] = first.to_json();
-                            }
-                            println!("{value}");
-                        } else {
-                            for o in outcomes {
-                                println!("{}", o.summary());
-                            }
-                        }
-                    }),
-                Err(e) => Err(e),
+            let Some(every) = args.every else { return sync_once(&settings, &args, &shutdown).await };
+            tracing::info!("running a sync every {}", humantime::format_duration(every));
+            loop {
+                let started = tokio::time::Instant::now();
+                let code = sync_once(&settings, &args, &shutdown).await;
+                if shutdown.requested() {
+                    return if code == ExitCode::Interrupted { code } else { ExitCode::Ok };
+                }
+                let next = started + every;
+                tracing::info!("next run in {}", humantime::format_duration(next.saturating_duration_since(tokio::time::Instant::now())));
+                tokio::select! {
+                    _ = tokio::time::sleep_until(next) => {}
+                    _ = shutdown.wait() => return ExitCode::Ok,
+                }
             }
         }
-        Command::Resume(args) => match loaded {
-            Ok(settings) => engine::resume(&settings, args.run, args.report.as_deref(), &shutdown, &Quiet).await.map(|o| {
-                detail = Some(o.summary());
-                println!("{}", o.summary())
-            }),
-            Err(e) => Err(e),
-        },
-        Command::Status(args) => match loaded {
-            Ok(settings) => engine::status(&settings, 20).await.map(|runs| {
+        Command::Resume(args) => {
+            let result = engine::resume(&settings, args.run, args.report.as_deref(), &shutdown, &Quiet).await;
+            let code = match &result {
+                Ok(o) => {
+                    println!("{}", o.summary());
+                    ExitCode::Ok
+                }
+                Err(e) => failed(e, false),
+            };
+            after_run(&settings, code, &result, false).await;
+            code
+        }
+        Command::Status(args) => match engine::status(&settings, 20).await {
+            Ok(runs) => {
                 if args.json {
                     println!("{}", engine::status_json(&runs));
                 } else {
                     print_status(&runs)
                 }
-            }),
-            Err(e) => Err(e),
-        },
-        Command::Check(_) => match loaded {
-            Ok(settings) => {
-                let checks = woosync::check::run(&settings).await;
-                for c in &checks {
-                    println!("{}", c.line());
-                }
-                return (woosync::check::exit_code(&checks), None);
+                ExitCode::Ok
             }
-            Err(e) => {
-                println!("FAIL  config       {e}");
-                Err(e)
-            }
+            Err(e) => failed(&e, false),
         },
+        Command::Check(_) => {
+            let checks = woosync::check::run(&settings).await;
+            for c in &checks {
+                println!("{}", c.line());
+            }
+            woosync::check::exit_code(&checks)
+        }
+    }
+}
+
+/// One sync, its output, and what follows it (alerts, hooks).
+async fn sync_once(settings: &Settings, args: &woosync::cli::SyncArgs, shutdown: &Shutdown) -> ExitCode {
+    let options = SyncOptions { dry_run: args.dry_run, report: args.report.as_deref(), force: args.force };
+    let result = engine::sync(settings, options, shutdown, &Quiet).await.map(|mut outcomes| {
+        if args.json {
+            let last = outcomes.last().expect("a sync has an outcome");
+            let mut value = last.to_json();
+            if outcomes.len() > 1 {
+                value["resumed_first"] = outcomes[0].to_json();
+            }
+            println!("{value}");
+        } else {
+            for o in &outcomes {
+                println!("{}", o.summary());
+            }
+        }
+        outcomes.pop().expect("a sync has an outcome")
+    });
+    let code = match &result {
+        Ok(_) => ExitCode::Ok,
+        Err(e) => failed(e, args.json),
     };
+    after_run(settings, code, &result, args.dry_run).await;
+    code
+}
+
+/// Reports an error on stderr, in the log, and (with --json) on stdout; returns its exit code.
+fn failed(e: &Error, json: bool) -> ExitCode {
+    eprintln!("woosync: {e}");
+    tracing::error!(exit_code = e.exit_code() as i32, "run failed: {e}");
+    if json {
+        println!("{}", serde_json::json!({ "outcome": "failed", "error": e.to_string(), "exit_code": e.exit_code() as i32 }));
+    }
+    e.exit_code()
+}
+
+/// Alerts and hooks after a run. Dry runs change nothing and trigger neither.
+async fn after_run(settings: &Settings, code: ExitCode, result: &Result<Outcome, Error>, dry_run: bool) {
+    if dry_run {
+        return;
+    }
+    let detail = match result {
+        Ok(o) => o.summary(),
+        Err(e) => e.to_string(),
+    };
+    if let Some(alerts) = &settings.alerts {
+        alert(alerts, code, &detail).await;
+    }
+    let Some(hooks) = &settings.hooks else { return };
+    if matches!(code, ExitCode::Locked) {
+        return;
+    }
+    let command = if code == ExitCode::Ok { &hooks.after_success } else { &hooks.on_failure };
+    let Some(command) = command else { return };
+    let mut env = vec![
+        ("WOOSYNC_OUTCOME".to_string(), if code == ExitCode::Ok { "success" } else { "failure" }.to_string()),
+        ("WOOSYNC_EXIT_CODE".to_string(), (code as i32).to_string()),
+        ("WOOSYNC_CONFIG".to_string(), settings.config_path.display().to_string()),
+    ];
     match result {
-        Ok(()) => (ExitCode::Ok, detail),
-        Err(e) => {
-            eprintln!("woosync: {e}");
-            tracing::error!(exit_code = e.exit_code() as i32, "run failed: {e}");
-            if json {
-                println!("{}", serde_json::json!({ "outcome": "failed", "error": e.to_string(), "exit_code": e.exit_code() as i32 }));
+        Ok(o) => {
+            let c = &o.counts;
+            env.push(("WOOSYNC_RUN_ID".into(), o.run_id.map(|id| id.to_string()).unwrap_or_default()));
+            for (k, v) in [
+                ("ROWS", c.items),
+                ("CREATED", c.created),
+                ("UPDATED", c.updated),
+                ("UNCHANGED", c.unchanged),
+                ("CONFLICT", c.conflict),
+                ("INVALID", c.invalid),
+                ("WARNINGS", c.warning),
+            ] {
+                env.push((format!("WOOSYNC_{k}"), v.to_string()));
             }
-            (e.exit_code(), Some(e.to_string()))
+        }
+        Err(e) => env.push(("WOOSYNC_ERROR".into(), e.to_string())),
+    }
+    match woosync::hooks::run(command, &env, hooks.timeout).await {
+        Ok(()) => tracing::info!("hook `{command}` done"),
+        Err(e) => tracing::warn!("hook failed: {e}"),
+    }
+}
+
+/// Feeds the run's outcome to the failure streak and sends what it calls for. A stop request
+/// (6) and a held lock (5) are not failures; the streak is left as it was.
+async fn alert(settings: &woosync::config::AlertSettings, code: ExitCode, detail: &str) {
+    if matches!(code, ExitCode::Interrupted | ExitCode::Locked) {
+        return;
+    }
+    let mut streak = woosync::alert::load(&settings.state_file);
+    let outcome = if code == ExitCode::Ok { Ok(detail) } else { Err(detail) };
+    let message = woosync::alert::advance(&mut streak, outcome, settings.after_failures, &settings.state_file);
+    woosync::alert::save(&settings.state_file, &streak);
+    if let Some(m) = message {
+        let (text, kind) = match &m {
+            woosync::alert::Message::Failing(t) => (t, "failing"),
+            woosync::alert::Message::Recovered(t) => (t, "recovered"),
+        };
+        match settings.telegram.send(text).await {
+            Ok(()) => tracing::info!("Telegram alert sent ({kind})"),
+            Err(e) => tracing::warn!("the Telegram alert could not be sent: {e}"),
         }
     }
 }

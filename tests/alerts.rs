@@ -104,3 +104,63 @@ async fn an_unreachable_telegram_never_fails_the_run() {
     assert!(!stderr.contains("OTHER-SECRET"), "{stderr}");
     shop.drop_db().await;
 }
+
+#[tokio::test]
+async fn hooks_run_with_the_run_in_their_environment_and_never_fail_the_run() {
+    let mut shop = TestShop::new().await;
+    shop.insert(&[Spec::simple("HK-1", "10", 5)]).await;
+    let out_file = shop.dir.path().join("hook.out");
+    let extra = format!(
+        "[hooks]\nafter_success = \"env | grep ^WOOSYNC_ | sort > '{0}'\"\non_failure = \"echo failed $WOOSYNC_EXIT_CODE > '{0}'; exit 1\"\ntimeout_secs = 5\n",
+        out_file.display()
+    );
+    let config = shop.config("sku,stock\nHK-1,4\nHK-2,1\n", &extra);
+    let woosync = || Command::new(env!("CARGO_BIN_EXE_woosync")).args(["sync", "--config"]).arg(&config).output().unwrap();
+    let out = woosync();
+    assert_eq!(out.status.code(), Some(0));
+    let env = std::fs::read_to_string(&out_file).unwrap();
+    for line in ["WOOSYNC_OUTCOME=success", "WOOSYNC_EXIT_CODE=0", "WOOSYNC_RUN_ID=1", "WOOSYNC_CREATED=1", "WOOSYNC_UPDATED=1", "WOOSYNC_ROWS=2"] {
+        assert!(env.lines().any(|l| l == line), "{line} missing in:\n{env}");
+    }
+
+    std::fs::write(shop.dir.path().join("feed.csv"), "article\nHK-1\n").unwrap();
+    let out = woosync();
+    assert_eq!(out.status.code(), Some(3), "a failing hook does not change the exit code");
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap().trim(), "failed 3");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hook failed"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // A hook that hangs is killed after timeout_secs.
+    let config = shop.config("sku,stock\nHK-1,4\n", "[hooks]\nafter_success = \"sleep 30\"\ntimeout_secs = 1\n");
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_woosync")).args(["sync", "--config"]).arg(&config).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(started.elapsed().as_secs() < 15);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did not finish within 1 s"));
+    shop.drop_db().await;
+}
+
+#[tokio::test]
+async fn sync_every_runs_on_a_schedule_and_stops_cleanly_on_sigterm() {
+    let mut shop = TestShop::new().await;
+    shop.insert(&[Spec::simple("EV-1", "10", 5)]).await;
+    let config = shop.config("sku,stock\nEV-1,4\n", "");
+    let child = Command::new(env!("CARGO_BIN_EXE_woosync"))
+        .args(["sync", "--every", "1s", "--config"])
+        .arg(&config)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2600)).await;
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let runs: Vec<(String, i64)> = {
+        use mysql_async::prelude::*;
+        shop.conn.query("SELECT state, updated FROM wp_woosync_runs ORDER BY id").await.unwrap()
+    };
+    assert!(runs.len() >= 2 && runs.len() <= 4, "{runs:?}");
+    assert!(runs.iter().all(|(state, _)| state == "done"), "{runs:?}");
+    assert_eq!(runs[0].1, 1, "the first run writes");
+    assert!(runs[1..].iter().all(|(_, u)| *u == 0), "later runs find nothing to do");
+    shop.drop_db().await;
+}
