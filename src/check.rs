@@ -44,6 +44,21 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
         Err(e) => checks.push(Check::fail("source", &e)),
     }
 
+    if let Some(log) = &settings.log {
+        let probe = log.dir.join(".woosync-check");
+        let result = std::fs::create_dir_all(&log.dir).and_then(|_| std::fs::write(&probe, b"")).and_then(|_| std::fs::remove_file(&probe));
+        checks.push(match result {
+            Ok(()) => Check::pass("log", format!("{} is writable", log.dir.display())),
+            Err(e) => Check::fail("log", &Error::Config(format!("[log] dir = {}: {e}; create it and give the woosync user write access", log.dir.display()))),
+        });
+    }
+    if let Some(alerts) = &settings.alerts {
+        checks.push(match alerts.telegram.probe().await {
+            Ok(who) => Check::pass("telegram", who),
+            Err(e) => Check::fail("telegram", &Error::Config(format!("{e}; check bot_token and api_base"))),
+        });
+    }
+
     let mut conn = match catalog::connect(settings).await {
         Ok(conn) => conn,
         Err(e) => {

@@ -164,3 +164,32 @@ async fn sync_every_runs_on_a_schedule_and_stops_cleanly_on_sigterm() {
     assert!(runs[1..].iter().all(|(_, u)| *u == 0), "later runs find nothing to do");
     shop.drop_db().await;
 }
+
+async fn get_me() -> (StatusCode, String) {
+    (StatusCode::OK, r#"{"ok":true,"result":{"id":1,"is_bot":true,"username":"shop_alerts_bot"}}"#.into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_probes_the_log_dir_and_telegram() {
+    let mut shop = TestShop::new().await;
+    shop.insert(&[Spec::simple("CK-1", "10", 5)]).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = Router::new().route("/{*path}", axum::routing::get(get_me));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let logs = shop.dir.path().join("logs");
+    let extra = format!("[log]\ndir = \"{}\"\n[alerts.telegram]\nchat_id = \"1\"\napi_base = \"http://127.0.0.1:{port}\"\n", logs.display());
+    let config = shop.config("sku,stock\nCK-1,1\n", &extra);
+    let out = Command::new(env!("CARGO_BIN_EXE_woosync"))
+        .args(["check", "--config"])
+        .arg(&config)
+        .env("WOOSYNC_TELEGRAM_BOT_TOKEN", "5:CHECK-SECRET")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("ok") && l.contains("telegram") && l.contains("@shop_alerts_bot")), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("ok") && l.contains("log") && l.contains("writable")), "{stdout}");
+    assert!(!stdout.contains("CHECK-SECRET"));
+    shop.drop_db().await;
+}

@@ -13,6 +13,20 @@ pub struct Telegram {
 }
 
 impl Telegram {
+    /// `getMe`: is the API reachable and the token valid? Describes the bot, or the failure.
+    pub async fn probe(&self) -> Result<String, String> {
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| e.without_url().to_string())?;
+        let url = format!("{}/bot{}/getMe", self.api_base.trim_end_matches('/'), self.bot_token.expose());
+        let response = client.get(&url).send().await.map_err(|e| format!("cannot reach the Telegram API: {}", e.without_url()))?;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        if status.is_success() && body["ok"] == true {
+            Ok(format!("bot @{} answers", body["result"]["username"].as_str().unwrap_or("?")))
+        } else {
+            Err(format!("Telegram answered {status}: {}", body["description"].as_str().unwrap_or("").replace(self.bot_token.expose(), "[redacted]")))
+        }
+    }
+
     /// Sends one message; retries after a 429 for as long as Telegram asks (up to 3 times,
     /// 60 s at most each). Returns a description of the failure, never containing the token.
     pub async fn send(&self, text: &str) -> Result<(), String> {
