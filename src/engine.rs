@@ -43,8 +43,20 @@ impl Shutdown {
     }
 }
 
+/// Where a run is, for a progress display: feed rows planned of the total, products written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub phase: &'static str,
+    pub planned: usize,
+    pub total: usize,
+    pub written: usize,
+}
+
 /// Hooks for whoever watches a run (progress, tests). Called after each committed chunk.
 pub trait Observer: Send + Sync {
+    /// Called when a phase starts and, while planning and writing, a few times a second.
+    fn progress(&self, _p: Progress) {}
+
     /// `more` is 0 when the planner had nothing left after this chunk.
     fn chunk_committed(&self, _run_id: u64, _chunk_no: u32, _more: usize, _attempts: u32) {}
 }
@@ -259,6 +271,8 @@ async fn execute(
     let started = Instant::now();
     let started_at = Utc::now();
     let source = feed.label.clone();
+    let total = feed.items.len() + feed.rejections.len();
+    observer.progress(Progress { phase: "reading the shop", planned: 0, total, written: 0 });
     let catalog = Catalog::load(conn, settings, shop).await?;
     tracing::info!(
         products = catalog.len(),
@@ -299,11 +313,17 @@ async fn execute(
     // The planner runs on its own thread and hands over units as it goes; the writer below
     // turns them into chunks. The channel bounds how much of the plan is ever in memory.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Unit>(settings.chunk_size.max(64) * 2);
+    let planned = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let planned_by_planner = planned.clone();
     let planner = tokio::task::spawn_blocking(move || {
-        let result = plan::stream(&feed.items, &feed.rejections, &catalog, &rules, &mut |unit| tx.blocking_send(unit).is_ok());
+        let result =
+            plan::stream(&feed.items, &feed.rejections, &catalog, &rules, &planned_by_planner, &mut |unit| tx.blocking_send(unit).is_ok());
         drop(catalog);
         result
     });
+    let mut written = 0usize;
+    let mut ticker = tokio::time::interval(Duration::from_millis(250));
+    let phase = if run_id.is_some() { "writing" } else { "planning (dry run)" };
 
     let p = &shop.prefix;
     let mut chunk_no = match run_id {
@@ -319,7 +339,14 @@ async fn execute(
     while open {
         let mut products = 0;
         while products < settings.chunk_size {
-            match rx.recv().await {
+            let unit = tokio::select! {
+                unit = rx.recv() => unit,
+                _ = ticker.tick() => {
+                    observer.progress(Progress { phase, planned: planned.load(Ordering::Relaxed), total, written });
+                    continue;
+                }
+            };
+            match unit {
                 Some(unit) => {
                     products += unit.creates.len() + unit.updates.len();
                     chunk.push(unit);
@@ -380,6 +407,8 @@ async fn execute(
             done.updated
         );
         report.rows(&done.rows)?;
+        written += done.created + done.updated;
+        observer.progress(Progress { phase, planned: planned.load(Ordering::Relaxed), total, written });
         parents.extend(done.parents);
         term_changes += done.term_changes;
         observer.chunk_committed(run_id, chunk_no, if open { 1 } else { 0 }, done.attempts);
@@ -387,6 +416,7 @@ async fn execute(
         chunk.clear();
     }
     let (notes, mut counts) = planner.await.map_err(|e| Error::Internal(format!("the planner failed: {e}")))?;
+    observer.progress(Progress { phase: "finishing", planned: total, total, written });
     report.rows(&notes)?;
     log_problems(&notes);
     tracing::info!(

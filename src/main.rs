@@ -40,11 +40,18 @@ fn init_logging(file: Option<&LogSettings>) -> Result<Option<tracing_appender::n
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::Layer;
     let filter = || tracing_subscriber::EnvFilter::try_from_env("WOOSYNC_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // On a terminal the progress bar tells the story; stderr shows warnings and errors only
+    // (unless WOOSYNC_LOG says otherwise). The log file always gets everything.
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let stderr_filter = match std::env::var("WOOSYNC_LOG") {
+        Err(_) if tty => tracing_subscriber::EnvFilter::new("warn"),
+        _ => filter(),
+    };
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_filter(filter());
+        .with_ansi(tty)
+        .with_filter(stderr_filter);
     let Some(file) = file else {
         tracing_subscriber::registry().with(stderr).try_init().ok();
         return Ok(None);
@@ -129,10 +136,47 @@ async fn run(cli: Cli, loaded: woosync::error::Result<Settings>) -> ExitCode {
     }
 }
 
+/// A progress bar on a terminal: feed rows planned of the total, products written, rate, ETA.
+struct Bar(indicatif::ProgressBar);
+
+impl Bar {
+    /// A bar when stderr is a terminal, else nothing (cron gets log lines only).
+    fn on_terminal() -> Option<Bar> {
+        if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            return None;
+        }
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} rows, {per_sec}, ETA {eta}  {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        Some(Bar(bar))
+    }
+}
+
+impl engine::Observer for Bar {
+    fn progress(&self, p: engine::Progress) {
+        self.0.set_length(p.total as u64);
+        self.0.set_position(p.planned as u64);
+        self.0.set_message(format!("{}; {} products written", p.phase, p.written));
+    }
+}
+
 /// One sync, its output, and what follows it (alerts, hooks).
 async fn sync_once(settings: &Settings, args: &woosync::cli::SyncArgs, shutdown: &Shutdown) -> ExitCode {
     let options = SyncOptions { dry_run: args.dry_run, report: args.report.as_deref(), force: args.force };
-    let result = engine::sync(settings, options, shutdown, &Quiet).await.map(|mut outcomes| {
+    let bar = Bar::on_terminal();
+    let observer: &dyn engine::Observer = match &bar {
+        Some(bar) => bar,
+        None => &Quiet,
+    };
+    let result = engine::sync(settings, options, shutdown, observer).await;
+    if let Some(bar) = &bar {
+        bar.0.finish_and_clear();
+    }
+    let result = result.map(|mut outcomes| {
         if args.json {
             let last = outcomes.last().expect("a sync has an outcome");
             let mut value = last.to_json();

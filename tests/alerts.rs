@@ -193,3 +193,23 @@ async fn check_probes_the_log_dir_and_telegram() {
     assert!(!stdout.contains("CHECK-SECRET"));
     shop.drop_db().await;
 }
+
+#[tokio::test]
+async fn a_terminal_gets_a_progress_bar_and_cron_gets_log_lines() {
+    let mut shop = TestShop::new().await;
+    shop.insert(&[Spec::simple("PB-1", "10", 5)]).await;
+    let config = shop.config("sku,stock\nPB-1,2\n", "");
+    // `script` gives the child a pseudo-terminal, as an interactive shell would.
+    let command = format!("{} sync --config '{}'", env!("CARGO_BIN_EXE_woosync"), config.display());
+    let out = Command::new("script").args(["-qec", &command, "/dev/null"]).output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{screen}");
+    assert!(screen.contains("1/1 rows") && screen.contains("products written"), "{screen}");
+    assert!(!screen.contains("INFO"), "info lines stay off the terminal: {screen}");
+    assert!(screen.contains("run 1 done"), "{screen}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_woosync")).args(["sync", "--config"]).arg(&config).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("INFO") && !stderr.contains("rows,"), "not a terminal: log lines only\n{stderr}");
+    shop.drop_db().await;
+}

@@ -156,7 +156,7 @@ struct Draft {
 /// The whole plan at once (tests and small feeds): [`stream`] collected.
 pub fn build(items: &[Item], rejections: &[Rejection], catalog: &Catalog, rules: &Rules) -> Plan {
     let mut units = Vec::new();
-    let (notes, counts) = stream(items, rejections, catalog, rules, &mut |unit| {
+    let (notes, counts) = stream(items, rejections, catalog, rules, &Default::default(), &mut |unit| {
         units.push(unit);
         true
     });
@@ -176,14 +176,17 @@ pub fn rejection_rows(rejections: &[Rejection]) -> Vec<ReportRow> {
 /// Plans unit by unit and hands each to `emit` as soon as it is known (simple products and
 /// creates at once, variable families after the last feed row), so a large plan never sits in
 /// memory and writing can start while planning goes on. `emit` returns false to stop early.
-/// Returns the conflict and warning rows (in feed order) and the counts.
+/// `done` counts the feed rows planned so far (for progress). Returns the conflict and warning
+/// rows (in feed order) and the counts.
 pub fn stream(
     items: &[Item],
     rejections: &[Rejection],
     catalog: &Catalog,
     rules: &Rules,
+    done: &std::sync::atomic::AtomicUsize,
     emit: &mut dyn FnMut(Unit) -> bool,
 ) -> (Vec<ReportRow>, Counts) {
+    done.fetch_add(rejections.len(), std::sync::atomic::Ordering::Relaxed);
     let mut plan = Plan::default();
     plan.counts.items = items.len() + rejections.len();
     plan.counts.invalid = rejections.len();
@@ -213,6 +216,7 @@ pub fn stream(
     let mut draft_order: HashMap<u64, Vec<u64>> = HashMap::new();
 
     for item in items {
+        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let key = item.key();
         if let Some(lines) = feed_lines.get(&key) {
             let list = lines.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
