@@ -46,3 +46,11 @@ CREATE TABLE IF NOT EXISTS `{prefix}woosync_chunks` (
   `committed_at` datetime NOT NULL,
   PRIMARY KEY (`run_id`, `chunk_no`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;
+-- ;
+-- Products each source has synced (only kept with `[sync] missing = "zero_stock"`): a product
+-- missing from a later feed is zeroed only if its source synced it before.
+CREATE TABLE IF NOT EXISTS `{prefix}woosync_seen` (
+  `source` char(64) NOT NULL,
+  `product_id` bigint(20) unsigned NOT NULL,
+  PRIMARY KEY (`source`, `product_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;

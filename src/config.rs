@@ -194,6 +194,12 @@ struct SyncSection {
     author_id: u64,
     #[serde(default = "default_lock_wait")]
     lock_wait_timeout_secs: u64,
+    #[serde(default = "default_missing")]
+    missing: String,
+}
+
+fn default_missing() -> String {
+    "ignore".into()
 }
 
 impl Default for SyncSection {
@@ -204,6 +210,7 @@ impl Default for SyncSection {
             resume_within: default_resume_within(),
             author_id: default_author(),
             lock_wait_timeout_secs: default_lock_wait(),
+            missing: default_missing(),
         }
     }
 }
@@ -269,6 +276,8 @@ pub struct Settings {
     pub guard: crate::guard::Limits,
     pub log: Option<LogSettings>,
     pub alerts: Option<AlertSettings>,
+    /// `[sync] missing = "zero_stock"`: products this source synced before and now absent go to stock 0.
+    pub zero_missing: bool,
     pub hooks: Option<crate::hooks::Hooks>,
 }
 
@@ -404,6 +413,11 @@ impl Settings {
             lock_wait_timeout_secs: sync.lock_wait_timeout_secs.clamp(1, 3600),
             log,
             alerts,
+            zero_missing: match sync.missing.as_str() {
+                "ignore" => false,
+                "zero_stock" => true,
+                other => return Err(Error::Config(format!("[sync] missing = {other:?}: expected \"ignore\" or \"zero_stock\""))),
+            },
             hooks: file.hooks.map(|h| crate::hooks::Hooks {
                 after_success: h.after_success.filter(|c| !c.trim().is_empty()),
                 on_failure: h.on_failure.filter(|c| !c.trim().is_empty()),
@@ -441,6 +455,7 @@ impl Settings {
         h.update(self.author_id.to_string().as_bytes());
         h.update(b"\0");
         h.update(serde_json::to_string(&self.source.columns).unwrap_or_default().as_bytes());
+        h.update(if self.zero_missing { "\0missing=zero_stock" } else { "\0missing=ignore" }.as_bytes());
         hex(&h.finalize())
     }
 

@@ -261,7 +261,7 @@ async fn execute(
     shop: &Shop,
     settings: &Settings,
     run_id: Option<u64>,
-    feed: Feed,
+    mut feed: Feed,
     report: &mut Report,
     shutdown: &Shutdown,
     observer: &dyn Observer,
@@ -291,9 +291,21 @@ async fn execute(
     report.rows(&rejected)?;
     log_problems(&rejected);
 
+    let feed_rows = feed.items.len();
+    let source_key = journal::source_key(settings);
+    let mut seen_now: Vec<u64> = Vec::new();
+    if settings.zero_missing {
+        let known = journal::load_seen(conn, &shop.prefix, &source_key).await?;
+        let missing = missing_items(&feed, &catalog, &known, &mut seen_now);
+        if !missing.is_empty() {
+            tracing::info!("{} products this source synced before are missing from the feed: their stock goes to 0", missing.len());
+        }
+        feed.items.extend(missing);
+    }
+
     if guard.check {
         let last = journal::last_success_items(conn, &shop.prefix, run_id).await?;
-        let reasons = crate::guard::assess(&feed.items, &catalog, last, &settings.guard);
+        let reasons = crate::guard::assess(&feed.items, feed_rows, &catalog, last, &settings.guard);
         if !reasons.is_empty() {
             let verdict = reasons.join("; ");
             if run_id.is_none() || guard.force {
@@ -407,6 +419,7 @@ async fn execute(
             done.updated
         );
         report.rows(&done.rows)?;
+        seen_now.extend(&done.created_ids);
         written += done.created + done.updated;
         observer.progress(Progress { phase, planned: planned.load(Ordering::Relaxed), total, written });
         parents.extend(done.parents);
@@ -444,6 +457,9 @@ async fn execute(
     counts.updated = updated as usize;
     counts.unchanged = counts.items.saturating_sub(counts.created + counts.updated + counts.conflict + counts.invalid);
     journal::record_counts(conn, p, run_id, &counts).await?;
+    if settings.zero_missing {
+        journal::record_seen(conn, p, &source_key, &seen_now).await?;
+    }
     journal::set_state(conn, p, run_id, "done", None).await?;
     let outcome = Outcome { run_id: Some(run_id), counts, elapsed: started.elapsed(), dry_run: false, resumed, started_at, source };
     log_summary(&outcome);
@@ -457,6 +473,48 @@ pub async fn status(settings: &Settings, limit: u32) -> Result<Vec<RunRecord>> {
         return Ok(Vec::new());
     }
     journal::recent(&mut conn, prefix, limit).await
+}
+
+/// Products this source synced before (`known`) that are live, still have their SKU and are
+/// absent from the feed now: one item each setting stock to 0. Also collects into `seen` the
+/// products the feed matches. Products without stock of their own are left out.
+fn missing_items(feed: &Feed, catalog: &Catalog, known: &std::collections::HashSet<u64>, seen: &mut Vec<u64>) -> Vec<crate::model::Item> {
+    use crate::catalog::{Key, Kind, SkuOwners};
+    let index = catalog.sku_index();
+    let mut in_feed = std::collections::HashSet::with_capacity(feed.items.len());
+    for item in &feed.items {
+        let key = item.key();
+        if let Some(SkuOwners::One(id)) = index.owners(&key) {
+            if !known.contains(&id) {
+                seen.push(id);
+            }
+        }
+        in_feed.insert(key);
+    }
+    let mut ids: Vec<u64> = known.iter().copied().collect();
+    ids.sort_unstable();
+    ids.into_iter()
+        .filter_map(|id| catalog.product(id))
+        .filter(|p| p.is_live())
+        .filter(|p| match p.kind {
+            Kind::Grouped | Kind::External => false,
+            Kind::Variable => p.manages_stock(),
+            _ => true,
+        })
+        .filter_map(|p| {
+            let sku = p.get(Key::Sku)?.trim();
+            (!sku.is_empty() && !in_feed.contains(&crate::model::sku_key(sku))).then(|| crate::model::Item {
+                line: 0,
+                sku: sku.to_string(),
+                name: None,
+                regular: None,
+                sale: crate::model::Sale::Absent,
+                stock: Some(0),
+                notes: Vec::new(),
+                missing: true,
+            })
+        })
+        .collect()
 }
 
 /// The run's one summary line, with every count as a field (for JSON logs and log search).

@@ -180,6 +180,7 @@ pub async fn load_frozen(conn: &mut Conn, prefix: &str, run: &RunRecord) -> Resu
                 },
                 stock: f.q,
                 notes: f.e,
+                missing: false,
             });
         }
     }
@@ -284,4 +285,32 @@ pub async fn last_success_items(conn: &mut Conn, prefix: &str, before: Option<u6
         )
         .await?;
     Ok(n)
+}
+
+/// The key under which a source's seen products are kept: a hash of where it reads from.
+pub fn source_key(settings: &Settings) -> String {
+    use sha2::{Digest, Sha256};
+    crate::config::hex(&Sha256::digest(settings.source.path.display().to_string().as_bytes()))
+}
+
+/// Products this source has synced before (empty before the first run).
+pub async fn load_seen(conn: &mut Conn, prefix: &str, source: &str) -> Result<std::collections::HashSet<u64>> {
+    if !tables_exist(conn, prefix).await? {
+        return Ok(Default::default());
+    }
+    let ids: Vec<u64> = conn
+        .exec(format!("SELECT product_id FROM `{prefix}woosync_seen` WHERE source = ?"), (source,))
+        .await
+        .map_err(|e| Error::db("reading the products this source synced", e))?;
+    Ok(ids.into_iter().collect())
+}
+
+/// Remembers products this source synced (set-based, new ones only).
+pub async fn record_seen(conn: &mut Conn, prefix: &str, source: &str, ids: &[u64]) -> Result<()> {
+    for batch in ids.chunks(1000) {
+        let sql = format!("INSERT IGNORE INTO `{prefix}woosync_seen` (source, product_id) VALUES {}", vec!["(?, ?)"; batch.len()].join(","));
+        let params: Vec<mysql_async::Value> = batch.iter().flat_map(|id| [source.into(), (*id).into()]).collect();
+        conn.exec_drop(sql, params).await.map_err(|e| Error::db("recording the products this source synced", e))?;
+    }
+    Ok(())
 }

@@ -61,6 +61,8 @@ pub struct Item {
     pub sale: Sale,
     pub stock: Option<i64>,
     pub notes: Vec<Note>,
+    /// Not a feed row: a product this source synced before that is absent now (`missing = "zero_stock"`).
+    pub missing: bool,
 }
 
 impl Item {

@@ -91,7 +91,7 @@ pub fn normalize_record(r: &RawRecord) -> Result<Item, Rejection> {
             }
         }
     };
-    Ok(Item { line: r.line, sku, name, regular, sale, stock, notes })
+    Ok(Item { line: r.line, sku, name, regular, sale, stock, notes, missing: false })
 }
 
 /// Parses a number written the way accounting exports write it; returns the canonical text

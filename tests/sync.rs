@@ -536,3 +536,36 @@ async fn the_safety_guard_refuses_a_feed_that_zeroes_the_shop_unless_forced() {
     assert!(err.to_string().contains("the feed has 2 valid rows, 5% of the 40 of the last successful run"), "{err}");
     shop.drop_db().await;
 }
+
+#[tokio::test]
+async fn products_missing_from_the_feed_get_zero_stock_only_if_this_source_synced_them() {
+    let mut shop = TestShop::new().await;
+    let ids = shop.insert(&[Spec::simple("M-1", "10", 5), Spec::simple("M-2", "10", 5), Spec::simple("M-3", "10", 5), Spec::simple("M-9", "10", 5)]).await;
+    let extra = "[sync]\nmissing = \"zero_stock\"\n";
+    let s = shop.settings("sku,stock\nM-1,5\nM-2,5\nM-3,5\n", extra);
+    let out = shop.sync(&s).await;
+    assert_eq!(out.counts.updated, 0, "the first run only learns what this source syncs");
+
+    let s = shop.settings("sku,stock\nM-1,5\n", extra);
+    let out = shop.sync(&s).await;
+    assert_eq!(out.counts.updated, 2);
+    for id in [ids[1], ids[2]] {
+        assert_eq!(shop.one(id, "_stock").await.as_deref(), Some("0"));
+        assert_eq!(shop.one(id, "_stock_status").await.as_deref(), Some("outofstock"));
+        assert!(shop.has_term(id, OUTOFSTOCK_TT).await);
+    }
+    assert_eq!(shop.one(ids[3], "_stock").await.as_deref(), Some("5"), "never synced by this source: left alone");
+    let report = shop.report();
+    assert!(report.contains(&format!("update,M-2,{},product,_stock,5,0,missing from feed", ids[1])), "{report}");
+
+    let before = shop.snapshot().await;
+    let out = shop.sync(&s).await;
+    assert_eq!(out.counts.updated, 0);
+    common::assert_same(&before, &shop.snapshot().await, "already zeroed: nothing written");
+
+    // The default policy leaves missing products alone.
+    let s = shop.settings("sku,stock\nM-2,3\n", "");
+    shop.sync(&s).await;
+    assert_eq!(shop.one(ids[0], "_stock").await.as_deref(), Some("5"));
+    shop.drop_db().await;
+}

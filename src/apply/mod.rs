@@ -38,6 +38,8 @@ pub struct ChunkDone {
     pub parents: Vec<u64>,
     pub term_changes: usize,
     pub attempts: u32,
+    /// IDs of the products this chunk created.
+    pub created_ids: Vec<u64>,
 }
 
 /// Summarises a chunk without writing (dry run), or after writing it.
@@ -132,6 +134,7 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
     let creates: Vec<&crate::plan::NewProduct> = chunk.iter().flat_map(|u| u.creates.iter()).collect();
     if !creates.is_empty() {
         let ids = create::insert_products(&mut tx, target, chunk_no, &creates, &local, &gmt).await?;
+        done.created_ids = ids.clone();
         for row in done.rows.iter_mut().filter(|r| r.action == crate::report::Action::Create) {
             if let Some(pos) = creates.iter().position(|c| c.sku == row.sku) {
                 row.product_id = Some(ids[pos]);

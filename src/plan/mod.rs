@@ -334,7 +334,7 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules) -> (U
         field: field.to_string(),
         old,
         new,
-        message: String::new(),
+        message: if item.missing { "missing from feed".into() } else { String::new() },
     };
     let mut fin = Final::of(p, catalog);
 
