@@ -541,7 +541,7 @@ async fn the_safety_guard_refuses_a_feed_that_zeroes_the_shop_unless_forced() {
 async fn products_missing_from_the_feed_get_zero_stock_only_if_this_source_synced_them() {
     let mut shop = TestShop::new().await;
     let ids = shop.insert(&[Spec::simple("M-1", "10", 5), Spec::simple("M-2", "10", 5), Spec::simple("M-3", "10", 5), Spec::simple("M-9", "10", 5)]).await;
-    let extra = "[sync]\nmissing = \"zero_stock\"\n";
+    let extra = "[sync]\nmissing = \"zero_stock\"\n[guard]\nmin_items_percent = 0\n";
     let s = shop.settings("sku,stock\nM-1,5\nM-2,5\nM-3,5\n", extra);
     let out = shop.sync(&s).await;
     assert_eq!(out.counts.updated, 0, "the first run only learns what this source syncs");
@@ -564,7 +564,7 @@ async fn products_missing_from_the_feed_get_zero_stock_only_if_this_source_synce
     common::assert_same(&before, &shop.snapshot().await, "already zeroed: nothing written");
 
     // The default policy leaves missing products alone.
-    let s = shop.settings("sku,stock\nM-2,3\n", "");
+    let s = shop.settings("sku,stock\nM-2,3\n", "[guard]\nmin_items_percent = 0\n");
     shop.sync(&s).await;
     assert_eq!(shop.one(ids[0], "_stock").await.as_deref(), Some("5"));
     shop.drop_db().await;
