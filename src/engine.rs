@@ -153,6 +153,7 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
     let mut conn = catalog::connect(settings).await?;
     let shop = Shop::inspect(&mut conn, settings).await?;
     let mut report = Report::create(opts.report)?;
+    observer.progress(Progress { phase: "reading the feed", planned: 0, total: 0, written: 0 });
     if opts.dry_run {
         let feed = read_feed(settings)?;
         let guard = Guard { force: opts.force, check: true };
