@@ -219,7 +219,7 @@ async fn after_run(settings: &Settings, code: ExitCode, result: &Result<Outcome,
         Err(e) => e.to_string(),
     };
     if let Some(alerts) = &settings.alerts {
-        alert(alerts, code, &detail).await;
+        alert(alerts, &settings.config_path, code, &detail).await;
     }
     let Some(hooks) = &settings.hooks else { return };
     if matches!(code, ExitCode::Locked) {
@@ -258,13 +258,13 @@ async fn after_run(settings: &Settings, code: ExitCode, result: &Result<Outcome,
 
 /// Feeds the run's outcome to the failure streak and sends what it calls for. A stop request
 /// (6) and a held lock (5) are not failures; the streak is left as it was.
-async fn alert(settings: &woosync::config::AlertSettings, code: ExitCode, detail: &str) {
+async fn alert(settings: &woosync::config::AlertSettings, config: &std::path::Path, code: ExitCode, detail: &str) {
     if matches!(code, ExitCode::Interrupted | ExitCode::Locked) {
         return;
     }
     let mut streak = woosync::alert::load(&settings.state_file);
     let outcome = if code == ExitCode::Ok { Ok(detail) } else { Err(detail) };
-    let message = woosync::alert::advance(&mut streak, outcome, settings.after_failures, &settings.state_file);
+    let message = woosync::alert::advance(&mut streak, outcome, settings.after_failures, config);
     woosync::alert::save(&settings.state_file, &streak);
     if let Some(m) = message {
         let (text, kind) = match &m {

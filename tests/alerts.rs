@@ -64,6 +64,7 @@ async fn a_failure_streak_sends_one_alert_and_recovery_sends_one_message() {
         assert_eq!(seen[1].1["chat_id"], "-10042");
         let text = seen[1].1["text"].as_str().unwrap();
         assert!(text.contains("3 runs in a row failed") && text.contains("no SKU column"), "{text}");
+        assert!(text.contains(&format!("woosync resume --config {}", config.display())), "the alert names the config: {text}");
     }
     assert_eq!(run(), Some(3));
     assert_eq!(seen.lock().unwrap().len(), 2, "one alert per streak");
