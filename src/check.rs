@@ -8,8 +8,6 @@ use crate::config::Settings;
 use crate::engine::lock_name;
 use crate::error::{Error, ExitCode, Result};
 use crate::journal;
-use crate::model::Feed;
-use crate::source;
 
 /// One checked thing: its name, whether it passed, and what it found or how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +34,7 @@ impl Check {
 pub async fn run(settings: &Settings) -> Vec<Check> {
     let mut checks = vec![Check::pass("config", format!("{} is valid", settings.config_path.display()))];
 
-    match read_source(settings) {
+    match crate::engine::read_feed(settings) {
         Ok(feed) => {
             let first = feed.rejections.first().map(|r| format!("; first rejected: line {} ({}): {}", r.line, r.field, r.message)).unwrap_or_default();
             checks.push(Check::pass("source", format!("{}: {} rows to sync, {} rejected{first}", feed.label, feed.items.len(), feed.rejections.len())));
@@ -118,13 +116,6 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
         Err(e) => checks.push(Check::fail("journal", &e)),
     }
     checks
-}
-
-fn read_source(settings: &Settings) -> Result<Feed> {
-    let mut feed = Feed::default();
-    let raw = source::csv::read(&settings.source, &mut |record| feed.push(&record))?;
-    feed.label = raw.label;
-    Ok(feed)
 }
 
 /// The exit code for a list of checks: the first failure's, or success.

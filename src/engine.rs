@@ -131,7 +131,8 @@ async fn acquire_lock(settings: &Settings, shop: &Shop) -> Result<Conn> {
     }
 }
 
-fn read_feed(settings: &Settings) -> Result<Feed> {
+/// Reads the source and normalises it row by row as it streams in.
+pub(crate) fn read_feed(settings: &Settings) -> Result<Feed> {
     let started = Instant::now();
     let mut feed = Feed::default();
     let raw = source::csv::read(&settings.source, &mut |record| feed.push(&record))?;
