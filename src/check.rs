@@ -6,7 +6,7 @@ use mysql_async::prelude::*;
 use crate::catalog::{self, shop::check_privileges, Shop};
 use crate::config::Settings;
 use crate::engine::lock_name;
-use crate::error::{Error, ExitCode, Result};
+use crate::error::{Error, ExitCode};
 use crate::journal;
 
 /// One checked thing: its name, whether it passed, and what it found or how to fix it.
