@@ -137,10 +137,9 @@ pub fn sku_hash(sku: &str) -> u64 {
 impl StoredLookup {
     /// Whether the stored row already holds these values (prices at DECIMAL(19,4)).
     pub fn same_as(&self, v: &LookupValues) -> bool {
-        let dec = |d: Option<Decimal>| d.map(|v| v.round_dp(4).normalize());
         self.sku_hash == sku_hash(&v.sku)
-            && dec(self.min_price) == dec(v.min_price)
-            && dec(self.max_price) == dec(v.max_price)
+            && crate::woo::same_price(self.min_price, v.min_price)
+            && crate::woo::same_price(self.max_price, v.max_price)
             && self.onsale == v.onsale
             && self.stock_quantity == v.stock_quantity
             && self.stock_status == v.stock_status
