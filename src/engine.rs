@@ -252,9 +252,7 @@ async fn continue_run(
     journal::set_state(conn, &shop.prefix, run.id, "running", None).await?;
     tracing::info!(run = run.id, chunks_done = run.chunks_done, "resuming run {} after {} committed chunks", run.id, run.chunks_done);
     // The guard let this run start; a resume finishes what was accepted.
-    let mut outcome = execute(conn, shop, settings, Some(run.id), feed, report, shutdown, observer, Guard { force: true, check: false }).await?;
-    outcome.resumed = true;
-    Ok(outcome)
+    execute(conn, shop, settings, Some(run.id), feed, report, shutdown, observer, Guard { force: true, check: false }).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -296,18 +294,20 @@ async fn execute(
     let feed_rows = feed.items.len();
     let source_key = journal::source_key(settings);
     let mut seen_now: Vec<u64> = Vec::new();
-    if settings.zero_missing {
+    // One SKU index serves the missing-items pass and the guard (the planner builds its own on its thread).
+    let index = (settings.zero_missing || guard.check).then(|| catalog.sku_index());
+    if let (true, Some(index)) = (settings.zero_missing, &index) {
         let known = journal::load_seen(conn, &shop.prefix, &source_key).await?;
-        let missing = missing_items(&feed, &catalog, &known, &mut seen_now);
+        let missing = missing_items(&feed, index, &known, &mut seen_now);
         if !missing.is_empty() {
             tracing::info!("{} products this source synced before are missing from the feed: their stock goes to 0", missing.len());
         }
         feed.items.extend(missing);
     }
 
-    if guard.check {
+    if let (true, Some(index)) = (guard.check, &index) {
         let last = journal::last_success_items(conn, &shop.prefix, run_id).await?;
-        let reasons = crate::guard::assess(&feed.items, feed_rows, &catalog, last, &settings.guard);
+        let reasons = crate::guard::assess(&feed.items, feed_rows, index, last, &settings.guard);
         if !reasons.is_empty() {
             let verdict = reasons.join("; ");
             if run_id.is_none() || guard.force {
@@ -480,9 +480,14 @@ pub async fn status(settings: &Settings, limit: u32) -> Result<Vec<RunRecord>> {
 /// Products this source synced before (`known`) that are live, still have their SKU and are
 /// absent from the feed now: one item each setting stock to 0. Also collects into `seen` the
 /// products the feed matches. Products without stock of their own are left out.
-fn missing_items(feed: &Feed, catalog: &Catalog, known: &std::collections::HashSet<u64>, seen: &mut Vec<u64>) -> Vec<crate::model::Item> {
+fn missing_items(
+    feed: &Feed,
+    index: &crate::catalog::SkuIndex<'_>,
+    known: &std::collections::HashSet<u64>,
+    seen: &mut Vec<u64>,
+) -> Vec<crate::model::Item> {
     use crate::catalog::{Key, Kind, SkuOwners};
-    let index = catalog.sku_index();
+    let catalog = index.catalog();
     let mut in_feed = std::collections::HashSet::with_capacity(feed.items.len());
     for item in &feed.items {
         let key = item.key();

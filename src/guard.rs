@@ -5,7 +5,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::catalog::{Catalog, Key, SkuOwners};
+use crate::catalog::{Key, SkuIndex, SkuOwners};
 use crate::model::Item;
 
 /// `[guard]` settings; percentages of the feed's products that exist in the shop.
@@ -28,7 +28,7 @@ impl Default for Limits {
 /// Why a run is refused: one sentence per tripped limit (empty: the run may go ahead).
 /// `items` may include products missing from the feed that the run would zero; `feed_rows`
 /// counts only the feed's own valid rows.
-pub fn assess(items: &[Item], feed_rows: usize, catalog: &Catalog, last_run_items: Option<u64>, limits: &Limits) -> Vec<String> {
+pub fn assess(items: &[Item], feed_rows: usize, index: &SkuIndex<'_>, last_run_items: Option<u64>, limits: &Limits) -> Vec<String> {
     let mut reasons = Vec::new();
     if let Some(last) = last_run_items.filter(|&n| n > 0) {
         let share = feed_rows as f64 * 100.0 / last as f64;
@@ -39,7 +39,7 @@ pub fn assess(items: &[Item], feed_rows: usize, catalog: &Catalog, last_run_item
             ));
         }
     }
-    let index = catalog.sku_index();
+    let catalog = index.catalog();
     let (mut matched, mut zeroed, mut repriced) = (0usize, 0usize, 0usize);
     for item in items {
         let Some(SkuOwners::One(id)) = index.owners(&item.key()) else { continue };
@@ -77,7 +77,7 @@ pub fn assess(items: &[Item], feed_rows: usize, catalog: &Catalog, last_run_item
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{MetaRow, PostType, Product, Status};
+    use crate::catalog::{Catalog, MetaRow, PostType, Product, Status};
     use crate::model::{Money, Sale};
     use crate::catalog::Kind;
 
@@ -109,13 +109,13 @@ mod tests {
     #[test]
     fn a_normal_feed_passes() {
         let items: Vec<Item> = (1..=100).map(|i| item(i, Some(if i <= 20 { 0 } else { 4 }), "110")).collect();
-        assert!(assess(&items, items.len(), &shop(100), Some(100), &Limits::default()).is_empty());
+        assert!(assess(&items, items.len(), &shop(100).sku_index(), Some(100), &Limits::default()).is_empty());
     }
 
     #[test]
     fn zeroing_most_of_the_shop_is_refused() {
         let items: Vec<Item> = (1..=100).map(|i| item(i, Some(if i <= 40 { 0 } else { 4 }), "100")).collect();
-        let reasons = assess(&items, items.len(), &shop(100), None, &Limits::default());
+        let reasons = assess(&items, items.len(), &shop(100).sku_index(), None, &Limits::default());
         assert_eq!(reasons.len(), 1);
         assert!(reasons[0].contains("40 of 100 products (40%) to zero stock"), "{reasons:?}");
     }
@@ -123,7 +123,7 @@ mod tests {
     #[test]
     fn prices_off_by_a_factor_and_short_feeds_are_refused() {
         let items: Vec<Item> = (1..=40).map(|i| item(i, None, if i <= 30 { "1000" } else { "100" })).collect();
-        let reasons = assess(&items, items.len(), &shop(100), Some(100), &Limits::default());
+        let reasons = assess(&items, items.len(), &shop(100).sku_index(), Some(100), &Limits::default());
         assert_eq!(reasons.len(), 2, "{reasons:?}");
         assert!(reasons[0].contains("40 valid rows, 40% of the 100"));
         assert!(reasons[1].contains("30 of 40 products (75%)"));
@@ -132,6 +132,6 @@ mod tests {
     #[test]
     fn small_catalogues_are_not_refused_for_a_few_products() {
         let items: Vec<Item> = (1..=5).map(|i| item(i, Some(0), "1")).collect();
-        assert!(assess(&items, items.len(), &shop(5), None, &Limits::default()).is_empty());
+        assert!(assess(&items, items.len(), &shop(5).sku_index(), None, &Limits::default()).is_empty());
     }
 }

@@ -185,7 +185,12 @@ pub struct SkuIndex<'a> {
     map: HashMap<u64, SkuOwners>,
 }
 
-impl SkuIndex<'_> {
+impl<'a> SkuIndex<'a> {
+    /// The catalog the index was built from.
+    pub fn catalog(&self) -> &'a Catalog {
+        self.catalog
+    }
+
     /// The live products whose SKU key is `key` (already trimmed and lower-cased).
     pub fn owners(&self, key: &str) -> Option<SkuOwners> {
         let candidates: Vec<u64> = match self.map.get(&sku_hash(key))? {
