@@ -12,18 +12,9 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 
 use crate::model::{Feed, Item, Money, Note, Rejection, Sale};
-use crate::source::{Field, RawFeed, RawRecord};
+use crate::source::{Field, RawRecord};
 
 pub const MAX_SKU_CHARS: usize = 100;
-
-/// Normalises a whole in-memory feed.
-pub fn normalize(raw: RawFeed) -> Feed {
-    let mut feed = Feed { label: raw.label, sha256: raw.sha256, ..Default::default() };
-    for record in raw.records {
-        feed.push(&record);
-    }
-    feed
-}
 
 impl Feed {
     /// Normalises one row into the feed (items or rejections), so a source can stream.
