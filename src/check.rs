@@ -34,9 +34,9 @@ impl Check {
 pub async fn run(settings: &Settings) -> Vec<Check> {
     let mut checks = vec![Check::pass("config", format!("{} is valid", settings.config_path.display()))];
 
-    match crate::engine::read_feed(settings) {
+    match crate::engine::read_feed(settings, &crate::engine::Quiet).await {
         Ok(feed) => {
-            let first = feed.rejections.first().map(|r| format!("; first rejected: line {} ({}): {}", r.line, r.field, r.message)).unwrap_or_default();
+            let first = feed.rejections.first().map(|r| format!("; first rejected: {} ({}): {}", r.location, r.field, r.message)).unwrap_or_default();
             checks.push(Check::pass("source", format!("{}: {} rows to sync, {} rejected{first}", feed.label, feed.items.len(), feed.rejections.len())));
         }
         Err(e) => checks.push(Check::fail("source", &e)),

@@ -131,11 +131,15 @@ async fn acquire_lock(settings: &Settings, shop: &Shop) -> Result<Conn> {
     }
 }
 
-/// Reads the source and normalises it row by row as it streams in.
-pub(crate) fn read_feed(settings: &Settings) -> Result<Feed> {
+/// Reads the source and normalises it row by row as it streams in. A source that fails
+/// part-way fails the whole read: nothing has been written yet.
+pub(crate) async fn read_feed(settings: &Settings, observer: &dyn Observer) -> Result<Feed> {
     let started = Instant::now();
     let mut feed = Feed::default();
-    let raw = source::csv::read(&settings.source, &mut |record| feed.push(&record))?;
+    let pages = |n: u32| {
+        observer.progress(Progress { phase: "fetching pages", planned: n as usize, total: 0, written: 0 });
+    };
+    let raw = source::read(&settings.source, &pages, &mut |record, at| feed.push(record, at)).await?;
     feed.label = raw.label;
     feed.sha256 = raw.sha256;
     tracing::info!(
@@ -156,7 +160,7 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
     let mut report = Report::create(opts.report)?;
     observer.progress(Progress { phase: "reading the feed", planned: 0, total: 0, written: 0 });
     if opts.dry_run {
-        let feed = read_feed(settings)?;
+        let feed = read_feed(settings, observer).await?;
         let guard = Guard { force: opts.force, check: true };
         let outcome = execute(&mut conn, &shop, settings, None, feed, &mut report, shutdown, observer, guard).await?;
         report.finish()?;
@@ -185,7 +189,7 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
 
     let run_id = journal::start_run(&mut conn, &shop.prefix, settings).await?;
     tracing::info!(run = run_id, "run {run_id} started");
-    let feed = match read_feed(settings) {
+    let feed = match read_feed(settings, observer).await {
         Ok(feed) => feed,
         Err(e) => {
             journal::set_state(&mut conn, &shop.prefix, run_id, "failed", Some(&e.to_string())).await?;
@@ -286,6 +290,7 @@ async fn execute(
         now_unix: Utc::now().timestamp(),
         new_status: settings.new_product_status.clone(),
         report_rows: report.is_open(),
+        row_word: settings.source.row_word(),
     };
     let rejected = plan::rejection_rows(&feed.rejections);
     report.rows(&rejected)?;
@@ -517,6 +522,7 @@ fn missing_items(
                 regular: None,
                 sale: crate::model::Sale::Absent,
                 stock: Some(0),
+                external_id: None,
                 notes: Vec::new(),
                 missing: true,
             })

@@ -59,7 +59,7 @@ pub async fn start_run(conn: &mut Conn, prefix: &str, settings: &Settings) -> Re
             "INSERT INTO `{prefix}woosync_runs` (started_at, heartbeat_at, state, tool_version, config_fingerprint, source_label) \
              VALUES (UTC_TIMESTAMP(), UTC_TIMESTAMP(), 'running', ?, ?, ?)"
         ),
-        (VERSION, settings.fingerprint(), settings.source.path.display().to_string()),
+        (VERSION, settings.fingerprint(), settings.source.label()),
     )
     .await
     .map_err(|e| Error::db("recording the run", e))?;
@@ -83,6 +83,9 @@ struct Frozen {
     q: Option<i64>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     e: Vec<Note>,
+    /// The external ID of an item; the location of a rejected row.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    x: Option<String>,
 }
 
 /// Rows per frozen block: a block stays far below `max_allowed_packet` (16 MiB by default).
@@ -108,6 +111,7 @@ pub async fn freeze(conn: &mut Conn, prefix: &str, run_id: u64, feed: &Feed) -> 
         },
         q: item.stock,
         e: item.notes.clone(),
+        x: item.external_id.clone(),
     });
     let rejections = feed.rejections.iter().map(|r| Frozen {
         k: 'x',
@@ -118,6 +122,7 @@ pub async fn freeze(conn: &mut Conn, prefix: &str, run_id: u64, feed: &Feed) -> 
         p: None,
         q: None,
         e: vec![Note { field: r.field.clone(), message: r.message.clone() }],
+        x: Some(r.location.clone()),
     });
     let mut block = 0u32;
     let mut payload = String::new();
@@ -165,7 +170,13 @@ pub async fn load_frozen(conn: &mut Conn, prefix: &str, run: &RunRecord) -> Resu
             let f: Frozen = serde_json::from_str(line).map_err(|e| unreadable(&e.to_string()))?;
             if f.k == 'x' {
                 let note = f.e.into_iter().next().unwrap_or(Note { field: String::new(), message: String::new() });
-                feed.rejections.push(Rejection { line: f.l, sku: f.s, field: note.field, message: note.message });
+                feed.rejections.push(Rejection {
+                    line: f.l,
+                    sku: f.s,
+                    field: note.field,
+                    location: f.x.unwrap_or_default(),
+                    message: note.message,
+                });
                 continue;
             }
             feed.items.push(Item {
@@ -179,6 +190,7 @@ pub async fn load_frozen(conn: &mut Conn, prefix: &str, run: &RunRecord) -> Resu
                     Some(s) => Sale::Set(money(s)?),
                 },
                 stock: f.q,
+                external_id: f.x,
                 notes: f.e,
                 missing: false,
             });
@@ -290,7 +302,7 @@ pub async fn last_success_items(conn: &mut Conn, prefix: &str, before: Option<u6
 /// The key under which a source's seen products are kept: a hash of where it reads from.
 pub fn source_key(settings: &Settings) -> String {
     use sha2::{Digest, Sha256};
-    crate::config::hex(&Sha256::digest(settings.source.path.display().to_string().as_bytes()))
+    crate::config::hex(&Sha256::digest(settings.source.label().as_bytes()))
 }
 
 /// Products this source has synced before (empty before the first run).

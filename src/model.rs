@@ -60,6 +60,8 @@ pub struct Item {
     pub regular: Option<Money>,
     pub sale: Sale,
     pub stock: Option<i64>,
+    /// The source's own ID for the product (a column, a JSON field, CommerceML `Ид`), if any.
+    pub external_id: Option<String>,
     pub notes: Vec<Note>,
     /// Not a feed row: a product this source synced before that is absent now (`missing = "zero_stock"`).
     pub missing: bool,
@@ -83,6 +85,9 @@ pub struct Rejection {
     pub line: u64,
     pub sku: String,
     pub field: String,
+    /// Where the bad value is, in the source's terms: `feed.csv:17:3`, `Лист1!C17`,
+    /// `page 2 /data/products/4/price`, an XML element path.
+    pub location: String,
     pub message: String,
 }
 

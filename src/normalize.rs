@@ -12,78 +12,100 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 
 use crate::model::{Feed, Item, Money, Note, Rejection, Sale};
-use crate::source::{Field, RawRecord};
+use crate::source::{Field, Locate, RawRecord};
 
 pub const MAX_SKU_CHARS: usize = 100;
+/// External IDs are kept in a meta value; 1C's are 36 or 73 characters (`guid#guid`).
+pub const MAX_EXTERNAL_ID_CHARS: usize = 255;
 
 impl Feed {
     /// Normalises one row into the feed (items or rejections), so a source can stream.
-    pub fn push(&mut self, record: &RawRecord) {
-        match normalize_record(record) {
+    pub fn push(&mut self, record: &RawRecord, at: &dyn Locate) {
+        match normalize_record(record, at) {
             Ok(item) => self.items.push(item),
             Err(rejection) => self.rejections.push(rejection),
         }
     }
 }
 
-pub fn normalize_record(r: &RawRecord) -> Result<Item, Rejection> {
+pub fn normalize_record(r: &RawRecord, at: &dyn Locate) -> Result<Item, Rejection> {
     let sku = r.get(Field::Sku).unwrap_or("").trim().to_string();
-    let reject = |field: &str, message: String| Rejection {
+    let reject = |place: Option<(Field, usize)>, message: String| Rejection {
         line: r.line,
         sku: sku.clone(),
-        field: field.to_string(),
+        field: place.map(|(f, _)| f.name()).unwrap_or("row").to_string(),
+        location: at.locate(r, place),
         message,
     };
-    if let Some((field, message)) = &r.problem {
-        return Err(reject(field, message.clone()));
+    if let Some(problem) = &r.problem {
+        return Err(reject(problem.field, problem.message.clone()));
     }
+    let sku_at = Some((Field::Sku, 0));
     if sku.is_empty() {
-        return Err(reject("sku", "empty SKU; expected a non-empty product code".into()));
+        return Err(reject(sku_at, "empty SKU; expected a non-empty product code".into()));
     }
     if sku.chars().count() > MAX_SKU_CHARS {
-        return Err(reject("sku", format!("SKU is {} characters long; expected at most {MAX_SKU_CHARS}", sku.chars().count())));
+        return Err(reject(sku_at, format!("SKU is {} characters long; expected at most {MAX_SKU_CHARS}", sku.chars().count())));
     }
     if sku.chars().any(char::is_control) {
-        return Err(reject("sku", "SKU contains control characters (tab, newline, ...)".into()));
+        return Err(reject(sku_at, "SKU contains control characters (tab, newline, ...)".into()));
     }
+    let external_id = match r.get(Field::ExternalId).map(str::trim) {
+        None | Some("") => None,
+        Some(id) if id.chars().count() > MAX_EXTERNAL_ID_CHARS || id.chars().any(char::is_control) => {
+            return Err(reject(
+                Some((Field::ExternalId, 0)),
+                format!("external ID `{}` is not usable; expected at most {MAX_EXTERNAL_ID_CHARS} characters without control characters", id.chars().take(40).collect::<String>()),
+            ))
+        }
+        Some(id) => Some(id.to_string()),
+    };
 
     let mut notes = Vec::new();
     let name = r.get(Field::Name).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
 
     let regular = match r.get(Field::RegularPrice).map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
-        Some(text) => Some(parse_price(text).map_err(|m| reject("regular_price", m))?),
+        Some(text) => Some(parse_price(text).map_err(|m| reject(Some((Field::RegularPrice, 0)), m))?),
     };
     let sale = match r.get(Field::SalePrice).map(str::trim) {
         None => Sale::Absent,
         Some("") => Sale::Clear,
-        Some(text) => Sale::Set(parse_price(text).map_err(|m| reject("sale_price", m))?),
+        Some(text) => Sale::Set(parse_price(text).map_err(|m| reject(Some((Field::SalePrice, 0)), m))?),
     };
     if let (Some(reg), Sale::Set(s)) = (&regular, &sale) {
         if s.value >= reg.value {
             return Err(reject(
-                "sale_price",
+                Some((Field::SalePrice, 0)),
                 format!("sale price {s} is not below the regular price {reg}; expected a lower sale price or an empty cell"),
             ));
         }
     }
-    let stock = match r.get(Field::Stock).map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(text) => {
-            let q = parse_stock(text).map_err(|m| reject("stock", m))?;
-            if q < 0 {
-                notes.push(Note {
-                    field: "_stock".into(),
-                    message: format!("negative stock {q} in the feed written as 0"),
-                });
-                Some(0)
-            } else {
-                Some(q)
-            }
+    // Several stock columns or warehouses are summed; an empty one counts as 0 when another is filled.
+    let mut stock: Option<i64> = None;
+    for (part, text) in r.stock_parts().enumerate() {
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
         }
-    };
-    Ok(Item { line: r.line, sku, name, regular, sale, stock, notes, missing: false })
+        let q = parse_stock(text).map_err(|m| reject(Some((Field::Stock, part)), m))?;
+        stock = Some(stock.unwrap_or(0).saturating_add(q));
+    }
+    if let Some(q) = stock {
+        if q.abs() > MAX_STOCK {
+            return Err(reject(Some((Field::Stock, 0)), format!("the stock adds up to {q}; expected at most {MAX_STOCK}")));
+        }
+        if q < 0 {
+            notes.push(Note { field: "_stock".into(), message: format!("negative stock {q} in the feed written as 0") });
+            stock = Some(0);
+        }
+    }
+    Ok(Item { line: r.line, sku, name, regular, sale, stock, external_id, notes, missing: false })
 }
+
+/// The largest stock woosync writes (WooCommerce stores it as text; this keeps typos like an
+/// EAN pasted into the stock column out of the shop).
+pub const MAX_STOCK: i64 = 1_000_000_000;
 
 /// Parses a number written the way accounting exports write it; returns the canonical text
 /// (`.` decimal separator, the decimals as given) and its value.
@@ -143,7 +165,7 @@ pub fn parse_stock(input: &str) -> Result<i64, String> {
         return Err(format!("`{input}` is not a whole number; {expected}"));
     }
     let q: i64 = value.trunc().try_into().map_err(|_| format!("`{input}` is too large; {expected}"))?;
-    if q.abs() > 1_000_000_000 {
+    if q.abs() > MAX_STOCK {
         return Err(format!("`{input}` is too large; {expected}"));
     }
     Ok(q)
@@ -153,8 +175,26 @@ pub fn parse_stock(input: &str) -> Result<i64, String> {
 mod tests {
     use super::*;
 
+    struct Here;
+    impl Locate for Here {
+        fn locate(&self, r: &RawRecord, field: Option<(Field, usize)>) -> String {
+            match field {
+                Some((f, part)) => format!("here:{}:{}#{part}", r.line, f.name()),
+                None => format!("here:{}", r.line),
+            }
+        }
+    }
+
     fn rec(cells: [Option<&str>; 5]) -> RawRecord {
-        RawRecord { line: 7, cells: cells.map(|c| c.map(str::to_string)), problem: None }
+        let mut r = RawRecord { line: 7, ..Default::default() };
+        for (i, c) in cells.into_iter().enumerate() {
+            r.cells[i] = c.map(str::to_string);
+        }
+        r
+    }
+
+    fn normalize(r: &RawRecord) -> Result<Item, Rejection> {
+        normalize_record(r, &Here)
     }
 
     #[test]
@@ -185,33 +225,56 @@ mod tests {
 
     #[test]
     fn empty_cells_mean_leave_alone_except_sale() {
-        let item = normalize_record(&rec([Some(" A-1 "), Some(""), Some(""), Some(""), Some("")])).unwrap();
+        let item = normalize(&rec([Some(" A-1 "), Some(""), Some(""), Some(""), Some("")])).unwrap();
         assert_eq!(item.sku, "A-1");
         assert_eq!(item.name, None);
         assert_eq!(item.regular, None);
         assert_eq!(item.sale, Sale::Clear);
         assert_eq!(item.stock, None);
-        let item = normalize_record(&rec([Some("A"), None, None, None, None])).unwrap();
+        let item = normalize(&rec([Some("A"), None, None, None, None])).unwrap();
         assert_eq!(item.sale, Sale::Absent);
     }
 
     #[test]
     fn bad_rows_name_line_and_field() {
-        let r = normalize_record(&rec([Some(""), None, Some("5"), None, None])).unwrap_err();
-        assert_eq!((r.line, r.field.as_str()), (7, "sku"));
-        let r = normalize_record(&rec([Some("A"), None, Some("ten"), None, None])).unwrap_err();
+        let r = normalize(&rec([Some(""), None, Some("5"), None, None])).unwrap_err();
+        assert_eq!((r.line, r.field.as_str(), r.location.as_str()), (7, "sku", "here:7:sku#0"));
+        let r = normalize(&rec([Some("A"), None, Some("ten"), None, None])).unwrap_err();
         assert_eq!(r.field, "regular_price");
         assert!(r.message.contains("`ten`"));
-        let r = normalize_record(&rec([Some("A"), None, Some("10"), Some("10"), None])).unwrap_err();
+        let r = normalize(&rec([Some("A"), None, Some("10"), Some("10"), None])).unwrap_err();
         assert_eq!(r.field, "sale_price");
-        let r = normalize_record(&rec([Some("A"), None, None, None, Some("2.5")])).unwrap_err();
+        let r = normalize(&rec([Some("A"), None, None, None, Some("2.5")])).unwrap_err();
         assert_eq!(r.field, "stock");
     }
 
     #[test]
     fn negative_stock_becomes_zero_with_a_note() {
-        let item = normalize_record(&rec([Some("A"), None, None, None, Some("-4")])).unwrap();
+        let item = normalize(&rec([Some("A"), None, None, None, Some("-4")])).unwrap();
         assert_eq!(item.stock, Some(0));
         assert_eq!(item.notes.len(), 1);
+    }
+
+    #[test]
+    fn warehouses_are_summed_empty_ones_count_as_zero() {
+        let mut r = rec([Some("A"), None, None, None, Some("3")]);
+        r.more_stock = vec!["".into(), "4".into()];
+        assert_eq!(normalize(&r).unwrap().stock, Some(7));
+        r.cells[Field::Stock as usize] = Some(" ".into());
+        r.more_stock = vec!["".into(), "".into()];
+        assert_eq!(normalize(&r).unwrap().stock, None, "all empty: leave the stock alone");
+        r.more_stock = vec!["".into(), "x".into()];
+        let bad = normalize(&r).unwrap_err();
+        assert_eq!((bad.field.as_str(), bad.location.as_str()), ("stock", "here:7:stock#2"));
+    }
+
+    #[test]
+    fn external_id_is_trimmed_and_a_row_problem_is_located() {
+        let mut r = rec([Some("A"), None, None, None, None]);
+        r.cells[Field::ExternalId as usize] = Some(" guid-1 ".into());
+        assert_eq!(normalize(&r).unwrap().external_id.as_deref(), Some("guid-1"));
+        r.reject(None, "expected 3 columns".into());
+        let bad = normalize(&r).unwrap_err();
+        assert_eq!((bad.field.as_str(), bad.location.as_str()), ("row", "here:7"));
     }
 }

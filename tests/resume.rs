@@ -332,7 +332,7 @@ async fn check_lists_every_preflight_check_and_writes_nothing() {
     for name in ["config", "source", "database", "privileges", "woocommerce", "lock", "journal"] {
         assert!(stdout.lines().any(|l| l.starts_with("ok") && l.contains(name)), "{name} missing in:\n{stdout}");
     }
-    assert!(stdout.contains("1 rows to sync, 1 rejected; first rejected: line 3 (sku)"), "{stdout}");
+    assert!(stdout.contains("1 rows to sync, 1 rejected; first rejected: feed.csv:3:1 (sku)"), "{stdout}");
     assert!(stdout.contains("WooCommerce 9.9.5"), "{stdout}");
     common::assert_same(&before, &shop.snapshot().await, "check writes nothing");
     let tables: i64 = shop.scalar("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE '%woosync%'").await;

@@ -281,7 +281,7 @@ async fn dry_run_leaves_every_table_byte_identical_and_reports_the_diff() {
     let id = ids[0];
     let expected = format!(
         "action,sku,product_id,post_type,field,old,new,message\n\
-         invalid,,,,sku,,,line 5: empty SKU; expected a non-empty product code\n\
+         invalid,,,,sku,,,feed.csv:5:1: empty SKU; expected a non-empty product code\n\
          update,D-1,{id},product,_regular_price,10,12,\n\
          update,D-1,{id},product,_price,10,12,\n\
          update,D-1,{id},product,_stock,5,0,\n\
@@ -398,10 +398,10 @@ async fn invalid_rows_are_reported_and_the_rest_syncs() {
     assert_eq!(shop.one(ids[0], "_regular_price").await.as_deref(), Some("10"));
     assert_eq!(shop.one(ids[1], "_stock").await.as_deref(), Some("7"));
     let r = shop.report();
-    assert!(r.contains("invalid,G-1,,,regular_price,,,\"line 2: `abc` is not a number; expected a price like 1234.50"), "{r}");
-    assert!(r.contains("invalid,G-3,,,sale_price,,,line 4: sale price 12 is not below the regular price 10"), "{r}");
-    assert!(r.contains("invalid,G-4,,,stock,,,\"line 5: `1.5` is not a whole number"), "{r}");
-    assert!(r.contains("invalid,G-5,,,row,,,\"line 6: expected 4 columns as in the header, found 3"), "{r}");
+    assert!(r.contains("invalid,G-1,,,regular_price,,,\"feed.csv:2:2: `abc` is not a number; expected a price like 1234.50"), "{r}");
+    assert!(r.contains("invalid,G-3,,,sale_price,,,feed.csv:4:3: sale price 12 is not below the regular price 10"), "{r}");
+    assert!(r.contains("invalid,G-4,,,stock,,,\"feed.csv:5:4: `1.5` is not a whole number"), "{r}");
+    assert!(r.contains("invalid,G-5,,,row,,,\"feed.csv:6: expected 4 columns as in the header, found 3"), "{r}");
     shop.drop_db().await;
 }
 
@@ -435,7 +435,9 @@ async fn source_and_shop_failures_write_nothing() {
     assert!(shop.try_sync(&s, false).await.unwrap_err().to_string().contains("no data rows"));
 
     let mut s = shop.settings("sku,stock\nF-1,0\n", "");
-    s.source.path = shop.dir.path().join("missing.csv");
+    if let woosync::config::Source::Csv(csv) = &mut s.source {
+        csv.path = shop.dir.path().join("missing.csv");
+    }
     assert_eq!(shop.try_sync(&s, false).await.unwrap_err().exit_code() as i32, 3);
     common::assert_same(&before, &shop.snapshot().await, "tables");
     let failed: i64 = shop.scalar("SELECT COUNT(*) FROM {p}woosync_runs WHERE state = 'failed'").await;

@@ -26,6 +26,8 @@ pub struct Rules {
     /// Build the per-field report rows of creates and updates (only when a report is written:
     /// at 100k changes they are the largest thing a run holds).
     pub report_rows: bool,
+    /// How the source counts rows in messages ("line", "row", "item", "offer").
+    pub row_word: &'static str,
 }
 
 /// The meta_ids of one key's rows: nearly always one, so kept inline.
@@ -169,7 +171,7 @@ pub fn build(items: &[Item], rejections: &[Rejection], catalog: &Catalog, rules:
 pub fn rejection_rows(rejections: &[Rejection]) -> Vec<ReportRow> {
     rejections
         .iter()
-        .map(|r| ReportRow::note(Action::Invalid, &r.sku, &r.field, format!("line {}: {}", r.line, r.message)))
+        .map(|r| ReportRow::note(Action::Invalid, &r.sku, &r.field, format!("{}: {}", r.location, r.message)))
         .collect()
 }
 
@@ -221,13 +223,13 @@ pub fn stream(
         if let Some(lines) = feed_lines.get(&key) {
             let list = lines.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
             notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, "_sku", format!(
-                "line {}: SKU appears {} times in the feed (lines {list}); nothing written for it", item.line, lines.len()
+                "{w} {}: SKU appears {} times in the feed ({w}s {list}); nothing written for it", item.line, lines.len(), w = rules.row_word
             ))));
             plan.counts.conflict += 1;
             continue;
         }
         for note in &item.notes {
-            notes.push((item.line, ReportRow::note(Action::Warning, &item.sku, &note.field, format!("line {}: {}", item.line, note.message))));
+            notes.push((item.line, ReportRow::note(Action::Warning, &item.sku, &note.field, format!("{} {}: {}", rules.row_word, item.line, note.message))));
         }
         match owners.owners(&key) {
             Some(SkuOwners::One(id)) => {
@@ -256,8 +258,8 @@ pub fn stream(
             Some(SkuOwners::Many(ids)) => {
                 let list = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
                 notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, "_sku", format!(
-                    "line {}: SKU is used by {} live products (IDs {list}); make it unique in WooCommerce; nothing written for it",
-                    item.line, ids.len()
+                    "{} {}: SKU is used by {} live products (IDs {list}); make it unique in WooCommerce; nothing written for it",
+                    rules.row_word, item.line, ids.len()
                 ))));
                 plan.counts.conflict += 1;
             }
@@ -319,7 +321,7 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules) -> (U
     let post_type = post_type_name(p.post_type);
     let mut warnings = Vec::new();
     let mut warn = |field: &str, message: String| {
-        let mut row = ReportRow::note(Action::Warning, &item.sku, field, format!("line {}: {message}", item.line));
+        let mut row = ReportRow::note(Action::Warning, &item.sku, field, format!("{} {}: {message}", rules.row_word, item.line));
         row.product_id = Some(p.id);
         row.post_type = post_type;
         warnings.push(row);
@@ -499,7 +501,7 @@ fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
     };
     if let (Some(s), None) = (&sale, &regular) {
         warnings.push(ReportRow::note(Action::Warning, &item.sku, "_sale_price", format!(
-            "line {}: new product has a sale price {s} but no regular price; the sale is not written", item.line
+            "{} {}: new product has a sale price {s} but no regular price; the sale is not written", rules.row_word, item.line
         )));
         sale = None;
     }
@@ -512,7 +514,7 @@ fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
         Some(n) => n.clone(),
         None => {
             warnings.push(ReportRow::note(Action::Warning, &item.sku, "post_title", format!(
-                "line {}: new product has no name in the feed; its SKU is used as the title", item.line
+                "{} {}: new product has no name in the feed; its SKU is used as the title", rules.row_word, item.line
             )));
             item.sku.clone()
         }

@@ -3,7 +3,7 @@ use crate::catalog::{MetaRow, Product};
 use crate::model::Money;
 
 fn rules() -> Rules {
-    Rules { notify_no_stock_amount: 0, hide_out_of_stock: false, now_unix: 1_800_000_000, new_status: "draft".into(), report_rows: true }
+    Rules { notify_no_stock_amount: 0, hide_out_of_stock: false, now_unix: 1_800_000_000, new_status: "draft".into(), report_rows: true, row_word: "line" }
 }
 
 /// A product whose meta rows get ids `id * 100 + key index`.
@@ -52,7 +52,7 @@ fn simple(cat: &mut Catalog, id: u64, sku: &str, regular: &str, stock: &str) {
 }
 
 fn item(line: u64, sku: &str, regular: Option<&str>, sale: Sale, stock: Option<i64>) -> Item {
-    Item { line, sku: sku.into(), name: None, regular: regular.map(|r| Money::from_stored(r).unwrap()), sale, stock, notes: vec![], missing: false }
+    Item { line, sku: sku.into(), name: None, regular: regular.map(|r| Money::from_stored(r).unwrap()), sale, stock, external_id: None, notes: vec![], missing: false }
 }
 
 #[test]

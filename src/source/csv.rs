@@ -7,27 +7,53 @@ use std::borrow::Cow;
 
 use sha2::{Digest, Sha256};
 
-use super::{Field, RawFeed, RawRecord};
-use crate::config::{hex, CsvSource, Encoding};
+use super::{Each, Field, Locate, RawFeed, RawRecord, FIELDS};
+use crate::config::{hex, Columns, CsvSource, Encoding};
 use crate::error::{Error, Result};
 
 /// Reads the feed file and hands each row to `each`, in order; returns the feed's provenance.
-pub fn read(src: &CsvSource, each: &mut dyn FnMut(RawRecord)) -> Result<RawFeed> {
+pub fn read(src: &CsvSource, each: &mut Each<'_>) -> Result<RawFeed> {
     let label = src.path.display().to_string();
     let bytes = std::fs::read(&src.path)
         .map_err(|e| Error::Source(format!("cannot read feed {label}: {e}")))?;
-    parse(&bytes, src, &label, each)
-}
-
-/// Parses a whole feed into memory (tests and small feeds).
-pub fn parse_all(bytes: &[u8], src: &CsvSource, label: &str) -> Result<RawFeed> {
-    let mut records = Vec::new();
-    let mut feed = parse(bytes, src, label, &mut |r| records.push(r))?;
-    feed.records = records;
+    let name = src.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| label.clone());
+    let mut feed = parse(&bytes, src, &name, each)?;
+    feed.label = label;
     Ok(feed)
 }
 
-pub fn parse(bytes: &[u8], src: &CsvSource, label: &str, each: &mut dyn FnMut(RawRecord)) -> Result<RawFeed> {
+/// Parses a whole feed into memory (tests and small feeds): the records and what the locator
+/// says of each rejected value's place.
+#[cfg(test)]
+pub fn parse_all(bytes: &[u8], src: &CsvSource, label: &str) -> Result<Vec<RawRecord>> {
+    let mut records = Vec::new();
+    parse(bytes, src, label, &mut |r, _| records.push(r.clone()))?;
+    Ok(records)
+}
+
+/// Where CSV values are: `file:line:column`.
+pub(crate) struct Places {
+    pub(crate) file: String,
+    /// The 0-based column of each field (the stock's first column), and of each further stock column.
+    pub(crate) index: [Option<usize>; FIELDS],
+    pub(crate) more_stock: Vec<usize>,
+}
+
+impl Locate for Places {
+    fn locate(&self, record: &RawRecord, field: Option<(Field, usize)>) -> String {
+        let column = match field {
+            Some((Field::Stock, part)) if part > 0 => self.more_stock.get(part - 1).copied(),
+            Some((f, _)) => self.index[f as usize],
+            None => None,
+        };
+        match column {
+            Some(c) => format!("{}:{}:{}", self.file, record.line, c + 1),
+            None => format!("{}:{}", self.file, record.line),
+        }
+    }
+}
+
+pub fn parse(bytes: &[u8], src: &CsvSource, label: &str, each: &mut Each<'_>) -> Result<RawFeed> {
     let sha256 = hex(&Sha256::digest(bytes));
     let text = decode(bytes, src.encoding, label)?;
     let first_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
@@ -47,33 +73,8 @@ pub fn parse(bytes: &[u8], src: &CsvSource, label: &str, each: &mut dyn FnMut(Ra
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
         .collect();
-
-    let mut index: [Option<usize>; 5] = [None; 5];
-    for field in Field::ALL {
-        let wanted = column_name(src, field);
-        let found: Vec<usize> = headers
-            .iter()
-            .enumerate()
-            .filter(|(_, h)| h.to_lowercase() == wanted.to_lowercase())
-            .map(|(i, _)| i)
-            .collect();
-        if found.len() > 1 {
-            return Err(Error::Source(format!(
-                "{label}:1: column `{wanted}` ({}) appears {} times in the header (columns {}); expected it once",
-                field.name(),
-                found.len(),
-                found.iter().map(|i| (i + 1).to_string()).collect::<Vec<_>>().join(", ")
-            )));
-        }
-        index[field as usize] = found.first().copied();
-    }
-    if index[Field::Sku as usize].is_none() {
-        return Err(Error::Source(format!(
-            "{label}:1: the header has no SKU column `{}`; found columns: {} (map it with [source.columns] sku = \"...\")",
-            column_name(src, Field::Sku),
-            headers.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", ")
-        )));
-    }
+    let places = map_headers(&headers, &src.columns, &format!("{label}:1"))?;
+    let places = Places { file: label.to_string(), ..places };
 
     let mut rows = 0usize;
     let mut record = ::csv::StringRecord::new();
@@ -92,37 +93,111 @@ pub fn parse(bytes: &[u8], src: &CsvSource, label: &str, each: &mut dyn FnMut(Ra
         }
         let mut raw = RawRecord { line, ..Default::default() };
         if record.len() != headers.len() {
-            raw.problem = Some((
-                "row".into(),
-                format!("expected {} columns as in the header, found {}", headers.len(), record.len()),
-            ));
+            raw.reject(None, format!("expected {} columns as in the header, found {}", headers.len(), record.len()));
         }
         for field in Field::ALL {
-            if let Some(i) = index[field as usize] {
+            if let Some(i) = places.index[field as usize] {
                 raw.cells[field as usize] = Some(record.get(i).unwrap_or("").to_string());
             }
         }
+        raw.more_stock = places.more_stock.iter().map(|&i| record.get(i).unwrap_or("").to_string()).collect();
         rows += 1;
-        each(raw);
+        each(&raw, &places);
     }
     if rows == 0 {
         return Err(Error::Source(format!(
             "{label}: the feed has a header but no data rows; refusing to sync an empty feed"
         )));
     }
-    Ok(RawFeed { label: label.to_string(), sha256, records: Vec::new() })
+    Ok(RawFeed { label: label.to_string(), sha256 })
 }
 
-fn column_name(src: &CsvSource, field: Field) -> String {
-    let c = &src.columns;
-    let configured = match field {
-        Field::Sku => &c.sku,
-        Field::Name => &c.name,
-        Field::RegularPrice => &c.regular_price,
-        Field::SalePrice => &c.sale_price,
-        Field::Stock => &c.stock,
+/// Finds each configured column in a header row (case-insensitively). A column named twice in
+/// the header, or a configured stock column that is absent, fails the source; so does a
+/// missing SKU column. Shared with the spreadsheet reader, which passes `letters` to also
+/// accept column letters.
+fn map_headers(headers: &[String], columns: &Columns, at: &str) -> Result<Places> {
+    map_columns(headers, columns, at, false)
+}
+
+pub(crate) fn map_columns(headers: &[String], columns: &Columns, at: &str, letters: bool) -> Result<Places> {
+    let find = |wanted: &str, field: Field| -> Result<Option<usize>> {
+        let found: Vec<usize> = headers
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.to_lowercase() == wanted.to_lowercase())
+            .map(|(i, _)| i)
+            .collect();
+        if found.len() > 1 {
+            return Err(Error::Source(format!(
+                "{at}: column `{wanted}` ({}) appears {} times in the header (columns {}); expected it once",
+                field.name(),
+                found.len(),
+                found.iter().map(|i| (i + 1).to_string()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        if found.is_empty() && letters {
+            return Ok(super::column_index(wanted));
+        }
+        Ok(found.first().copied())
     };
-    configured.clone().unwrap_or_else(|| field.name().to_string())
+    let listing = || {
+        let shown: Vec<String> = headers.iter().filter(|h| !h.is_empty()).map(|h| format!("`{h}`")).collect();
+        if shown.is_empty() { "none".to_string() } else { shown.join(", ") }
+    };
+    let mut index: [Option<usize>; FIELDS] = [None; FIELDS];
+    for field in Field::ALL {
+        if field == Field::Stock {
+            continue;
+        }
+        index[field as usize] = find(&columns.name_of(field), field)?;
+    }
+    let mut more_stock = Vec::new();
+    let stock_names = columns.stock_names();
+    for (part, name) in stock_names.iter().enumerate() {
+        let found = find(name, Field::Stock)?;
+        match (part, found) {
+            (0, f) => index[Field::Stock as usize] = f,
+            (_, Some(i)) => more_stock.push(i),
+            (_, None) => {
+                return Err(Error::Source(format!(
+                    "{at}: the header has no stock column `{name}`; found columns: {}", listing()
+                )))
+            }
+        }
+    }
+    if stock_names.len() > 1 && index[Field::Stock as usize].is_none() {
+        return Err(Error::Source(format!(
+            "{at}: the header has no stock column `{}`; found columns: {}", stock_names[0], listing()
+        )));
+    }
+    for (field, explicit) in [
+        (Field::RegularPrice, &columns.regular_price),
+        (Field::SalePrice, &columns.sale_price),
+        (Field::Name, &columns.name),
+        (Field::ExternalId, &columns.external_id),
+    ] {
+        if let (Some(name), None) = (explicit, index[field as usize]) {
+            return Err(Error::Source(format!(
+                "{at}: the header has no column `{name}` ({} in [source.columns]); found columns: {}",
+                field.name(),
+                listing()
+            )));
+        }
+    }
+    if columns.stock.is_some() && index[Field::Stock as usize].is_none() {
+        return Err(Error::Source(format!(
+            "{at}: the header has no stock column `{}`; found columns: {}", stock_names[0], listing()
+        )));
+    }
+    if index[Field::Sku as usize].is_none() {
+        return Err(Error::Source(format!(
+            "{at}: the header has no SKU column `{}`; found columns: {} (map it with [source.columns] sku = \"...\")",
+            columns.name_of(Field::Sku),
+            listing()
+        )));
+    }
+    Ok(Places { file: String::new(), index, more_stock })
 }
 
 fn decode<'a>(bytes: &'a [u8], encoding: Encoding, label: &str) -> Result<Cow<'a, str>> {
@@ -166,7 +241,7 @@ fn detect_delimiter(header: &str) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Columns;
+    use crate::config::{Columns, OneOrMany};
     use std::path::PathBuf;
 
     fn src(encoding: Encoding, columns: Columns) -> CsvSource {
@@ -175,20 +250,20 @@ mod tests {
 
     #[test]
     fn detects_semicolon_and_maps_columns_case_insensitively() {
-        let feed = parse_all(b"SKU;Stock\nA-1;5\n", &src(Encoding::Utf8, Columns::default()), "f.csv").unwrap();
-        assert_eq!(feed.records.len(), 1);
-        assert_eq!(feed.records[0].get(Field::Sku), Some("A-1"));
-        assert_eq!(feed.records[0].get(Field::Stock), Some("5"));
-        assert_eq!(feed.records[0].get(Field::Name), None);
-        assert_eq!(feed.records[0].line, 2);
+        let records = parse_all(b"SKU;Stock\nA-1;5\n", &src(Encoding::Utf8, Columns::default()), "f.csv").unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].get(Field::Sku), Some("A-1"));
+        assert_eq!(records[0].get(Field::Stock), Some("5"));
+        assert_eq!(records[0].get(Field::Name), None);
+        assert_eq!(records[0].line, 2);
     }
 
     #[test]
     fn windows_1251_with_russian_headers() {
-        let cols = Columns { sku: Some("Артикул".into()), stock: Some("Остаток".into()), ..Default::default() };
+        let cols = Columns { sku: Some("Артикул".into()), stock: Some(OneOrMany::One("Остаток".into())), ..Default::default() };
         let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode("Артикул;Остаток\nКР-1;3\n");
-        let feed = parse_all(&bytes, &src(Encoding::Windows1251, cols), "f.csv").unwrap();
-        assert_eq!(feed.records[0].get(Field::Sku), Some("КР-1"));
+        let records = parse_all(&bytes, &src(Encoding::Windows1251, cols), "f.csv").unwrap();
+        assert_eq!(records[0].get(Field::Sku), Some("КР-1"));
     }
 
     #[test]
@@ -200,8 +275,8 @@ mod tests {
 
     #[test]
     fn bom_is_accepted() {
-        let feed = parse_all(b"\xEF\xBB\xBFsku,stock\nA,1\n", &src(Encoding::Utf8, Columns::default()), "f").unwrap();
-        assert_eq!(feed.records[0].get(Field::Sku), Some("A"));
+        let records = parse_all(b"\xEF\xBB\xBFsku,stock\nA,1\n", &src(Encoding::Utf8, Columns::default()), "f").unwrap();
+        assert_eq!(records[0].get(Field::Sku), Some("A"));
     }
 
     #[test]
@@ -212,17 +287,47 @@ mod tests {
 
     #[test]
     fn ragged_row_is_a_row_problem_and_header_only_fails() {
-        let feed = parse_all(b"sku,stock\nA,1,9\nB,2\n", &src(Encoding::Utf8, Columns::default()), "f").unwrap();
-        assert!(feed.records[0].problem.is_some());
-        assert!(feed.records[1].problem.is_none());
+        let records = parse_all(b"sku,stock\nA,1,9\nB,2\n", &src(Encoding::Utf8, Columns::default()), "f").unwrap();
+        assert!(records[0].problem.is_some());
+        assert_eq!(Places { file: "f".into(), index: [Some(0); FIELDS], more_stock: vec![] }.locate(&records[0], None), "f:2");
+        assert!(records[1].problem.is_none());
         assert!(parse_all(b"sku,stock\n", &src(Encoding::Utf8, Columns::default()), "f").is_err());
         assert!(parse_all(b"", &src(Encoding::Utf8, Columns::default()), "f").is_err());
     }
 
     #[test]
     fn quoted_field_with_newline_keeps_line_numbers() {
-        let feed = parse_all(b"sku,name\nA,\"two\nlines\"\nB,x\n", &src(Encoding::Utf8, Columns::default()), "f").unwrap();
-        assert_eq!(feed.records[0].get(Field::Name), Some("two\nlines"));
-        assert_eq!(feed.records[1].line, 4);
+        let records = parse_all(b"sku,name\nA,\"two\nlines\"\nB,x\n", &src(Encoding::Utf8, Columns::default()), "f").unwrap();
+        assert_eq!(records[0].get(Field::Name), Some("two\nlines"));
+        assert_eq!(records[1].line, 4);
+    }
+
+    #[test]
+    fn several_stock_columns_and_their_places() {
+        let cols = Columns {
+            stock: Some(OneOrMany::Many(vec!["Склад Москва".into(), "Склад СПб".into()])),
+            external_id: Some("guid".into()),
+            ..Default::default()
+        };
+        let bytes = "sku,guid,Склад Москва,Склад СПб\nA,g-1,3,\n".as_bytes();
+        let mut seen = Vec::new();
+        parse(bytes, &src(Encoding::Utf8, cols.clone()), "f.csv", &mut |r, at| {
+            seen.push((r.clone(), at.locate(r, Some((Field::Stock, 1))), at.locate(r, Some((Field::ExternalId, 0)))))
+        })
+        .unwrap();
+        let (r, second_stock, guid) = &seen[0];
+        assert_eq!(r.stock_parts().collect::<Vec<_>>(), vec!["3", ""]);
+        assert_eq!(r.get(Field::ExternalId), Some("g-1"));
+        assert_eq!((second_stock.as_str(), guid.as_str()), ("f.csv:2:4", "f.csv:2:2"));
+
+        let err = parse_all("sku,guid,Склад Москва\nA,g,1\n".as_bytes(), &src(Encoding::Utf8, cols), "f.csv").unwrap_err().to_string();
+        assert!(err.contains("no stock column `Склад СПб`"), "{err}");
+    }
+
+    #[test]
+    fn a_configured_column_that_is_absent_fails_the_source() {
+        let cols = Columns { regular_price: Some("Цена".into()), ..Default::default() };
+        let err = parse_all(b"sku,price\nA,1\n", &src(Encoding::Utf8, cols), "f.csv").unwrap_err().to_string();
+        assert!(err.contains("no column `Цена` (regular_price"), "{err}");
     }
 }

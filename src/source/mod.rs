@@ -1,7 +1,15 @@
 //! Source adapters: each reads one kind of feed and yields the same [`RawRecord`]s, or fails as a
-//! whole (nothing is written when a source fails). Adapters know nothing of WooCommerce.
+//! whole (nothing is written when a source fails). Adapters know nothing of WooCommerce; each one
+//! also knows how to name where a row or a value came from ([`Locate`]), so every message can
+//! point at `file:line:column`, a spreadsheet cell, a JSON page and pointer or an XML path.
 
+pub mod commerceml;
 pub mod csv;
+pub mod http;
+pub mod xlsx;
+
+use crate::config::Source;
+use crate::error::Result;
 
 /// The canonical fields a feed can carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,10 +19,14 @@ pub enum Field {
     RegularPrice = 2,
     SalePrice = 3,
     Stock = 4,
+    ExternalId = 5,
 }
 
+pub const FIELDS: usize = 6;
+
 impl Field {
-    pub const ALL: [Field; 5] = [Field::Sku, Field::Name, Field::RegularPrice, Field::SalePrice, Field::Stock];
+    pub const ALL: [Field; FIELDS] =
+        [Field::Sku, Field::Name, Field::RegularPrice, Field::SalePrice, Field::Stock, Field::ExternalId];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -23,29 +35,121 @@ impl Field {
             Field::RegularPrice => "regular_price",
             Field::SalePrice => "sale_price",
             Field::Stock => "stock",
+            Field::ExternalId => "external_id",
         }
     }
 }
 
+/// Something wrong with a row as read (a ragged CSV row, an error cell, a JSON object where a
+/// value was expected): the row is rejected. `field` is the value concerned, if one is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub field: Option<(Field, usize)>,
+    pub message: String,
+}
+
 /// One row as read: for each field, `None` when the feed has no such column, else the cell text.
+/// Stock may come from several columns or warehouses: the first is `cells[Field::Stock]`, the
+/// others are in `more_stock`, in the configured order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RawRecord {
+    /// Where the row is, in the source's own terms: CSV line, sheet row, item number (across
+    /// pages) or offer number; 1-based. Rows are reported and ordered by it.
     pub line: u64,
-    pub cells: [Option<String>; 5],
-    /// A structural problem with the row (e.g. wrong column count): the row is rejected.
-    pub problem: Option<(String, String)>,
+    /// HTTP sources: the page (1-based) and the item's index in that page's array.
+    pub page: u32,
+    pub index: u32,
+    pub cells: [Option<String>; FIELDS],
+    pub more_stock: Vec<String>,
+    pub problem: Option<Problem>,
 }
 
 impl RawRecord {
     pub fn get(&self, f: Field) -> Option<&str> {
         self.cells[f as usize].as_deref()
     }
+
+    pub fn set(&mut self, f: Field, value: String) {
+        self.cells[f as usize] = Some(value);
+    }
+
+    /// Every stock value (one per configured column or warehouse), or none when the feed has no stock.
+    pub fn stock_parts(&self) -> impl Iterator<Item = &str> {
+        self.get(Field::Stock).into_iter().chain(self.more_stock.iter().map(String::as_str))
+    }
+
+    pub fn reject(&mut self, field: Option<(Field, usize)>, message: String) {
+        if self.problem.is_none() {
+            self.problem = Some(Problem { field, message });
+        }
+    }
 }
 
-/// What a source hands to normalisation: the rows plus provenance for the journal.
+/// Names where a row (`field` = None) or one of its values came from, in the source's own
+/// terms. Only called for rows that are rejected, so it may take its time.
+pub trait Locate: Sync {
+    fn locate(&self, record: &RawRecord, field: Option<(Field, usize)>) -> String;
+}
+
+/// What a source hands back once every row went through `each`: provenance for the journal.
 #[derive(Debug, Clone, Default)]
 pub struct RawFeed {
     pub label: String,
     pub sha256: String,
-    pub records: Vec<RawRecord>,
+}
+
+/// Called for every row in source order, with the locator for its messages.
+pub type Each<'a> = dyn FnMut(&RawRecord, &dyn Locate) + Send + 'a;
+
+/// Called as an HTTP source fetches pages (pages so far).
+pub type Pages<'a> = dyn Fn(u32) + Send + Sync + 'a;
+
+/// Reads the configured source, handing each row to `each`. Fails as a whole when the source
+/// cannot be read completely.
+pub async fn read(source: &Source, pages: &Pages<'_>, each: &mut Each<'_>) -> Result<RawFeed> {
+    match source {
+        Source::Csv(s) => csv::read(s, each),
+        Source::Xlsx(s) => xlsx::read(s, each),
+        Source::CommerceMl(s) => commerceml::read(s, each),
+        Source::Http(s) => http::read(s, pages, each).await,
+    }
+}
+
+/// A spreadsheet-style column name: 0 → `A`, 25 → `Z`, 26 → `AA`.
+pub fn column_letters(mut index: usize) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(b'A' + (index % 26) as u8);
+        if index < 26 {
+            break;
+        }
+        index = index / 26 - 1;
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ASCII")
+}
+
+/// The inverse of [`column_letters`] for `A`..`XFD` (Excel's last column), else `None`.
+pub fn column_index(letters: &str) -> Option<usize> {
+    if letters.is_empty() || letters.len() > 3 || !letters.bytes().all(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    let n = letters.bytes().fold(0usize, |n, b| n * 26 + (b - b'A' + 1) as usize) - 1;
+    (n < 16_384).then_some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_letters_round_trip() {
+        for (i, s) in [(0, "A"), (25, "Z"), (26, "AA"), (27, "AB"), (701, "ZZ"), (702, "AAA"), (16_383, "XFD")] {
+            assert_eq!(column_letters(i), s);
+            assert_eq!(column_index(s), Some(i));
+        }
+        assert_eq!(column_index("XFE"), None);
+        assert_eq!(column_index("sku"), None);
+        assert_eq!(column_index("SKUS"), None);
+    }
 }

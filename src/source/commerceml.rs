@@ -1,0 +1,555 @@
+//! 1C CommerceML 2 (`offers.xml`, optionally `import.xml`), read as a stream: memory stays
+//! flat whatever the size of the export.
+//!
+//! An offer (`Предложение`) gives the external ID (`Ид`), the SKU (`Артикул`, else the good's
+//! `Артикул` in `import.xml` for an offer of a whole good), the name, prices by price type
+//! (`Цены/Цена` with `ИдТипаЦены` and `ЦенаЗаЕдиницу`) and stock: the offer's `Количество`, or
+//! per warehouse — `<Склад ИдСклада=".." КоличествоНаСкладе=".."/>` (CommerceML 2.04–2.07) or
+//! `Остатки/Остаток/Склад` with `Ид` and `Количество` (2.08 and later). Price types and
+//! warehouses are picked by `Ид` or by `Наименование` from the `ТипыЦен` and `Склады` sections.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::{Reader, XmlVersion};
+use sha2::{Digest, Sha256};
+
+use super::{Each, Field, Locate, RawFeed, RawRecord};
+use crate::config::{hex, CmlSource};
+use crate::error::{Error, Result};
+
+/// Reads through to a hasher, so the feed's SHA-256 costs no second pass.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+type XmlReader = Reader<BufReader<Hashing<File>>>;
+
+fn open(path: &Path) -> Result<XmlReader> {
+    let file = File::open(path).map_err(|e| Error::Source(format!("cannot read {}: {e}", path.display())))?;
+    let mut reader = Reader::from_reader(BufReader::with_capacity(256 * 1024, Hashing { inner: file, hasher: Sha256::new() }));
+    reader.config_mut().trim_text(true);
+    Ok(reader)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+}
+
+/// The element path from the root (`КоммерческаяИнформация/ПакетПредложений/...`) plus the text
+/// of the element being read.
+#[derive(Default)]
+struct Cursor {
+    stack: Vec<String>,
+    text: String,
+}
+
+impl Cursor {
+    fn at(&self, tail: &[&str]) -> bool {
+        self.stack.len() >= tail.len() && self.stack[self.stack.len() - tail.len()..].iter().zip(tail).all(|(a, b)| a == b)
+    }
+    fn path(&self) -> String {
+        self.stack.join("/")
+    }
+}
+
+/// The next event with its text resolved, or a located error.
+enum Step {
+    Open,
+    /// An element closed; its name was popped and its text is in `Cursor::text`.
+    Close(String),
+    Eof,
+}
+
+fn step<'b>(reader: &mut XmlReader, buf: &'b mut Vec<u8>, cur: &mut Cursor, file: &str, open: &mut dyn FnMut(&Cursor, &BytesStart<'_>)) -> Result<Step> {
+    loop {
+        buf.clear();
+        let event = reader.read_event_into(buf).map_err(|e| {
+            Error::Source(format!(
+                "{file}: malformed XML at byte {} (in {}): {e}",
+                reader.error_position(),
+                if cur.stack.is_empty() { "the document".to_string() } else { cur.path() }
+            ))
+        })?;
+        match event {
+            Event::Start(e) => {
+                cur.stack.push(e.name().as_ref().to_string());
+                cur.text.clear();
+                open(cur, &e);
+                return Ok(Step::Open);
+            }
+            Event::Empty(e) => {
+                cur.stack.push(e.name().as_ref().to_string());
+                cur.text.clear();
+                open(cur, &e);
+                let name = cur.stack.pop().unwrap_or_default();
+                return Ok(Step::Close(name));
+            }
+            Event::End(_) => {
+                let name = cur.stack.pop().unwrap_or_default();
+                return Ok(Step::Close(name));
+            }
+            Event::Text(t) => cur.text.push_str(&t.xml10_content()),
+            Event::CData(t) => cur.text.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) => {
+                if let Ok(Some(c)) = r.resolve_char_ref() {
+                    cur.text.push(c);
+                } else {
+                    let name: &str = &r;
+                    match name {
+                        "amp" => cur.text.push('&'),
+                        "lt" => cur.text.push('<'),
+                        "gt" => cur.text.push('>'),
+                        "quot" => cur.text.push('"'),
+                        "apos" => cur.text.push('\''),
+                        other => {
+                            cur.text.push('&');
+                            cur.text.push_str(other);
+                            cur.text.push(';');
+                        }
+                    }
+                }
+            }
+            Event::Eof => {
+                if !cur.stack.is_empty() {
+                    return Err(Error::Source(format!(
+                        "{file}: the XML ends inside {} (truncated file?)",
+                        cur.path()
+                    )));
+                }
+                return Ok(Step::Eof);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
+    e.attributes()
+        .flatten()
+        .find(|a| a.key.as_ref() == name)
+        .and_then(|a| a.normalized_value(XmlVersion::Implicit1_0).ok().map(|v| v.trim().to_string()))
+}
+
+/// An `Ид` with its `Наименование` (a price type or a warehouse).
+#[derive(Debug, Clone, Default)]
+struct Named {
+    id: String,
+    name: String,
+}
+
+/// What `import.xml` says of a good.
+#[derive(Debug, Default)]
+struct Good {
+    article: Option<String>,
+    name: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Catalogue {
+    goods: HashMap<String, Good>,
+    price_types: Vec<Named>,
+    warehouses: Vec<Named>,
+}
+
+/// Articles and names of the goods, plus the price types and warehouses of the classifier.
+fn read_import(path: &Path) -> Result<Catalogue> {
+    let file = file_name(path);
+    let mut reader = open(path)?;
+    let mut buf = Vec::new();
+    let mut cur = Cursor::default();
+    let mut cat = Catalogue::default();
+    let mut good: Option<(String, Good)> = None;
+    let mut named: Option<Named> = None;
+    let mut seen_root = false;
+    loop {
+        match step(&mut reader, &mut buf, &mut cur, &file, &mut |_, _| {})? {
+            Step::Eof => break,
+            Step::Open => {
+                seen_root = true;
+                if cur.at(&["Товары", "Товар"]) {
+                    good = Some(Default::default());
+                } else if cur.at(&["ТипыЦен", "ТипЦены"]) || cur.at(&["Склады", "Склад"]) {
+                    named = Some(Named::default());
+                }
+            }
+            Step::Close(name) => {
+                let text = cur.text.trim();
+                if let Some((id, g)) = good.as_mut().filter(|_| cur.at(&["Товары", "Товар"])) {
+                    match name.as_str() {
+                        "Ид" => *id = text.to_string(),
+                        "Артикул" => g.article = Some(text.to_string()).filter(|s| !s.is_empty()),
+                        "Наименование" => g.name = Some(text.to_string()).filter(|s| !s.is_empty()),
+                        _ => {}
+                    }
+                } else if name == "Товар" && cur.at(&["Товары"]) {
+                    if let Some((id, g)) = good.take() {
+                        if !id.is_empty() {
+                            cat.goods.insert(id, g);
+                        }
+                    }
+                } else if let Some(n) = named.as_mut().filter(|_| cur.at(&["ТипыЦен", "ТипЦены"]) || cur.at(&["Склады", "Склад"])) {
+                    match name.as_str() {
+                        "Ид" => n.id = text.to_string(),
+                        "Наименование" => n.name = text.to_string(),
+                        _ => {}
+                    }
+                } else if (name == "ТипЦены" && cur.at(&["ТипыЦен"])) || (name == "Склад" && cur.at(&["Склады"])) {
+                    if let Some(n) = named.take() {
+                        if name == "ТипЦены" { cat.price_types.push(n) } else { cat.warehouses.push(n) }
+                    }
+                }
+                cur.text.clear();
+            }
+        }
+    }
+    if !seen_root {
+        return Err(Error::Source(format!("{file}: the file is empty; expected a CommerceML КоммерческаяИнформация document")));
+    }
+    Ok(cat)
+}
+
+/// One offer as read, before it becomes a record.
+#[derive(Debug, Default)]
+struct Offer {
+    id: String,
+    article: Option<String>,
+    name: Option<String>,
+    /// (`ИдТипаЦены`, `ЦенаЗаЕдиницу`) in document order.
+    prices: Vec<(String, String)>,
+    quantity: Option<String>,
+    /// (warehouse `Ид`, quantity) in document order.
+    stocks: Vec<(String, String)>,
+    /// The offer has warehouse data at all (so a configured warehouse it lacks holds 0).
+    has_warehouses: bool,
+}
+
+/// Where CommerceML values are: an element path with the offer's position.
+struct Places {
+    file: String,
+    /// The path of the offers' parent, `КоммерческаяИнформация/ПакетПредложений/Предложения`.
+    parent: String,
+    regular: Option<String>,
+    sale: Option<String>,
+    /// The configured warehouses' IDs; empty = the offer's own total.
+    warehouses: Vec<String>,
+    sku_from_import: bool,
+}
+
+impl Locate for Places {
+    fn locate(&self, record: &RawRecord, field: Option<(Field, usize)>) -> String {
+        let offer = format!("{}: {}/Предложение[{}]", self.file, self.parent, record.line);
+        let tail = match field {
+            None => String::new(),
+            Some((Field::Sku, _)) if self.sku_from_import => "/Артикул (or the good's Артикул in import.xml)".into(),
+            Some((Field::Sku, _)) => "/Артикул".into(),
+            Some((Field::Name, _)) => "/Наименование".into(),
+            Some((Field::ExternalId, _)) => "/Ид".into(),
+            Some((Field::RegularPrice, _)) => price_path(self.regular.as_deref()),
+            Some((Field::SalePrice, _)) => price_path(self.sale.as_deref()),
+            Some((Field::Stock, part)) => match self.warehouses.get(part) {
+                Some(id) => format!("/Склад[ИдСклада=\"{id}\"]"),
+                None => "/Количество".into(),
+            },
+        };
+        format!("{offer}{tail}")
+    }
+}
+
+fn price_path(id: Option<&str>) -> String {
+    format!("/Цены/Цена[ИдТипаЦены=\"{}\"]/ЦенаЗаЕдиницу", id.unwrap_or(""))
+}
+
+/// Picks an entry by `Ид` or by `Наименование` (case-insensitive); a value matching neither is
+/// taken as an `Ид` when `list` is empty (the export has no such section).
+fn pick(list: &[Named], wanted: &str, what: &str, key: &str, file: &str) -> Result<String> {
+    if let Some(n) = list.iter().find(|n| n.id == wanted) {
+        return Ok(n.id.clone());
+    }
+    let by_name: Vec<&Named> = list.iter().filter(|n| n.name.to_lowercase() == wanted.to_lowercase()).collect();
+    match by_name.as_slice() {
+        [one] => Ok(one.id.clone()),
+        [] if list.is_empty() => Ok(wanted.to_string()),
+        [] => Err(Error::Source(format!(
+            "{file}: [source.columns] {key} = {wanted:?} names no {what}; the {what}s are {}",
+            listing(list)
+        ))),
+        _ => Err(Error::Source(format!(
+            "{file}: [source.columns] {key} = {wanted:?} names {} {what}s; use the Ид: {}",
+            by_name.len(),
+            listing(list)
+        ))),
+    }
+}
+
+fn listing(list: &[Named]) -> String {
+    list.iter().map(|n| format!("{:?} (Ид {})", n.name, n.id)).collect::<Vec<_>>().join(", ")
+}
+
+pub fn read(src: &CmlSource, each: &mut Each<'_>) -> Result<RawFeed> {
+    let import = match &src.import {
+        Some(path) => Some(read_import(path)?),
+        None => None,
+    };
+    let label = src.offers.display().to_string();
+    let file = file_name(&src.offers);
+    let mut reader = open(&src.offers)?;
+    let mut buf = Vec::new();
+    let mut cur = Cursor::default();
+
+    let (mut price_types, mut warehouses) = match &import {
+        Some(c) => (c.price_types.clone(), c.warehouses.clone()),
+        None => (Vec::new(), Vec::new()),
+    };
+    let mut named: Option<Named> = None;
+    let mut places: Option<Places> = None;
+    let mut offer: Option<Offer> = None;
+    let mut offers = 0u64;
+    let mut seen_warehouses: std::collections::HashSet<String> = Default::default();
+    // The warehouse of an `Остатки/Остаток/Склад` being read: (Ид, Количество).
+    let mut nested: Option<(String, String)> = None;
+    let mut seen_root = false;
+
+    loop {
+        let mut opened_store: Option<(Option<String>, Option<String>)> = None;
+        let step = step(&mut reader, &mut buf, &mut cur, &file, &mut |cur, e| {
+            if cur.at(&["Предложение", "Склад"]) {
+                opened_store = Some((attr(e, "ИдСклада"), attr(e, "КоличествоНаСкладе")));
+            }
+        })?;
+        match step {
+            Step::Eof => break,
+            Step::Open => {
+                seen_root = true;
+                if let (Some(o), Some((id, qty))) = (offer.as_mut(), opened_store.take()) {
+                    o.has_warehouses = true;
+                    if let Some(id) = id {
+                        o.stocks.push((id, qty.unwrap_or_default()));
+                    }
+                }
+                if cur.at(&["Предложения", "Предложение"]) {
+                    if places.is_none() {
+                        places = Some(resolve(src, &file, &cur, &price_types, &warehouses)?);
+                    }
+                    offers += 1;
+                    offer = Some(Offer::default());
+                } else if offer.is_none() && (cur.at(&["ТипыЦен", "ТипЦены"]) || cur.at(&["Склады", "Склад"])) {
+                    named = Some(Named::default());
+                } else if offer.is_some() && cur.at(&["Остатки", "Остаток", "Склад"]) {
+                    nested = Some(Default::default());
+                } else if let Some(o) = offer.as_mut() {
+                    if cur.at(&["Предложение", "Цены", "Цена"]) {
+                        o.prices.push(Default::default());
+                    }
+                }
+            }
+            Step::Close(name) => {
+                let text = cur.text.trim().to_string();
+                cur.text.clear();
+                if let Some(o) = offer.as_mut() {
+                    // `cur` no longer holds `name`: the tail is the element's parent path.
+                    if cur.at(&["Предложения", "Предложение"]) {
+                        match name.as_str() {
+                            "Ид" => o.id = text,
+                            "Артикул" => o.article = Some(text).filter(|s| !s.is_empty()),
+                            "Наименование" => o.name = Some(text).filter(|s| !s.is_empty()),
+                            "Количество" => o.quantity = Some(text),
+                            "Склад" => {
+                                if let Some((id, qty)) = opened_store.take() {
+                                    o.has_warehouses = true;
+                                    if let Some(id) = id {
+                                        o.stocks.push((id, qty.unwrap_or_default()));
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
+                    } else if cur.at(&["Предложение", "Цены", "Цена"]) {
+                        if let Some(p) = o.prices.last_mut() {
+                            match name.as_str() {
+                                "ИдТипаЦены" => p.0 = text,
+                                "ЦенаЗаЕдиницу" => p.1 = text,
+                                _ => {}
+                            }
+                        }
+                    } else if cur.at(&["Остатки", "Остаток", "Склад"]) {
+                        if let Some(n) = nested.as_mut() {
+                            match name.as_str() {
+                                "Ид" => n.0 = text,
+                                "Количество" => n.1 = text,
+                                _ => {}
+                            }
+                        }
+                    } else if cur.at(&["Остатки", "Остаток"]) {
+                        if name == "Склад" {
+                            if let Some((id, qty)) = nested.take() {
+                                o.has_warehouses = true;
+                                o.stocks.push((id, qty));
+                            }
+                        } else if name == "Количество" && o.quantity.is_none() {
+                            o.quantity = Some(text);
+                        }
+                    } else if name == "Предложение" && cur.at(&["Предложения"]) {
+                        let done = offer.take().expect("an offer is open");
+                        let p = places.as_ref().expect("resolved at the first offer");
+                        for (id, _) in &done.stocks {
+                            seen_warehouses.insert(id.clone());
+                        }
+                        let record = record(done, offers, p, import.as_ref());
+                        each(&record, p);
+                    }
+                } else if let Some(n) = named.as_mut().filter(|_| cur.at(&["ТипыЦен", "ТипЦены"]) || cur.at(&["Склады", "Склад"])) {
+                    match name.as_str() {
+                        "Ид" => n.id = text,
+                        "Наименование" => n.name = text,
+                        _ => {}
+                    }
+                } else if name == "ТипЦены" && cur.at(&["ТипыЦен"]) {
+                    price_types.extend(named.take());
+                } else if name == "Склад" && cur.at(&["Склады"]) {
+                    warehouses.extend(named.take());
+                }
+            }
+        }
+    }
+    if !seen_root {
+        return Err(Error::Source(format!("{file}: the file is empty; expected a CommerceML КоммерческаяИнформация document")));
+    }
+    if offers == 0 {
+        return Err(Error::Source(format!(
+            "{file}: no Предложение elements (expected КоммерческаяИнформация/ПакетПредложений/Предложения/Предложение); \
+             refusing to sync an empty feed"
+        )));
+    }
+    if let Some(p) = &places {
+        let known: std::collections::HashSet<&str> = warehouses.iter().map(|w| w.id.as_str()).collect();
+        for id in &p.warehouses {
+            if !known.contains(id.as_str()) && !seen_warehouses.contains(id) {
+                return Err(Error::Source(format!(
+                    "{file}: warehouse {id:?} from [source.columns] stock appears in no offer and in no Склады section; \
+                     the warehouses seen are {}",
+                    seen_warehouses.iter().map(|w| format!("{w:?}")).collect::<Vec<_>>().join(", ")
+                )));
+            }
+        }
+    }
+    let sha256 = hex(&reader.into_inner().into_inner().hasher.finalize());
+    Ok(RawFeed { label, sha256 })
+}
+
+/// Turns the configured price types and warehouses into IDs, once the sections before the
+/// first offer have been read.
+fn resolve(src: &CmlSource, file: &str, cur: &Cursor, price_types: &[Named], warehouses: &[Named]) -> Result<Places> {
+    let columns = &src.columns;
+    let regular = match &columns.regular_price {
+        Some(wanted) => Some(pick(price_types, wanted, "price type", "regular_price", file)?),
+        None => match price_types {
+            [one] => Some(one.id.clone()),
+            [] => None,
+            many => {
+                return Err(Error::Source(format!(
+                    "{file}: the export has {} price types; choose the regular one with [source.columns] regular_price = \"<Ид or Наименование>\": {}",
+                    many.len(),
+                    listing(many)
+                )))
+            }
+        },
+    };
+    let sale = columns.sale_price.as_deref().map(|w| pick(price_types, w, "price type", "sale_price", file)).transpose()?;
+    let warehouses = match &columns.stock {
+        None => Vec::new(),
+        Some(list) => list.names().iter().map(|w| pick(warehouses, w, "warehouse", "stock", file)).collect::<Result<_>>()?,
+    };
+    let parent = cur.stack[..cur.stack.len() - 1].join("/");
+    Ok(Places { file: file.to_string(), parent, regular, sale, warehouses, sku_from_import: src.import.is_some() })
+}
+
+fn record(o: Offer, n: u64, p: &Places, import: Option<&Catalogue>) -> RawRecord {
+    let mut r = RawRecord { line: n, ..Default::default() };
+    // Only an offer of a whole good borrows the good's data; `good#characteristic` has its own.
+    let good = import.and_then(|c| c.goods.get(&o.id));
+    let article = o.article.clone().or_else(|| good.and_then(|g| g.article.clone()));
+    let name = o.name.clone().or_else(|| good.and_then(|g| g.name.clone()));
+    match article {
+        Some(a) => r.set(Field::Sku, a),
+        None => {
+            r.set(Field::Sku, String::new());
+            let hint = if o.id.contains('#') {
+                "an offer of a characteristic needs its own Артикул"
+            } else if import.is_some() {
+                "neither the offer nor its good in import.xml has one"
+            } else {
+                "set [source] import_path to import.xml if the articles are there"
+            };
+            r.reject(Some((Field::Sku, 0)), format!("the offer (Ид {}) has no Артикул; {hint}", o.id));
+        }
+    }
+    if let Some(name) = name {
+        r.set(Field::Name, name);
+    }
+    if o.id.is_empty() {
+        r.reject(Some((Field::ExternalId, 0)), "the offer has no Ид".into());
+    }
+    r.set(Field::ExternalId, o.id.clone());
+    let price = |id: &Option<String>| -> Option<String> {
+        let id = id.as_ref()?;
+        Some(o.prices.iter().find(|(t, _)| t == id).map(|(_, v)| v.clone()).unwrap_or_default())
+    };
+    if let Some(v) = price(&p.regular) {
+        r.set(Field::RegularPrice, v);
+    }
+    if let Some(v) = price(&p.sale) {
+        r.set(Field::SalePrice, v);
+    }
+    if p.warehouses.is_empty() {
+        let total = match (&o.quantity, o.has_warehouses) {
+            (Some(q), _) => Some(q.clone()),
+            (None, true) => {
+                // No total: the sum of every warehouse, written out so normalisation adds it up.
+                let mut parts = o.stocks.iter().map(|(_, q)| q.clone());
+                let first = parts.next().unwrap_or_default();
+                r.more_stock = parts.collect();
+                Some(first)
+            }
+            (None, false) => None,
+        };
+        if let Some(t) = total {
+            r.set(Field::Stock, t);
+        }
+    } else {
+        let filled = if o.has_warehouses { "0" } else { "" };
+        let mut parts = p.warehouses.iter().map(|w| {
+            o.stocks.iter().find(|(id, _)| id == w).map(|(_, q)| q.clone()).unwrap_or_else(|| filled.to_string())
+        });
+        r.set(Field::Stock, parts.next().unwrap_or_default());
+        r.more_stock = parts.collect();
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pick_by_id_or_name() {
+        let list = vec![Named { id: "p1".into(), name: "Розничная".into() }, Named { id: "p2".into(), name: "Оптовая".into() }];
+        assert_eq!(pick(&list, "p2", "price type", "k", "f").unwrap(), "p2");
+        assert_eq!(pick(&list, "розничная", "price type", "k", "f").unwrap(), "p1");
+        let err = pick(&list, "Акция", "price type", "regular_price", "offers.xml").unwrap_err().to_string();
+        assert!(err.contains("\"Розничная\" (Ид p1)") && err.contains("regular_price"), "{err}");
+        assert_eq!(pick(&[], "x-1", "warehouse", "stock", "f").unwrap(), "x-1");
+    }
+}
