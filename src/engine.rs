@@ -291,6 +291,7 @@ async fn execute(
         new_status: settings.new_product_status.clone(),
         report_rows: report.is_open(),
         row_word: settings.source.row_word(),
+        external_id_meta: settings.external_id_meta,
     };
     let rejected = plan::rejection_rows(&feed.rejections);
     report.rows(&rejected)?;
@@ -349,7 +350,13 @@ async fn execute(
         Some(id) => journal::chunk_totals(conn, p, id).await?.2,
         None => 1,
     };
-    let target = run_id.map(|run_id| Target { shop, run_id, new_status: &settings.new_product_status, author_id: settings.author_id });
+    let target = run_id.map(|run_id| Target {
+        shop,
+        run_id,
+        new_status: &settings.new_product_status,
+        author_id: settings.author_id,
+        external_id_meta: settings.external_id_meta,
+    });
     let mut parents = Vec::new();
     let mut term_changes = 0;
     let mut chunks = 0usize;
@@ -493,13 +500,18 @@ fn missing_items(
 ) -> Vec<crate::model::Item> {
     use crate::catalog::{Key, Kind, SkuOwners};
     let catalog = index.catalog();
+    let externals = catalog.external_index();
     let mut in_feed = std::collections::HashSet::with_capacity(feed.items.len());
+    // Products the feed reaches through their external ID (their SKU may have changed).
+    let mut linked = std::collections::HashSet::new();
     for item in &feed.items {
         let key = item.key();
-        if let Some(SkuOwners::One(id)) = index.owners(&key) {
+        let by_external = item.external_id.as_deref().and_then(|x| externals.owners(x));
+        if let Some(SkuOwners::One(id)) = by_external.or_else(|| index.owners(&key)) {
             if !known.contains(&id) {
                 seen.push(id);
             }
+            linked.insert(id);
         }
         in_feed.insert(key);
     }
@@ -507,7 +519,7 @@ fn missing_items(
     ids.sort_unstable();
     ids.into_iter()
         .filter_map(|id| catalog.product(id))
-        .filter(|p| p.is_live())
+        .filter(|p| p.is_live() && !linked.contains(&p.id))
         .filter(|p| match p.kind {
             Kind::Grouped | Kind::External => false,
             Kind::Variable => p.manages_stock(),

@@ -24,6 +24,7 @@ pub(super) async fn insert_products(
     let shop = target.shop;
     let p = &shop.prefix;
     let status = target.new_status;
+    let external_id_meta = target.external_id_meta;
     // A temporary, indexed post_name lets the new IDs be read back in one statement.
     let tokens: Vec<String> = (0..creates.len()).map(|i| format!("woosync-new-{}-{chunk_no}-{i}", target.run_id)).collect();
     let row = "(?, ?, ?, '', ?, '', ?, 'open', 'closed', '', ?, '', '', ?, ?, '', 0, '', 0, 'product', '', 0)";
@@ -122,6 +123,9 @@ pub(super) async fn insert_products(
         ]);
         if let Some(price) = &c.price {
             meta.push((id, "_price", s(&price.text)));
+        }
+        if let Some(x) = &c.external_id {
+            meta.push((id, external_id_meta, s(x)));
         }
         terms.push((id, shop.simple_tt));
         if let Some(cat) = shop.default_cat_tt {

@@ -24,6 +24,7 @@ pub struct Target<'a> {
     pub run_id: u64,
     pub new_status: &'a str,
     pub author_id: u64,
+    pub external_id_meta: &'static str,
 }
 
 /// What one committed chunk did.

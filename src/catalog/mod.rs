@@ -209,6 +209,27 @@ impl<'a> SkuIndex<'a> {
     }
 }
 
+/// Finds the live products linked to an external ID (compared exactly, after trimming).
+pub struct ExternalIndex<'a> {
+    catalog: &'a Catalog,
+    map: HashMap<u64, SkuOwners>,
+}
+
+impl ExternalIndex<'_> {
+    pub fn owners(&self, external_id: &str) -> Option<SkuOwners> {
+        let candidates: Vec<u64> = match self.map.get(&sku_hash(external_id))? {
+            SkuOwners::One(id) => vec![*id],
+            SkuOwners::Many(ids) => ids.clone(),
+        };
+        let ids: Vec<u64> = candidates.into_iter().filter(|id| self.catalog.external_id(*id) == Some(external_id)).collect();
+        match ids.as_slice() {
+            [] => None,
+            [one] => Some(SkuOwners::One(*one)),
+            _ => Some(SkuOwners::Many(ids)),
+        }
+    }
+}
+
 /// Who holds a SKU: one product (the normal case) or several (a conflict).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SkuOwners {
@@ -225,6 +246,9 @@ pub struct Catalog {
     pub extra: HashMap<(u64, Key), Vec<MetaRow>>,
     /// Variations of each parent, ascending by ID.
     pub children: HashMap<u64, Vec<u64>>,
+    /// The rows of the external-ID meta key (`[sync] external_id_meta`), read only when the
+    /// source has external IDs; by post, ascending by meta_id.
+    pub external: HashMap<u64, Vec<MetaRow>>,
 }
 
 impl Catalog {
@@ -268,9 +292,10 @@ impl Catalog {
         let mid = lo + (hi - lo) / 2;
         let mut second = connect(settings).await?;
         let mut third = connect(settings).await?;
+        let external = settings.source.has_external_ids().then_some(settings.external_id_meta);
         tokio::try_join!(
-            read_meta(conn, shop, &cat, 0, mid),
-            read_meta(&mut second, shop, &cat, mid + 1, u64::MAX),
+            read_meta(conn, shop, &cat, 0, mid, external),
+            read_meta(&mut second, shop, &cat, mid + 1, u64::MAX, external),
             read_terms_and_lookup(&mut third, shop, &cat)
         )?;
         let _ = second.disconnect().await;
@@ -286,7 +311,7 @@ impl Catalog {
         for kids in cat.children.values_mut() {
             kids.sort_unstable();
         }
-        for rows in cat.extra.values_mut() {
+        for rows in cat.extra.values_mut().chain(cat.external.values_mut()) {
             rows.sort_by_key(|r| r.id);
         }
         Ok(cat)
@@ -309,6 +334,26 @@ impl Catalog {
         rows
     }
 
+    /// The external ID a product is linked to (its first non-empty row of the key), if any.
+    pub fn external_id(&self, id: u64) -> Option<&str> {
+        self.external.get(&id)?.iter().find_map(|r| r.value.as_deref().map(str::trim).filter(|v| !v.is_empty()))
+    }
+
+    /// Live products and variations by the hash of their external ID.
+    pub fn external_index(&self) -> ExternalIndex<'_> {
+        let mut map: HashMap<u64, SkuOwners> = HashMap::with_capacity(self.external.len());
+        let mut ids: Vec<u64> = self.external.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            if !self.product(id).is_some_and(Product::is_live) {
+                continue;
+            }
+            let Some(x) = self.external_id(id) else { continue };
+            add_owner(&mut map, sku_hash(x), id);
+        }
+        ExternalIndex { catalog: self, map }
+    }
+
     /// Live (not trashed) products and variations by the hash of their SKU key, in one pass.
     /// Hash collisions are harmless: [`SkuIndex::owners`] checks each candidate's SKU.
     pub fn sku_index(&self) -> SkuIndex<'_> {
@@ -318,30 +363,35 @@ impl Catalog {
                 continue;
             }
             let Some(sku) = product.get(Key::Sku).filter(|s| !s.trim().is_empty()) else { continue };
-            match map.entry(sku_hash(&sku_key(sku))) {
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(SkuOwners::One(product.id));
-                }
-                std::collections::hash_map::Entry::Occupied(mut o) => {
-                    let mut ids = match o.get() {
-                        SkuOwners::One(first) => vec![*first],
-                        SkuOwners::Many(ids) => ids.clone(),
-                    };
-                    ids.push(product.id);
-                    ids.sort_unstable();
-                    o.insert(SkuOwners::Many(ids));
-                }
-            }
+            add_owner(&mut map, sku_hash(&sku_key(sku)), product.id);
         }
         SkuIndex { catalog: self, map }
     }
 }
 
+fn add_owner(map: &mut HashMap<u64, SkuOwners>, hash: u64, id: u64) {
+    match map.entry(hash) {
+        std::collections::hash_map::Entry::Vacant(v) => {
+            v.insert(SkuOwners::One(id));
+        }
+        std::collections::hash_map::Entry::Occupied(mut o) => {
+            let mut ids = match o.get() {
+                SkuOwners::One(first) => vec![*first],
+                SkuOwners::Many(ids) => ids.clone(),
+            };
+            ids.push(id);
+            ids.sort_unstable();
+            o.insert(SkuOwners::Many(ids));
+        }
+    }
+}
+
 /// The meta scan: every price/stock/SKU row with a meta_id in `from..=to`, in one pass.
 /// Rows of posts that are not products or variations are dropped as they arrive.
-async fn read_meta(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, from: u64, to: u64) -> Result<()> {
+async fn read_meta(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, from: u64, to: u64, external: Option<&str>) -> Result<()> {
     let p = &shop.prefix;
-    let keys = Key::ALL.iter().map(|k| format!("'{}'", k.meta_key())).collect::<Vec<_>>().join(",");
+    // The external-ID key (validated as `[A-Za-z0-9_-]+` by the config) comes last, after Key::ALL.
+    let keys = Key::ALL.iter().map(|k| k.meta_key()).chain(external).map(|k| format!("'{k}'")).collect::<Vec<_>>().join(",");
     // FIELD() turns the key into its 1-based position in Key::ALL: no string per row.
     let meta = format!(
         "SELECT post_id, meta_id, FIELD(meta_key, {keys}), meta_value FROM `{p}postmeta` \
@@ -355,13 +405,17 @@ async fn read_meta(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, from: u64
             let Some(&i) = cat.index.get(&post_id) else { return };
             let meta_id: u64 = row.take(1).unwrap_or(0);
             let field: usize = row.take(2).unwrap_or(0);
-            let Some(&key) = field.checked_sub(1).and_then(|k| Key::ALL.get(k)) else { return };
             let value: Option<Vec<u8>> = row.take(3).unwrap_or(None);
             let value = value.map(|v| match String::from_utf8(v) {
                 Ok(s) => CompactString::from(s),
                 Err(e) => CompactString::from(String::from_utf8_lossy(e.as_bytes())),
             });
             let new = MetaRow { id: meta_id, value };
+            if field == Key::ALL.len() + 1 {
+                cat.external.entry(post_id).or_default().push(new);
+                return;
+            }
+            let Some(&key) = field.checked_sub(1).and_then(|k| Key::ALL.get(k)) else { return };
             let Some(slot) = cat.products[i as usize].meta.get_mut(key as usize) else {
                 cat.extra.entry((post_id, key)).or_default().push(new);
                 return;

@@ -28,6 +28,8 @@ pub struct Rules {
     pub report_rows: bool,
     /// How the source counts rows in messages ("line", "row", "item", "offer").
     pub row_word: &'static str,
+    /// The meta key linking a product to the source's external ID.
+    pub external_id_meta: &'static str,
 }
 
 /// The meta_ids of one key's rows: nearly always one, so kept inline.
@@ -42,6 +44,14 @@ pub enum MetaOp {
     Insert { key: &'static str, value: Option<CompactString> },
     /// Delete rows by meta_id.
     Delete { key: &'static str, ids: MetaIds },
+}
+
+impl MetaOp {
+    pub fn key(&self) -> &'static str {
+        match self {
+            MetaOp::Set { key, .. } | MetaOp::Insert { key, .. } | MetaOp::Delete { key, .. } => key,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +90,8 @@ pub struct NewProduct {
     pub price: Option<Money>,
     pub stock: Option<i64>,
     pub stock_status: &'static str,
+    /// Stored under `Rules::external_id_meta` after WooCommerce's own rows.
+    pub external_id: Option<String>,
     pub rows: Vec<ReportRow>,
 }
 
@@ -119,6 +131,8 @@ pub struct Plan {
 /// The values a product will hold after the plan, starting from what it holds now.
 #[derive(Debug, Clone)]
 struct Final {
+    /// The SKU when the source changed it (a product matched by external ID).
+    sku: Option<String>,
     prices: Vec<Money>,
     sale: Option<Money>,
     managed_qty: Option<i64>,
@@ -129,6 +143,7 @@ impl Final {
     fn of(p: &Product, catalog: &Catalog) -> Final {
         let prices = catalog.rows(p.id, Key::Price).iter().filter_map(|r| r.value.as_deref().and_then(Money::from_stored)).collect();
         Final {
+            sku: None,
             prices,
             sale: p.money(Key::SalePrice),
             managed_qty: if p.manages_stock() { Some(stock_amount(p.get(Key::Stock))) } else { None },
@@ -210,6 +225,8 @@ pub fn stream(
     for lines in feed_lines.values_mut() {
         lines.sort_unstable();
     }
+    let feed_externals = repeated_external_ids(items);
+    let externals = catalog.external_index();
 
     // A simple product is finished at once; a variable family waits until all its variations
     // are planned, so its parent can follow them.
@@ -228,13 +245,22 @@ pub fn stream(
             plan.counts.conflict += 1;
             continue;
         }
+        if let Some(lines) = item.external_id.as_ref().and_then(|x| feed_externals.get(x)) {
+            let list = lines.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+            notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, rules.external_id_meta, format!(
+                "{w} {}: external ID {} appears {} times in the feed ({w}s {list}); nothing written for it",
+                item.line, item.external_id.as_deref().unwrap_or(""), lines.len(), w = rules.row_word
+            ))));
+            plan.counts.conflict += 1;
+            continue;
+        }
         for note in &item.notes {
             notes.push((item.line, ReportRow::note(Action::Warning, &item.sku, &note.field, format!("{} {}: {}", rules.row_word, item.line, note.message))));
         }
-        match owners.owners(&key) {
-            Some(SkuOwners::One(id)) => {
+        match target(item, &key, &owners, &externals, catalog, rules) {
+            Target::Existing { id, change_sku, link } => {
                 let product = catalog.product(id).expect("owners come from the catalog");
-                let (update, fin, warnings) = plan_update(item, product, catalog, rules);
+                let (update, fin, warnings) = plan_update(item, product, catalog, rules, change_sku, link);
                 for w in warnings {
                     notes.push((item.line, w));
                 }
@@ -255,15 +281,11 @@ pub fn stream(
                 draft_order.entry(family).or_default().push(product.id);
                 drafts.insert(product.id, Draft { update, fin, counts_as_item: true });
             }
-            Some(SkuOwners::Many(ids)) => {
-                let list = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
-                notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, "_sku", format!(
-                    "{} {}: SKU is used by {} live products (IDs {list}); make it unique in WooCommerce; nothing written for it",
-                    rules.row_word, item.line, ids.len()
-                ))));
+            Target::Conflict(message) => {
+                notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, "_sku", format!("{} {}: {message}", rules.row_word, item.line))));
                 plan.counts.conflict += 1;
             }
-            None => {
+            Target::New => {
                 let (new, warnings) = plan_create(item, rules);
                 for w in warnings {
                     notes.push((item.line, w));
@@ -295,6 +317,96 @@ pub fn stream(
     (notes.into_iter().map(|(_, r)| r).collect(), plan.counts)
 }
 
+/// External IDs given to more than one feed row, with those rows.
+fn repeated_external_ids(items: &[Item]) -> HashMap<String, Vec<u64>> {
+    let mut hashes: Vec<(u64, u32)> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, it)| it.external_id.as_deref().map(|x| (sku_hash(x), i as u32)))
+        .collect();
+    hashes.sort_unstable();
+    let mut repeated: HashMap<String, Vec<u64>> = HashMap::new();
+    for run in hashes.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
+        let mut by_id: HashMap<String, Vec<u64>> = HashMap::new();
+        for &(_, i) in run {
+            let item = &items[i as usize];
+            by_id.entry(item.external_id.clone().unwrap_or_default()).or_default().push(item.line);
+        }
+        repeated.extend(by_id.into_iter().filter(|(_, lines)| lines.len() > 1));
+    }
+    for lines in repeated.values_mut() {
+        lines.sort_unstable();
+    }
+    repeated
+}
+
+/// Which product a feed row is about.
+enum Target {
+    /// An existing product; `change_sku`: matched by external ID under another SKU;
+    /// `link`: matched by SKU, and its external ID is to be stored.
+    Existing { id: u64, change_sku: bool, link: bool },
+    New,
+    Conflict(String),
+}
+
+/// Matches a row by external ID first, then by SKU. A product matched by external ID takes the
+/// row's SKU unless another live product holds it; a product matched by SKU that is linked to
+/// another external ID is a conflict, never a silent re-link.
+fn target(item: &Item, key: &str, owners: &crate::catalog::SkuIndex<'_>, externals: &crate::catalog::ExternalIndex<'_>, catalog: &Catalog, rules: &Rules) -> Target {
+    let list = |ids: &[u64]| ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    let by_sku = owners.owners(key);
+    if let Some(x) = item.external_id.as_deref() {
+        match externals.owners(x) {
+            Some(SkuOwners::Many(ids)) => {
+                return Target::Conflict(format!(
+                    "external ID {x} is linked to {} live products (IDs {}) by {}; nothing written for it",
+                    ids.len(),
+                    list(&ids),
+                    rules.external_id_meta
+                ))
+            }
+            Some(SkuOwners::One(id)) => {
+                let current = catalog.product(id).and_then(|p| p.get(Key::Sku)).map(crate::model::sku_key);
+                if current.as_deref() == Some(key) {
+                    return Target::Existing { id, change_sku: false, link: false };
+                }
+                return match by_sku {
+                    None => Target::Existing { id, change_sku: true, link: false },
+                    Some(SkuOwners::One(other)) if other == id => Target::Existing { id, change_sku: false, link: false },
+                    Some(SkuOwners::One(other)) => Target::Conflict(format!(
+                        "product {id} (external ID {x}) has SKU {:?} in the shop and {:?} in the feed, but {:?} belongs to another live product (ID {other}); nothing written for it",
+                        catalog.product(id).and_then(|p| p.get(Key::Sku)).unwrap_or(""),
+                        item.sku,
+                        item.sku
+                    )),
+                    Some(SkuOwners::Many(others)) => Target::Conflict(format!(
+                        "product {id} (external ID {x}) would take SKU {:?}, which {} live products hold (IDs {}); nothing written for it",
+                        item.sku,
+                        others.len(),
+                        list(&others)
+                    )),
+                };
+            }
+            None => {}
+        }
+    }
+    match by_sku {
+        None => Target::New,
+        Some(SkuOwners::Many(ids)) => Target::Conflict(format!(
+            "SKU is used by {} live products (IDs {}); make it unique in WooCommerce; nothing written for it",
+            ids.len(),
+            list(&ids)
+        )),
+        Some(SkuOwners::One(id)) => match (item.external_id.as_deref(), catalog.external_id(id)) {
+            (Some(x), Some(linked)) => Target::Conflict(format!(
+                "SKU belongs to product {id}, which is linked to external ID {linked}, not {x}; nothing written for it"
+            )),
+            (Some(_), None) => Target::Existing { id, change_sku: false, link: true },
+            (None, _) => Target::Existing { id, change_sku: false, link: false },
+        },
+    }
+}
+
 /// Ops that set one single-valued key to `value`, or add the row when there is none.
 fn set_meta(ops: &mut Vec<MetaOp>, catalog: &Catalog, id: u64, key: Key, value: String) {
     let ids: MetaIds = catalog.rows(id, key).iter().map(|r| r.id).collect();
@@ -317,7 +429,7 @@ fn text(m: Option<&Money>) -> String {
     m.map(|m| m.text.to_string()).unwrap_or_default()
 }
 
-fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules) -> (Update, Final, Vec<ReportRow>) {
+fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, change_sku: bool, link: bool) -> (Update, Final, Vec<ReportRow>) {
     let post_type = post_type_name(p.post_type);
     let mut warnings = Vec::new();
     let mut warn = |field: &str, message: String| {
@@ -425,6 +537,21 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules) -> (U
         }
     }
 
+    if change_sku {
+        set_meta(&mut ops, catalog, p.id, Key::Sku, item.sku.clone());
+        rows.push(row("_sku", p.get(Key::Sku).unwrap_or("").to_string(), item.sku.clone()));
+        fin.sku = Some(item.sku.clone());
+    }
+    if let (true, Some(x)) = (link, item.external_id.as_deref()) {
+        let ids: MetaIds = catalog.external.get(&p.id).map(|rows| rows.iter().map(|r| r.id).collect()).unwrap_or_default();
+        if ids.is_empty() {
+            ops.push(MetaOp::Insert { key: rules.external_id_meta, value: Some(x.into()) });
+        } else {
+            ops.push(MetaOp::Set { key: rules.external_id_meta, ids, value: x.into() });
+        }
+        rows.push(row(rules.external_id_meta, String::new(), x.to_string()));
+    }
+
     let update = Update {
         id: p.id,
         sku: item.sku.clone(),
@@ -442,8 +569,8 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules) -> (U
 }
 
 /// Lookup row, `outofstock` term and touch, from the product's final values.
-fn finish(draft: &mut Draft, p: &Product) {
-    let sku = p.get(Key::Sku).unwrap_or("").to_string();
+fn finish(draft: &mut Draft, p: &Product, rules: &Rules) {
+    let sku = draft.fin.sku.clone().unwrap_or_else(|| p.get(Key::Sku).unwrap_or("").to_string());
     let fin = &draft.fin;
     let target = if p.kind == Kind::Variable {
         LookupValues {
@@ -468,12 +595,13 @@ fn finish(draft: &mut Draft, p: &Product) {
         (false, true) => Some(TermChange::Remove),
         _ => None,
     };
-    draft.update.touch = !draft.update.ops.is_empty();
+    // Linking a product to its external ID is woosync's own bookkeeping, invisible to the shop.
+    draft.update.touch = draft.update.ops.iter().any(|op| op.key() != rules.external_id_meta);
 }
 
 /// Finishes a draft and counts it; returns the update when it writes anything.
 fn settle(mut draft: Draft, product: &Product, rules: &Rules, counts: &mut Counts) -> Option<Update> {
-    finish(&mut draft, product);
+    finish(&mut draft, product, rules);
     drop_rows_unless(rules.report_rows, &mut draft.update.rows);
     let writes = !draft.update.ops.is_empty() || draft.update.lookup.is_some() || draft.update.term.is_some();
     if draft.counts_as_item {
@@ -549,8 +677,11 @@ fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
         add("_stock", q.to_string());
     }
     add("_stock_status", stock_status.into());
+    if let Some(x) = &item.external_id {
+        add(rules.external_id_meta, x.clone());
+    }
     drop_rows_unless(rules.report_rows, &mut rows);
-    let new = NewProduct { sku: item.sku.clone(), title, regular, sale, price, stock: item.stock, stock_status, rows };
+    let new = NewProduct { sku: item.sku.clone(), title, regular, sale, price, stock: item.stock, stock_status, external_id: item.external_id.clone(), rows };
     (new, warnings)
 }
 

@@ -3,7 +3,7 @@ use crate::catalog::{MetaRow, Product};
 use crate::model::Money;
 
 fn rules() -> Rules {
-    Rules { notify_no_stock_amount: 0, hide_out_of_stock: false, now_unix: 1_800_000_000, new_status: "draft".into(), report_rows: true, row_word: "line" }
+    Rules { notify_no_stock_amount: 0, hide_out_of_stock: false, now_unix: 1_800_000_000, new_status: "draft".into(), report_rows: true, row_word: "line", external_id_meta: "_woosync_external_id" }
 }
 
 /// A product whose meta rows get ids `id * 100 + key index`.
@@ -158,3 +158,67 @@ fn trashed_owners_do_not_count() {
     assert_eq!(plan.counts.created, 1);
 }
 
+
+fn linked(cat: &mut Catalog, id: u64, external: &str) {
+    cat.external.entry(id).or_default().push(MetaRow { id: id * 100 + 99, value: Some(external.into()) });
+}
+
+fn with_external(mut it: Item, external: &str) -> Item {
+    it.external_id = Some(external.into());
+    it
+}
+
+#[test]
+fn external_id_match_follows_a_changed_sku_into_meta_and_lookup() {
+    let mut cat = Catalog::default();
+    simple(&mut cat, 1, "OLD-1", "10", "5");
+    linked(&mut cat, 1, "guid-1");
+    let plan = build(&[with_external(item(2, "NEW-1", Some("10"), Sale::Absent, Some(5)), "guid-1")], &[], &cat, &rules());
+    let u = &plan.units[0].updates[0];
+    assert_eq!(u.ops, vec![MetaOp::Set { key: "_sku", ids: smallvec::smallvec![100], value: "NEW-1".into() }]);
+    assert_eq!(u.lookup.as_ref().map(|(v, missing)| (v.sku.as_str(), *missing)), Some(("NEW-1", false)));
+    assert!(u.touch);
+    assert_eq!((plan.counts.updated, plan.counts.created), (1, 0));
+}
+
+#[test]
+fn a_changed_sku_that_another_product_holds_is_a_conflict() {
+    let mut cat = Catalog::default();
+    simple(&mut cat, 1, "OLD-1", "10", "5");
+    linked(&mut cat, 1, "guid-1");
+    simple(&mut cat, 2, "NEW-1", "10", "5");
+    let plan = build(&[with_external(item(2, "NEW-1", Some("12"), Sale::Absent, None), "guid-1")], &[], &cat, &rules());
+    assert!(plan.units.is_empty());
+    assert_eq!(plan.counts.conflict, 1);
+    assert!(plan.notes[0].message.contains("belongs to another live product (ID 2)"), "{}", plan.notes[0].message);
+}
+
+#[test]
+fn sku_match_links_an_unlinked_product_without_touching_it() {
+    let mut cat = Catalog::default();
+    simple(&mut cat, 1, "A-1", "10", "5");
+    let plan = build(&[with_external(item(2, "a-1", Some("10"), Sale::Absent, Some(5)), "guid-9")], &[], &cat, &rules());
+    let u = &plan.units[0].updates[0];
+    assert_eq!(u.ops, vec![MetaOp::Insert { key: "_woosync_external_id", value: Some("guid-9".into()) }]);
+    assert!(!u.touch && u.lookup.is_none(), "linking is not a product save");
+
+    // Linked to another ID: never silently re-linked.
+    linked(&mut cat, 1, "guid-1");
+    let plan = build(&[with_external(item(2, "A-1", Some("11"), Sale::Absent, None), "guid-9")], &[], &cat, &rules());
+    assert!(plan.units.is_empty());
+    assert!(plan.notes[0].message.contains("linked to external ID guid-1, not guid-9"), "{}", plan.notes[0].message);
+}
+
+#[test]
+fn a_repeated_external_id_in_the_feed_writes_nothing_for_either_row() {
+    let cat = Catalog::default();
+    let items = [
+        with_external(item(2, "A", Some("1"), Sale::Absent, None), "g"),
+        with_external(item(3, "B", Some("1"), Sale::Absent, None), "g"),
+        with_external(item(4, "C", Some("1"), Sale::Absent, None), "h"),
+    ];
+    let plan = build(&items, &[], &cat, &rules());
+    assert_eq!((plan.counts.conflict, plan.counts.created), (2, 1));
+    assert_eq!(plan.units[0].creates[0].external_id.as_deref(), Some("h"));
+    assert!(plan.notes[0].message.contains("external ID g appears 2 times in the feed (lines 2, 3)"));
+}
