@@ -366,7 +366,7 @@ pub enum Encoding {
 pub enum Source {
     Csv(CsvSource),
     Xlsx(XlsxSource),
-    Http(HttpSource),
+    Http(Box<HttpSource>),
     CommerceMl(CmlSource),
 }
 
@@ -899,7 +899,7 @@ fn parse_http(
             return Err(Error::Config(format!("[source] max_requests_per_sec = {rate}: expected a number above 0")));
         }
     }
-    Ok(Source::Http(HttpSource {
+    Ok(Source::Http(Box::new(HttpSource {
         url: Secret(full),
         label,
         method,
@@ -913,7 +913,7 @@ fn parse_http(
         max_pages: max_pages.unwrap_or(10_000).max(1),
         max_requests_per_sec,
         columns,
-    }))
+    })))
 }
 
 /// A URL safe to show: scheme, host, port and path; no user, password or query.

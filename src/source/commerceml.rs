@@ -10,9 +10,10 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
+use quick_xml::encoding::DecodingReader;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 use sha2::{Digest, Sha256};
@@ -35,13 +36,48 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
-type XmlReader = Reader<BufReader<Hashing<File>>>;
+/// 1C writes UTF-8 or, in older configurations, Windows-1251 (declared in `<?xml ... ?>`):
+/// the decoding reader turns either into UTF-8 as it streams.
+type XmlReader = Reader<DecodingReader<BufReader<Hashing<File>>>>;
 
 fn open(path: &Path) -> Result<XmlReader> {
     let file = File::open(path).map_err(|e| Error::Source(format!("cannot read {}: {e}", path.display())))?;
-    let mut reader = Reader::from_reader(BufReader::with_capacity(256 * 1024, Hashing { inner: file, hasher: Sha256::new() }));
-    reader.config_mut().trim_text(true);
+    let mut hashing = BufReader::with_capacity(256 * 1024, Hashing { inner: file, hasher: Sha256::new() });
+    let head = hashing.fill_buf().map_err(|e| Error::Source(format!("cannot read {}: {e}", path.display())))?;
+    let declared = declared_encoding(head);
+    let mut decoding = DecodingReader::new(hashing);
+    match declared {
+        Some(label) => match encoding_rs::Encoding::for_label(label.as_bytes()) {
+            Some(encoding) => decoding.set_encoding(encoding),
+            None => {
+                return Err(Error::Source(format!(
+                    "{}: the XML declares encoding {label:?}, which woosync cannot decode",
+                    file_name(path)
+                )))
+            }
+        },
+        None => {}
+    }
+    let mut reader = Reader::from_reader(decoding);
+    // Not trimmed: `Чайник &amp; кружка` arrives in three pieces whose spaces count; values are
+    // trimmed whole when their element closes.
+    reader.config_mut().trim_text(false);
     Ok(reader)
+}
+
+/// The `encoding="..."` of an ASCII-compatible XML declaration at the start of `head`.
+fn declared_encoding(head: &[u8]) -> Option<String> {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let end = head.windows(2).position(|w| w == b"?>")?;
+    let decl = std::str::from_utf8(&head[..end]).ok()?;
+    if !decl.starts_with("<?xml") {
+        return None;
+    }
+    let at = decl.find("encoding")? + "encoding".len();
+    let rest = decl[at..].trim_start().strip_prefix('=')?.trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let value = &rest[1..];
+    Some(value[..value.find(quote)?].to_string())
 }
 
 fn file_name(path: &Path) -> String {
@@ -445,7 +481,7 @@ pub fn read(src: &CmlSource, each: &mut Each<'_>) -> Result<RawFeed> {
             }
         }
     }
-    let sha256 = hex(&reader.into_inner().into_inner().hasher.finalize());
+    let sha256 = hex(&reader.into_inner().into_inner().into_inner().hasher.finalize());
     Ok(RawFeed { label, sha256 })
 }
 
@@ -457,7 +493,10 @@ fn resolve(src: &CmlSource, file: &str, cur: &Cursor, price_types: &[Named], war
         Some(wanted) => Some(pick(price_types, wanted, "price type", "regular_price", file)?),
         None => match price_types {
             [one] => Some(one.id.clone()),
-            [] => None,
+            [] => {
+                tracing::warn!("{file} names no price types (no ТипыЦен section): prices are not read; set [source.columns] regular_price to a price type's Ид to read them");
+                None
+            }
             many => {
                 return Err(Error::Source(format!(
                     "{file}: the export has {} price types; choose the regular one with [source.columns] regular_price = \"<Ид or Наименование>\": {}",
@@ -542,6 +581,14 @@ fn record(o: Offer, n: u64, p: &Places, import: Option<&Catalogue>) -> RawRecord
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_declared_encoding_is_found() {
+        assert_eq!(declared_encoding(b"<?xml version=\"1.0\" encoding=\"windows-1251\"?><a/>").as_deref(), Some("windows-1251"));
+        assert_eq!(declared_encoding(b"\xEF\xBB\xBF<?xml version='1.0' encoding = 'UTF-8' ?>").as_deref(), Some("UTF-8"));
+        assert_eq!(declared_encoding(b"<?xml version=\"1.0\"?><a/>"), None);
+        assert_eq!(declared_encoding(b"<a/>"), None);
+    }
 
     #[test]
     fn pick_by_id_or_name() {

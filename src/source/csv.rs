@@ -152,6 +152,13 @@ pub(crate) fn map_columns(headers: &[String], columns: &Columns, at: &str, lette
         }
         index[field as usize] = find(&columns.name_of(field), field)?;
     }
+    if index[Field::Sku as usize].is_none() {
+        return Err(Error::Source(format!(
+            "{at}: the header has no SKU column `{}`; found columns: {} (map it with [source.columns] sku = \"...\")",
+            columns.name_of(Field::Sku),
+            listing()
+        )));
+    }
     let mut more_stock = Vec::new();
     let stock_names = columns.stock_names();
     for (part, name) in stock_names.iter().enumerate() {
@@ -188,13 +195,6 @@ pub(crate) fn map_columns(headers: &[String], columns: &Columns, at: &str, lette
     if columns.stock.is_some() && index[Field::Stock as usize].is_none() {
         return Err(Error::Source(format!(
             "{at}: the header has no stock column `{}`; found columns: {}", stock_names[0], listing()
-        )));
-    }
-    if index[Field::Sku as usize].is_none() {
-        return Err(Error::Source(format!(
-            "{at}: the header has no SKU column `{}`; found columns: {} (map it with [source.columns] sku = \"...\")",
-            columns.name_of(Field::Sku),
-            listing()
         )));
     }
     Ok(Places { file: String::new(), index, more_stock })

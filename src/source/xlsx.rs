@@ -14,7 +14,8 @@ use super::{column_letters, Each, Field, Locate, RawFeed, RawRecord, FIELDS};
 use crate::config::{hex, SheetRef, XlsxSource};
 use crate::error::{Error, Result};
 
-/// Where spreadsheet values are: `prices.xlsx, Лист1!C17`.
+/// Where spreadsheet values are, as Excel writes a reference to another workbook:
+/// `[prices.xlsx]Лист1!C17`.
 struct Cells {
     file: String,
     sheet: String,
@@ -29,8 +30,8 @@ impl Locate for Cells {
             None => None,
         };
         match column {
-            Some(c) => format!("{}, {}!{}{}", self.file, self.sheet, column_letters(c), record.line),
-            None => format!("{}, {} row {}", self.file, self.sheet, record.line),
+            Some(c) => format!("[{}]{}!{}{}", self.file, self.sheet, column_letters(c), record.line),
+            None => format!("[{}]{} row {}", self.file, self.sheet, record.line),
         }
     }
 }
@@ -86,14 +87,14 @@ pub fn parse(bytes: Vec<u8>, src: &XlsxSource, file: &str, each: &mut Each<'_>) 
     };
     if header_at.is_some() && headers.iter().all(String::is_empty) {
         return Err(Error::Source(format!(
-            "{file}, {shown_sheet} row {}: the header row is empty; set [source] header_row to the row with the column titles \
+            "[{file}]{shown_sheet} row {}: the header row is empty; set [source] header_row to the row with the column titles \
              (or 0 and map columns by letter)",
             src.header_row
         )));
     }
     let at = match header_at {
-        Some(_) => format!("{file}, {shown_sheet} row {}", src.header_row),
-        None => format!("{file}, {shown_sheet}"),
+        Some(_) => format!("[{file}]{shown_sheet} row {}", src.header_row),
+        None => format!("[{file}]{shown_sheet}"),
     };
     let places = map_columns(&headers, &src.columns, &at, true)?;
     let cells = Cells { file: file.to_string(), sheet: shown_sheet, places };
@@ -137,7 +138,7 @@ pub fn parse(bytes: Vec<u8>, src: &XlsxSource, file: &str, each: &mut Each<'_>) 
     }
     if rows == 0 {
         return Err(Error::Source(format!(
-            "{file}, {}: the sheet has no data rows; refusing to sync an empty feed",
+            "[{file}]{}: the sheet has no data rows; refusing to sync an empty feed",
             cells.sheet
         )));
     }

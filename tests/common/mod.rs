@@ -62,6 +62,37 @@ impl TestShop {
         path
     }
 
+    /// A config with its own `[source]` section (and `[source.*]` tables) followed by `extra`.
+    pub fn config_source(&self, source: &str, extra: &str) -> PathBuf {
+        let path = self.dir.path().join("woosync.toml");
+        let text = format!("[database]\nurl = \"{}\"\ntable_prefix = \"{}\"\n\n{source}\n{extra}\n", self.url, self.prefix);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn settings_source(&self, source: &str, extra: &str) -> Settings {
+        Settings::load_with(&self.config_source(source, extra), None).unwrap()
+    }
+
+    /// The product (or variation) holding a SKU, if one does.
+    pub async fn id_of(&mut self, sku: &str) -> Option<u64> {
+        self.conn
+            .exec_first(format!("SELECT post_id FROM `{}postmeta` WHERE meta_key = '_sku' AND meta_value = ?", self.prefix), (sku,))
+            .await
+            .unwrap()
+    }
+
+    pub async fn lookup_sku(&mut self, id: u64) -> Option<String> {
+        self.conn
+            .exec_first(format!("SELECT sku FROM `{}wc_product_meta_lookup` WHERE product_id = ?", self.prefix), (id,))
+            .await
+            .unwrap()
+    }
+
+    pub async fn title(&mut self, id: u64) -> String {
+        self.conn.exec_first(format!("SELECT post_title FROM `{}posts` WHERE ID = ?", self.prefix), (id,)).await.unwrap().unwrap()
+    }
+
     pub fn settings(&self, feed: &str, extra: &str) -> Settings {
         Settings::load_with(&self.config(feed, extra), None).unwrap()
     }
