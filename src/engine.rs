@@ -131,13 +131,16 @@ async fn acquire_lock(settings: &Settings, shop: &Shop) -> Result<Conn> {
     }
 }
 
+/// The progress phase of an HTTP source fetching its pages (`planned` = pages so far).
+pub const FETCHING_PAGES: &str = "fetching pages";
+
 /// Reads the source and normalises it row by row as it streams in. A source that fails
 /// part-way fails the whole read: nothing has been written yet.
 pub(crate) async fn read_feed(settings: &Settings, observer: &dyn Observer) -> Result<Feed> {
     let started = Instant::now();
     let mut feed = Feed::default();
     let pages = |n: u32| {
-        observer.progress(Progress { phase: "fetching pages", planned: n as usize, total: 0, written: 0 });
+        observer.progress(Progress { phase: FETCHING_PAGES, planned: n as usize, total: 0, written: 0 });
     };
     let raw = source::read(&settings.source, &pages, &mut |record, at| feed.push(record, at)).await?;
     feed.label = raw.label;

@@ -158,6 +158,13 @@ impl Bar {
 
 impl engine::Observer for Bar {
     fn progress(&self, p: engine::Progress) {
+        if p.phase == engine::FETCHING_PAGES {
+            // An HTTP source: pages so far (their number is not known ahead).
+            self.0.set_length(0);
+            self.0.set_position(0);
+            self.0.set_message(format!("fetching the feed: {} page(s) so far", p.planned));
+            return;
+        }
         self.0.set_length(p.total as u64);
         self.0.set_position(p.planned as u64);
         self.0.set_message(format!("{}; {} products written", p.phase, p.written));
