@@ -136,7 +136,7 @@ pub const FETCHING_PAGES: &str = "fetching pages";
 
 /// Reads the source and normalises it row by row as it streams in. A source that fails
 /// part-way fails the whole read: nothing has been written yet.
-pub(crate) async fn read_feed(settings: &Settings, observer: &dyn Observer) -> Result<Feed> {
+pub async fn read_feed(settings: &Settings, observer: &dyn Observer) -> Result<Feed> {
     let started = Instant::now();
     let mut feed = Feed::default();
     let pages = |n: u32| {
@@ -532,7 +532,7 @@ fn missing_items(
             let sku = p.get(Key::Sku)?.trim();
             (!sku.is_empty() && !in_feed.contains(&crate::model::sku_key(sku))).then(|| crate::model::Item {
                 line: 0,
-                sku: sku.to_string(),
+                sku: sku.into(),
                 name: None,
                 regular: None,
                 sale: crate::model::Sale::Absent,

@@ -74,7 +74,7 @@ impl Spec {
 
     fn price(&self) -> Option<String> {
         let m = |s: &Option<String>| s.as_deref().and_then(crate::model::Money::from_stored);
-        woo::active_price(m(&self.regular).as_ref(), m(&self.sale).as_ref(), None, None, 0).map(|m| m.text.to_string())
+        woo::active_price(m(&self.regular).as_ref(), m(&self.sale).as_ref(), None, None, 0).map(|m| m.text().to_string())
     }
 
     fn stock_status(&self) -> &'static str {
@@ -126,7 +126,7 @@ pub async fn insert_bulk(conn: &mut Conn, prefix: &str, specs: &[Spec], first_id
             child_status.push(v.stock_status());
             id += 1;
         }
-        let prices: Vec<String> = woo::parent_prices(child_prices).into_iter().map(|m| m.text.to_string()).collect();
+        let prices: Vec<String> = woo::parent_prices(child_prices).into_iter().map(|m| m.text().to_string()).collect();
         let status = woo::parent_stock_status(child_status);
         add_variable_parent(&mut rows, parent_id, spec, &prices, status);
     }

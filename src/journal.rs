@@ -101,17 +101,17 @@ pub async fn freeze(conn: &mut Conn, prefix: &str, run_id: u64, feed: &Feed) -> 
     let items = feed.items.iter().map(|item| Frozen {
         k: 'i',
         l: item.line,
-        s: item.sku.clone(),
-        n: item.name.clone(),
-        r: item.regular.as_ref().map(|m| m.text.to_string()),
+        s: item.sku.to_string(),
+        n: item.name.as_ref().map(|n| n.to_string()),
+        r: item.regular.as_ref().map(|m| m.text().to_string()),
         p: match &item.sale {
             Sale::Absent => None,
             Sale::Clear => Some(String::new()),
-            Sale::Set(m) => Some(m.text.to_string()),
+            Sale::Set(m) => Some(m.text().to_string()),
         },
         q: item.stock,
         e: item.notes.clone(),
-        x: item.external_id.clone(),
+        x: item.external_id.as_ref().map(|x| x.to_string()),
     });
     let rejections = feed.rejections.iter().map(|r| Frozen {
         k: 'x',
@@ -163,7 +163,7 @@ pub async fn load_frozen(conn: &mut Conn, prefix: &str, run: &RunRecord) -> Resu
     let unreadable = |what: &str| Error::ResumeRefused(format!("run {}: its frozen input is unreadable ({what})", run.id));
     let money = |s: String| -> Result<Money> {
         let value = Decimal::from_str(&s).map_err(|_| unreadable(&format!("price `{s}`")))?;
-        Ok(Money { text: s.into(), value })
+        Ok(Money { value })
     };
     for block in blocks {
         for line in block.lines() {
@@ -181,8 +181,8 @@ pub async fn load_frozen(conn: &mut Conn, prefix: &str, run: &RunRecord) -> Resu
             }
             feed.items.push(Item {
                 line: f.l,
-                sku: f.s,
-                name: f.n,
+                sku: f.s.into(),
+                name: f.n.map(Into::into),
                 regular: f.r.map(money).transpose()?,
                 sale: match f.p {
                     None => Sale::Absent,
@@ -190,7 +190,7 @@ pub async fn load_frozen(conn: &mut Conn, prefix: &str, run: &RunRecord) -> Resu
                     Some(s) => Sale::Set(money(s)?),
                 },
                 stock: f.q,
-                external_id: f.x,
+                external_id: f.x.map(Into::into),
                 notes: f.e,
                 missing: false,
             });

@@ -7,11 +7,10 @@ use std::str::FromStr;
 use compact_str::CompactString;
 use rust_decimal::Decimal;
 
-/// A price as the shop stores it: the normalised text (`.` as decimal separator, the decimals
-/// the feed gave) and its exact decimal value for comparisons. Never a float.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A price as an exact decimal that keeps its scale, so it writes back the text the feed gave
+/// (`1234.50` stays `1234.50`, `20` stays `20`; `.` as decimal separator). Never a float.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Money {
-    pub text: CompactString,
     pub value: Decimal,
 }
 
@@ -22,13 +21,18 @@ impl Money {
         if t.is_empty() {
             return None;
         }
-        Decimal::from_str(t).ok().map(|value| Money { text: t.into(), value })
+        Decimal::from_str(t).ok().map(|value| Money { value })
+    }
+
+    /// The text stored in the shop: the digits and decimals as given.
+    pub fn text(&self) -> String {
+        self.value.to_string()
     }
 }
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        write!(f, "{}", self.value)
     }
 }
 
@@ -55,13 +59,14 @@ pub struct Note {
 pub struct Item {
     /// Line in the source where the row starts (1-based, header is line 1).
     pub line: u64,
-    pub sku: String,
-    pub name: Option<String>,
+    /// Inline up to 24 bytes: most SKUs take no allocation of their own.
+    pub sku: CompactString,
+    pub name: Option<CompactString>,
     pub regular: Option<Money>,
     pub sale: Sale,
     pub stock: Option<i64>,
     /// The source's own ID for the product (a column, a JSON field, CommerceML `Ид`), if any.
-    pub external_id: Option<String>,
+    pub external_id: Option<CompactString>,
     pub notes: Vec<Note>,
     /// Not a feed row: a product this source synced before that is absent now (`missing = "zero_stock"`).
     pub missing: bool,
@@ -100,4 +105,11 @@ pub struct Feed {
     pub label: String,
     /// SHA-256 of the source bytes, recorded with the run.
     pub sha256: String,
+}
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn probe() {
+        eprintln!("Item {} Money {} Sale {} OptMoney {} Rejection {} Note {}", std::mem::size_of::<super::Item>(), std::mem::size_of::<super::Money>(), std::mem::size_of::<super::Sale>(), std::mem::size_of::<Option<super::Money>>(), std::mem::size_of::<super::Rejection>(), std::mem::size_of::<super::Note>());
+    }
 }

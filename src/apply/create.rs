@@ -99,10 +99,10 @@ pub(super) async fn insert_products(
         let s = |v: &str| Some(v.to_string());
         meta.push((id, "_sku", s(&c.sku)));
         if let Some(r) = &c.regular {
-            meta.push((id, "_regular_price", s(&r.text)));
+            meta.push((id, "_regular_price", s(&r.text())));
         }
         if let Some(sale) = &c.sale {
-            meta.push((id, "_sale_price", s(&sale.text)));
+            meta.push((id, "_sale_price", s(&sale.text())));
         }
         meta.extend([
             (id, "total_sales", s("0")),
@@ -122,7 +122,7 @@ pub(super) async fn insert_products(
             (id, "_product_version", s(&shop.wc_version)),
         ]);
         if let Some(price) = &c.price {
-            meta.push((id, "_price", s(&price.text)));
+            meta.push((id, "_price", s(&price.text())));
         }
         if let Some(x) = &c.external_id {
             meta.push((id, external_id_meta, s(x)));

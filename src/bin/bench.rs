@@ -6,7 +6,12 @@
 //!
 //! Usage: woosync-bench --url mysql://user:pass@127.0.0.1:3306 --products 200000
 //! (`scripts/bench.sh` sets up the login and the buffer pool and calls this.)
+//!
+//! `--parse ROWS` times the sources instead: a ROWS-row CSV feed and a CommerceML `offers.xml`
+//! with ROWS/5 offers are read, normalised and frozen into a run journal, each in a child
+//! process whose wall time and peak RSS are reported.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -21,10 +26,12 @@ struct Args {
     creates: usize,
     reuse: bool,
     demo: bool,
+    parse: Option<usize>,
+    parse_child: Option<PathBuf>,
 }
 
 fn args() -> Args {
-    let mut a = Args { url: String::new(), products: 200_000, creates: 50_000, reuse: false, demo: false };
+    let mut a = Args { url: String::new(), products: 200_000, creates: 50_000, reuse: false, demo: false, parse: None, parse_child: None };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         match flag.as_str() {
@@ -33,10 +40,12 @@ fn args() -> Args {
             "--creates" => a.creates = it.next().and_then(|v| v.parse().ok()).expect("--creates N"),
             "--reuse" => a.reuse = true,
             "--demo" => a.demo = true,
+            "--parse" => a.parse = Some(it.next().and_then(|v| v.parse().ok()).expect("--parse ROWS")),
+            "--parse-child" => a.parse_child = Some(PathBuf::from(it.next().expect("--parse-child CONFIG"))),
             other => panic!("unknown argument {other}; usage: woosync-bench --url mysql://user:pass@host:3306 [--products N] [--creates N] [--reuse]"),
         }
     }
-    if a.url.is_empty() {
+    if a.url.is_empty() && a.parse_child.is_none() {
         a.url = std::env::var("WOOSYNC_TEST_DATABASE_URL").expect("--url or WOOSYNC_TEST_DATABASE_URL");
     }
     a.url = a.url.trim_end_matches('/').to_string();
@@ -59,6 +68,12 @@ async fn main() {
     let a = args();
     if a.demo {
         return demo_shop(&a.url).await;
+    }
+    if let Some(config) = &a.parse_child {
+        return parse_child(config).await;
+    }
+    if let Some(rows) = a.parse {
+        return parse_bench(&a.url, rows).await;
     }
     let db = format!("woosync_bench_{}", a.products);
     let mut admin = Conn::new(Opts::from_url(&a.url).unwrap()).await.expect("connect");
@@ -186,6 +201,107 @@ fn wait_with_rusage(pid: i32) -> (i32, i64) {
     assert_eq!(r, pid, "wait4 failed");
     let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
     (code, usage.ru_maxrss)
+}
+
+/// `--parse ROWS`: source throughput. Writes the feeds, then runs a child per source.
+async fn parse_bench(server: &str, rows: usize) {
+    let db = "woosync_bench_parse";
+    let mut admin = Conn::new(Opts::from_url(server).unwrap()).await.expect("connect");
+    admin.query_drop(format!("DROP DATABASE IF EXISTS `{db}`")).await.unwrap();
+    admin.query_drop(format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci")).await.unwrap();
+    let url = format!("{server}/{db}");
+    let dir = tempfile::tempdir().unwrap();
+
+    let mut csv = std::io::BufWriter::new(std::fs::File::create(dir.path().join("feed.csv")).unwrap());
+    writeln!(csv, "sku;name;regular_price;sale_price;stock").unwrap();
+    for i in 0..rows {
+        let sale = if i % 10 == 0 { price(900 + (i as u64 % 9000) - 100).replace('.', ",") } else { String::new() };
+        writeln!(csv, "SKU-{i:07};Товар номер {i};{};{sale};{}", price(1000 + (i as u64 % 9000)).replace('.', ","), i % 40).unwrap();
+    }
+    csv.into_inner().unwrap().sync_all().unwrap();
+
+    let offers = rows / 5;
+    let mut xml = std::io::BufWriter::new(std::fs::File::create(dir.path().join("offers.xml")).unwrap());
+    writeln!(xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<КоммерческаяИнформация ВерсияСхемы=\"2.05\">\n<ПакетПредложений СодержитТолькоИзменения=\"false\">").unwrap();
+    writeln!(xml, "<ТипыЦен><ТипЦены><Ид>p-retail</Ид><Наименование>Розничная</Наименование></ТипЦены><ТипЦены><Ид>p-promo</Ид><Наименование>Акция</Наименование></ТипЦены></ТипыЦен>").unwrap();
+    writeln!(xml, "<Склады><Склад><Ид>w-1</Ид><Наименование>Москва</Наименование></Склад><Склад><Ид>w-2</Ид><Наименование>СПб</Наименование></Склад></Склады>\n<Предложения>").unwrap();
+    for i in 0..offers {
+        writeln!(
+            xml,
+            "<Предложение>\n <Ид>{i:08x}-5e2c-11ee-8c99-0242ac120002</Ид>\n <Артикул>SKU-{i:07}</Артикул>\n <Наименование>Товар номер {i}</Наименование>\n \
+             <БазоваяЕдиница Код=\"796\" НаименованиеПолное=\"Штука\">шт</БазоваяЕдиница>\n <Цены>\n  <Цена><Представление>{p} руб. за шт</Представление><ИдТипаЦены>p-retail</ИдТипаЦены><ЦенаЗаЕдиницу>{p}</ЦенаЗаЕдиницу><Валюта>RUB</Валюта><Единица>шт</Единица><Коэффициент>1</Коэффициент></Цена>\n \
+             <Цена><ИдТипаЦены>p-promo</ИдТипаЦены><ЦенаЗаЕдиницу>{s}</ЦенаЗаЕдиницу><Валюта>RUB</Валюта></Цена>\n </Цены>\n <Количество>{q}</Количество>\n \
+             <Склад ИдСклада=\"w-1\" КоличествоНаСкладе=\"{a}\"/>\n <Склад ИдСклада=\"w-2\" КоличествоНаСкладе=\"{b}\"/>\n</Предложение>",
+            p = price(2000 + (i as u64 % 9000)),
+            s = price(1000 + (i as u64 % 900)),
+            q = i % 40,
+            a = i % 30,
+            b = i % 10
+        )
+        .unwrap();
+    }
+    writeln!(xml, "</Предложения>\n</ПакетПредложений>\n</КоммерческаяИнформация>").unwrap();
+    xml.into_inner().unwrap().sync_all().unwrap();
+
+    let sources = [
+        ("CSV (`;`, decimal commas)", "feed.csv", rows, "[source]\ntype = \"csv\"\npath = \"feed.csv\"\n"),
+        (
+            "CommerceML offers.xml (2 price types, 2 warehouses)",
+            "offers.xml",
+            offers,
+            "[source]\ntype = \"commerceml\"\npath = \"offers.xml\"\n[source.columns]\nregular_price = \"Розничная\"\nsale_price = \"Акция\"\nstock = [\"Москва\", \"СПб\"]\n",
+        ),
+    ];
+    let me = std::env::current_exe().unwrap();
+    println!("| source | rows | file MiB | read + normalise s | freeze s | total s | rows/s | peak RSS MiB |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (name, file, n, section) in sources {
+        let config = dir.path().join("parse.toml");
+        std::fs::write(&config, format!("[database]\ntable_prefix = \"wp_\"\n{section}")).unwrap();
+        let size = std::fs::metadata(dir.path().join(file)).unwrap().len();
+        let started = Instant::now();
+        let child = Command::new(&me)
+            .arg("--parse-child")
+            .arg(&config)
+            .env("WOOSYNC_DATABASE_URL", &url)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("run the parse child");
+        let pid = child.id() as i32;
+        let mut out = child.stdout.expect("stdout");
+        let (status, rss_kib) = wait_with_rusage(pid);
+        let wall = started.elapsed().as_secs_f64();
+        let mut line = String::new();
+        std::io::Read::read_to_string(&mut out, &mut line).unwrap();
+        assert!(status == 0, "the parse child failed on {name}");
+        let f: Vec<f64> = line.split_whitespace().map(|v| v.parse().unwrap()).collect();
+        assert_eq!(f[0] as usize, n, "{name}: every row read");
+        println!(
+            "| {name} | {n} | {:.0} | {:.2} | {:.2} | {wall:.2} | {:.0} | {:.0} |",
+            size as f64 / 1048576.0,
+            f[1],
+            f[2],
+            n as f64 / wall,
+            rss_kib as f64 / 1024.0
+        );
+    }
+    admin.query_drop(format!("DROP DATABASE `{db}`")).await.unwrap();
+}
+
+/// The child of `--parse`: read, normalise and freeze one feed; prints `rows read_s freeze_s`.
+async fn parse_child(config: &Path) {
+    let settings = woosync::config::Settings::load(config).expect("config");
+    let mut conn = Conn::new(Opts::from_url(settings.database_url.expose()).unwrap()).await.expect("connect");
+    woosync::journal::ensure_tables(&mut conn, "wp_").await.unwrap();
+    let run = woosync::journal::start_run(&mut conn, "wp_", &settings).await.unwrap();
+    let t = Instant::now();
+    let feed = woosync::engine::read_feed(&settings, &woosync::engine::Quiet).await.expect("read the feed");
+    let read = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    woosync::journal::freeze(&mut conn, "wp_", run, &feed).await.unwrap();
+    let frozen = t.elapsed().as_secs_f64();
+    assert!(feed.rejections.is_empty(), "{:?}", feed.rejections.first());
+    println!("{} {read} {frozen}", feed.items.len() + feed.rejections.len());
 }
 
 /// `--demo`: (re)creates the `woosync_demo` database with a dozen products for `scripts/demo.sh`.

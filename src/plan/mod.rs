@@ -245,7 +245,7 @@ pub fn stream(
             plan.counts.conflict += 1;
             continue;
         }
-        if let Some(lines) = item.external_id.as_ref().and_then(|x| feed_externals.get(x)) {
+        if let Some(lines) = item.external_id.as_ref().and_then(|x| feed_externals.get(x.as_str())) {
             let list = lines.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
             notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, rules.external_id_meta, format!(
                 "{w} {}: external ID {} appears {} times in the feed ({w}s {list}); nothing written for it",
@@ -330,7 +330,7 @@ fn repeated_external_ids(items: &[Item]) -> HashMap<String, Vec<u64>> {
         let mut by_id: HashMap<String, Vec<u64>> = HashMap::new();
         for &(_, i) in run {
             let item = &items[i as usize];
-            by_id.entry(item.external_id.clone().unwrap_or_default()).or_default().push(item.line);
+            by_id.entry(item.external_id.as_ref().map(|x| x.to_string()).unwrap_or_default()).or_default().push(item.line);
         }
         repeated.extend(by_id.into_iter().filter(|(_, lines)| lines.len() > 1));
     }
@@ -426,7 +426,7 @@ fn same_money(a: Option<&Money>, b: Option<&Money>) -> bool {
 }
 
 fn text(m: Option<&Money>) -> String {
-    m.map(|m| m.text.to_string()).unwrap_or_default()
+    m.map(|m| m.text().to_string()).unwrap_or_default()
 }
 
 fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, change_sku: bool, link: bool) -> (Update, Final, Vec<ReportRow>) {
@@ -442,7 +442,7 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
     let mut rows = Vec::new();
     let row = |field: &str, old: String, new: String| ReportRow {
         action: Action::Update,
-        sku: item.sku.clone(),
+        sku: item.sku.to_string(),
         product_id: Some(p.id),
         post_type,
         field: field.to_string(),
@@ -476,13 +476,13 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
         let reg_changed = item.regular.is_some() && !same_money(cur_reg.as_ref(), new_reg.as_ref());
         if reg_changed {
             let r = new_reg.clone().expect("regular given");
-            set_meta(&mut ops, catalog, p.id, Key::RegularPrice, r.text.to_string());
-            rows.push(row("_regular_price", p.get(Key::RegularPrice).unwrap_or("").to_string(), r.text.to_string()));
+            set_meta(&mut ops, catalog, p.id, Key::RegularPrice, r.text().to_string());
+            rows.push(row("_regular_price", p.get(Key::RegularPrice).unwrap_or("").to_string(), r.text().to_string()));
         }
         let sale_changed = !same_money(cur_sale.as_ref(), new_sale.as_ref());
         if sale_changed {
             match &new_sale {
-                Some(s) => set_meta(&mut ops, catalog, p.id, Key::SalePrice, s.text.to_string()),
+                Some(s) => set_meta(&mut ops, catalog, p.id, Key::SalePrice, s.text().to_string()),
                 None => ops.push(MetaOp::Delete { key: "_sale_price", ids: catalog.rows(p.id, Key::SalePrice).iter().map(|r| r.id).collect() }),
             }
             rows.push(row("_sale_price", p.get(Key::SalePrice).unwrap_or("").to_string(), text(new_sale.as_ref())));
@@ -538,9 +538,9 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
     }
 
     if change_sku {
-        set_meta(&mut ops, catalog, p.id, Key::Sku, item.sku.clone());
-        rows.push(row("_sku", p.get(Key::Sku).unwrap_or("").to_string(), item.sku.clone()));
-        fin.sku = Some(item.sku.clone());
+        set_meta(&mut ops, catalog, p.id, Key::Sku, item.sku.to_string());
+        rows.push(row("_sku", p.get(Key::Sku).unwrap_or("").to_string(), item.sku.to_string()));
+        fin.sku = Some(item.sku.to_string());
     }
     if let (true, Some(x)) = (link, item.external_id.as_deref()) {
         let ids: MetaIds = catalog.external.get(&p.id).map(|rows| rows.iter().map(|r| r.id).collect()).unwrap_or_default();
@@ -554,7 +554,7 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
 
     let update = Update {
         id: p.id,
-        sku: item.sku.clone(),
+        sku: item.sku.to_string(),
         post_type: p.post_type,
         parent: if p.post_type == PostType::Variation { p.parent } else { 0 },
         published: p.is_published(),
@@ -638,20 +638,20 @@ fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
         Some(q) => woo::stock_status(q, "no", rules.notify_no_stock_amount),
         None => woo::INSTOCK,
     };
-    let title = match &item.name {
-        Some(n) => n.clone(),
+    let title: String = match &item.name {
+        Some(n) => n.to_string(),
         None => {
             warnings.push(ReportRow::note(Action::Warning, &item.sku, "post_title", format!(
                 "{} {}: new product has no name in the feed; its SKU is used as the title", rules.row_word, item.line
             )));
-            item.sku.clone()
+            item.sku.to_string()
         }
     };
     let mut rows = Vec::new();
     let mut add = |field: &str, new: String| {
         rows.push(ReportRow {
             action: Action::Create,
-            sku: item.sku.clone(),
+            sku: item.sku.to_string(),
             product_id: None,
             post_type: "product",
             field: field.to_string(),
@@ -662,15 +662,15 @@ fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
     };
     add("post_title", title.clone());
     add("post_status", rules.new_status.clone());
-    add("_sku", item.sku.clone());
+    add("_sku", item.sku.to_string());
     if let Some(r) = &regular {
-        add("_regular_price", r.text.to_string());
+        add("_regular_price", r.text().to_string());
     }
     if let Some(s) = &sale {
-        add("_sale_price", s.text.to_string());
+        add("_sale_price", s.text().to_string());
     }
     if let Some(p) = &price {
-        add("_price", p.text.to_string());
+        add("_price", p.text().to_string());
     }
     add("_manage_stock", if item.stock.is_some() { "yes" } else { "no" }.into());
     if let Some(q) = item.stock {
@@ -678,10 +678,20 @@ fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
     }
     add("_stock_status", stock_status.into());
     if let Some(x) = &item.external_id {
-        add(rules.external_id_meta, x.clone());
+        add(rules.external_id_meta, x.to_string());
     }
     drop_rows_unless(rules.report_rows, &mut rows);
-    let new = NewProduct { sku: item.sku.clone(), title, regular, sale, price, stock: item.stock, stock_status, external_id: item.external_id.clone(), rows };
+    let new = NewProduct {
+        sku: item.sku.to_string(),
+        title,
+        regular,
+        sale,
+        price,
+        stock: item.stock,
+        stock_status,
+        external_id: item.external_id.as_ref().map(|x| x.to_string()),
+        rows,
+    };
     (new, warnings)
 }
 

@@ -68,7 +68,7 @@ pub(super) fn resync(drafts: &mut HashMap<u64, Draft>, order: &mut HashMap<u64, 
             message: "variable parent follows its variations".into(),
         };
         let current: Vec<String> = catalog.rows(family, Key::Price).iter().map(|r| r.value.as_deref().unwrap_or("").to_string()).collect();
-        let wanted: Vec<String> = new_prices.iter().map(|m| m.text.to_string()).collect();
+        let wanted: Vec<String> = new_prices.iter().map(|m| m.text().to_string()).collect();
         if current != wanted {
             let ids: super::MetaIds = catalog.rows(family, Key::Price).iter().map(|r| r.id).collect();
             if !ids.is_empty() {

@@ -10,45 +10,36 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use quick_xml::encoding::DecodingReader;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
-use super::{Each, Field, Locate, RawFeed, RawRecord};
-use crate::config::{hex, CmlSource};
+use super::{digest, Each, Field, Hashing, Locate, RawFeed, RawRecord};
+use crate::config::CmlSource;
 use crate::error::{Error, Result};
 
-/// Reads through to a hasher, so the feed's SHA-256 costs no second pass.
-struct Hashing<R> {
-    inner: R,
-    hasher: Sha256,
-}
+/// 1C writes UTF-8 or, in older configurations, Windows-1251 (declared in `<?xml ... ?>`): UTF-8
+/// is read as it is, anything else through a decoding reader that turns it into UTF-8.
+type XmlReader = Reader<Box<dyn BufRead>>;
 
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
-/// 1C writes UTF-8 or, in older configurations, Windows-1251 (declared in `<?xml ... ?>`):
-/// the decoding reader turns either into UTF-8 as it streams.
-type XmlReader = Reader<DecodingReader<BufReader<Hashing<File>>>>;
-
-fn open(path: &Path) -> Result<XmlReader> {
+fn open(path: &Path) -> Result<(XmlReader, std::sync::Arc<std::sync::Mutex<Sha256>>)> {
     let file = File::open(path).map_err(|e| Error::Source(format!("cannot read {}: {e}", path.display())))?;
-    let mut hashing = BufReader::with_capacity(256 * 1024, Hashing { inner: file, hasher: Sha256::new() });
+    let (hashing, hasher) = Hashing::new(file);
+    let mut hashing = BufReader::with_capacity(256 * 1024, hashing);
     let head = hashing.fill_buf().map_err(|e| Error::Source(format!("cannot read {}: {e}", path.display())))?;
     let declared = declared_encoding(head);
-    let mut decoding = DecodingReader::new(hashing);
-    match declared {
+    let input: Box<dyn BufRead> = match declared.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("utf-8") | Some("utf8") => Box::new(hashing),
         Some(label) => match encoding_rs::Encoding::for_label(label.as_bytes()) {
-            Some(encoding) => decoding.set_encoding(encoding),
+            Some(encoding) => {
+                let mut decoding = DecodingReader::new(hashing);
+                decoding.set_encoding(encoding);
+                Box::new(BufReader::with_capacity(256 * 1024, decoding))
+            }
             None => {
                 return Err(Error::Source(format!(
                     "{}: the XML declares encoding {label:?}, which woosync cannot decode",
@@ -56,13 +47,12 @@ fn open(path: &Path) -> Result<XmlReader> {
                 )))
             }
         },
-        None => {}
-    }
-    let mut reader = Reader::from_reader(decoding);
+    };
+    let mut reader = Reader::from_reader(input);
     // Not trimmed: `Чайник &amp; кружка` arrives in three pieces whose spaces count; values are
     // trimmed whole when their element closes.
     reader.config_mut().trim_text(false);
-    Ok(reader)
+    Ok((reader, hasher))
 }
 
 /// The `encoding="..."` of an ASCII-compatible XML declaration at the start of `head`.
@@ -84,59 +74,139 @@ fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
 }
 
+/// The elements woosync reads, named once as they open so paths compare as small numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Tag {
+    #[default]
+    Other,
+    Offers,
+    Offer,
+    Id,
+    Article,
+    Name,
+    Quantity,
+    Store,
+    Stores,
+    PriceTypeId,
+    PerUnit,
+    Prices,
+    Price,
+    PriceTypes,
+    PriceType,
+    Rests,
+    Rest,
+    Goods,
+    Good,
+}
+
+impl Tag {
+    fn of(name: &str) -> Tag {
+        match name {
+            "Предложения" => Tag::Offers,
+            "Предложение" => Tag::Offer,
+            "Ид" => Tag::Id,
+            "Артикул" => Tag::Article,
+            "Наименование" => Tag::Name,
+            "Количество" => Tag::Quantity,
+            "Склад" => Tag::Store,
+            "Склады" => Tag::Stores,
+            "ИдТипаЦены" => Tag::PriceTypeId,
+            "ЦенаЗаЕдиницу" => Tag::PerUnit,
+            "Цены" => Tag::Prices,
+            "Цена" => Tag::Price,
+            "ТипыЦен" => Tag::PriceTypes,
+            "ТипЦены" => Tag::PriceType,
+            "Остатки" => Tag::Rests,
+            "Остаток" => Tag::Rest,
+            "Товары" => Tag::Goods,
+            "Товар" => Tag::Good,
+            _ => Tag::Other,
+        }
+    }
+}
+
 /// The element path from the root (`КоммерческаяИнформация/ПакетПредложений/...`) plus the text
-/// of the element being read.
+/// of the element being read. Names are kept in reused strings (no allocation per element) for
+/// messages; paths are matched on their tags.
 #[derive(Default)]
 struct Cursor {
-    stack: Vec<String>,
+    names: Vec<String>,
+    tags: Vec<Tag>,
+    depth: usize,
     text: String,
+    /// The element that closed last.
+    closed: Tag,
 }
 
 impl Cursor {
-    fn at(&self, tail: &[&str]) -> bool {
-        self.stack.len() >= tail.len() && self.stack[self.stack.len() - tail.len()..].iter().zip(tail).all(|(a, b)| a == b)
+    fn stack(&self) -> &[String] {
+        &self.names[..self.depth]
+    }
+    fn push(&mut self, name: &str) {
+        if let Some(slot) = self.names.get_mut(self.depth) {
+            slot.clear();
+            slot.push_str(name);
+            self.tags[self.depth] = Tag::of(name);
+        } else {
+            self.names.push(name.to_string());
+            self.tags.push(Tag::of(name));
+        }
+        self.depth += 1;
+    }
+    fn pop(&mut self) {
+        if self.depth > 0 {
+            self.depth -= 1;
+            self.closed = self.tags[self.depth];
+        }
+    }
+    /// Whether the open elements end with `tail`.
+    fn at(&self, tail: &[Tag]) -> bool {
+        self.depth >= tail.len() && self.tags[self.depth - tail.len()..self.depth] == *tail
     }
     fn path(&self) -> String {
-        self.stack.join("/")
+        self.stack().join("/")
     }
 }
 
 /// The next event with its text resolved, or a located error.
 enum Step {
     Open,
-    /// An element closed; its name was popped and its text is in `Cursor::text`.
-    Close(String),
+    /// An element closed: `Cursor::closed` says which, `Cursor::text` holds its text.
+    Close,
     Eof,
 }
 
-fn step<'b>(reader: &mut XmlReader, buf: &'b mut Vec<u8>, cur: &mut Cursor, file: &str, open: &mut dyn FnMut(&Cursor, &BytesStart<'_>)) -> Result<Step> {
+fn step(reader: &mut XmlReader, buf: &mut Vec<u8>, cur: &mut Cursor, file: &str, open: &mut dyn FnMut(&Cursor, &BytesStart<'_>)) -> Result<Step> {
     loop {
         buf.clear();
         let event = reader.read_event_into(buf).map_err(|e| {
             Error::Source(format!(
                 "{file}: malformed XML at byte {} (in {}): {e}",
                 reader.error_position(),
-                if cur.stack.is_empty() { "the document".to_string() } else { cur.path() }
+                if cur.depth == 0 { "the document".to_string() } else { cur.path() }
             ))
         })?;
         match event {
             Event::Start(e) => {
-                cur.stack.push(e.name().as_ref().to_string());
+                cur.push(e.name().as_ref());
                 cur.text.clear();
                 open(cur, &e);
                 return Ok(Step::Open);
             }
             Event::Empty(e) => {
-                cur.stack.push(e.name().as_ref().to_string());
+                cur.push(e.name().as_ref());
                 cur.text.clear();
                 open(cur, &e);
-                let name = cur.stack.pop().unwrap_or_default();
-                return Ok(Step::Close(name));
+                cur.pop();
+                return Ok(Step::Close);
             }
             Event::End(_) => {
-                let name = cur.stack.pop().unwrap_or_default();
-                return Ok(Step::Close(name));
+                cur.pop();
+                return Ok(Step::Close);
             }
+            // Indentation between elements is skipped; spaces inside a value (between two
+            // entity references) are kept.
+            Event::Text(t) if cur.text.is_empty() && t.bytes().all(|b| b.is_ascii_whitespace()) => {}
             Event::Text(t) => cur.text.push_str(&t.xml10_content()),
             Event::CData(t) => cur.text.push_str(&t.xml10_content()),
             Event::GeneralRef(r) => {
@@ -159,7 +229,7 @@ fn step<'b>(reader: &mut XmlReader, buf: &'b mut Vec<u8>, cur: &mut Cursor, file
                 }
             }
             Event::Eof => {
-                if !cur.stack.is_empty() {
+                if cur.depth > 0 {
                     return Err(Error::Source(format!(
                         "{file}: the XML ends inside {} (truncated file?)",
                         cur.path()
@@ -174,6 +244,7 @@ fn step<'b>(reader: &mut XmlReader, buf: &'b mut Vec<u8>, cur: &mut Cursor, file
 
 fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
     e.attributes()
+        .with_checks(false)
         .flatten()
         .find(|a| a.key.as_ref() == name)
         .and_then(|a| a.normalized_value(XmlVersion::Implicit1_0).ok().map(|v| v.trim().to_string()))
@@ -203,7 +274,7 @@ struct Catalogue {
 /// Articles and names of the goods, plus the price types and warehouses of the classifier.
 fn read_import(path: &Path) -> Result<Catalogue> {
     let file = file_name(path);
-    let mut reader = open(path)?;
+    let (mut reader, _) = open(path)?;
     let mut buf = Vec::new();
     let mut cur = Cursor::default();
     let mut cat = Catalogue::default();
@@ -215,36 +286,37 @@ fn read_import(path: &Path) -> Result<Catalogue> {
             Step::Eof => break,
             Step::Open => {
                 seen_root = true;
-                if cur.at(&["Товары", "Товар"]) {
+                if cur.at(&[Tag::Goods, Tag::Good]) {
                     good = Some(Default::default());
-                } else if cur.at(&["ТипыЦен", "ТипЦены"]) || cur.at(&["Склады", "Склад"]) {
+                } else if cur.at(&[Tag::PriceTypes, Tag::PriceType]) || cur.at(&[Tag::Stores, Tag::Store]) {
                     named = Some(Named::default());
                 }
             }
-            Step::Close(name) => {
+            Step::Close => {
+                let name = cur.closed;
                 let text = cur.text.trim();
-                if let Some((id, g)) = good.as_mut().filter(|_| cur.at(&["Товары", "Товар"])) {
-                    match name.as_str() {
-                        "Ид" => *id = text.to_string(),
-                        "Артикул" => g.article = Some(text.to_string()).filter(|s| !s.is_empty()),
-                        "Наименование" => g.name = Some(text.to_string()).filter(|s| !s.is_empty()),
+                if let Some((id, g)) = good.as_mut().filter(|_| cur.at(&[Tag::Goods, Tag::Good])) {
+                    match name {
+                        Tag::Id => *id = text.to_string(),
+                        Tag::Article => g.article = Some(text.to_string()).filter(|s| !s.is_empty()),
+                        Tag::Name => g.name = Some(text.to_string()).filter(|s| !s.is_empty()),
                         _ => {}
                     }
-                } else if name == "Товар" && cur.at(&["Товары"]) {
+                } else if name == Tag::Good && cur.at(&[Tag::Goods]) {
                     if let Some((id, g)) = good.take() {
                         if !id.is_empty() {
                             cat.goods.insert(id, g);
                         }
                     }
-                } else if let Some(n) = named.as_mut().filter(|_| cur.at(&["ТипыЦен", "ТипЦены"]) || cur.at(&["Склады", "Склад"])) {
-                    match name.as_str() {
-                        "Ид" => n.id = text.to_string(),
-                        "Наименование" => n.name = text.to_string(),
+                } else if let Some(n) = named.as_mut().filter(|_| cur.at(&[Tag::PriceTypes, Tag::PriceType]) || cur.at(&[Tag::Stores, Tag::Store])) {
+                    match name {
+                        Tag::Id => n.id = text.to_string(),
+                        Tag::Name => n.name = text.to_string(),
                         _ => {}
                     }
-                } else if (name == "ТипЦены" && cur.at(&["ТипыЦен"])) || (name == "Склад" && cur.at(&["Склады"])) {
+                } else if (name == Tag::PriceType && cur.at(&[Tag::PriceTypes])) || (name == Tag::Store && cur.at(&[Tag::Stores])) {
                     if let Some(n) = named.take() {
-                        if name == "ТипЦены" { cat.price_types.push(n) } else { cat.warehouses.push(n) }
+                        if name == Tag::PriceType { cat.price_types.push(n) } else { cat.warehouses.push(n) }
                     }
                 }
                 cur.text.clear();
@@ -341,7 +413,7 @@ pub fn read(src: &CmlSource, each: &mut Each<'_>) -> Result<RawFeed> {
     };
     let label = src.offers.display().to_string();
     let file = file_name(&src.offers);
-    let mut reader = open(&src.offers)?;
+    let (mut reader, hasher) = open(&src.offers)?;
     let mut buf = Vec::new();
     let mut cur = Cursor::default();
 
@@ -361,7 +433,7 @@ pub fn read(src: &CmlSource, each: &mut Each<'_>) -> Result<RawFeed> {
     loop {
         let mut opened_store: Option<(Option<String>, Option<String>)> = None;
         let step = step(&mut reader, &mut buf, &mut cur, &file, &mut |cur, e| {
-            if cur.at(&["Предложение", "Склад"]) {
+            if cur.at(&[Tag::Offer, Tag::Store]) {
                 opened_store = Some((attr(e, "ИдСклада"), attr(e, "КоличествоНаСкладе")));
             }
         })?;
@@ -375,34 +447,35 @@ pub fn read(src: &CmlSource, each: &mut Each<'_>) -> Result<RawFeed> {
                         o.stocks.push((id, qty.unwrap_or_default()));
                     }
                 }
-                if cur.at(&["Предложения", "Предложение"]) {
+                if cur.at(&[Tag::Offers, Tag::Offer]) {
                     if places.is_none() {
                         places = Some(resolve(src, &file, &cur, &price_types, &warehouses)?);
                     }
                     offers += 1;
                     offer = Some(Offer::default());
-                } else if offer.is_none() && (cur.at(&["ТипыЦен", "ТипЦены"]) || cur.at(&["Склады", "Склад"])) {
+                } else if offer.is_none() && (cur.at(&[Tag::PriceTypes, Tag::PriceType]) || cur.at(&[Tag::Stores, Tag::Store])) {
                     named = Some(Named::default());
-                } else if offer.is_some() && cur.at(&["Остатки", "Остаток", "Склад"]) {
+                } else if offer.is_some() && cur.at(&[Tag::Rests, Tag::Rest, Tag::Store]) {
                     nested = Some(Default::default());
                 } else if let Some(o) = offer.as_mut() {
-                    if cur.at(&["Предложение", "Цены", "Цена"]) {
+                    if cur.at(&[Tag::Offer, Tag::Prices, Tag::Price]) {
                         o.prices.push(Default::default());
                     }
                 }
             }
-            Step::Close(name) => {
+            Step::Close => {
+                let name = cur.closed;
                 let text = cur.text.trim().to_string();
                 cur.text.clear();
                 if let Some(o) = offer.as_mut() {
                     // `cur` no longer holds `name`: the tail is the element's parent path.
-                    if cur.at(&["Предложения", "Предложение"]) {
-                        match name.as_str() {
-                            "Ид" => o.id = text,
-                            "Артикул" => o.article = Some(text).filter(|s| !s.is_empty()),
-                            "Наименование" => o.name = Some(text).filter(|s| !s.is_empty()),
-                            "Количество" => o.quantity = Some(text),
-                            "Склад" => {
+                    if cur.at(&[Tag::Offers, Tag::Offer]) {
+                        match name {
+                            Tag::Id => o.id = text,
+                            Tag::Article => o.article = Some(text).filter(|s| !s.is_empty()),
+                            Tag::Name => o.name = Some(text).filter(|s| !s.is_empty()),
+                            Tag::Quantity => o.quantity = Some(text),
+                            Tag::Store => {
                                 if let Some((id, qty)) = opened_store.take() {
                                     o.has_warehouses = true;
                                     if let Some(id) = id {
@@ -412,32 +485,32 @@ pub fn read(src: &CmlSource, each: &mut Each<'_>) -> Result<RawFeed> {
                             }
                             _ => {}
                         }
-                    } else if cur.at(&["Предложение", "Цены", "Цена"]) {
+                    } else if cur.at(&[Tag::Offer, Tag::Prices, Tag::Price]) {
                         if let Some(p) = o.prices.last_mut() {
-                            match name.as_str() {
-                                "ИдТипаЦены" => p.0 = text,
-                                "ЦенаЗаЕдиницу" => p.1 = text,
+                            match name {
+                                Tag::PriceTypeId => p.0 = text,
+                                Tag::PerUnit => p.1 = text,
                                 _ => {}
                             }
                         }
-                    } else if cur.at(&["Остатки", "Остаток", "Склад"]) {
+                    } else if cur.at(&[Tag::Rests, Tag::Rest, Tag::Store]) {
                         if let Some(n) = nested.as_mut() {
-                            match name.as_str() {
-                                "Ид" => n.0 = text,
-                                "Количество" => n.1 = text,
+                            match name {
+                                Tag::Id => n.0 = text,
+                                Tag::Quantity => n.1 = text,
                                 _ => {}
                             }
                         }
-                    } else if cur.at(&["Остатки", "Остаток"]) {
-                        if name == "Склад" {
+                    } else if cur.at(&[Tag::Rests, Tag::Rest]) {
+                        if name == Tag::Store {
                             if let Some((id, qty)) = nested.take() {
                                 o.has_warehouses = true;
                                 o.stocks.push((id, qty));
                             }
-                        } else if name == "Количество" && o.quantity.is_none() {
+                        } else if name == Tag::Quantity && o.quantity.is_none() {
                             o.quantity = Some(text);
                         }
-                    } else if name == "Предложение" && cur.at(&["Предложения"]) {
+                    } else if name == Tag::Offer && cur.at(&[Tag::Offers]) {
                         let done = offer.take().expect("an offer is open");
                         let p = places.as_ref().expect("resolved at the first offer");
                         for (id, _) in &done.stocks {
@@ -446,15 +519,15 @@ pub fn read(src: &CmlSource, each: &mut Each<'_>) -> Result<RawFeed> {
                         let record = record(done, offers, p, import.as_ref());
                         each(&record, p);
                     }
-                } else if let Some(n) = named.as_mut().filter(|_| cur.at(&["ТипыЦен", "ТипЦены"]) || cur.at(&["Склады", "Склад"])) {
-                    match name.as_str() {
-                        "Ид" => n.id = text,
-                        "Наименование" => n.name = text,
+                } else if let Some(n) = named.as_mut().filter(|_| cur.at(&[Tag::PriceTypes, Tag::PriceType]) || cur.at(&[Tag::Stores, Tag::Store])) {
+                    match name {
+                        Tag::Id => n.id = text,
+                        Tag::Name => n.name = text,
                         _ => {}
                     }
-                } else if name == "ТипЦены" && cur.at(&["ТипыЦен"]) {
+                } else if name == Tag::PriceType && cur.at(&[Tag::PriceTypes]) {
                     price_types.extend(named.take());
-                } else if name == "Склад" && cur.at(&["Склады"]) {
+                } else if name == Tag::Store && cur.at(&[Tag::Stores]) {
                     warehouses.extend(named.take());
                 }
             }
@@ -481,7 +554,8 @@ pub fn read(src: &CmlSource, each: &mut Each<'_>) -> Result<RawFeed> {
             }
         }
     }
-    let sha256 = hex(&reader.into_inner().into_inner().into_inner().hasher.finalize());
+    drop(reader);
+    let sha256 = digest(&hasher);
     Ok(RawFeed { label, sha256 })
 }
 
@@ -511,7 +585,8 @@ fn resolve(src: &CmlSource, file: &str, cur: &Cursor, price_types: &[Named], war
         None => Vec::new(),
         Some(list) => list.names().iter().map(|w| pick(warehouses, w, "warehouse", "stock", file)).collect::<Result<_>>()?,
     };
-    let parent = cur.stack[..cur.stack.len() - 1].join("/");
+    let stack = cur.stack();
+    let parent = stack[..stack.len() - 1].join("/");
     Ok(Places { file: file.to_string(), parent, regular, sale, warehouses, sku_from_import: src.import.is_some() })
 }
 

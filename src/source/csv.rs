@@ -3,27 +3,24 @@
 //! reject that row; problems of the file (unreadable, undecodable, no SKU column, no rows)
 //! fail the source.
 
-use std::borrow::Cow;
+use std::io::{BufRead, BufReader, Read};
 
-use sha2::{Digest, Sha256};
-
-use super::{Each, Field, Locate, RawFeed, RawRecord, FIELDS};
-use crate::config::{hex, Columns, CsvSource, Encoding};
+use super::{digest, Each, Field, Hashing, Locate, RawFeed, RawRecord, FIELDS};
+use crate::config::{Columns, CsvSource, Encoding};
 use crate::error::{Error, Result};
 
-/// Reads the feed file and hands each row to `each`, in order; returns the feed's provenance.
+/// Streams the feed file through `each`, row by row, in order (the file is never held whole);
+/// returns the feed's provenance.
 pub fn read(src: &CsvSource, each: &mut Each<'_>) -> Result<RawFeed> {
     let label = src.path.display().to_string();
-    let bytes = std::fs::read(&src.path)
-        .map_err(|e| Error::Source(format!("cannot read feed {label}: {e}")))?;
+    let file = std::fs::File::open(&src.path).map_err(|e| Error::Source(format!("cannot read feed {label}: {e}")))?;
     let name = src.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| label.clone());
-    let mut feed = parse(&bytes, src, &name, each)?;
-    feed.label = label;
-    Ok(feed)
+    let (input, hasher) = Hashing::new(file);
+    parse(input, src, &name, each)?;
+    Ok(RawFeed { label, sha256: digest(&hasher) })
 }
 
-/// Parses a whole feed into memory (tests and small feeds): the records and what the locator
-/// says of each rejected value's place.
+/// Parses a whole feed into memory (tests).
 #[cfg(test)]
 pub fn parse_all(bytes: &[u8], src: &CsvSource, label: &str) -> Result<Vec<RawRecord>> {
     let mut records = Vec::new();
@@ -53,23 +50,57 @@ impl Locate for Places {
     }
 }
 
-pub fn parse(bytes: &[u8], src: &CsvSource, label: &str, each: &mut Each<'_>) -> Result<RawFeed> {
-    let sha256 = hex(&Sha256::digest(bytes));
-    let text = decode(bytes, src.encoding, label)?;
-    let first_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+pub fn parse<R: Read>(input: R, src: &CsvSource, label: &str, each: &mut Each<'_>) -> Result<()> {
+    let unreadable = |e: std::io::Error| Error::Source(format!("cannot read feed {label}: {e}"));
+    let mut input = BufReader::with_capacity(1 << 20, input);
+    let head = input.fill_buf().map_err(unreadable)?;
+    let bom = head.starts_with(b"\xEF\xBB\xBF");
+    let head = if bom { &head[3..] } else { head };
+    // The header line picks the delimiter (it is in the first megabyte of any sane feed).
+    let first_line = match (bom, src.encoding) {
+        (false, Encoding::Windows1251) => encoding_rs::WINDOWS_1251.decode_without_bom_handling(head).0.into_owned(),
+        _ => String::from_utf8_lossy(head).into_owned(),
+    };
+    let first_line = first_line.lines().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
     if first_line.is_empty() {
         return Err(Error::Source(format!("{label}: the feed is empty (expected a header row and data rows)")));
     }
-    let delimiter = src.delimiter.unwrap_or_else(|| detect_delimiter(first_line));
+    let delimiter = src.delimiter.unwrap_or_else(|| detect_delimiter(&first_line));
+    if bom {
+        input.consume(3);
+    }
+    // A BOM means UTF-8 whatever the config says; Windows-1251 is decoded as it streams.
+    let decoded: Box<dyn Read> = match (bom, src.encoding) {
+        (false, Encoding::Windows1251) => Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding_rs::WINDOWS_1251))
+                .build(input),
+        ),
+        _ => Box::new(input),
+    };
 
     let mut reader = ::csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
         .has_headers(true)
-        .from_reader(text.as_bytes());
+        .buffer_capacity(1 << 16)
+        .from_reader(decoded);
+    let csv_error = |e: ::csv::Error| -> Error {
+        let line = e.position().map(|p| p.line()).unwrap_or(0);
+        match e.kind() {
+            ::csv::ErrorKind::Utf8 { err, .. } => Error::Source(format!(
+                "{label}:{line}: not valid UTF-8 (in field {}, byte {} of it); if this is a 1C/Excel export in Windows-1251, \
+                 set [source] encoding = \"windows-1251\"",
+                err.field() + 1,
+                err.valid_up_to()
+            )),
+            ::csv::ErrorKind::Io(io) => Error::Source(format!("cannot read feed {label}: {io}")),
+            _ => Error::Source(format!("{label}:{line}: malformed CSV: {e}")),
+        }
+    };
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| Error::Source(format!("{label}: cannot read the header row: {e}")))?
+        .map_err(csv_error)?
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
         .collect();
@@ -82,10 +113,7 @@ pub fn parse(bytes: &[u8], src: &CsvSource, label: &str, each: &mut Each<'_>) ->
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                return Err(Error::Source(format!("{label}:{line}: malformed CSV: {e}")));
-            }
+            Err(e) => return Err(csv_error(e)),
         }
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         if record.iter().all(|c| c.trim().is_empty()) {
@@ -109,7 +137,7 @@ pub fn parse(bytes: &[u8], src: &CsvSource, label: &str, each: &mut Each<'_>) ->
             "{label}: the feed has a header but no data rows; refusing to sync an empty feed"
         )));
     }
-    Ok(RawFeed { label: label.to_string(), sha256 })
+    Ok(())
 }
 
 /// Finds each configured column in a header row (case-insensitively). A column named twice in
@@ -198,26 +226,6 @@ pub(crate) fn map_columns(headers: &[String], columns: &Columns, at: &str, lette
         )));
     }
     Ok(Places { file: String::new(), index, more_stock })
-}
-
-fn decode<'a>(bytes: &'a [u8], encoding: Encoding, label: &str) -> Result<Cow<'a, str>> {
-    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        return utf8(rest, label);
-    }
-    match encoding {
-        Encoding::Utf8 => utf8(bytes, label),
-        Encoding::Windows1251 => Ok(encoding_rs::WINDOWS_1251.decode_without_bom_handling(bytes).0),
-    }
-}
-
-fn utf8<'a>(bytes: &'a [u8], label: &str) -> Result<Cow<'a, str>> {
-    std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|e| {
-        let at = e.valid_up_to();
-        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-        Error::Source(format!(
-            "{label}:{line}: not valid UTF-8 (byte offset {at}); if this is a 1C/Excel export in Windows-1251, set [source] encoding = \"windows-1251\""
-        ))
-    })
 }
 
 /// Picks the delimiter that occurs most often in the header line, outside quotes.

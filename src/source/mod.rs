@@ -8,6 +8,10 @@ pub mod csv;
 pub mod http;
 pub mod xlsx;
 
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+
 use crate::config::Source;
 use crate::error::Result;
 
@@ -113,6 +117,33 @@ pub async fn read(source: &Source, pages: &Pages<'_>, each: &mut Each<'_>) -> Re
         Source::CommerceMl(s) => commerceml::read(s, each),
         Source::Http(s) => http::read(s, pages, each).await,
     }
+}
+
+/// Reads through to a hasher, so a feed's SHA-256 costs no second pass. The hasher is shared
+/// with the caller, who finishes it with [`digest`] once the reader is done.
+pub(crate) struct Hashing<R> {
+    pub(crate) inner: R,
+    pub(crate) hasher: Arc<Mutex<Sha256>>,
+}
+
+impl<R> Hashing<R> {
+    pub(crate) fn new(inner: R) -> (Hashing<R>, Arc<Mutex<Sha256>>) {
+        let hasher = Arc::new(Mutex::new(Sha256::new()));
+        (Hashing { inner, hasher: hasher.clone() }, hasher)
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.lock().expect("hasher").update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// The hex SHA-256 of everything read through a [`Hashing`] reader.
+pub(crate) fn digest(hasher: &Arc<Mutex<Sha256>>) -> String {
+    crate::config::hex(&std::mem::take(&mut *hasher.lock().expect("hasher")).finalize())
 }
 
 /// A spreadsheet-style column name: 0 → `A`, 25 → `Z`, 26 → `AA`.

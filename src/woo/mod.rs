@@ -65,7 +65,7 @@ pub struct LookupValues {
 impl LookupValues {
     /// `get_data_for_lookup_table()` for a simple product or variation.
     pub fn for_simple(sku: &str, price: Option<&Money>, sale: Option<&Money>, managed_stock: Option<i64>, stock_status: &str) -> Self {
-        let onsale = matches!((sale, price), (Some(s), Some(p)) if s.text == p.text);
+        let onsale = matches!((sale, price), (Some(s), Some(p)) if s.text() == p.text());
         LookupValues {
             sku: sku.into(),
             min_price: price.map(|p| p.value),
@@ -104,7 +104,7 @@ pub fn parent_stock_status<'a>(child_statuses: impl IntoIterator<Item = &'a str>
 pub fn parent_prices(child_prices: impl IntoIterator<Item = Money>) -> Vec<Money> {
     let mut prices: Vec<Money> = Vec::new();
     for p in child_prices {
-        if !prices.iter().any(|q| q.text == p.text) {
+        if !prices.iter().any(|q| q.text() == p.text()) {
             prices.push(p);
         }
     }
@@ -133,11 +133,11 @@ mod tests {
     #[test]
     fn price_is_sale_only_when_active() {
         let now = 1_000_000;
-        assert_eq!(active_price(Some(&m("25.00")), Some(&m("19.99")), None, None, now).unwrap().text, "19.99");
-        assert_eq!(active_price(Some(&m("25.00")), Some(&m("25")), None, None, now).unwrap().text, "25.00");
-        assert_eq!(active_price(Some(&m("25.00")), None, None, None, now).unwrap().text, "25.00");
-        assert_eq!(active_price(Some(&m("25")), Some(&m("19")), Some(now + 10), None, now).unwrap().text, "25");
-        assert_eq!(active_price(Some(&m("25")), Some(&m("19")), None, Some(now - 10), now).unwrap().text, "25");
+        assert_eq!(active_price(Some(&m("25.00")), Some(&m("19.99")), None, None, now).unwrap().text(), "19.99");
+        assert_eq!(active_price(Some(&m("25.00")), Some(&m("25")), None, None, now).unwrap().text(), "25.00");
+        assert_eq!(active_price(Some(&m("25.00")), None, None, None, now).unwrap().text(), "25.00");
+        assert_eq!(active_price(Some(&m("25")), Some(&m("19")), Some(now + 10), None, now).unwrap().text(), "25");
+        assert_eq!(active_price(Some(&m("25")), Some(&m("19")), None, Some(now - 10), now).unwrap().text(), "25");
         assert_eq!(active_price(None, Some(&m("19")), None, None, now), None);
     }
 
@@ -159,8 +159,8 @@ mod tests {
         assert_eq!(parent_stock_status([OUTOFSTOCK, ONBACKORDER]), ONBACKORDER);
         assert_eq!(parent_stock_status([OUTOFSTOCK]), OUTOFSTOCK);
         let p = parent_prices([m("20.73"), m("5.55"), m("13.52"), m("5.55")]);
-        assert_eq!(p.iter().map(|p| p.text.as_str()).collect::<Vec<_>>(), ["5.55", "13.52", "20.73"]);
+        assert_eq!(p.iter().map(|p| p.text()).collect::<Vec<_>>(), ["5.55", "13.52", "20.73"]);
         let p = parent_prices([m("9"), m("10")]);
-        assert_eq!(p[0].text, "9");
+        assert_eq!(p[0].text(), "9");
     }
 }
