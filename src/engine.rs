@@ -137,14 +137,80 @@ pub const FETCHING_PAGES: &str = "fetching pages";
 /// Reads the source and normalises it row by row as it streams in. A source that fails
 /// part-way fails the whole read: nothing has been written yet.
 pub async fn read_feed(settings: &Settings, observer: &dyn Observer) -> Result<Feed> {
+    read_and_freeze(settings, observer, None).await
+}
+
+/// Where a real run freezes its input: the connection, the table prefix and the run.
+pub type Journal<'a> = (&'a mut Conn, &'a str, u64);
+
+/// Reads and normalises the feed and, for a real run, freezes it into the run journal. File
+/// sources are parsed on a blocking thread while the frozen blocks are stored as they fill;
+/// an HTTP source is frozen once its last page is in.
+pub async fn read_and_freeze(settings: &Settings, observer: &dyn Observer, journal: Option<Journal<'_>>) -> Result<Feed> {
     let started = Instant::now();
-    let mut feed = Feed::default();
-    let pages = |n: u32| {
-        observer.progress(Progress { phase: FETCHING_PAGES, planned: n as usize, total: 0, written: 0 });
+    let mut feed = match &settings.source {
+        crate::config::Source::Http(_) => {
+            let mut feed = Feed::default();
+            let pages = |n: u32| {
+                observer.progress(Progress { phase: FETCHING_PAGES, planned: n as usize, total: 0, written: 0 });
+            };
+            let raw = source::read(&settings.source, &pages, &mut |record, at| feed.push(record, at)).await?;
+            feed.label = raw.label;
+            feed.sha256 = raw.sha256;
+            if let Some((conn, prefix, run_id)) = journal {
+                journal::freeze(conn, prefix, run_id, &feed).await?;
+            }
+            feed
+        }
+        _ => {
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<journal::Block>(2);
+            let freezing = journal.is_some();
+            let owned = settings.clone();
+            let parse = tokio::task::spawn_blocking(move || -> Result<Feed> {
+                let mut feed = Feed::default();
+                let mut freezer = journal::Freezer::default();
+                let raw = source::read_file(&owned.source, &mut |record, at| {
+                    let (items, rejections) = (feed.items.len(), feed.rejections.len());
+                    feed.push(record, at);
+                    if !freezing {
+                        return;
+                    }
+                    let block = if feed.items.len() > items {
+                        freezer.item(&feed.items[items])
+                    } else {
+                        freezer.rejection(&feed.rejections[rejections])
+                    };
+                    // A closed channel means storing failed; that error is reported below.
+                    if let Some(block) = block {
+                        let _ = tx.blocking_send(block);
+                    }
+                })?;
+                if let Some(block) = freezer.finish().filter(|_| freezing) {
+                    let _ = tx.blocking_send(block);
+                }
+                feed.label = raw.label;
+                feed.sha256 = raw.sha256;
+                Ok(feed)
+            });
+            let store = async {
+                if let Some((conn, prefix, run_id)) = journal {
+                    while let Some(block) = rx.recv().await {
+                        journal::write_block(conn, prefix, run_id, &block).await?;
+                    }
+                    Ok::<_, Error>(Some((conn, prefix, run_id)))
+                } else {
+                    Ok(None)
+                }
+            };
+            let (parsed, stored) = tokio::join!(parse, store);
+            let feed = parsed.map_err(|e| Error::Internal(format!("the feed reader stopped: {e}")))??;
+            if let Some((conn, prefix, run_id)) = stored? {
+                journal::seal(conn, prefix, run_id, &feed).await?;
+            }
+            feed
+        }
     };
-    let raw = source::read(&settings.source, &pages, &mut |record, at| feed.push(record, at)).await?;
-    feed.label = raw.label;
-    feed.sha256 = raw.sha256;
+    feed.items.shrink_to_fit();
     tracing::info!(
         source = %feed.label,
         items = feed.items.len(),
@@ -192,14 +258,14 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
 
     let run_id = journal::start_run(&mut conn, &shop.prefix, settings).await?;
     tracing::info!(run = run_id, "run {run_id} started");
-    let feed = match read_feed(settings, observer).await {
+    let feed = match read_and_freeze(settings, observer, Some((&mut conn, &shop.prefix, run_id))).await {
         Ok(feed) => feed,
         Err(e) => {
+            journal::discard_input(&mut conn, &shop.prefix, run_id).await?;
             journal::set_state(&mut conn, &shop.prefix, run_id, "failed", Some(&e.to_string())).await?;
             return Err(e);
         }
     };
-    journal::freeze(&mut conn, &shop.prefix, run_id, &feed).await?;
     let guard = Guard { force: opts.force, check: true };
     let outcome = execute(&mut conn, &shop, settings, Some(run_id), feed, &mut report, shutdown, observer, guard).await?;
     report.finish()?;

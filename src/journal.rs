@@ -88,66 +88,129 @@ struct Frozen {
     x: Option<String>,
 }
 
+/// One frozen row as written: [`Frozen`] borrowing from the item, so freezing copies nothing.
+#[derive(serde::Serialize)]
+struct FrozenRef<'a> {
+    k: char,
+    l: u64,
+    s: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    n: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    r: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    q: Option<i64>,
+    #[serde(skip_serializing_if = "<[Note]>::is_empty")]
+    e: &'a [Note],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    x: Option<&'a str>,
+}
+
 /// Rows per frozen block: a block stays far below `max_allowed_packet` (16 MiB by default).
 const BLOCK_ROWS: usize = 5000;
 
-/// Freezes the normalised feed so a resume applies exactly the same plan.
+/// A block of frozen rows, ready to be stored.
+#[derive(Debug)]
+pub struct Block {
+    pub no: u32,
+    pub rows: usize,
+    pub payload: String,
+}
+
+/// Turns feed rows into frozen blocks as they arrive, so the input can be stored while the
+/// source is still being read.
+#[derive(Debug, Default)]
+pub struct Freezer {
+    next: u32,
+    rows: usize,
+    payload: Vec<u8>,
+}
+
+impl Freezer {
+    pub fn item(&mut self, item: &Item) -> Option<Block> {
+        let frozen = FrozenRef {
+            k: 'i',
+            l: item.line,
+            s: &item.sku,
+            n: item.name.as_deref(),
+            r: item.regular.as_ref().map(|m| m.text()),
+            p: match &item.sale {
+                Sale::Absent => None,
+                Sale::Clear => Some(String::new()),
+                Sale::Set(m) => Some(m.text()),
+            },
+            q: item.stock,
+            e: &item.notes,
+            x: item.external_id.as_deref(),
+        };
+        self.push(&frozen)
+    }
+
+    pub fn rejection(&mut self, r: &Rejection) -> Option<Block> {
+        let note = [Note { field: r.field.clone(), message: r.message.clone() }];
+        let frozen = FrozenRef { k: 'x', l: r.line, s: &r.sku, n: None, r: None, p: None, q: None, e: &note, x: Some(&r.location) };
+        self.push(&frozen)
+    }
+
+    fn push(&mut self, frozen: &FrozenRef<'_>) -> Option<Block> {
+        serde_json::to_writer(&mut self.payload, frozen).expect("frozen rows serialise");
+        self.payload.push(b'\n');
+        self.rows += 1;
+        (self.rows == BLOCK_ROWS).then(|| self.take())
+    }
+
+    /// The last, partly filled block, if any.
+    pub fn finish(mut self) -> Option<Block> {
+        (self.rows > 0).then(|| self.take())
+    }
+
+    fn take(&mut self) -> Block {
+        let payload = String::from_utf8(std::mem::take(&mut self.payload)).expect("serde_json writes UTF-8");
+        let block = Block { no: self.next, rows: self.rows, payload };
+        self.next += 1;
+        self.rows = 0;
+        block
+    }
+}
+
+/// Freezes the normalised feed so a resume applies exactly the same plan (sources that are not
+/// frozen while they are read).
 pub async fn freeze(conn: &mut Conn, prefix: &str, run_id: u64, feed: &Feed) -> Result<()> {
+    let mut freezer = Freezer::default();
+    let mut blocks = Vec::new();
+    blocks.extend(feed.items.iter().filter_map(|i| freezer.item(i)));
+    blocks.extend(feed.rejections.iter().filter_map(|r| freezer.rejection(r)));
+    blocks.extend(freezer.finish());
+    for block in &blocks {
+        write_block(conn, prefix, run_id, block).await?;
+    }
+    seal(conn, prefix, run_id, feed).await
+}
+
+/// Records the frozen feed's provenance and counts with the run, once every block is stored.
+pub async fn seal(conn: &mut Conn, prefix: &str, run_id: u64, feed: &Feed) -> Result<()> {
     conn.exec_drop(
         format!("UPDATE `{prefix}woosync_runs` SET source_sha256 = ?, source_label = ?, items = ?, invalid = ? WHERE id = ?"),
         (&feed.sha256, &feed.label, (feed.items.len() + feed.rejections.len()) as u64, feed.rejections.len() as u64, run_id),
     )
-    .await?;
-    let items = feed.items.iter().map(|item| Frozen {
-        k: 'i',
-        l: item.line,
-        s: item.sku.to_string(),
-        n: item.name.as_ref().map(|n| n.to_string()),
-        r: item.regular.as_ref().map(|m| m.text().to_string()),
-        p: match &item.sale {
-            Sale::Absent => None,
-            Sale::Clear => Some(String::new()),
-            Sale::Set(m) => Some(m.text().to_string()),
-        },
-        q: item.stock,
-        e: item.notes.clone(),
-        x: item.external_id.as_ref().map(|x| x.to_string()),
-    });
-    let rejections = feed.rejections.iter().map(|r| Frozen {
-        k: 'x',
-        l: r.line,
-        s: r.sku.clone(),
-        n: None,
-        r: None,
-        p: None,
-        q: None,
-        e: vec![Note { field: r.field.clone(), message: r.message.clone() }],
-        x: Some(r.location.clone()),
-    });
-    let mut block = 0u32;
-    let mut payload = String::new();
-    let mut rows = 0usize;
-    for frozen in items.chain(rejections) {
-        payload.push_str(&serde_json::to_string(&frozen).map_err(|e| Error::Internal(e.to_string()))?);
-        payload.push('\n');
-        rows += 1;
-        if rows == BLOCK_ROWS {
-            write_block(conn, prefix, run_id, block, rows, &payload).await?;
-            block += 1;
-            rows = 0;
-            payload.clear();
-        }
-    }
-    if rows > 0 {
-        write_block(conn, prefix, run_id, block, rows, &payload).await?;
-    }
+    .await
+    .map_err(|e| Error::db("recording the run's input", e))?;
     Ok(())
 }
 
-async fn write_block(conn: &mut Conn, prefix: &str, run_id: u64, block: u32, rows: usize, payload: &str) -> Result<()> {
+/// Drops what was frozen of a run whose source then failed.
+pub async fn discard_input(conn: &mut Conn, prefix: &str, run_id: u64) -> Result<()> {
+    conn.exec_drop(format!("DELETE FROM `{prefix}woosync_input` WHERE run_id = ?"), (run_id,))
+        .await
+        .map_err(|e| Error::db("discarding a failed run's input", e))
+}
+
+pub async fn write_block(conn: &mut Conn, prefix: &str, run_id: u64, block: &Block) -> Result<()> {
     conn.exec_drop(
         format!("INSERT INTO `{prefix}woosync_input` (run_id, block, `rows`, payload) VALUES (?, ?, ?, ?)"),
-        (run_id, block, rows as u64, payload),
+        (run_id, block.no, block.rows as u64, &block.payload),
     )
     .await
     .map_err(|e| Error::db("freezing the run's input", e))

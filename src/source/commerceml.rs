@@ -345,6 +345,7 @@ struct Offer {
 }
 
 /// Where CommerceML values are: an element path with the offer's position.
+#[derive(Clone)]
 struct Places {
     file: String,
     /// The path of the offers' parent, `КоммерческаяИнформация/ПакетПредложений/Предложения`.
@@ -406,6 +407,17 @@ fn listing(list: &[Named]) -> String {
     list.iter().map(|n| format!("{:?} (Ид {})", n.name, n.id)).collect::<Vec<_>>().join(", ")
 }
 
+/// What the XML thread hands over: the resolved places (once, before the first offer), then
+/// offers in batches with their positions.
+enum Batch {
+    Places(Places),
+    Offers(Vec<(u64, Offer)>),
+}
+
+const BATCH: usize = 256;
+
+/// Reads `offers.xml` on its own thread while this one turns offers into records (and the
+/// caller normalises and freezes them): the two halves of the work overlap on two cores.
 pub fn read(src: &CmlSource, each: &mut Each<'_>) -> Result<RawFeed> {
     let import = match &src.import {
         Some(path) => Some(read_import(path)?),
@@ -413,14 +425,40 @@ pub fn read(src: &CmlSource, each: &mut Each<'_>) -> Result<RawFeed> {
     };
     let label = src.offers.display().to_string();
     let file = file_name(&src.offers);
-    let (mut reader, hasher) = open(&src.offers)?;
-    let mut buf = Vec::new();
-    let mut cur = Cursor::default();
-
-    let (mut price_types, mut warehouses) = match &import {
+    let known = match &import {
         Some(c) => (c.price_types.clone(), c.warehouses.clone()),
         None => (Vec::new(), Vec::new()),
     };
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(16);
+    let sha256 = std::thread::scope(|scope| {
+        let parser = scope.spawn(|| parse_offers(src, &file, known, tx));
+        let mut places: Option<Places> = None;
+        for batch in rx {
+            match batch {
+                Batch::Places(p) => places = Some(p),
+                Batch::Offers(offers) => {
+                    let p = places.as_ref().expect("places come before the first offer");
+                    for (n, offer) in offers {
+                        let record = record(offer, n, p, import.as_ref());
+                        each(&record, p);
+                    }
+                }
+            }
+        }
+        parser.join().unwrap_or_else(|_| Err(Error::Internal("the XML reader thread panicked".into())))
+    })?;
+    Ok(RawFeed { label, sha256 })
+}
+
+/// The XML half of [`read`]: parses the offers and sends them on; returns the file's SHA-256.
+fn parse_offers(src: &CmlSource, file: &str, known: (Vec<Named>, Vec<Named>), tx: std::sync::mpsc::SyncSender<Batch>) -> Result<String> {
+    let file = file.to_string();
+    let (mut reader, hasher) = open(&src.offers)?;
+    let mut buf = Vec::new();
+    let mut cur = Cursor::default();
+    let (mut price_types, mut warehouses) = known;
+    let mut batch: Vec<(u64, Offer)> = Vec::with_capacity(BATCH);
+    let stopped = || Error::Internal("the offer reader stopped".into());
     let mut named: Option<Named> = None;
     let mut places: Option<Places> = None;
     let mut offer: Option<Offer> = None;
@@ -449,7 +487,9 @@ pub fn read(src: &CmlSource, each: &mut Each<'_>) -> Result<RawFeed> {
                 }
                 if cur.at(&[Tag::Offers, Tag::Offer]) {
                     if places.is_none() {
-                        places = Some(resolve(src, &file, &cur, &price_types, &warehouses)?);
+                        let resolved = resolve(src, &file, &cur, &price_types, &warehouses)?;
+                        tx.send(Batch::Places(resolved.clone())).map_err(|_| stopped())?;
+                        places = Some(resolved);
                     }
                     offers += 1;
                     offer = Some(Offer::default());
@@ -465,16 +505,17 @@ pub fn read(src: &CmlSource, each: &mut Each<'_>) -> Result<RawFeed> {
             }
             Step::Close => {
                 let name = cur.closed;
-                let text = cur.text.trim().to_string();
-                cur.text.clear();
+                // Borrowed: only the values woosync keeps are copied.
+                let text = std::mem::take(&mut cur.text);
+                let text_ref = text.trim();
                 if let Some(o) = offer.as_mut() {
                     // `cur` no longer holds `name`: the tail is the element's parent path.
                     if cur.at(&[Tag::Offers, Tag::Offer]) {
                         match name {
-                            Tag::Id => o.id = text,
-                            Tag::Article => o.article = Some(text).filter(|s| !s.is_empty()),
-                            Tag::Name => o.name = Some(text).filter(|s| !s.is_empty()),
-                            Tag::Quantity => o.quantity = Some(text),
+                            Tag::Id => o.id = text_ref.to_string(),
+                            Tag::Article => o.article = Some(text_ref.to_string()).filter(|s| !s.is_empty()),
+                            Tag::Name => o.name = Some(text_ref.to_string()).filter(|s| !s.is_empty()),
+                            Tag::Quantity => o.quantity = Some(text_ref.to_string()),
                             Tag::Store => {
                                 if let Some((id, qty)) = opened_store.take() {
                                     o.has_warehouses = true;
@@ -488,16 +529,16 @@ pub fn read(src: &CmlSource, each: &mut Each<'_>) -> Result<RawFeed> {
                     } else if cur.at(&[Tag::Offer, Tag::Prices, Tag::Price]) {
                         if let Some(p) = o.prices.last_mut() {
                             match name {
-                                Tag::PriceTypeId => p.0 = text,
-                                Tag::PerUnit => p.1 = text,
+                                Tag::PriceTypeId => p.0 = text_ref.to_string(),
+                                Tag::PerUnit => p.1 = text_ref.to_string(),
                                 _ => {}
                             }
                         }
                     } else if cur.at(&[Tag::Rests, Tag::Rest, Tag::Store]) {
                         if let Some(n) = nested.as_mut() {
                             match name {
-                                Tag::Id => n.0 = text,
-                                Tag::Quantity => n.1 = text,
+                                Tag::Id => n.0 = text_ref.to_string(),
+                                Tag::Quantity => n.1 = text_ref.to_string(),
                                 _ => {}
                             }
                         }
@@ -508,21 +549,24 @@ pub fn read(src: &CmlSource, each: &mut Each<'_>) -> Result<RawFeed> {
                                 o.stocks.push((id, qty));
                             }
                         } else if name == Tag::Quantity && o.quantity.is_none() {
-                            o.quantity = Some(text);
+                            o.quantity = Some(text_ref.to_string());
                         }
                     } else if name == Tag::Offer && cur.at(&[Tag::Offers]) {
                         let done = offer.take().expect("an offer is open");
-                        let p = places.as_ref().expect("resolved at the first offer");
                         for (id, _) in &done.stocks {
-                            seen_warehouses.insert(id.clone());
+                            if !seen_warehouses.contains(id) {
+                                seen_warehouses.insert(id.clone());
+                            }
                         }
-                        let record = record(done, offers, p, import.as_ref());
-                        each(&record, p);
+                        batch.push((offers, done));
+                        if batch.len() == BATCH {
+                            tx.send(Batch::Offers(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).map_err(|_| stopped())?;
+                        }
                     }
                 } else if let Some(n) = named.as_mut().filter(|_| cur.at(&[Tag::PriceTypes, Tag::PriceType]) || cur.at(&[Tag::Stores, Tag::Store])) {
                     match name {
-                        Tag::Id => n.id = text,
-                        Tag::Name => n.name = text,
+                        Tag::Id => n.id = text_ref.to_string(),
+                        Tag::Name => n.name = text_ref.to_string(),
                         _ => {}
                     }
                 } else if name == Tag::PriceType && cur.at(&[Tag::PriceTypes]) {
@@ -530,11 +574,17 @@ pub fn read(src: &CmlSource, each: &mut Each<'_>) -> Result<RawFeed> {
                 } else if name == Tag::Store && cur.at(&[Tag::Stores]) {
                     warehouses.extend(named.take());
                 }
+                // Give the buffer back so its capacity is reused.
+                cur.text = text;
+                cur.text.clear();
             }
         }
     }
     if !seen_root {
         return Err(Error::Source(format!("{file}: the file is empty; expected a CommerceML КоммерческаяИнформация document")));
+    }
+    if !batch.is_empty() {
+        tx.send(Batch::Offers(batch)).map_err(|_| stopped())?;
     }
     if offers == 0 {
         return Err(Error::Source(format!(
@@ -555,8 +605,7 @@ pub fn read(src: &CmlSource, each: &mut Each<'_>) -> Result<RawFeed> {
         }
     }
     drop(reader);
-    let sha256 = digest(&hasher);
-    Ok(RawFeed { label, sha256 })
+    Ok(digest(&hasher))
 }
 
 /// Turns the configured price types and warehouses into IDs, once the sections before the

@@ -112,10 +112,8 @@ pub type Pages<'a> = dyn Fn(u32) + Send + Sync + 'a;
 /// cannot be read completely.
 pub async fn read(source: &Source, pages: &Pages<'_>, each: &mut Each<'_>) -> Result<RawFeed> {
     match source {
-        Source::Csv(s) => csv::read(s, each),
-        Source::Xlsx(s) => xlsx::read(s, each),
-        Source::CommerceMl(s) => commerceml::read(s, each),
         Source::Http(s) => http::read(s, pages, each).await,
+        file => read_file(file, each),
     }
 }
 
@@ -144,6 +142,16 @@ impl<R: std::io::Read> std::io::Read for Hashing<R> {
 /// The hex SHA-256 of everything read through a [`Hashing`] reader.
 pub(crate) fn digest(hasher: &Arc<Mutex<Sha256>>) -> String {
     crate::config::hex(&std::mem::take(&mut *hasher.lock().expect("hasher")).finalize())
+}
+
+/// Reads a file source (CSV, spreadsheet, CommerceML) synchronously, for a blocking thread.
+pub fn read_file(source: &Source, each: &mut Each<'_>) -> Result<RawFeed> {
+    match source {
+        Source::Csv(s) => csv::read(s, each),
+        Source::Xlsx(s) => xlsx::read(s, each),
+        Source::CommerceMl(s) => commerceml::read(s, each),
+        Source::Http(_) => Err(crate::error::Error::Internal("an HTTP source is read with source::read".into())),
+    }
 }
 
 /// A spreadsheet-style column name: 0 → `A`, 25 → `Z`, 26 → `AA`.
