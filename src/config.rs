@@ -979,4 +979,34 @@ mod tests {
         assert_ne!(a.fingerprint(), b.fingerprint());
         assert_eq!(a.fingerprint(), c.fingerprint());
     }
+
+    #[test]
+    fn every_sample_config_is_valid() {
+        // SAFETY: only these tests read these variables.
+        unsafe {
+            std::env::set_var("ERP_TOKEN", "t");
+        }
+        for name in ["woosync.example.toml", "demo.toml", "source-xlsx.toml", "source-http.toml", "source-commerceml.toml"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(name);
+            let s = Settings::load_with(&path, Some("mysql://u:p@127.0.0.1/shop".into())).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let kind = s.source.kind();
+            assert!(name.contains(kind) || matches!(name, "woosync.example.toml" | "demo.toml"), "{name}: {kind}");
+        }
+    }
+
+    #[test]
+    fn source_keys_of_another_type_are_named() {
+        let err = parse(&format!("{MINIMAL}sheet = 2\n")).unwrap_err().to_string();
+        assert!(err.contains("[source] sheet applies to type = \"xlsx\" only"), "{err}");
+        let http = "[database]\nurl = \"mysql://u:p@h/s\"\n[source]\ntype = \"http\"\nurl = \"https://erp/api?key=${WOOSYNC_TEST_UNSET_VAR}\"\n";
+        let err = parse(http).unwrap_err().to_string();
+        assert!(err.contains("[source] url refers to the environment variable WOOSYNC_TEST_UNSET_VAR, which is not set"), "{err}");
+        let paging = http.replace("?key=${WOOSYNC_TEST_UNSET_VAR}", "") + "[source.paging]\ntype = \"page\"\nlimit = 5\n";
+        let err = parse(&paging).unwrap_err().to_string();
+        assert!(err.contains("[source.paging] limit does not apply to type = \"page\""), "{err}");
+        let cml = "[database]\nurl = \"mysql://u:p@h/s\"\n[source]\ntype = \"commerceml\"\npath = \"offers.xml\"\n[source.columns]\nsku = \"Код\"\n";
+        assert!(parse(cml).unwrap_err().to_string().contains("sku does not apply to commerceml"));
+        let meta = format!("{MINIMAL}[sync]\nexternal_id_meta = \"_sku\"\n");
+        assert!(parse(&meta).unwrap_err().to_string().contains("external_id_meta"));
+    }
 }
