@@ -44,15 +44,15 @@ pub fn normalize_record(r: &RawRecord, at: &dyn Locate) -> Result<Item, Rejectio
     if sku.is_empty() {
         return Err(reject(sku_at, "empty SKU; expected a non-empty product code".into()));
     }
-    if sku.chars().count() > MAX_SKU_CHARS {
+    if sku.len() > MAX_SKU_CHARS && sku.chars().count() > MAX_SKU_CHARS {
         return Err(reject(sku_at, format!("SKU is {} characters long; expected at most {MAX_SKU_CHARS}", sku.chars().count())));
     }
-    if sku.chars().any(char::is_control) {
+    if has_control(&sku) {
         return Err(reject(sku_at, "SKU contains control characters (tab, newline, ...)".into()));
     }
     let external_id = match r.get(Field::ExternalId).map(str::trim) {
         None | Some("") => None,
-        Some(id) if id.chars().count() > MAX_EXTERNAL_ID_CHARS || id.chars().any(char::is_control) => {
+        Some(id) if (id.len() > MAX_EXTERNAL_ID_CHARS && id.chars().count() > MAX_EXTERNAL_ID_CHARS) || has_control(id) => {
             return Err(reject(
                 Some((Field::ExternalId, 0)),
                 format!("external ID `{}` is not usable; expected at most {MAX_EXTERNAL_ID_CHARS} characters without control characters", id.chars().take(40).collect::<String>()),
@@ -111,6 +111,15 @@ pub fn normalize_record(r: &RawRecord, at: &dyn Locate) -> Result<Item, Rejectio
         notes,
         missing: false,
     })
+}
+
+/// Control characters (C0, DEL, C1), checked byte-wise for the common ASCII case.
+fn has_control(s: &str) -> bool {
+    if s.is_ascii() {
+        s.bytes().any(|b| b < 0x20 || b == 0x7f)
+    } else {
+        s.chars().any(char::is_control)
+    }
 }
 
 /// The largest stock woosync writes (WooCommerce stores it as text; this keeps typos like an

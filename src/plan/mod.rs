@@ -461,11 +461,11 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
     if wants_prices && prices_allowed {
         let cur_reg = p.money(Key::RegularPrice);
         let cur_sale = p.money(Key::SalePrice);
-        let new_reg = item.regular.clone().or_else(|| cur_reg.clone());
+        let new_reg = item.regular.or(cur_reg);
         let mut new_sale = match &item.sale {
-            Sale::Absent => cur_sale.clone(),
+            Sale::Absent => cur_sale,
             Sale::Clear => None,
-            Sale::Set(s) => Some(s.clone()),
+            Sale::Set(s) => Some(*s),
         };
         if let (Some(r), Some(s)) = (&new_reg, &new_sale) {
             if s.value >= r.value {
@@ -475,7 +475,7 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
         }
         let reg_changed = item.regular.is_some() && !same_money(cur_reg.as_ref(), new_reg.as_ref());
         if reg_changed {
-            let r = new_reg.clone().expect("regular given");
+            let r = new_reg.expect("regular given");
             set_meta(&mut ops, catalog, p.id, Key::RegularPrice, r.text().to_string());
             rows.push(row("_regular_price", p.get(Key::RegularPrice).unwrap_or("").to_string(), r.text().to_string()));
         }
@@ -622,9 +622,9 @@ fn drop_rows_unless(wanted: bool, rows: &mut Vec<ReportRow>) {
 
 fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
     let mut warnings = Vec::new();
-    let regular = item.regular.clone();
+    let regular = item.regular;
     let mut sale = match &item.sale {
-        Sale::Set(s) => Some(s.clone()),
+        Sale::Set(s) => Some(*s),
         _ => None,
     };
     if let (Some(s), None) = (&sale, &regular) {

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use quick_xml::encoding::DecodingReader;
@@ -18,21 +18,19 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 use sha2::Sha256;
 
-use super::{digest, Each, Field, Hashing, Locate, RawFeed, RawRecord};
+use super::{digest, Each, Field, Hashing, Locate, RawFeed, RawRecord, SharedHash};
 use crate::config::CmlSource;
 use crate::error::{Error, Result};
 
 /// 1C writes UTF-8 or, in older configurations, Windows-1251 (declared in `<?xml ... ?>`): UTF-8
 /// is read as it is, anything else through a decoding reader that turns it into UTF-8.
-type XmlReader = Reader<Box<dyn BufRead>>;
-
-fn open(path: &Path) -> Result<(XmlReader, std::sync::Arc<std::sync::Mutex<Sha256>>)> {
+fn open(path: &Path) -> Result<(Box<dyn BufRead + Send>, SharedHash)> {
     let file = File::open(path).map_err(|e| Error::Source(format!("cannot read {}: {e}", path.display())))?;
     let (hashing, hasher) = Hashing::new(file);
     let mut hashing = BufReader::with_capacity(256 * 1024, hashing);
     let head = hashing.fill_buf().map_err(|e| Error::Source(format!("cannot read {}: {e}", path.display())))?;
     let declared = declared_encoding(head);
-    let input: Box<dyn BufRead> = match declared.as_deref().map(str::to_ascii_lowercase).as_deref() {
+    let input: Box<dyn BufRead + Send> = match declared.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("utf-8") | Some("utf8") => Box::new(hashing),
         Some(label) => match encoding_rs::Encoding::for_label(label.as_bytes()) {
             Some(encoding) => {
@@ -48,11 +46,67 @@ fn open(path: &Path) -> Result<(XmlReader, std::sync::Arc<std::sync::Mutex<Sha25
             }
         },
     };
-    let mut reader = Reader::from_reader(input);
-    // Not trimmed: `Чайник &amp; кружка` arrives in three pieces whose spaces count; values are
-    // trimmed whole when their element closes.
-    reader.config_mut().trim_text(false);
-    Ok((reader, hasher))
+    Ok((input, hasher))
+}
+
+/// The decoded document in pieces that end right after a closing tag (`</Предложение>`), so each
+/// piece holds whole elements and can be parsed on its own, in memory, by a slice reader (much
+/// faster than a streaming one) and on another thread. Memory stays at a few pieces.
+struct Pieces {
+    input: Box<dyn BufRead + Send>,
+    carry: Vec<u8>,
+    /// Where the next piece starts in the (decoded) document.
+    offset: u64,
+    boundary: &'static str,
+    done: bool,
+    size: usize,
+}
+
+/// Bytes read per piece (a piece grows until it holds a boundary).
+const PIECE: usize = 4 << 20;
+
+impl Pieces {
+    fn new(input: Box<dyn BufRead + Send>, boundary: &'static str, size: usize) -> Pieces {
+        Pieces { input, carry: Vec::new(), offset: 0, boundary, done: false, size }
+    }
+
+    /// The next piece and where it starts, or `None` at the end.
+    fn next(&mut self, file: &str) -> Result<Option<(u64, Vec<u8>)>> {
+        let mut buf = std::mem::take(&mut self.carry);
+        let mut searched = 0usize;
+        loop {
+            if !self.done {
+                let want = buf.len() + self.size;
+                while buf.len() < want {
+                    let n = Read::by_ref(&mut self.input)
+                        .take((want - buf.len()) as u64)
+                        .read_to_end(&mut buf)
+                        .map_err(|e| Error::Source(format!("{file}: cannot read: {e}")))?;
+                    if n == 0 {
+                        self.done = true;
+                        break;
+                    }
+                }
+            }
+            if self.done {
+                if buf.is_empty() {
+                    return Ok(None);
+                }
+                let at = self.offset;
+                self.offset += buf.len() as u64;
+                return Ok(Some((at, buf)));
+            }
+            let from = searched.saturating_sub(self.boundary.len());
+            if let Some(pos) = memchr::memmem::rfind(&buf[from..], self.boundary.as_bytes()) {
+                let end = from + pos + self.boundary.len();
+                self.carry = buf.split_off(end);
+                let at = self.offset;
+                self.offset += buf.len() as u64;
+                return Ok(Some((at, buf)));
+            }
+            searched = buf.len();
+        }
+    }
 }
 
 /// The `encoding="..."` of an ASCII-compatible XML declaration at the start of `head`.
@@ -128,7 +182,7 @@ impl Tag {
 /// The element path from the root (`КоммерческаяИнформация/ПакетПредложений/...`) plus the text
 /// of the element being read. Names are kept in reused strings (no allocation per element) for
 /// messages; paths are matched on their tags.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Cursor {
     names: Vec<String>,
     tags: Vec<Tag>,
@@ -176,13 +230,12 @@ enum Step {
     Eof,
 }
 
-fn step(reader: &mut XmlReader, buf: &mut Vec<u8>, cur: &mut Cursor, file: &str, open: &mut dyn FnMut(&Cursor, &BytesStart<'_>)) -> Result<Step> {
+fn step<'a>(reader: &mut Reader<&'a [u8]>, cur: &mut Cursor, file: &str, base: u64, open: &mut dyn FnMut(&Cursor, &BytesStart<'_>)) -> Result<Step> {
     loop {
-        buf.clear();
-        let event = reader.read_event_into(buf).map_err(|e| {
+        let event = reader.read_event().map_err(|e| {
             Error::Source(format!(
                 "{file}: malformed XML at byte {} (in {}): {e}",
-                reader.error_position(),
+                base + reader.error_position(),
                 if cur.depth == 0 { "the document".to_string() } else { cur.path() }
             ))
         })?;
@@ -200,7 +253,18 @@ fn step(reader: &mut XmlReader, buf: &mut Vec<u8>, cur: &mut Cursor, file: &str,
                 cur.pop();
                 return Ok(Step::Close);
             }
-            Event::End(_) => {
+            Event::End(e) => {
+                // Matched here, not by quick-xml: the element may have opened in an earlier piece.
+                let name = e.name();
+                let found: &str = name.as_ref();
+                if cur.depth == 0 || cur.names[cur.depth - 1] != found {
+                    let expected = if cur.depth == 0 { "no closing tag".to_string() } else { format!("`</{}>`", cur.names[cur.depth - 1]) };
+                    return Err(Error::Source(format!(
+                        "{file}: malformed XML at byte {} (in {}): ill-formed document: expected {expected}, but `</{found}>` was found",
+                        base + reader.buffer_position(),
+                        if cur.depth == 0 { "the document".to_string() } else { cur.path() }
+                    )));
+                }
                 cur.pop();
                 return Ok(Step::Close);
             }
@@ -228,18 +292,28 @@ fn step(reader: &mut XmlReader, buf: &mut Vec<u8>, cur: &mut Cursor, file: &str,
                     }
                 }
             }
-            Event::Eof => {
-                if cur.depth > 0 {
-                    return Err(Error::Source(format!(
-                        "{file}: the XML ends inside {} (truncated file?)",
-                        cur.path()
-                    )));
-                }
-                return Ok(Step::Eof);
-            }
+            Event::Eof => return Ok(Step::Eof),
             _ => {}
         }
     }
+}
+
+/// A slice reader for one piece: closing tags of elements opened in an earlier piece are
+/// expected, so quick-xml's own matching of end tags is off (the cursor keeps the path).
+fn piece_reader(piece: &[u8]) -> Reader<&[u8]> {
+    let mut reader = Reader::from_reader(piece);
+    let config = reader.config_mut();
+    // Not trimmed: `Чайник &amp; кружка` arrives in three pieces whose spaces count; values are
+    // trimmed whole when their element closes.
+    config.trim_text(false);
+    config.check_end_names = false;
+    config.allow_unmatched_ends = true;
+    reader
+}
+
+/// The error for a document that ends inside an element.
+fn truncated(file: &str, cur: &Cursor) -> Error {
+    Error::Source(format!("{file}: the XML ends inside {} (truncated file?)", cur.path()))
 }
 
 fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
@@ -274,63 +348,69 @@ struct Catalogue {
 /// Articles and names of the goods, plus the price types and warehouses of the classifier.
 fn read_import(path: &Path) -> Result<Catalogue> {
     let file = file_name(path);
-    let (mut reader, _) = open(path)?;
-    let mut buf = Vec::new();
+    let (input, _) = open(path)?;
+    let mut pieces = Pieces::new(input, "</Товар>", PIECE);
     let mut cur = Cursor::default();
     let mut cat = Catalogue::default();
     let mut good: Option<(String, Good)> = None;
     let mut named: Option<Named> = None;
     let mut seen_root = false;
-    loop {
-        match step(&mut reader, &mut buf, &mut cur, &file, &mut |_, _| {})? {
-            Step::Eof => break,
-            Step::Open => {
-                seen_root = true;
-                if cur.at(&[Tag::Goods, Tag::Good]) {
-                    good = Some(Default::default());
-                } else if cur.at(&[Tag::PriceTypes, Tag::PriceType]) || cur.at(&[Tag::Stores, Tag::Store]) {
-                    named = Some(Named::default());
-                }
-            }
-            Step::Close => {
-                let name = cur.closed;
-                let text = cur.text.trim();
-                if let Some((id, g)) = good.as_mut().filter(|_| cur.at(&[Tag::Goods, Tag::Good])) {
-                    match name {
-                        Tag::Id => *id = text.to_string(),
-                        Tag::Article => g.article = Some(text.to_string()).filter(|s| !s.is_empty()),
-                        Tag::Name => g.name = Some(text.to_string()).filter(|s| !s.is_empty()),
-                        _ => {}
+    while let Some((base, piece)) = pieces.next(&file)? {
+        let mut reader = piece_reader(&piece);
+        loop {
+            match step(&mut reader, &mut cur, &file, base, &mut |_, _| {})? {
+                Step::Eof => break,
+                Step::Open => {
+                    seen_root = true;
+                    if cur.at(&[Tag::Goods, Tag::Good]) {
+                        good = Some(Default::default());
+                    } else if cur.at(&[Tag::PriceTypes, Tag::PriceType]) || cur.at(&[Tag::Stores, Tag::Store]) {
+                        named = Some(Named::default());
                     }
-                } else if name == Tag::Good && cur.at(&[Tag::Goods]) {
-                    if let Some((id, g)) = good.take() {
-                        if !id.is_empty() {
-                            cat.goods.insert(id, g);
+                }
+                Step::Close => {
+                    let name = cur.closed;
+                    let text = cur.text.trim();
+                    if let Some((id, g)) = good.as_mut().filter(|_| cur.at(&[Tag::Goods, Tag::Good])) {
+                        match name {
+                            Tag::Id => *id = text.to_string(),
+                            Tag::Article => g.article = Some(text.to_string()).filter(|s| !s.is_empty()),
+                            Tag::Name => g.name = Some(text.to_string()).filter(|s| !s.is_empty()),
+                            _ => {}
+                        }
+                    } else if name == Tag::Good && cur.at(&[Tag::Goods]) {
+                        if let Some((id, g)) = good.take() {
+                            if !id.is_empty() {
+                                cat.goods.insert(id, g);
+                            }
+                        }
+                    } else if let Some(n) = named.as_mut().filter(|_| cur.at(&[Tag::PriceTypes, Tag::PriceType]) || cur.at(&[Tag::Stores, Tag::Store])) {
+                        match name {
+                            Tag::Id => n.id = text.to_string(),
+                            Tag::Name => n.name = text.to_string(),
+                            _ => {}
+                        }
+                    } else if (name == Tag::PriceType && cur.at(&[Tag::PriceTypes])) || (name == Tag::Store && cur.at(&[Tag::Stores])) {
+                        if let Some(n) = named.take() {
+                            if name == Tag::PriceType { cat.price_types.push(n) } else { cat.warehouses.push(n) }
                         }
                     }
-                } else if let Some(n) = named.as_mut().filter(|_| cur.at(&[Tag::PriceTypes, Tag::PriceType]) || cur.at(&[Tag::Stores, Tag::Store])) {
-                    match name {
-                        Tag::Id => n.id = text.to_string(),
-                        Tag::Name => n.name = text.to_string(),
-                        _ => {}
-                    }
-                } else if (name == Tag::PriceType && cur.at(&[Tag::PriceTypes])) || (name == Tag::Store && cur.at(&[Tag::Stores])) {
-                    if let Some(n) = named.take() {
-                        if name == Tag::PriceType { cat.price_types.push(n) } else { cat.warehouses.push(n) }
-                    }
+                    cur.text.clear();
                 }
-                cur.text.clear();
             }
         }
     }
     if !seen_root {
         return Err(Error::Source(format!("{file}: the file is empty; expected a CommerceML КоммерческаяИнформация document")));
     }
+    if cur.depth > 0 {
+        return Err(truncated(&file, &cur));
+    }
     Ok(cat)
 }
 
 /// One offer as read, before it becomes a record.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Offer {
     id: String,
     article: Option<String>,
@@ -407,205 +487,277 @@ fn listing(list: &[Named]) -> String {
     list.iter().map(|n| format!("{:?} (Ид {})", n.name, n.id)).collect::<Vec<_>>().join(", ")
 }
 
-/// What the XML thread hands over: the resolved places (once, before the first offer), then
-/// offers in batches with their positions.
-enum Batch {
-    Places(Places),
-    Offers(Vec<(u64, Offer)>),
+/// Reading `offers.xml`: the path, the sections before the offers, the offer being read and
+/// the offers finished. One parser reads the head of the file (everything before the first
+/// offer); each piece of offers after it is read by a copy of that parser, on a worker thread.
+#[derive(Default, Clone)]
+struct OfferParser {
+    cur: Cursor,
+    price_types: Vec<Named>,
+    warehouses: Vec<Named>,
+    named: Option<Named>,
+    offer: Option<Offer>,
+    /// The warehouse of an `Остатки/Остаток/Склад` being read: (Ид, Количество).
+    nested: Option<(String, String)>,
+    seen_root: bool,
+    done: Vec<Offer>,
+    seen_warehouses: std::collections::HashSet<String>,
 }
 
-const BATCH: usize = 256;
+impl OfferParser {
+    /// Reads every element of one piece that starts at `base` in the document.
+    fn run(&mut self, piece: &[u8], base: u64, file: &str) -> Result<()> {
+        let mut reader = piece_reader(piece);
+        loop {
+            let mut opened_store: Option<(Option<String>, Option<String>)> = None;
+            let step = step(&mut reader, &mut self.cur, file, base, &mut |cur, e| {
+                if cur.at(&[Tag::Offer, Tag::Store]) {
+                    opened_store = Some((attr(e, "ИдСклада"), attr(e, "КоличествоНаСкладе")));
+                }
+            })?;
+            match step {
+                Step::Eof => return Ok(()),
+                Step::Open => self.open(opened_store),
+                Step::Close => self.close(opened_store),
+            }
+        }
+    }
 
-/// Reads `offers.xml` on its own thread while this one turns offers into records (and the
-/// caller normalises and freezes them): the two halves of the work overlap on two cores.
+    fn open(&mut self, opened_store: Option<(Option<String>, Option<String>)>) {
+        let cur = &self.cur;
+        self.seen_root = true;
+        if let (Some(o), Some((id, qty))) = (self.offer.as_mut(), opened_store) {
+            o.has_warehouses = true;
+            if let Some(id) = id {
+                o.stocks.push((id, qty.unwrap_or_default()));
+            }
+        }
+        if cur.at(&[Tag::Offers, Tag::Offer]) {
+            self.offer = Some(Offer::default());
+        } else if self.offer.is_none() && (cur.at(&[Tag::PriceTypes, Tag::PriceType]) || cur.at(&[Tag::Stores, Tag::Store])) {
+            self.named = Some(Named::default());
+        } else if self.offer.is_some() && cur.at(&[Tag::Rests, Tag::Rest, Tag::Store]) {
+            self.nested = Some(Default::default());
+        } else if let Some(o) = self.offer.as_mut() {
+            if cur.at(&[Tag::Offer, Tag::Prices, Tag::Price]) {
+                o.prices.push(Default::default());
+            }
+        }
+    }
+
+    fn close(&mut self, opened_store: Option<(Option<String>, Option<String>)>) {
+        let cur = &self.cur;
+        let name = cur.closed;
+        // Borrowed: only the values woosync keeps are copied.
+        let text = cur.text.trim();
+        if let Some(o) = self.offer.as_mut() {
+            // `cur` no longer holds `name`: the tail is the element's parent path.
+            if cur.at(&[Tag::Offers, Tag::Offer]) {
+                match name {
+                    Tag::Id => o.id = text.to_string(),
+                    Tag::Article => o.article = Some(text.to_string()).filter(|s| !s.is_empty()),
+                    Tag::Name => o.name = Some(text.to_string()).filter(|s| !s.is_empty()),
+                    Tag::Quantity => o.quantity = Some(text.to_string()),
+                    Tag::Store => {
+                        if let Some((id, qty)) = opened_store {
+                            o.has_warehouses = true;
+                            if let Some(id) = id {
+                                o.stocks.push((id, qty.unwrap_or_default()));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            } else if cur.at(&[Tag::Offer, Tag::Prices, Tag::Price]) {
+                if let Some(p) = o.prices.last_mut() {
+                    match name {
+                        Tag::PriceTypeId => p.0 = text.to_string(),
+                        Tag::PerUnit => p.1 = text.to_string(),
+                        _ => {}
+                    }
+                }
+            } else if cur.at(&[Tag::Rests, Tag::Rest, Tag::Store]) {
+                if let Some(n) = self.nested.as_mut() {
+                    match name {
+                        Tag::Id => n.0 = text.to_string(),
+                        Tag::Quantity => n.1 = text.to_string(),
+                        _ => {}
+                    }
+                }
+            } else if cur.at(&[Tag::Rests, Tag::Rest]) {
+                if name == Tag::Store {
+                    if let Some((id, qty)) = self.nested.take() {
+                        o.has_warehouses = true;
+                        o.stocks.push((id, qty));
+                    }
+                } else if name == Tag::Quantity && o.quantity.is_none() {
+                    o.quantity = Some(text.to_string());
+                }
+            } else if name == Tag::Offer && cur.at(&[Tag::Offers]) {
+                let done = self.offer.take().expect("an offer is open");
+                for (id, _) in &done.stocks {
+                    if !self.seen_warehouses.contains(id) {
+                        self.seen_warehouses.insert(id.clone());
+                    }
+                }
+                self.done.push(done);
+            }
+        } else if let Some(n) = self.named.as_mut().filter(|_| cur.at(&[Tag::PriceTypes, Tag::PriceType]) || cur.at(&[Tag::Stores, Tag::Store])) {
+            match name {
+                Tag::Id => n.id = text.to_string(),
+                Tag::Name => n.name = text.to_string(),
+                _ => {}
+            }
+        } else if name == Tag::PriceType && cur.at(&[Tag::PriceTypes]) {
+            self.price_types.extend(self.named.take());
+        } else if name == Tag::Store && cur.at(&[Tag::Stores]) {
+            self.warehouses.extend(self.named.take());
+        }
+        self.cur.text.clear();
+    }
+}
+
+/// What a worker hands back for one piece: its offers, the warehouses they name, and the
+/// cursor where the piece ended (the path, to check the document is complete).
+type PieceResult = Result<(Vec<Offer>, std::collections::HashSet<String>, Cursor)>;
+
+/// The start of an offer element (`<Предложение>`, `<Предложение ...>`), not `<Предложения>`.
+fn first_offer(piece: &[u8]) -> Option<usize> {
+    let tag = "<Предложение".as_bytes();
+    let mut from = 0;
+    while let Some(pos) = memchr::memmem::find(&piece[from..], tag) {
+        let at = from + pos;
+        match piece.get(at + tag.len()) {
+            Some(b'>') | Some(b' ') | Some(b'\t') | Some(b'\r') | Some(b'\n') | Some(b'/') => return Some(at),
+            _ => from = at + tag.len(),
+        }
+    }
+    None
+}
+
+/// Reads `offers.xml`: the head (types, warehouses) on this thread, then the offers in pieces,
+/// parsed by two worker threads while this one turns offers into records in document order (and
+/// the caller normalises and freezes them).
 pub fn read(src: &CmlSource, each: &mut Each<'_>) -> Result<RawFeed> {
+    read_in_pieces(src, each, PIECE)
+}
+
+fn read_in_pieces(src: &CmlSource, each: &mut Each<'_>, piece_size: usize) -> Result<RawFeed> {
     let import = match &src.import {
         Some(path) => Some(read_import(path)?),
         None => None,
     };
     let label = src.offers.display().to_string();
     let file = file_name(&src.offers);
-    let known = match &import {
-        Some(c) => (c.price_types.clone(), c.warehouses.clone()),
-        None => (Vec::new(), Vec::new()),
-    };
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(16);
-    let sha256 = std::thread::scope(|scope| {
-        let parser = scope.spawn(|| parse_offers(src, &file, known, tx));
-        let mut places: Option<Places> = None;
-        for batch in rx {
-            match batch {
-                Batch::Places(p) => places = Some(p),
-                Batch::Offers(offers) => {
-                    let p = places.as_ref().expect("places come before the first offer");
-                    for (n, offer) in offers {
-                        let record = record(offer, n, p, import.as_ref());
-                        each(&record, p);
-                    }
-                }
-            }
-        }
-        parser.join().unwrap_or_else(|_| Err(Error::Internal("the XML reader thread panicked".into())))
-    })?;
-    Ok(RawFeed { label, sha256 })
-}
+    let (input, hasher) = open(&src.offers)?;
+    let mut pieces = Pieces::new(input, "</Предложение>", piece_size);
 
-/// The XML half of [`read`]: parses the offers and sends them on; returns the file's SHA-256.
-fn parse_offers(src: &CmlSource, file: &str, known: (Vec<Named>, Vec<Named>), tx: std::sync::mpsc::SyncSender<Batch>) -> Result<String> {
-    let file = file.to_string();
-    let (mut reader, hasher) = open(&src.offers)?;
-    let mut buf = Vec::new();
-    let mut cur = Cursor::default();
-    let (mut price_types, mut warehouses) = known;
-    let mut batch: Vec<(u64, Offer)> = Vec::with_capacity(BATCH);
-    let stopped = || Error::Internal("the offer reader stopped".into());
-    let mut named: Option<Named> = None;
-    let mut places: Option<Places> = None;
-    let mut offer: Option<Offer> = None;
-    let mut offers = 0u64;
-    let mut seen_warehouses: std::collections::HashSet<String> = Default::default();
-    // The warehouse of an `Остатки/Остаток/Склад` being read: (Ид, Количество).
-    let mut nested: Option<(String, String)> = None;
-    let mut seen_root = false;
-
-    loop {
-        let mut opened_store: Option<(Option<String>, Option<String>)> = None;
-        let step = step(&mut reader, &mut buf, &mut cur, &file, &mut |cur, e| {
-            if cur.at(&[Tag::Offer, Tag::Store]) {
-                opened_store = Some((attr(e, "ИдСклада"), attr(e, "КоличествоНаСкладе")));
+    let mut head = OfferParser::default();
+    if let Some(c) = &import {
+        head.price_types = c.price_types.clone();
+        head.warehouses = c.warehouses.clone();
+    }
+    // The head: everything before the first offer (its pieces hold no offer).
+    let mut first: Option<(u64, Vec<u8>)> = None;
+    while let Some((base, piece)) = pieces.next(&file)? {
+        match first_offer(&piece) {
+            Some(at) => {
+                head.run(&piece[..at], base, &file)?;
+                first = Some((base + at as u64, piece[at..].to_vec()));
+                break;
             }
-        })?;
-        match step {
-            Step::Eof => break,
-            Step::Open => {
-                seen_root = true;
-                if let (Some(o), Some((id, qty))) = (offer.as_mut(), opened_store.take()) {
-                    o.has_warehouses = true;
-                    if let Some(id) = id {
-                        o.stocks.push((id, qty.unwrap_or_default()));
-                    }
-                }
-                if cur.at(&[Tag::Offers, Tag::Offer]) {
-                    if places.is_none() {
-                        let resolved = resolve(src, &file, &cur, &price_types, &warehouses)?;
-                        tx.send(Batch::Places(resolved.clone())).map_err(|_| stopped())?;
-                        places = Some(resolved);
-                    }
-                    offers += 1;
-                    offer = Some(Offer::default());
-                } else if offer.is_none() && (cur.at(&[Tag::PriceTypes, Tag::PriceType]) || cur.at(&[Tag::Stores, Tag::Store])) {
-                    named = Some(Named::default());
-                } else if offer.is_some() && cur.at(&[Tag::Rests, Tag::Rest, Tag::Store]) {
-                    nested = Some(Default::default());
-                } else if let Some(o) = offer.as_mut() {
-                    if cur.at(&[Tag::Offer, Tag::Prices, Tag::Price]) {
-                        o.prices.push(Default::default());
-                    }
-                }
-            }
-            Step::Close => {
-                let name = cur.closed;
-                // Borrowed: only the values woosync keeps are copied.
-                let text = std::mem::take(&mut cur.text);
-                let text_ref = text.trim();
-                if let Some(o) = offer.as_mut() {
-                    // `cur` no longer holds `name`: the tail is the element's parent path.
-                    if cur.at(&[Tag::Offers, Tag::Offer]) {
-                        match name {
-                            Tag::Id => o.id = text_ref.to_string(),
-                            Tag::Article => o.article = Some(text_ref.to_string()).filter(|s| !s.is_empty()),
-                            Tag::Name => o.name = Some(text_ref.to_string()).filter(|s| !s.is_empty()),
-                            Tag::Quantity => o.quantity = Some(text_ref.to_string()),
-                            Tag::Store => {
-                                if let Some((id, qty)) = opened_store.take() {
-                                    o.has_warehouses = true;
-                                    if let Some(id) = id {
-                                        o.stocks.push((id, qty.unwrap_or_default()));
-                                    }
-                                }
-                            }
-                            _ => {}
-                        }
-                    } else if cur.at(&[Tag::Offer, Tag::Prices, Tag::Price]) {
-                        if let Some(p) = o.prices.last_mut() {
-                            match name {
-                                Tag::PriceTypeId => p.0 = text_ref.to_string(),
-                                Tag::PerUnit => p.1 = text_ref.to_string(),
-                                _ => {}
-                            }
-                        }
-                    } else if cur.at(&[Tag::Rests, Tag::Rest, Tag::Store]) {
-                        if let Some(n) = nested.as_mut() {
-                            match name {
-                                Tag::Id => n.0 = text_ref.to_string(),
-                                Tag::Quantity => n.1 = text_ref.to_string(),
-                                _ => {}
-                            }
-                        }
-                    } else if cur.at(&[Tag::Rests, Tag::Rest]) {
-                        if name == Tag::Store {
-                            if let Some((id, qty)) = nested.take() {
-                                o.has_warehouses = true;
-                                o.stocks.push((id, qty));
-                            }
-                        } else if name == Tag::Quantity && o.quantity.is_none() {
-                            o.quantity = Some(text_ref.to_string());
-                        }
-                    } else if name == Tag::Offer && cur.at(&[Tag::Offers]) {
-                        let done = offer.take().expect("an offer is open");
-                        for (id, _) in &done.stocks {
-                            if !seen_warehouses.contains(id) {
-                                seen_warehouses.insert(id.clone());
-                            }
-                        }
-                        batch.push((offers, done));
-                        if batch.len() == BATCH {
-                            tx.send(Batch::Offers(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).map_err(|_| stopped())?;
-                        }
-                    }
-                } else if let Some(n) = named.as_mut().filter(|_| cur.at(&[Tag::PriceTypes, Tag::PriceType]) || cur.at(&[Tag::Stores, Tag::Store])) {
-                    match name {
-                        Tag::Id => n.id = text_ref.to_string(),
-                        Tag::Name => n.name = text_ref.to_string(),
-                        _ => {}
-                    }
-                } else if name == Tag::PriceType && cur.at(&[Tag::PriceTypes]) {
-                    price_types.extend(named.take());
-                } else if name == Tag::Store && cur.at(&[Tag::Stores]) {
-                    warehouses.extend(named.take());
-                }
-                // Give the buffer back so its capacity is reused.
-                cur.text = text;
-                cur.text.clear();
-            }
+            None => head.run(&piece, base, &file)?,
         }
     }
-    if !seen_root {
+    if !head.seen_root {
         return Err(Error::Source(format!("{file}: the file is empty; expected a CommerceML КоммерческаяИнформация document")));
     }
-    if !batch.is_empty() {
-        tx.send(Batch::Offers(batch)).map_err(|_| stopped())?;
-    }
-    if offers == 0 {
+    let Some(first) = first else {
+        if head.cur.depth > 0 {
+            return Err(truncated(&file, &head.cur));
+        }
         return Err(Error::Source(format!(
             "{file}: no Предложение elements (expected КоммерческаяИнформация/ПакетПредложений/Предложения/Предложение); \
              refusing to sync an empty feed"
         )));
+    };
+    let mut at_offer = head.cur.clone();
+    at_offer.push("Предложение");
+    if !at_offer.at(&[Tag::Offers, Tag::Offer]) {
+        return Err(Error::Source(format!(
+            "{file}: an offer at {}; expected offers in КоммерческаяИнформация/ПакетПредложений/Предложения",
+            at_offer.path()
+        )));
     }
-    if let Some(p) = &places {
-        let known: std::collections::HashSet<&str> = warehouses.iter().map(|w| w.id.as_str()).collect();
-        for id in &p.warehouses {
-            if !known.contains(id.as_str()) && !seen_warehouses.contains(id) {
-                return Err(Error::Source(format!(
-                    "{file}: warehouse {id:?} from [source.columns] stock appears in no offer and in no Склады section; \
-                     the warehouses seen are {}",
-                    seen_warehouses.iter().map(|w| format!("{w:?}")).collect::<Vec<_>>().join(", ")
-                )));
+    let places = resolve(src, &file, &at_offer, &head.price_types, &head.warehouses)?;
+    let seed = OfferParser { cur: head.cur.clone(), seen_root: true, ..Default::default() };
+
+    let mut offers = 0u64;
+    let mut seen_warehouses = head.seen_warehouses.clone();
+    let mut last = head.cur.clone();
+    std::thread::scope(|scope| -> Result<()> {
+        let (to_workers, outs): (Vec<_>, Vec<_>) = (0..2)
+            .map(|_| {
+                let (to, from) = std::sync::mpsc::sync_channel::<(u64, Vec<u8>)>(1);
+                let (done, out) = std::sync::mpsc::sync_channel::<PieceResult>(2);
+                let seed = &seed;
+                let file = &file;
+                scope.spawn(move || {
+                    for (base, piece) in from {
+                        let mut parser = seed.clone();
+                        let result = parser.run(&piece, base, file).map(|()| (parser.done, parser.seen_warehouses, parser.cur));
+                        if done.send(result).is_err() {
+                            break;
+                        }
+                    }
+                });
+                (to, out)
+            })
+            .unzip();
+        let file_ref = &file;
+        let reader = scope.spawn(move || -> Result<()> {
+            let mut n = 0usize;
+            let mut next = Some(first);
+            while let Some(piece) = next.take() {
+                if to_workers[n % 2].send(piece).is_err() {
+                    return Ok(());
+                }
+                n += 1;
+                next = pieces.next(file_ref)?;
             }
+            Ok(())
+        });
+        let mut n = 0usize;
+        while let Ok(result) = outs[n % 2].recv() {
+            let (done, seen, cur) = result?;
+            for offer in done {
+                offers += 1;
+                let record = record(offer, offers, &places, import.as_ref());
+                each(&record, &places);
+            }
+            seen_warehouses.extend(seen);
+            last = cur;
+            n += 1;
+        }
+        drop(outs);
+        reader.join().unwrap_or_else(|_| Err(Error::Internal("the XML reader thread panicked".into())))
+    })?;
+    if last.depth > 0 {
+        return Err(truncated(&file, &last));
+    }
+    let known: std::collections::HashSet<&str> = head.warehouses.iter().map(|w| w.id.as_str()).collect();
+    for id in &places.warehouses {
+        if !known.contains(id.as_str()) && !seen_warehouses.contains(id) {
+            let mut seen: Vec<&String> = seen_warehouses.iter().collect();
+            seen.sort();
+            return Err(Error::Source(format!(
+                "{file}: warehouse {id:?} from [source.columns] stock appears in no offer and in no Склады section; \
+                 the warehouses seen are {}",
+                seen.iter().map(|w| format!("{w:?}")).collect::<Vec<_>>().join(", ")
+            )));
         }
     }
-    drop(reader);
-    Ok(digest(&hasher))
+    Ok(RawFeed { label, sha256: digest(&hasher) })
 }
 
 /// Turns the configured price types and warehouses into IDs, once the sections before the
@@ -635,16 +787,16 @@ fn resolve(src: &CmlSource, file: &str, cur: &Cursor, price_types: &[Named], war
         Some(list) => list.names().iter().map(|w| pick(warehouses, w, "warehouse", "stock", file)).collect::<Result<_>>()?,
     };
     let stack = cur.stack();
-    let parent = stack[..stack.len() - 1].join("/");
+    let parent = stack[..stack.len().saturating_sub(1)].join("/");
     Ok(Places { file: file.to_string(), parent, regular, sale, warehouses, sku_from_import: src.import.is_some() })
 }
 
-fn record(o: Offer, n: u64, p: &Places, import: Option<&Catalogue>) -> RawRecord {
+fn record(mut o: Offer, n: u64, p: &Places, import: Option<&Catalogue>) -> RawRecord {
     let mut r = RawRecord { line: n, ..Default::default() };
     // Only an offer of a whole good borrows the good's data; `good#characteristic` has its own.
     let good = import.and_then(|c| c.goods.get(&o.id));
-    let article = o.article.clone().or_else(|| good.and_then(|g| g.article.clone()));
-    let name = o.name.clone().or_else(|| good.and_then(|g| g.name.clone()));
+    let article = o.article.take().or_else(|| good.and_then(|g| g.article.clone()));
+    let name = o.name.take().or_else(|| good.and_then(|g| g.name.clone()));
     match article {
         Some(a) => r.set(Field::Sku, a),
         None => {
@@ -665,10 +817,10 @@ fn record(o: Offer, n: u64, p: &Places, import: Option<&Catalogue>) -> RawRecord
     if o.id.is_empty() {
         r.reject(Some((Field::ExternalId, 0)), "the offer has no Ид".into());
     }
-    r.set(Field::ExternalId, o.id.clone());
-    let price = |id: &Option<String>| -> Option<String> {
+    r.set(Field::ExternalId, std::mem::take(&mut o.id));
+    let mut price = |id: &Option<String>| -> Option<String> {
         let id = id.as_ref()?;
-        Some(o.prices.iter().find(|(t, _)| t == id).map(|(_, v)| v.clone()).unwrap_or_default())
+        Some(o.prices.iter_mut().find(|(t, _)| t == id).map(|(_, v)| std::mem::take(v)).unwrap_or_default())
     };
     if let Some(v) = price(&p.regular) {
         r.set(Field::RegularPrice, v);
@@ -677,11 +829,11 @@ fn record(o: Offer, n: u64, p: &Places, import: Option<&Catalogue>) -> RawRecord
         r.set(Field::SalePrice, v);
     }
     if p.warehouses.is_empty() {
-        let total = match (&o.quantity, o.has_warehouses) {
-            (Some(q), _) => Some(q.clone()),
+        let total = match (o.quantity.take(), o.has_warehouses) {
+            (Some(q), _) => Some(q),
             (None, true) => {
                 // No total: the sum of every warehouse, written out so normalisation adds it up.
-                let mut parts = o.stocks.iter().map(|(_, q)| q.clone());
+                let mut parts = o.stocks.drain(..).map(|(_, q)| q);
                 let first = parts.next().unwrap_or_default();
                 r.more_stock = parts.collect();
                 Some(first)
@@ -705,6 +857,46 @@ fn record(o: Offer, n: u64, p: &Places, import: Option<&Catalogue>) -> RawRecord
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Many small pieces read exactly like one: records, order, places, errors.
+    #[test]
+    fn pieces_of_any_size_read_the_same() {
+        let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<КоммерческаяИнформация><ПакетПредложений>\
+            <ТипыЦен><ТипЦены><Ид>p</Ид><Наименование>Розничная</Наименование></ТипЦены></ТипыЦен><Предложения>\n");
+        for i in 0..60 {
+            let price = if i == 41 { "x".to_string() } else { format!("{i}.50") };
+            xml.push_str(&format!(
+                "<Предложение><Ид>g-{i}</Ид><Артикул>A&amp;{i}</Артикул><Цены><Цена><ИдТипаЦены>p</ИдТипаЦены>\
+                 <ЦенаЗаЕдиницу>{price}</ЦенаЗаЕдиницу></Цена></Цены><Остатки><Остаток><Склад><Ид>w</Ид><Количество>{i}</Количество></Склад></Остаток></Остатки></Предложение>\n"
+            ));
+        }
+        xml.push_str("</Предложения></ПакетПредложений></КоммерческаяИнформация>\n");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("offers.xml");
+        std::fs::write(&path, &xml).unwrap();
+        let src = CmlSource { offers: path.clone(), import: None, columns: Default::default() };
+        let read = |size: usize| {
+            let mut rows = Vec::new();
+            let feed = read_in_pieces(&src, &mut |r, at| rows.push((r.clone(), at.locate(r, Some((Field::RegularPrice, 0))))), size).unwrap();
+            (rows, feed.sha256)
+        };
+        let (whole, sha) = read(PIECE);
+        assert_eq!(whole.len(), 60);
+        assert_eq!(whole[7].0.get(Field::Sku), Some("A&7"));
+        assert_eq!(whole[7].0.get(Field::Stock), Some("7"));
+        assert!(whole[41].1.ends_with("Предложение[42]/Цены/Цена[ИдТипаЦены=\"p\"]/ЦенаЗаЕдиницу"), "{}", whole[41].1);
+        for size in [64, 300, 1000] {
+            let (pieces, piece_sha) = read(size);
+            assert_eq!(pieces, whole, "piece size {size}");
+            assert_eq!(piece_sha, sha);
+        }
+        // A document cut inside an offer fails whatever the piece size.
+        std::fs::write(&path, &xml[..xml.len() - 200]).unwrap();
+        for size in [64, PIECE] {
+            let err = read_in_pieces(&src, &mut |_, _| {}, size).unwrap_err().to_string();
+            assert!(err.contains("the XML ends inside") || err.contains("malformed XML"), "{size}: {err}");
+        }
+    }
 
     #[test]
     fn the_declared_encoding_is_found() {

@@ -139,6 +139,9 @@ impl<R: std::io::Read> std::io::Read for Hashing<R> {
     }
 }
 
+/// The running hash shared between a [`Hashing`] reader and its caller.
+pub(crate) type SharedHash = Arc<Mutex<Sha256>>;
+
 /// The hex SHA-256 of everything read through a [`Hashing`] reader.
 pub(crate) fn digest(hasher: &Arc<Mutex<Sha256>>) -> String {
     crate::config::hex(&std::mem::take(&mut *hasher.lock().expect("hasher")).finalize())

@@ -108,7 +108,7 @@ pub fn parent_prices(child_prices: impl IntoIterator<Item = Money>) -> Vec<Money
             prices.push(p);
         }
     }
-    prices.sort_by(|a, b| a.value.cmp(&b.value));
+    prices.sort_by_key(|a| a.value);
     prices
 }
 
