@@ -385,17 +385,15 @@ async fn execute(
         let reasons = crate::guard::assess(&feed.items, feed_rows, index, last, &settings.guard);
         if !reasons.is_empty() {
             let verdict = reasons.join("; ");
-            if run_id.is_none() || guard.force {
-                let what = if guard.force { "forced past the safety guard" } else { "a real run would be refused by the safety guard" };
-                tracing::warn!("{what}: {verdict}");
-                report.rows(&[crate::report::ReportRow::note(crate::report::Action::Warning, "", "guard", format!("{what}: {verdict}"))])?;
-            } else {
-                let run_id = run_id.expect("real run");
+            if let (Some(run_id), false) = (run_id, guard.force) {
                 let message = format!("{verdict}. Nothing was written; check the feed, or run with --force if the change is real");
                 journal::set_state(conn, &shop.prefix, run_id, "failed", Some(&message)).await?;
                 report.finish()?;
                 return Err(Error::Guard(message));
             }
+            let what = if guard.force { "forced past the safety guard" } else { "a real run would be refused by the safety guard" };
+            tracing::warn!("{what}: {verdict}");
+            report.rows(&[crate::report::ReportRow::note(crate::report::Action::Warning, "", "guard", format!("{what}: {verdict}"))])?;
         }
     }
 

@@ -16,7 +16,6 @@ use std::path::Path;
 use quick_xml::encoding::DecodingReader;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
-use sha2::Sha256;
 
 use super::{digest, Each, Field, Hashing, Locate, RawFeed, RawRecord, SharedHash};
 use crate::config::CmlSource;
