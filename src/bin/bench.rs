@@ -256,6 +256,8 @@ async fn parse_bench(server: &str, rows: usize) {
     println!("| source | rows | file MiB | read + normalise + freeze s | process wall s | rows/s | peak RSS MiB |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for (name, file, n, section) in sources {
+        // Let the server finish flushing the previous run's writes, so runs do not overlap.
+        std::thread::sleep(std::time::Duration::from_secs(5));
         let config = dir.path().join("parse.toml");
         std::fs::write(&config, format!("[database]\ntable_prefix = \"wp_\"\n{section}")).unwrap();
         let size = std::fs::metadata(dir.path().join(file)).unwrap().len();

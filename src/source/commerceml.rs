@@ -212,6 +212,12 @@ impl Cursor {
             self.closed = self.tags[self.depth];
         }
     }
+    /// Whether the innermost open element is one whose text woosync reads.
+    fn wants_text(&self) -> bool {
+        self.depth > 0
+            && matches!(self.tags[self.depth - 1], Tag::Id | Tag::Article | Tag::Name | Tag::Quantity | Tag::PriceTypeId | Tag::PerUnit)
+    }
+
     /// Whether the open elements end with `tail`.
     fn at(&self, tail: &[Tag]) -> bool {
         self.depth >= tail.len() && self.tags[self.depth - tail.len()..self.depth] == *tail
@@ -267,8 +273,10 @@ fn step<'a>(reader: &mut Reader<&'a [u8]>, cur: &mut Cursor, file: &str, base: u
                 cur.pop();
                 return Ok(Step::Close);
             }
-            // Indentation between elements is skipped; spaces inside a value (between two
-            // entity references) are kept.
+            // Only the text of the elements woosync reads is kept (not `Представление`, not the
+            // indentation between elements); spaces inside a value (between two entity
+            // references) are kept.
+            Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) if !cur.wants_text() => {}
             Event::Text(t) if cur.text.is_empty() && t.bytes().all(|b| b.is_ascii_whitespace()) => {}
             Event::Text(t) => cur.text.push_str(&t.xml10_content()),
             Event::CData(t) => cur.text.push_str(&t.xml10_content()),
