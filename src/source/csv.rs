@@ -65,6 +65,12 @@ pub fn parse<R: Read>(input: R, src: &CsvSource, label: &str, each: &mut Each<'_
     if first_line.is_empty() {
         return Err(Error::Source(format!("{label}: the feed is empty (expected a header row and data rows)")));
     }
+    if !bom && src.encoding == Encoding::Windows1251 && !head.is_ascii() && looks_like_utf8(head) {
+        return Err(Error::Source(format!(
+            "{label}: the file is valid UTF-8 with non-ASCII text, but [source] encoding = \"windows-1251\" is set; \
+             remove that line (or export the file in Windows-1251)"
+        )));
+    }
     let delimiter = src.delimiter.unwrap_or_else(|| detect_delimiter(&first_line));
     if bom {
         input.consume(3);
@@ -226,6 +232,15 @@ pub(crate) fn map_columns(headers: &[String], columns: &Columns, at: &str, lette
         )));
     }
     Ok(Places { file: String::new(), index, more_stock })
+}
+
+/// Whether a buffer is UTF-8 (allowing a character cut at its end). Russian text in
+/// Windows-1251 practically never is: its letters are not followed by UTF-8 continuation bytes.
+fn looks_like_utf8(head: &[u8]) -> bool {
+    match std::str::from_utf8(head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    }
 }
 
 /// Picks the delimiter that occurs most often in the header line, outside quotes.
