@@ -300,6 +300,28 @@ struct SyncSection {
     missing: String,
     #[serde(default = "default_external_id_meta")]
     external_id_meta: String,
+    #[serde(default = "default_chunk_target")]
+    chunk_target_ms: u64,
+    #[serde(default = "default_chunk_min")]
+    chunk_min: usize,
+    #[serde(default = "default_chunk_max")]
+    chunk_max: usize,
+    #[serde(default)]
+    pause_between_chunks_ms: u64,
+    #[serde(default)]
+    max_threads_running: u64,
+    pause_file: Option<PathBuf>,
+    stop_file: Option<PathBuf>,
+}
+
+fn default_chunk_target() -> u64 {
+    500
+}
+fn default_chunk_min() -> usize {
+    10
+}
+fn default_chunk_max() -> usize {
+    5000
 }
 
 fn default_external_id_meta() -> String {
@@ -320,6 +342,13 @@ impl Default for SyncSection {
             lock_wait_timeout_secs: default_lock_wait(),
             missing: default_missing(),
             external_id_meta: default_external_id_meta(),
+            chunk_target_ms: default_chunk_target(),
+            chunk_min: default_chunk_min(),
+            chunk_max: default_chunk_max(),
+            pause_between_chunks_ms: 0,
+            max_threads_running: 0,
+            pause_file: None,
+            stop_file: None,
         }
     }
 }
@@ -328,7 +357,7 @@ fn default_status() -> String {
     "draft".into()
 }
 fn default_chunk() -> usize {
-    500
+    100
 }
 fn default_resume_within() -> String {
     "1h".into()
@@ -338,6 +367,23 @@ fn default_author() -> u64 {
 }
 fn default_lock_wait() -> u64 {
     5
+}
+
+/// How chunks are sized and paced on a live shop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkPolicy {
+    /// Aim each chunk's transaction at this long (0 = keep `chunk_size`).
+    pub target: Duration,
+    pub min: usize,
+    pub max: usize,
+    /// Sleep between chunks.
+    pub pause: Duration,
+    /// Wait before a chunk while the server's `Threads_running` is above this (0 = never).
+    pub max_threads_running: u64,
+    /// Present → wait before the next chunk.
+    pub pause_file: Option<PathBuf>,
+    /// Present → finish the current chunk and stop as interrupted.
+    pub stop_file: Option<PathBuf>,
 }
 
 /// A value that must never reach a log, a report or an error message.
@@ -492,7 +538,9 @@ pub struct Settings {
     /// per config load so the writer can treat it like WooCommerce's own keys.
     pub external_id_meta: &'static str,
     pub new_product_status: String,
+    /// Products in the first chunk; later chunks follow `chunks` when it adapts.
     pub chunk_size: usize,
+    pub chunks: ChunkPolicy,
     pub resume_within: Duration,
     pub author_id: u64,
     /// How long one statement waits for a row lock held by the shop before the chunk is
@@ -602,6 +650,13 @@ impl Settings {
                 sync.chunk_size
             )));
         }
+        if sync.chunk_min == 0 || sync.chunk_min > sync.chunk_max || sync.chunk_max > 10_000 {
+            return Err(Error::Config(format!(
+                "[sync] chunk_min = {}, chunk_max = {}: expected 1 ≤ chunk_min ≤ chunk_max ≤ 10000",
+                sync.chunk_min, sync.chunk_max
+            )));
+        }
+        let in_base = |p: Option<PathBuf>| p.map(|p| if p.is_absolute() { p } else { base.join(p) });
         let resume_within = humantime::parse_duration(&sync.resume_within).map_err(|e| {
             Error::Config(format!(
                 "[sync] resume_within = {:?}: {e}; expected a duration like \"1h\" or \"30m\"",
@@ -617,6 +672,15 @@ impl Settings {
             external_id_meta: Box::leak(external_id_meta.into_boxed_str()),
             new_product_status: sync.new_product_status,
             chunk_size: sync.chunk_size,
+            chunks: ChunkPolicy {
+                target: Duration::from_millis(sync.chunk_target_ms),
+                min: sync.chunk_min,
+                max: sync.chunk_max,
+                pause: Duration::from_millis(sync.pause_between_chunks_ms),
+                max_threads_running: sync.max_threads_running,
+                pause_file: in_base(sync.pause_file),
+                stop_file: in_base(sync.stop_file),
+            },
             resume_within,
             author_id: sync.author_id,
             lock_wait_timeout_secs: sync.lock_wait_timeout_secs.clamp(1, 3600),
@@ -945,7 +1009,8 @@ mod tests {
         let s = parse(MINIMAL).unwrap();
         assert_eq!(s.table_prefix, "wp_");
         assert_eq!(s.new_product_status, "draft");
-        assert_eq!(s.chunk_size, 500);
+        assert_eq!(s.chunk_size, 100);
+        assert_eq!((s.chunks.target, s.chunks.min, s.chunks.max), (Duration::from_millis(500), 10, 5000));
         assert_eq!(s.resume_within, Duration::from_secs(3600));
         assert_eq!(s.source.label(), "/etc/woosync/feed.csv");
         assert_eq!(s.external_id_meta, "_woosync_external_id");

@@ -131,6 +131,66 @@ async fn acquire_lock(settings: &Settings, shop: &Shop) -> Result<Conn> {
     }
 }
 
+/// The progress phase while the writer waits for the pause file to go.
+pub const PAUSED: &str = "paused: the pause file is present";
+/// The progress phase while the writer waits for the server to calm down.
+pub const WAITING_FOR_SERVER: &str = "waiting: the server's Threads_running is above max_threads_running";
+
+/// Before a chunk: waits while the pause file is there or the server is busier than
+/// `max_threads_running` allows (polling every second, saying so in the progress line and
+/// the log); returns why to stop instead (a signal, the stop file).
+async fn wait_for_turn(
+    conn: &mut Conn,
+    policy: &crate::config::ChunkPolicy,
+    shutdown: &Shutdown,
+    observer: &dyn Observer,
+    progress: Progress,
+) -> Result<Option<String>> {
+    let mut said: Option<crate::pace::Hold> = None;
+    loop {
+        if shutdown.requested() {
+            return Ok(Some("stopped by a signal between chunks".into()));
+        }
+        if let Some(file) = policy.stop_file.as_ref().filter(|f| f.exists()) {
+            return Ok(Some(format!("the stop file {} is present", file.display())));
+        }
+        let paused = policy.pause_file.as_ref().is_some_and(|f| f.exists());
+        let running = if policy.max_threads_running > 0 && !paused {
+            let row: Option<(String, String)> = conn
+                .query_first("SHOW GLOBAL STATUS LIKE 'Threads_running'")
+                .await
+                .map_err(|e| Error::db("reading Threads_running", e))?;
+            row.and_then(|(_, v)| v.parse().ok())
+        } else {
+            None
+        };
+        let Some(hold) = crate::pace::hold(policy, paused, running) else {
+            if said.is_some() {
+                tracing::info!("resuming writes");
+            }
+            return Ok(None);
+        };
+        if said.as_ref().map(std::mem::discriminant) != Some(std::mem::discriminant(&hold)) {
+            match &hold {
+                crate::pace::Hold::Paused => tracing::info!(
+                    "paused: {} is present; writes continue when it is removed",
+                    policy.pause_file.as_ref().map(|f| f.display().to_string()).unwrap_or_default()
+                ),
+                crate::pace::Hold::Busy { running, max } => {
+                    tracing::info!(running, max, "waiting: Threads_running is {running}, above max_threads_running = {max}")
+                }
+            }
+        }
+        let phase = match hold {
+            crate::pace::Hold::Paused => PAUSED,
+            crate::pace::Hold::Busy { .. } => WAITING_FOR_SERVER,
+        };
+        observer.progress(Progress { phase, ..progress });
+        said = Some(hold);
+        tokio::time::sleep(Duration::from_millis(if cfg!(test) { 50 } else { 1000 })).await;
+    }
+}
+
 /// The progress phase of an HTTP source fetching its pages (`planned` = pages so far).
 pub const FETCHING_PAGES: &str = "fetching pages";
 
@@ -429,9 +489,13 @@ async fn execute(
     let mut chunks = 0usize;
     let mut chunk: Vec<Unit> = Vec::new();
     let mut open = true;
+    let mut size = match settings.chunks.target.is_zero() {
+        true => settings.chunk_size,
+        false => settings.chunk_size.clamp(settings.chunks.min, settings.chunks.max),
+    };
     while open {
         let mut products = 0;
-        while products < settings.chunk_size {
+        while products < size {
             let unit = tokio::select! {
                 unit = rx.recv() => unit,
                 _ = ticker.tick() => {
@@ -458,13 +522,13 @@ async fn execute(
             chunk.clear();
             continue;
         };
-        if shutdown.requested() {
+        if let Some(why) = wait_for_turn(conn, &settings.chunks, shutdown, observer, Progress { phase, planned: planned.load(Ordering::Relaxed), total, written }).await? {
             drop(rx);
             let _ = planner.await;
-            journal::set_state(conn, p, run_id, "interrupted", Some("stopped by a signal between chunks")).await?;
+            journal::set_state(conn, p, run_id, "interrupted", Some(&why)).await?;
             report.finish()?;
             return Err(Error::Interrupted(format!(
-                "run {run_id} was stopped after {chunks} chunks; every committed chunk is whole and nothing is half-written. \
+                "run {run_id} was stopped ({why}) after {chunks} chunks; every committed chunk is whole and nothing is half-written. \
                  Continue it with: woosync resume --config {}",
                 settings.config_path.display()
             )));
@@ -495,10 +559,12 @@ async fn execute(
             created = done.created,
             updated = done.updated,
             ms = chunk_started.elapsed().as_millis() as u64,
+            size,
             "chunk {chunk_no} committed: {} created, {} updated",
             done.created,
             done.updated
         );
+        size = crate::pace::next_size(size, done.products, chunk_started.elapsed(), &settings.chunks);
         report.rows(&done.rows)?;
         seen_now.extend(&done.created_ids);
         written += done.created + done.updated;
@@ -508,6 +574,9 @@ async fn execute(
         observer.chunk_committed(run_id, chunk_no, if open { 1 } else { 0 }, done.attempts);
         chunk_no += 1;
         chunk.clear();
+        if open && !settings.chunks.pause.is_zero() {
+            tokio::time::sleep(settings.chunks.pause).await;
+        }
     }
     let (notes, mut counts) = planner.await.map_err(|e| Error::Internal(format!("the planner failed: {e}")))?;
     observer.progress(Progress { phase: "finishing", planned: total, total, written });

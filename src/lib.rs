@@ -31,6 +31,7 @@ pub mod hooks;
 pub mod journal;
 pub mod model;
 pub mod normalize;
+pub mod pace;
 pub mod plan;
 pub mod report;
 pub mod source;

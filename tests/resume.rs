@@ -60,13 +60,13 @@ impl Observer for Seen {
 async fn a_run_killed_between_chunks_resumes_to_the_same_state_as_an_uninterrupted_run() {
     let mut reference = TestShop::new().await;
     reference.insert(&seed()).await;
-    let s = reference.settings(&feed(), "[sync]\nchunk_size = 5\n[guard]\nmax_zero_stock_percent = 100\nmax_price_change_percent = 100\n");
+    let s = reference.settings(&feed(), "[sync]\nchunk_size = 5\nchunk_target_ms = 0\n[guard]\nmax_zero_stock_percent = 100\nmax_price_change_percent = 100\n");
     let out = reference.sync(&s).await;
     assert_eq!((out.counts.created, out.counts.updated), (8, 32));
 
     let mut shop = TestShop::new().await;
     shop.insert(&seed()).await;
-    let settings = shop.settings(&feed(), "[sync]\nchunk_size = 5\n[guard]\nmax_zero_stock_percent = 100\nmax_price_change_percent = 100\n");
+    let settings = shop.settings(&feed(), "[sync]\nchunk_size = 5\nchunk_target_ms = 0\n[guard]\nmax_zero_stock_percent = 100\nmax_price_change_percent = 100\n");
     let s2 = settings.clone();
     let crashed = tokio::spawn(async move {
         engine::sync(&s2, SyncOptions { dry_run: false, report: None, force: false }, &Shutdown::default(), &CrashAfter(3)).await
@@ -101,7 +101,7 @@ async fn a_run_killed_between_chunks_resumes_to_the_same_state_as_an_uninterrupt
 async fn a_stop_request_finishes_the_chunk_and_the_next_sync_resumes_first() {
     let mut shop = TestShop::new().await;
     shop.insert(&seed()).await;
-    let settings = shop.settings(&feed(), "[sync]\nchunk_size = 5\n[guard]\nmax_zero_stock_percent = 100\nmax_price_change_percent = 100\n");
+    let settings = shop.settings(&feed(), "[sync]\nchunk_size = 5\nchunk_target_ms = 0\n[guard]\nmax_zero_stock_percent = 100\nmax_price_change_percent = 100\n");
     let shutdown = Shutdown::default();
     let err = engine::sync(&settings, SyncOptions { dry_run: false, report: None, force: false }, &shutdown, &StopAfter(2, shutdown.clone()))
         .await
@@ -124,11 +124,11 @@ async fn a_stop_request_finishes_the_chunk_and_the_next_sync_resumes_first() {
 async fn old_interrupted_runs_are_abandoned_and_changed_configs_refused() {
     let mut shop = TestShop::new().await;
     shop.insert(&seed()).await;
-    let settings = shop.settings(&feed(), "[sync]\nchunk_size = 5\n[guard]\nmax_zero_stock_percent = 100\nmax_price_change_percent = 100\n");
+    let settings = shop.settings(&feed(), "[sync]\nchunk_size = 5\nchunk_target_ms = 0\n[guard]\nmax_zero_stock_percent = 100\nmax_price_change_percent = 100\n");
     let shutdown = Shutdown::default();
     let _ = engine::sync(&settings, SyncOptions { dry_run: false, report: None, force: false }, &shutdown, &StopAfter(1, shutdown.clone())).await;
 
-    let changed = shop.settings(&feed(), "[sync]\nchunk_size = 5\nnew_product_status = \"private\"\n[guard]\nmax_zero_stock_percent = 100\nmax_price_change_percent = 100\n");
+    let changed = shop.settings(&feed(), "[sync]\nchunk_size = 5\nchunk_target_ms = 0\nnew_product_status = \"private\"\n[guard]\nmax_zero_stock_percent = 100\nmax_price_change_percent = 100\n");
     let err = engine::resume(&changed, None, None, &Shutdown::default(), &Quiet).await.unwrap_err();
     assert_eq!(err.exit_code() as i32, 7);
     assert!(err.to_string().contains("config changed"), "{err}");
@@ -252,7 +252,7 @@ async fn sigterm_finishes_the_chunk_exits_6_and_resume_completes() {
     for i in 0..1500 {
         feed.push_str(&format!("SIG-{i:04},{}\n", i % 7));
     }
-    let config = shop.config(&feed, "[sync]\nchunk_size = 1\n");
+    let config = shop.config(&feed, "[sync]\nchunk_size = 1\nchunk_target_ms = 0\n");
     let child = woosync().args(["sync", "--config"]).arg(&config).stderr(std::process::Stdio::piped()).spawn().unwrap();
     // Wait until at least one chunk has committed, then send SIGTERM.
     for _ in 0..200 {

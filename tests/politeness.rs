@@ -1,0 +1,175 @@
+//! Live-shop politeness against a real MariaDB: chunks sized from their measured time, the stop
+//! and pause files, a pause between chunks, and waiting while the server is busy.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::TestShop;
+use mysql_async::prelude::*;
+use woosync::config::Settings;
+use woosync::engine::{self, Observer, Progress, Shutdown, SyncOptions};
+use woosync::fixture::Spec;
+
+/// A shop of `n` simple products and a feed that changes the stock of every one.
+async fn shop_and_feed(n: usize) -> (TestShop, String) {
+    let mut shop = TestShop::new().await;
+    let specs: Vec<Spec> = (0..n).map(|i| Spec::simple(&format!("P-{i:03}"), "10", 5)).collect();
+    shop.insert(&specs).await;
+    let mut feed = String::from("sku,stock\n");
+    for i in 0..n {
+        feed.push_str(&format!("P-{i:03},{}\n", 6 + i % 3));
+    }
+    (shop, feed)
+}
+
+const GUARD_OFF: &str = "[guard]\nmax_zero_stock_percent = 100\nmax_price_change_percent = 100\n";
+
+/// Chunk sizes in commit order.
+async fn chunk_sizes(shop: &mut TestShop) -> Vec<i64> {
+    shop.conn.query("SELECT products FROM wp_woosync_chunks ORDER BY run_id, chunk_no").await.unwrap()
+}
+
+async fn all_synced(shop: &mut TestShop, n: usize) -> bool {
+    let done: i64 = shop
+        .scalar(&format!("SELECT COUNT(*) FROM {{p}}postmeta WHERE meta_key = '_stock' AND meta_value IN ('6','7','8') AND post_id IN (SELECT post_id FROM {{p}}postmeta WHERE meta_key = '_sku' AND meta_value LIKE 'P-%') LIMIT {n}"))
+        .await;
+    done as usize == n
+}
+
+/// Does something when a chunk commits, and remembers the progress phases it saw.
+struct Watch {
+    on_chunk: Box<dyn Fn(u32) + Send + Sync>,
+    phases: Mutex<Vec<&'static str>>,
+}
+
+impl Observer for Watch {
+    fn progress(&self, p: Progress) {
+        let mut phases = self.phases.lock().unwrap();
+        if phases.last() != Some(&p.phase) {
+            phases.push(p.phase);
+        }
+    }
+    fn chunk_committed(&self, _run: u64, chunk_no: u32, _more: usize, _attempts: u32) {
+        (self.on_chunk)(chunk_no)
+    }
+}
+
+async fn sync_with(settings: &Settings, watch: &Watch) -> woosync::error::Result<Vec<engine::Outcome>> {
+    engine::sync(settings, SyncOptions { dry_run: false, report: None, force: false }, &Shutdown::default(), watch).await
+}
+
+#[tokio::test]
+async fn chunks_shrink_towards_a_short_target_and_grow_towards_a_long_one() {
+    let (mut shop, feed) = shop_and_feed(120).await;
+    let s = shop.settings(&feed, &format!("[sync]\nchunk_size = 48\nchunk_target_ms = 1\nchunk_min = 3\n{GUARD_OFF}"));
+    shop.sync(&s).await;
+    let sizes = chunk_sizes(&mut shop).await;
+    assert_eq!(&sizes[..2], &[48, 24], "{sizes:?}");
+    assert!(sizes.windows(2).all(|w| w[1] <= w[0]), "never growing past a 1 ms target: {sizes:?}");
+    assert_eq!(sizes[sizes.len() - 2], 3, "down to chunk_min: {sizes:?}");
+    assert!(all_synced(&mut shop, 120).await);
+    shop.drop_db().await;
+
+    let (mut shop, feed) = shop_and_feed(60).await;
+    let s = shop.settings(&feed, &format!("[sync]\nchunk_size = 2\nchunk_target_ms = 60000\nchunk_min = 1\nchunk_max = 16\n{GUARD_OFF}"));
+    shop.sync(&s).await;
+    assert_eq!(chunk_sizes(&mut shop).await, vec![2, 4, 8, 16, 16, 14], "doubling up to chunk_max");
+    shop.drop_db().await;
+}
+
+#[tokio::test]
+async fn the_stop_file_ends_the_run_after_the_current_chunk_and_resume_finishes_it() {
+    let (mut shop, feed) = shop_and_feed(40).await;
+    let stop: PathBuf = shop.dir.path().join("woosync.stop");
+    let s = shop.settings(&feed, &format!("[sync]\nchunk_size = 10\nchunk_target_ms = 0\nstop_file = \"woosync.stop\"\n{GUARD_OFF}"));
+    let file = stop.clone();
+    let watch = Watch { on_chunk: Box::new(move |n| if n == 2 { std::fs::write(&file, "").unwrap() }), phases: Mutex::default() };
+    let err = sync_with(&s, &watch).await.unwrap_err();
+    assert_eq!(err.exit_code() as i32, 6, "{err}");
+    assert!(err.to_string().contains("the stop file") && err.to_string().contains("after 2 chunks"), "{err}");
+    assert_eq!(chunk_sizes(&mut shop).await, vec![10, 10]);
+    assert!(!all_synced(&mut shop, 40).await);
+
+    // While the file is there a new sync stops before writing anything.
+    assert_eq!(shop.try_sync(&s, false).await.unwrap_err().exit_code() as i32, 6);
+    assert_eq!(chunk_sizes(&mut shop).await, vec![10, 10]);
+    std::fs::remove_file(&stop).unwrap();
+    shop.sync(&s).await;
+    assert!(all_synced(&mut shop, 40).await);
+    let applied: i64 = shop.scalar("SELECT COALESCE(SUM(products), 0) FROM {p}woosync_chunks").await;
+    assert_eq!(applied, 40, "every product written exactly once across the runs");
+    shop.drop_db().await;
+}
+
+#[tokio::test]
+async fn the_pause_file_holds_writes_until_it_is_removed() {
+    let (mut shop, feed) = shop_and_feed(30).await;
+    let pause = shop.dir.path().join("woosync.pause");
+    let s = shop.settings(&feed, &format!("[sync]\nchunk_size = 10\nchunk_target_ms = 0\npause_file = \"woosync.pause\"\n{GUARD_OFF}"));
+    let file = pause.clone();
+    let removed = std::sync::Arc::new(AtomicBool::new(false));
+    let flag = removed.clone();
+    let watch = Watch {
+        on_chunk: Box::new(move |n| {
+            if n == 1 {
+                std::fs::write(&file, "").unwrap();
+                let (file, flag) = (file.clone(), flag.clone());
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(1500));
+                    flag.store(true, Ordering::SeqCst);
+                    std::fs::remove_file(&file).unwrap();
+                });
+            } else {
+                assert!(flag.load(Ordering::SeqCst), "chunk {n} was written while the pause file was there");
+            }
+        }),
+        phases: Mutex::default(),
+    };
+    let started = Instant::now();
+    sync_with(&s, &watch).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(1400), "{:?}", started.elapsed());
+    assert!(watch.phases.lock().unwrap().contains(&engine::PAUSED), "{:?}", watch.phases.lock().unwrap());
+    assert!(all_synced(&mut shop, 30).await);
+    assert!(removed.load(Ordering::SeqCst));
+    shop.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_pause_between_chunks_spaces_them_out() {
+    let (mut shop, feed) = shop_and_feed(40).await;
+    let s = shop.settings(&feed, &format!("[sync]\nchunk_size = 10\nchunk_target_ms = 0\npause_between_chunks_ms = 300\n{GUARD_OFF}"));
+    let started = Instant::now();
+    shop.sync(&s).await;
+    assert!(started.elapsed() >= Duration::from_millis(900), "three pauses between four chunks: {:?}", started.elapsed());
+    assert_eq!(chunk_sizes(&mut shop).await, vec![10, 10, 10, 10]);
+    shop.drop_db().await;
+}
+
+#[tokio::test]
+async fn writes_wait_while_the_server_runs_more_threads_than_allowed() {
+    let (mut shop, feed) = shop_and_feed(20).await;
+    let s = shop.settings(&feed, &format!("[sync]\nchunk_size = 10\nchunk_target_ms = 0\nmax_threads_running = 2\n{GUARD_OFF}"));
+    // Three other sessions keep the server busy for two seconds.
+    let mut busy = Vec::new();
+    for _ in 0..3 {
+        let mut conn = mysql_async::Conn::new(mysql_async::Opts::from_url(&shop.url).unwrap()).await.unwrap();
+        busy.push(tokio::spawn(async move {
+            let _: Option<i64> = conn.query_first("SELECT SLEEP(2)").await.unwrap();
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let watch = Watch { on_chunk: Box::new(|_| {}), phases: Mutex::default() };
+    let started = Instant::now();
+    sync_with(&s, &watch).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(1200), "{:?}", started.elapsed());
+    assert!(watch.phases.lock().unwrap().contains(&engine::WAITING_FOR_SERVER), "{:?}", watch.phases.lock().unwrap());
+    for b in busy {
+        b.await.unwrap();
+    }
+    assert!(all_synced(&mut shop, 20).await);
+    shop.drop_db().await;
+}
