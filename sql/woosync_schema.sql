@@ -54,3 +54,11 @@ CREATE TABLE IF NOT EXISTS `{prefix}woosync_seen` (
   `product_id` bigint(20) unsigned NOT NULL,
   PRIMARY KEY (`source`, `product_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;
+-- ;
+-- Variable parents re-synced by each run, written with the chunk that re-synced them, so the
+-- run's finalisation (also after a crash and resume) deletes every one's cached prices.
+CREATE TABLE IF NOT EXISTS `{prefix}woosync_parents` (
+  `run_id` bigint(20) unsigned NOT NULL,
+  `parent_id` bigint(20) unsigned NOT NULL,
+  PRIMARY KEY (`run_id`, `parent_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;

@@ -256,6 +256,7 @@ pub async fn read_and_freeze(settings: &Settings, observer: &dyn Observer, journ
                 if let Some((conn, prefix, run_id)) = journal {
                     while let Some(block) = rx.recv().await {
                         journal::write_block(conn, prefix, run_id, &block).await?;
+                        crate::crashpoint::here(format_args!("frozen-block-{}", block.no + 1));
                     }
                     Ok::<_, Error>(Some((conn, prefix, run_id)))
                 } else {
@@ -326,6 +327,7 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
             return Err(e);
         }
     };
+    crate::crashpoint::here(format_args!("frozen"));
     let guard = Guard { force: opts.force, check: true };
     let outcome = execute(&mut conn, &shop, settings, Some(run_id), feed, &mut report, shutdown, observer, guard).await?;
     report.finish()?;
@@ -335,6 +337,9 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
 
 /// Why a run's frozen plan cannot be trusted by this binary and config, if it cannot.
 fn trust(run: &RunRecord, settings: &Settings) -> std::result::Result<(), String> {
+    if !run.sealed {
+        return Err("it stopped while its feed was being read, so its frozen input is incomplete".into());
+    }
     if run.tool_version != VERSION {
         return Err(format!("it was started by woosync {}, this is {VERSION}", run.tool_version));
     }
@@ -487,6 +492,9 @@ async fn execute(
     let mut parents = Vec::new();
     let mut term_changes = 0;
     let mut chunks = 0usize;
+    if run_id.is_some() {
+        crate::crashpoint::here(format_args!("before-chunks"));
+    }
     let mut chunk: Vec<Unit> = Vec::new();
     let mut open = true;
     let mut size = match settings.chunks.target.is_zero() {
@@ -598,9 +606,12 @@ async fn execute(
     let (created, updated, _) = journal::chunk_totals(conn, p, run_id).await?;
     if created + updated > 0 {
         let finalising = Instant::now();
+        // Every parent the run re-synced, in this process or before a crash it was resumed from.
+        parents.extend(journal::touched_parents(conn, p, run_id).await?);
         parents.sort_unstable();
         parents.dedup();
-        crate::finalise::run(conn, shop, &parents, term_changes > 0).await?;
+        // A resumed run may have moved terms before the crash: recount whenever it wrote.
+        crate::finalise::run(conn, shop, &parents, term_changes > 0 || resumed).await?;
         tracing::info!(ms = finalising.elapsed().as_millis() as u64, parents = parents.len(), "caches invalidated");
     }
     counts.created = created as usize;
@@ -610,6 +621,7 @@ async fn execute(
     if settings.zero_missing {
         journal::record_seen(conn, p, &source_key, &seen_now).await?;
     }
+    crate::crashpoint::here(format_args!("before-done"));
     journal::set_state(conn, p, run_id, "done", None).await?;
     let outcome = Outcome { run_id: Some(run_id), counts, elapsed: started.elapsed(), dry_run: false, resumed, started_at, source };
     log_summary(&outcome);

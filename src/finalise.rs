@@ -64,6 +64,7 @@ pub async fn run(conn: &mut Conn, shop: &Shop, parents: &[u64], recount_terms: b
         .await
         .map_err(wrap)?;
     }
+    crate::crashpoint::here(format_args!("finalise-1"));
     for batch in transient_rows(parents).chunks(1000) {
         conn.exec_drop(
             format!("DELETE FROM `{p}options` WHERE option_name IN ({})", vec!["?"; batch.len()].join(",")),
@@ -72,10 +73,12 @@ pub async fn run(conn: &mut Conn, shop: &Shop, parents: &[u64], recount_terms: b
         .await
         .map_err(wrap)?;
     }
+    crate::crashpoint::here(format_args!("finalise-2"));
     if recount_terms {
         let sql = include_str!("../sql/recount_term.sql").replace("{prefix}", p);
         conn.exec_drop(sql, (shop.outofstock_tt, shop.outofstock_tt)).await.map_err(wrap)?;
     }
+    crate::crashpoint::here(format_args!("finalise-3"));
     Ok(())
 }
 

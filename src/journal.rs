@@ -33,6 +33,8 @@ pub struct RunRecord {
     pub chunks_done: u64,
     pub error: Option<String>,
     pub age_secs: i64,
+    /// The frozen input is complete (recorded once its last block was stored).
+    pub sealed: bool,
 }
 
 pub async fn ensure_tables(conn: &mut Conn, prefix: &str) -> Result<()> {
@@ -200,6 +202,14 @@ pub async fn seal(conn: &mut Conn, prefix: &str, run_id: u64, feed: &Feed) -> Re
     Ok(())
 }
 
+/// The variable parents a run re-synced, in all its chunks (their caches go at finalisation,
+/// also when the run was resumed after a crash).
+pub async fn touched_parents(conn: &mut Conn, prefix: &str, run_id: u64) -> Result<Vec<u64>> {
+    conn.exec(format!("SELECT parent_id FROM `{prefix}woosync_parents` WHERE run_id = ? ORDER BY parent_id"), (run_id,))
+        .await
+        .map_err(|e| Error::db("reading the run's re-synced parents", e))
+}
+
 /// Drops what was frozen of a run whose source then failed.
 pub async fn discard_input(conn: &mut Conn, prefix: &str, run_id: u64) -> Result<()> {
     conn.exec_drop(format!("DELETE FROM `{prefix}woosync_input` WHERE run_id = ?"), (run_id,))
@@ -264,7 +274,7 @@ pub async fn load_frozen(conn: &mut Conn, prefix: &str, run: &RunRecord) -> Resu
 
 const RUN_COLUMNS: &str = "id, DATE_FORMAT(started_at, '%Y-%m-%d %H:%i:%s'), DATE_FORMAT(finished_at, '%Y-%m-%d %H:%i:%s'), state, \
     tool_version, config_fingerprint, source_label, items, created, updated, unchanged, conflict, invalid, warning, chunks_done, error, \
-    TIMESTAMPDIFF(SECOND, started_at, UTC_TIMESTAMP())";
+    TIMESTAMPDIFF(SECOND, started_at, UTC_TIMESTAMP()), source_sha256 <> ''";
 
 fn run_from_row(mut row: mysql_async::Row) -> RunRecord {
     RunRecord {
@@ -285,6 +295,7 @@ fn run_from_row(mut row: mysql_async::Row) -> RunRecord {
         chunks_done: row.take(14).unwrap_or(0),
         error: row.take(15).unwrap_or(None),
         age_secs: row.take(16).unwrap_or(0),
+        sealed: row.take::<i64, _>(17).unwrap_or(0) != 0,
     }
 }
 

@@ -22,6 +22,7 @@ pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod crashpoint;
 pub mod engine;
 pub mod error;
 pub mod finalise;

@@ -187,6 +187,7 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
     // Deletes before inserts: a parent's `_price` rows are replaced whole.
     run_all(&mut tx, statements::delete_meta(p, &deletes)).await?;
     run_all(&mut tx, statements::set_meta(p, &sets)).await?;
+    crate::crashpoint::here(format_args!("chunk-{chunk_no}-mid"));
     run_all(&mut tx, statements::insert_meta(p, &inserts)).await?;
     run_all(&mut tx, statements::upsert_lookup(p, shop.has_global_unique_id, &lookups)).await?;
     run_all(&mut tx, statements::fill_lookup(p, &missing_lookup)).await?;
@@ -200,6 +201,18 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
         .await?;
     }
     run_all(&mut tx, statements::touch(p, &touched, &local, &gmt)).await?;
+    if !done.parents.is_empty() {
+        let parents = &done.parents;
+        tx.exec_drop(
+            format!(
+                "INSERT IGNORE INTO `{p}woosync_parents` (run_id, parent_id) VALUES {}",
+                vec!["(?, ?)"; parents.len()].join(", ")
+            ),
+            parents.iter().flat_map(|id| [mysql_async::Value::from(target.run_id), mysql_async::Value::from(*id)]).collect::<Vec<_>>(),
+        )
+        .await?;
+    }
+    crate::crashpoint::here(format_args!("chunk-{chunk_no}-end"));
 
     // The checkpoint commits with the work.
     tx.exec_drop(
@@ -215,6 +228,7 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
     )
     .await?;
     tx.commit().await?;
+    crate::crashpoint::here(format_args!("chunk-{chunk_no}-committed"));
     Ok(done)
 }
 
