@@ -542,7 +542,7 @@ async fn execute(
             )));
         }
         let chunk_started = Instant::now();
-        let done = match apply::apply_chunk(conn, target, chunk_no, &chunk).await {
+        let done = match apply::apply_chunk(conn, settings, target, chunk_no, &chunk).await {
             Ok(done) => done,
             Err(e) => {
                 drop(rx);

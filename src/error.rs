@@ -85,3 +85,18 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub fn is_retryable(e: &mysql_async::Error) -> bool {
     matches!(e, mysql_async::Error::Server(s) if s.code == 1213 || s.code == 1205)
 }
+
+/// The connection is gone (killed, server restarted, network): the transaction was rolled back
+/// by the server, or — if the loss came right after COMMIT — committed; a new connection tells.
+pub fn is_connection_lost(e: &mysql_async::Error) -> bool {
+    match e {
+        mysql_async::Error::Io(_) => true,
+        mysql_async::Error::Driver(d) => matches!(
+            d,
+            mysql_async::DriverError::ConnectionClosed | mysql_async::DriverError::PacketOutOfOrder | mysql_async::DriverError::PoolDisconnected
+        ),
+        // 1927 connection killed, 1053 server shutdown, 2006 gone away, 2013 lost during query.
+        mysql_async::Error::Server(s) => matches!(s.code, 1927 | 1053 | 2006 | 2013),
+        _ => false,
+    }
+}

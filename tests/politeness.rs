@@ -173,3 +173,68 @@ async fn writes_wait_while_the_server_runs_more_threads_than_allowed() {
     assert!(all_synced(&mut shop, 20).await);
     shop.drop_db().await;
 }
+
+/// Chunk attempts as the writer reports them.
+struct Attempts(Mutex<Vec<(u32, u32)>>);
+
+impl Observer for Attempts {
+    fn chunk_committed(&self, _run: u64, chunk_no: u32, _more: usize, attempts: u32) {
+        self.0.lock().unwrap().push((chunk_no, attempts));
+    }
+}
+
+#[tokio::test]
+async fn a_connection_killed_mid_chunk_is_reconnected_and_the_chunk_applied_once() {
+    let (mut reference, feed) = shop_and_feed(30).await;
+    let s = reference.settings(&feed, &format!("[sync]\nchunk_size = 10\nchunk_target_ms = 0\n{GUARD_OFF}"));
+    reference.sync(&s).await;
+    let expected = common::without_clock(&reference.snapshot().await);
+    reference.drop_db().await;
+
+    let (mut shop, feed) = shop_and_feed(30).await;
+    let s = shop.settings(&feed, &format!("[sync]\nchunk_size = 10\nchunk_target_ms = 0\nlock_wait_timeout_secs = 30\n{GUARD_OFF}"));
+    // Another session holds a row of a product in the second chunk, so that chunk waits...
+    let mut holder = mysql_async::Conn::new(mysql_async::Opts::from_url(&shop.url).unwrap()).await.unwrap();
+    holder.query_drop("BEGIN").await.unwrap();
+    let _: Vec<u64> = holder
+        .query("SELECT meta_id FROM wp_postmeta WHERE post_id = (SELECT post_id FROM wp_postmeta WHERE meta_key = '_sku' AND meta_value = 'P-015') FOR UPDATE")
+        .await
+        .unwrap();
+    let holder_id = holder.id();
+    let url = shop.url.clone();
+    let db = shop.db.clone();
+    // ...and while it waits, its connection is killed from a third session; then the row is let go.
+    let killer = tokio::spawn(async move {
+        let mut admin = mysql_async::Conn::new(mysql_async::Opts::from_url(&url).unwrap()).await.unwrap();
+        for _ in 0..200 {
+            let waiting: Option<u64> = admin
+                .exec_first(
+                    "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> ? AND ID <> CONNECTION_ID() \
+                     AND INFO LIKE 'UPDATE%postmeta%' AND TIME >= 1",
+                    (&db, holder_id),
+                )
+                .await
+                .unwrap();
+            if let Some(id) = waiting {
+                admin.query_drop(format!("KILL CONNECTION {id}")).await.unwrap();
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    });
+    let attempts = Attempts(Mutex::default());
+    let release = tokio::spawn(async move {
+        let killed = killer.await.unwrap();
+        holder.query_drop("ROLLBACK").await.unwrap();
+        killed
+    });
+    engine::sync(&s, SyncOptions { dry_run: false, report: None, force: false }, &Shutdown::default(), &attempts).await.unwrap();
+    assert!(release.await.unwrap(), "the chunk's connection was found and killed");
+    let seen = attempts.0.lock().unwrap().clone();
+    assert_eq!(seen.iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec![1, 2, 3], "{seen:?}");
+    assert!(seen[1].1 >= 2, "chunk 2 was applied again on a new connection: {seen:?}");
+    assert_eq!(chunk_sizes(&mut shop).await, vec![10, 10, 10], "each chunk committed once");
+    common::assert_same(&expected, &common::without_clock(&shop.snapshot().await), "killed connection vs uninterrupted run");
+    shop.drop_db().await;
+}

@@ -76,8 +76,11 @@ pub fn dry_chunk(chunk: &[Unit]) -> ChunkDone {
     summarise(chunk)
 }
 
-/// Applies one chunk in one transaction together with its checkpoint, retrying deadlocks.
-pub async fn apply_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &[Unit]) -> Result<ChunkDone> {
+/// Applies one chunk in one transaction together with its checkpoint, retrying deadlocks and
+/// lock-wait timeouts, and reconnecting when the connection is lost (killed, server restart):
+/// the checkpoint row says whether the chunk committed before the loss; if not, it is applied
+/// again from the start (the server rolled it back).
+pub async fn apply_chunk(conn: &mut Conn, settings: &crate::config::Settings, target: &Target<'_>, chunk_no: u32, chunk: &[Unit]) -> Result<ChunkDone> {
     let mut attempt = 0u32;
     loop {
         attempt += 1;
@@ -85,6 +88,29 @@ pub async fn apply_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, ch
             Ok(mut done) => {
                 done.attempts = attempt;
                 return Ok(done);
+            }
+            Err(ChunkError::Driver(e)) if crate::error::is_connection_lost(&e) && attempt < 6 => {
+                let wait = Duration::from_millis(500 * 2u64.pow(attempt - 1));
+                tracing::warn!(chunk = chunk_no, attempt, "chunk {chunk_no}: the database connection was lost ({e}); reconnecting in {} ms", wait.as_millis());
+                tokio::time::sleep(wait).await;
+                match crate::catalog::connect(settings).await {
+                    Ok(fresh) => *conn = fresh,
+                    Err(e) => {
+                        tracing::warn!(chunk = chunk_no, "reconnecting failed: {e}");
+                        continue;
+                    }
+                }
+                let p = &target.shop.prefix;
+                let committed: Option<u64> = conn
+                    .exec_first(format!("SELECT chunk_no FROM `{p}woosync_chunks` WHERE run_id = ? AND chunk_no = ?"), (target.run_id, chunk_no))
+                    .await
+                    .map_err(|e| Error::db("checking the chunk's checkpoint after reconnecting", e))?;
+                if committed.is_some() {
+                    tracing::warn!(chunk = chunk_no, "chunk {chunk_no} had committed before the connection was lost");
+                    let mut done = summarise(chunk);
+                    done.attempts = attempt;
+                    return Ok(done);
+                }
             }
             Err(ChunkError::Driver(e)) if is_retryable(&e) && attempt < 6 => {
                 let wait = Duration::from_millis(200 * 2u64.pow(attempt - 1));
