@@ -22,6 +22,22 @@ pub enum Command {
     /// Run every pre-flight check (config, feed, database, privileges, WooCommerce, lock,
     /// journal) and print one line each; writes nothing.
     Check(ConfigArg),
+    /// Report what in the shop breaks WooCommerce's own rules (lookup rows, `_price`, stock
+    /// status, out-of-stock terms, variable parents, duplicate SKUs, the term count); writes
+    /// nothing unless --fix.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Repair what was found, in chunks through the same writer as sync.
+    #[arg(long)]
+    pub fix: bool,
+    /// One CSV row per inconsistent field (the same columns as sync's report).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -106,6 +106,8 @@ impl Outcome {
 struct Guard {
     check: bool,
     force: bool,
+    /// `woosync doctor`: the feed is the shop itself, derived values recomputed.
+    doctor: bool,
 }
 
 pub struct SyncOptions<'a> {
@@ -291,7 +293,7 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
     observer.progress(Progress { phase: "reading the feed", planned: 0, total: 0, written: 0 });
     if opts.dry_run {
         let feed = read_feed(settings, observer).await?;
-        let guard = Guard { force: opts.force, check: true };
+        let guard = Guard { force: opts.force, check: true, doctor: false };
         let outcome = execute(&mut conn, &shop, settings, None, feed, &mut report, shutdown, observer, guard).await?;
         report.finish()?;
         return Ok(vec![outcome]);
@@ -328,7 +330,7 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
         }
     };
     crate::crashpoint::here(format_args!("frozen"));
-    let guard = Guard { force: opts.force, check: true };
+    let guard = Guard { force: opts.force, check: true, doctor: false };
     let outcome = execute(&mut conn, &shop, settings, Some(run_id), feed, &mut report, shutdown, observer, guard).await?;
     report.finish()?;
     outcomes.push(outcome);
@@ -337,6 +339,9 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
 
 /// Why a run's frozen plan cannot be trusted by this binary and config, if it cannot.
 fn trust(run: &RunRecord, settings: &Settings) -> std::result::Result<(), String> {
+    if run.config_fingerprint == journal::DOCTOR_FINGERPRINT {
+        return Err("it was a `woosync doctor --fix` run; run the doctor again instead".into());
+    }
     if !run.sealed {
         return Err("it stopped while its feed was being read, so its frozen input is incomplete".into());
     }
@@ -347,6 +352,62 @@ fn trust(run: &RunRecord, settings: &Settings) -> std::result::Result<(), String
         return Err("the config changed since it started (table prefix, new_product_status, author_id or column mapping)".into());
     }
     Ok(())
+}
+
+/// `woosync doctor`: reports — and with `fix` repairs, in chunks through the same writer — what
+/// in the shop breaks WooCommerce's own rules (see [`crate::doctor`]), plus an `outofstock` term
+/// count that disagrees with the products carrying the term.
+pub async fn doctor(settings: &Settings, fix: bool, report: Option<&Path>, shutdown: &Shutdown, observer: &dyn Observer) -> Result<(Outcome, bool)> {
+    let mut conn = catalog::connect(settings).await?;
+    let shop = Shop::inspect(&mut conn, settings).await?;
+    let mut report = Report::create(report)?;
+    let feed = Feed { label: "the shop itself (doctor)".into(), ..Default::default() };
+    let guard = Guard { check: false, force: true, doctor: true };
+    let _lock;
+    let run_id = if fix {
+        _lock = acquire_lock(settings, &shop).await?;
+        journal::ensure_tables(&mut conn, &shop.prefix).await?;
+        let run_id = journal::start_run(&mut conn, &shop.prefix, settings).await?;
+        journal::mark_doctor(&mut conn, &shop.prefix, run_id).await?;
+        Some(run_id)
+    } else {
+        None
+    };
+    let outcome = execute(&mut conn, &shop, settings, run_id, feed, &mut report, shutdown, observer, guard).await?;
+    let p = &shop.prefix;
+    let stored: Option<i64> = conn
+        .exec_first(format!("SELECT count FROM `{p}term_taxonomy` WHERE term_taxonomy_id = ?"), (shop.outofstock_tt,))
+        .await
+        .map_err(|e| Error::db("reading the outofstock term count", e))?;
+    let actual: Option<i64> = conn
+        .exec_first(
+            format!(
+                "SELECT COUNT(*) FROM `{p}term_relationships` tr JOIN `{p}posts` po ON po.ID = tr.object_id \
+                 WHERE tr.term_taxonomy_id = ? AND po.post_status = 'publish' AND po.post_type IN ('product', 'product_variation')"
+            ),
+            (shop.outofstock_tt,),
+        )
+        .await
+        .map_err(|e| Error::db("counting outofstock products", e))?;
+    let count_wrong = stored != actual;
+    if count_wrong {
+        let mut row = crate::report::ReportRow::note(
+            crate::report::Action::Update,
+            "",
+            "term_taxonomy.count",
+            "the outofstock term's count disagrees with the published products carrying it".into(),
+        );
+        row.old = stored.map(|c| c.to_string()).unwrap_or_default();
+        row.new = actual.map(|c| c.to_string()).unwrap_or_default();
+        report.rows(&[row])?;
+        tracing::warn!(stored, actual, "the outofstock term count is {stored:?}, the products say {actual:?}");
+        if fix {
+            let sql = include_str!("../sql/recount_term.sql").replace("{prefix}", p);
+            conn.exec_drop(sql, (shop.outofstock_tt, shop.outofstock_tt)).await.map_err(|e| Error::db("recounting the outofstock term", e))?;
+        }
+    }
+    report.finish()?;
+    Ok((outcome, count_wrong))
 }
 
 pub async fn resume(settings: &Settings, run: Option<u64>, report: Option<&Path>, shutdown: &Shutdown, observer: &dyn Observer) -> Result<Outcome> {
@@ -390,7 +451,7 @@ async fn continue_run(
     journal::set_state(conn, &shop.prefix, run.id, "running", None).await?;
     tracing::info!(run = run.id, chunks_done = run.chunks_done, "resuming run {} after {} committed chunks", run.id, run.chunks_done);
     // The guard let this run start; a resume finishes what was accepted.
-    execute(conn, shop, settings, Some(run.id), feed, report, shutdown, observer, Guard { force: true, check: false }).await
+    execute(conn, shop, settings, Some(run.id), feed, report, shutdown, observer, Guard { force: true, check: false, doctor: false }).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -405,11 +466,11 @@ async fn execute(
     observer: &dyn Observer,
     guard: Guard,
 ) -> Result<Outcome> {
-    let resumed = !guard.check;
+    let resumed = !guard.check && !guard.doctor;
     let started = Instant::now();
     let started_at = Utc::now();
     let source = feed.label.clone();
-    let total = feed.items.len() + feed.rejections.len();
+    let mut total = feed.items.len() + feed.rejections.len();
     observer.progress(Progress { phase: "reading the shop", planned: 0, total, written: 0 });
     let catalog = Catalog::load(conn, settings, shop).await?;
     tracing::info!(
@@ -426,7 +487,14 @@ async fn execute(
         report_rows: report.is_open(),
         row_word: settings.source.row_word(),
         external_id_meta: settings.external_id_meta,
+        rederive: guard.doctor,
     };
+    if guard.doctor {
+        feed.items = crate::doctor::items(&catalog);
+        feed.label = "the shop itself (doctor)".into();
+        total = feed.items.len();
+    }
+    let rules = Rules { row_word: if guard.doctor { "product" } else { rules.row_word }, ..rules };
     let rejected = plan::rejection_rows(&feed.rejections);
     report.rows(&rejected)?;
     log_problems(&rejected);
@@ -435,8 +503,8 @@ async fn execute(
     let source_key = journal::source_key(settings);
     let mut seen_now: Vec<u64> = Vec::new();
     // One SKU index serves the missing-items pass and the guard (the planner builds its own on its thread).
-    let index = (settings.zero_missing || guard.check).then(|| catalog.sku_index());
-    if let (true, Some(index)) = (settings.zero_missing, &index) {
+    let index = ((settings.zero_missing && !guard.doctor) || guard.check).then(|| catalog.sku_index());
+    if let (true, false, Some(index)) = (settings.zero_missing, guard.doctor, &index) {
         let known = journal::load_seen(conn, &shop.prefix, &source_key).await?;
         let missing = missing_items(&feed, index, &known, &mut seen_now);
         if !missing.is_empty() {
@@ -611,7 +679,7 @@ async fn execute(
         parents.sort_unstable();
         parents.dedup();
         // A resumed run may have moved terms before the crash: recount whenever it wrote.
-        crate::finalise::run(conn, shop, &parents, term_changes > 0 || resumed).await?;
+        crate::finalise::run(conn, shop, &parents, term_changes > 0 || resumed || guard.doctor).await?;
         tracing::info!(ms = finalising.elapsed().as_millis() as u64, parents = parents.len(), "caches invalidated");
     }
     counts.created = created as usize;

@@ -202,6 +202,19 @@ pub async fn seal(conn: &mut Conn, prefix: &str, run_id: u64, feed: &Feed) -> Re
     Ok(())
 }
 
+/// Marks a run as `woosync doctor --fix`'s: never resumed (the next doctor run re-checks instead).
+pub async fn mark_doctor(conn: &mut Conn, prefix: &str, run_id: u64) -> Result<()> {
+    conn.exec_drop(
+        format!("UPDATE `{prefix}woosync_runs` SET config_fingerprint = ?, source_label = 'doctor' WHERE id = ?"),
+        (DOCTOR_FINGERPRINT, run_id),
+    )
+    .await
+    .map_err(|e| Error::db("recording the doctor run", e))
+}
+
+/// The config fingerprint recorded for `woosync doctor --fix` runs.
+pub const DOCTOR_FINGERPRINT: &str = "doctor";
+
 /// The variable parents a run re-synced, in all its chunks (their caches go at finalisation,
 /// also when the run was resumed after a crash).
 pub async fn touched_parents(conn: &mut Conn, prefix: &str, run_id: u64) -> Result<Vec<u64>> {

@@ -23,6 +23,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod crashpoint;
+pub mod doctor;
 pub mod engine;
 pub mod error;
 pub mod finalise;

@@ -13,6 +13,7 @@ fn main() {
         Command::Resume(a) => &a.config.config,
         Command::Status(a) => &a.config.config,
         Command::Check(a) => &a.config,
+        Command::Doctor(a) => &a.config.config,
     };
     let loaded = Settings::load(config);
     let log = loaded.as_ref().ok().and_then(|s| s.log.clone());
@@ -115,6 +116,23 @@ async fn run(cli: Cli, loaded: woosync::error::Result<Settings>) -> ExitCode {
             after_run(&settings, code, &result, false).await;
             code
         }
+        Command::Doctor(args) => match engine::doctor(&settings, args.fix, args.report.as_deref(), &shutdown, &Quiet).await {
+            Ok((o, count_wrong)) => {
+                let c = &o.counts;
+                let found = c.updated + c.conflict + count_wrong as usize;
+                let verb = if args.fix { "fixed" } else { "inconsistent" };
+                println!(
+                    "doctor: {} products checked; {} {verb}, {} SKU conflicts{}{}",
+                    c.items,
+                    c.updated,
+                    c.conflict,
+                    if count_wrong { "; the outofstock term count was wrong" } else { "" },
+                    if found > 0 && !args.fix { " (see --report; repair with --fix)" } else { "" }
+                );
+                ExitCode::Ok
+            }
+            Err(e) => failed(&e, false),
+        },
         Command::Status(args) => match engine::status(&settings, 20).await {
             Ok(runs) => {
                 if args.json {

@@ -274,6 +274,11 @@ impl Catalog {
         self.products.len()
     }
 
+    /// Every product and variation, in the order they were read.
+    pub fn products(&self) -> impl Iterator<Item = &Product> {
+        self.products.iter()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.products.is_empty()
     }

@@ -30,6 +30,8 @@ pub struct Rules {
     pub row_word: &'static str,
     /// The meta key linking a product to the source's external ID.
     pub external_id_meta: &'static str,
+    /// Recompute derived values (`_price`) even when the inputs did not change: `woosync doctor`.
+    pub rederive: bool,
 }
 
 /// The meta_ids of one key's rows: nearly always one, so kept inline.
@@ -487,7 +489,7 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
             }
             rows.push(row("_sale_price", p.get(Key::SalePrice).unwrap_or("").to_string(), text(new_sale.as_ref())));
         }
-        if reg_changed || sale_changed {
+        if reg_changed || sale_changed || rules.rederive {
             let price = woo::active_price(new_reg.as_ref(), new_sale.as_ref(), catalog.timestamp(p.id, Key::SaleFrom), catalog.timestamp(p.id, Key::SaleTo), rules.now_unix);
             let cur_price = p.money(Key::Price);
             if !same_money(cur_price.as_ref(), price.as_ref()) || (cur_price.is_none() && p.get(Key::Price).is_none()) {
@@ -597,6 +599,50 @@ fn finish(draft: &mut Draft, p: &Product, rules: &Rules) {
     };
     // Linking a product to its external ID is woosync's own bookkeeping, invisible to the shop.
     draft.update.touch = draft.update.ops.iter().any(|op| op.key() != rules.external_id_meta);
+    if rules.rederive {
+        // The doctor reports the derived rows too (a sync's report shows the meta that causes them).
+        let u = &mut draft.update;
+        let row = |field: &str, old: String, new: String| ReportRow {
+            action: Action::Update,
+            sku: u.sku.clone(),
+            product_id: Some(u.id),
+            post_type: post_type_name(u.post_type),
+            field: field.to_string(),
+            old,
+            new,
+            message: String::new(),
+        };
+        let mut rows = Vec::new();
+        if let Some((v, missing)) = &u.lookup {
+            let price = |d: Option<rust_decimal::Decimal>| d.map(|d| d.to_string()).unwrap_or_else(|| "NULL".into());
+            let old = match (&p.lookup, missing) {
+                (Some(l), false) => format!(
+                    "min_price={} max_price={} onsale={} stock_quantity={} stock_status={}",
+                    price(l.min_price),
+                    price(l.max_price),
+                    l.onsale as u8,
+                    l.stock_quantity.map(|q| q.to_string()).unwrap_or_else(|| "NULL".into()),
+                    l.stock_status
+                ),
+                _ => "(no row)".into(),
+            };
+            let new = format!(
+                "min_price={} max_price={} onsale={} stock_quantity={} stock_status={}",
+                price(v.min_price),
+                price(v.max_price),
+                v.onsale as u8,
+                v.stock_quantity.map(|q| q.to_string()).unwrap_or_else(|| "NULL".into()),
+                v.stock_status
+            );
+            rows.push(row("wc_product_meta_lookup", old, new));
+        }
+        match u.term {
+            Some(TermChange::Add) => rows.push(row("product_visibility", String::new(), woo::OUTOFSTOCK.into())),
+            Some(TermChange::Remove) => rows.push(row("product_visibility", woo::OUTOFSTOCK.into(), String::new())),
+            None => {}
+        }
+        u.rows.extend(rows);
+    }
 }
 
 /// Finishes a draft and counts it; returns the update when it writes anything.

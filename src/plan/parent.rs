@@ -20,7 +20,8 @@ pub(super) fn resync(drafts: &mut HashMap<u64, Draft>, order: &mut HashMap<u64, 
             continue;
         }
         let children = catalog.children.get(&family).map(Vec::as_slice).unwrap_or(&[]);
-        let changed = children.iter().any(|c| drafts.get(c).is_some_and(|d| !d.update.ops.is_empty()));
+        // The doctor re-derives every parent; a sync only those whose variations it changes.
+        let changed = rules.rederive || children.iter().any(|c| drafts.get(c).is_some_and(|d| !d.update.ops.is_empty()));
         if !changed {
             continue;
         }
