@@ -321,7 +321,7 @@ fn default_chunk_min() -> usize {
     10
 }
 fn default_chunk_max() -> usize {
-    5000
+    1000
 }
 
 fn default_external_id_meta() -> String {
@@ -1010,7 +1010,7 @@ mod tests {
         assert_eq!(s.table_prefix, "wp_");
         assert_eq!(s.new_product_status, "draft");
         assert_eq!(s.chunk_size, 100);
-        assert_eq!((s.chunks.target, s.chunks.min, s.chunks.max), (Duration::from_millis(500), 10, 5000));
+        assert_eq!((s.chunks.target, s.chunks.min, s.chunks.max), (Duration::from_millis(500), 10, 1000));
         assert_eq!(s.resume_within, Duration::from_secs(3600));
         assert_eq!(s.source.label(), "/etc/woosync/feed.csv");
         assert_eq!(s.external_id_meta, "_woosync_external_id");
