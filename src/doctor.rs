@@ -26,7 +26,7 @@ pub fn items(catalog: &Catalog) -> Vec<Item> {
             // A variable parent without stock of its own: its variations bring it in.
             continue;
         }
-        let stock = stocked.then(|| p.get(Key::Stock).and_then(|s| s.trim().parse::<f64>().ok()).map(|f| f.trunc() as i64).unwrap_or(0));
+        let stock = stocked.then(|| crate::plan::stock_amount(p.get(Key::Stock)));
         items.push(Item {
             line: p.id,
             sku: sku.into(),

@@ -193,19 +193,7 @@ impl<'a> SkuIndex<'a> {
 
     /// The live products whose SKU key is `key` (already trimmed and lower-cased).
     pub fn owners(&self, key: &str) -> Option<SkuOwners> {
-        let candidates: Vec<u64> = match self.map.get(&sku_hash(key))? {
-            SkuOwners::One(id) => vec![*id],
-            SkuOwners::Many(ids) => ids.clone(),
-        };
-        let ids: Vec<u64> = candidates
-            .into_iter()
-            .filter(|id| self.catalog.product(*id).and_then(|p| p.get(Key::Sku)).is_some_and(|s| sku_key(s) == key))
-            .collect();
-        match ids.as_slice() {
-            [] => None,
-            [one] => Some(SkuOwners::One(*one)),
-            _ => Some(SkuOwners::Many(ids)),
-        }
+        confirmed(&self.map, key, |id| self.catalog.product(id).and_then(|p| p.get(Key::Sku)).is_some_and(|s| sku_key(s) == key))
     }
 }
 
@@ -217,16 +205,22 @@ pub struct ExternalIndex<'a> {
 
 impl ExternalIndex<'_> {
     pub fn owners(&self, external_id: &str) -> Option<SkuOwners> {
-        let candidates: Vec<u64> = match self.map.get(&sku_hash(external_id))? {
-            SkuOwners::One(id) => vec![*id],
-            SkuOwners::Many(ids) => ids.clone(),
-        };
-        let ids: Vec<u64> = candidates.into_iter().filter(|id| self.catalog.external_id(*id) == Some(external_id)).collect();
-        match ids.as_slice() {
-            [] => None,
-            [one] => Some(SkuOwners::One(*one)),
-            _ => Some(SkuOwners::Many(ids)),
-        }
+        confirmed(&self.map, external_id, |id| self.catalog.external_id(id) == Some(external_id))
+    }
+}
+
+/// The candidates filed under `text`'s hash that really hold it (`holds` checks one): hash
+/// collisions are dropped here.
+fn confirmed(map: &HashMap<u64, SkuOwners>, text: &str, holds: impl Fn(u64) -> bool) -> Option<SkuOwners> {
+    let ids: Vec<u64> = match map.get(&sku_hash(text))? {
+        SkuOwners::One(id) => vec![*id],
+        SkuOwners::Many(ids) => ids.clone(),
+    };
+    let ids: Vec<u64> = ids.into_iter().filter(|id| holds(*id)).collect();
+    match ids.as_slice() {
+        [] => None,
+        [one] => Some(SkuOwners::One(*one)),
+        _ => Some(SkuOwners::Many(ids)),
     }
 }
 

@@ -155,7 +155,7 @@ impl Final {
 }
 
 /// `wc_stock_amount()`: the integer part of a stored stock value.
-fn stock_amount(v: Option<&str>) -> i64 {
+pub(crate) fn stock_amount(v: Option<&str>) -> i64 {
     v.and_then(|s| s.trim().parse::<f64>().ok()).map(|f| f.trunc() as i64).unwrap_or(0)
 }
 
@@ -614,26 +614,11 @@ fn finish(draft: &mut Draft, p: &Product, rules: &Rules) {
         };
         let mut rows = Vec::new();
         if let Some((v, missing)) = &u.lookup {
-            let price = |d: Option<rust_decimal::Decimal>| d.map(|d| d.to_string()).unwrap_or_else(|| "NULL".into());
             let old = match (&p.lookup, missing) {
-                (Some(l), false) => format!(
-                    "min_price={} max_price={} onsale={} stock_quantity={} stock_status={}",
-                    price(l.min_price),
-                    price(l.max_price),
-                    l.onsale as u8,
-                    l.stock_quantity.map(|q| q.to_string()).unwrap_or_else(|| "NULL".into()),
-                    l.stock_status
-                ),
+                (Some(l), false) => lookup_text(l.min_price, l.max_price, l.onsale, l.stock_quantity, &l.stock_status),
                 _ => "(no row)".into(),
             };
-            let new = format!(
-                "min_price={} max_price={} onsale={} stock_quantity={} stock_status={}",
-                price(v.min_price),
-                price(v.max_price),
-                v.onsale as u8,
-                v.stock_quantity.map(|q| q.to_string()).unwrap_or_else(|| "NULL".into()),
-                v.stock_status
-            );
+            let new = lookup_text(v.min_price, v.max_price, v.onsale, v.stock_quantity, &v.stock_status);
             rows.push(row("wc_product_meta_lookup", old, new));
         }
         match u.term {
@@ -643,6 +628,18 @@ fn finish(draft: &mut Draft, p: &Product, rules: &Rules) {
         }
         u.rows.extend(rows);
     }
+}
+
+/// A lookup row's compared columns as one report cell.
+fn lookup_text(min: Option<rust_decimal::Decimal>, max: Option<rust_decimal::Decimal>, onsale: bool, qty: Option<f64>, status: &str) -> String {
+    let or_null = |v: Option<String>| v.unwrap_or_else(|| "NULL".into());
+    format!(
+        "min_price={} max_price={} onsale={} stock_quantity={} stock_status={status}",
+        or_null(min.map(|d| d.to_string())),
+        or_null(max.map(|d| d.to_string())),
+        onsale as u8,
+        or_null(qty.map(|q| q.to_string())),
+    )
 }
 
 /// Finishes a draft and counts it; returns the update when it writes anything.

@@ -431,6 +431,16 @@ struct Offer {
     has_warehouses: bool,
 }
 
+impl Offer {
+    /// A `<Склад ИдСклада=".." КоличествоНаСкладе=".."/>` of the offer (its attributes, if given).
+    fn add_store(&mut self, (id, qty): (Option<String>, Option<String>)) {
+        self.has_warehouses = true;
+        if let Some(id) = id {
+            self.stocks.push((id, qty.unwrap_or_default()));
+        }
+    }
+}
+
 /// Where CommerceML values are: an element path with the offer's position.
 #[derive(Clone)]
 struct Places {
@@ -533,11 +543,8 @@ impl OfferParser {
     fn open(&mut self, opened_store: Option<(Option<String>, Option<String>)>) {
         let cur = &self.cur;
         self.seen_root = true;
-        if let (Some(o), Some((id, qty))) = (self.offer.as_mut(), opened_store) {
-            o.has_warehouses = true;
-            if let Some(id) = id {
-                o.stocks.push((id, qty.unwrap_or_default()));
-            }
+        if let (Some(o), Some(store)) = (self.offer.as_mut(), opened_store) {
+            o.add_store(store);
         }
         if cur.at(&[Tag::Offers, Tag::Offer]) {
             self.offer = Some(Offer::default());
@@ -566,11 +573,8 @@ impl OfferParser {
                     Tag::Name => o.name = Some(text.to_string()).filter(|s| !s.is_empty()),
                     Tag::Quantity => o.quantity = Some(text.to_string()),
                     Tag::Store => {
-                        if let Some((id, qty)) = opened_store {
-                            o.has_warehouses = true;
-                            if let Some(id) = id {
-                                o.stocks.push((id, qty.unwrap_or_default()));
-                            }
+                        if let Some(store) = opened_store {
+                            o.add_store(store);
                         }
                     }
                     _ => {}

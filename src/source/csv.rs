@@ -36,14 +36,20 @@ pub(crate) struct Places {
     pub(crate) more_stock: Vec<usize>,
 }
 
-impl Locate for Places {
-    fn locate(&self, record: &RawRecord, field: Option<(Field, usize)>) -> String {
-        let column = match field {
+impl Places {
+    /// The 0-based column a value came from (a stock part by its position), if the row has one.
+    pub(crate) fn column(&self, field: Option<(Field, usize)>) -> Option<usize> {
+        match field {
             Some((Field::Stock, part)) if part > 0 => self.more_stock.get(part - 1).copied(),
             Some((f, _)) => self.index[f as usize],
             None => None,
-        };
-        match column {
+        }
+    }
+}
+
+impl Locate for Places {
+    fn locate(&self, record: &RawRecord, field: Option<(Field, usize)>) -> String {
+        match self.column(field) {
             Some(c) => format!("{}:{}:{}", self.file, record.line, c + 1),
             None => format!("{}:{}", self.file, record.line),
         }
@@ -110,7 +116,7 @@ pub fn parse<R: Read>(input: R, src: &CsvSource, label: &str, each: &mut Each<'_
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
         .collect();
-    let places = map_headers(&headers, &src.columns, &format!("{label}:1"))?;
+    let places = map_columns(&headers, &src.columns, &format!("{label}:1"), false)?;
     let places = Places { file: label.to_string(), ..places };
 
     let mut rows = 0usize;
@@ -150,10 +156,6 @@ pub fn parse<R: Read>(input: R, src: &CsvSource, label: &str, each: &mut Each<'_
 /// the header, or a configured stock column that is absent, fails the source; so does a
 /// missing SKU column. Shared with the spreadsheet reader, which passes `letters` to also
 /// accept column letters.
-fn map_headers(headers: &[String], columns: &Columns, at: &str) -> Result<Places> {
-    map_columns(headers, columns, at, false)
-}
-
 pub(crate) fn map_columns(headers: &[String], columns: &Columns, at: &str, letters: bool) -> Result<Places> {
     let find = |wanted: &str, field: Field| -> Result<Option<usize>> {
         let found: Vec<usize> = headers
@@ -207,7 +209,7 @@ pub(crate) fn map_columns(headers: &[String], columns: &Columns, at: &str, lette
             }
         }
     }
-    if stock_names.len() > 1 && index[Field::Stock as usize].is_none() {
+    if columns.stock.is_some() && index[Field::Stock as usize].is_none() {
         return Err(Error::Source(format!(
             "{at}: the header has no stock column `{}`; found columns: {}", stock_names[0], listing()
         )));
@@ -225,11 +227,6 @@ pub(crate) fn map_columns(headers: &[String], columns: &Columns, at: &str, lette
                 listing()
             )));
         }
-    }
-    if columns.stock.is_some() && index[Field::Stock as usize].is_none() {
-        return Err(Error::Source(format!(
-            "{at}: the header has no stock column `{}`; found columns: {}", stock_names[0], listing()
-        )));
     }
     Ok(Places { file: String::new(), index, more_stock })
 }

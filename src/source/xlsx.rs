@@ -24,12 +24,7 @@ struct Cells {
 
 impl Locate for Cells {
     fn locate(&self, record: &RawRecord, field: Option<(Field, usize)>) -> String {
-        let column = match field {
-            Some((Field::Stock, part)) if part > 0 => self.places.more_stock.get(part - 1).copied(),
-            Some((f, _)) => self.places.index[f as usize],
-            None => None,
-        };
-        match column {
+        match self.places.column(field) {
             Some(c) => format!("[{}]{}!{}{}", self.file, self.sheet, column_letters(c), record.line),
             None => format!("[{}]{} row {}", self.file, self.sheet, record.line),
         }
