@@ -373,12 +373,13 @@ pub async fn doctor(settings: &Settings, fix: bool, report: Option<&Path>, shutd
     } else {
         None
     };
-    let outcome = execute(&mut conn, &shop, settings, run_id, feed, &mut report, shutdown, observer, guard).await?;
     let p = &shop.prefix;
+    // The count as found: a --fix run recounts it during finalisation.
     let stored: Option<i64> = conn
         .exec_first(format!("SELECT count FROM `{p}term_taxonomy` WHERE term_taxonomy_id = ?"), (shop.outofstock_tt,))
         .await
         .map_err(|e| Error::db("reading the outofstock term count", e))?;
+    let outcome = execute(&mut conn, &shop, settings, run_id, feed, &mut report, shutdown, observer, guard).await?;
     let actual: Option<i64> = conn
         .exec_first(
             format!(

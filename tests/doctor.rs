@@ -68,7 +68,7 @@ async fn doctor_reports_what_breaks_woocommerce_rules_and_fix_repairs_it() {
 
     let (code, out) = doctor(&config, &["--fix"]);
     assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("4 fixed"), "{out}");
+    assert!(out.contains("4 fixed, 2 SKU conflicts; the outofstock term count was wrong"), "{out}");
     assert_eq!(shop.one(d1, "_price").await.as_deref(), Some("10.00"));
     assert_eq!(shop.one(d2, "_stock_status").await.as_deref(), Some("outofstock"));
     assert!(shop.has_term(d2, tt).await);
