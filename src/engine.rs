@@ -473,7 +473,7 @@ async fn execute(
     let source = feed.label.clone();
     let mut total = feed.items.len() + feed.rejections.len();
     observer.progress(Progress { phase: "reading the shop", planned: 0, total, written: 0 });
-    let catalog = Catalog::load(conn, settings, shop).await?;
+    let catalog = Catalog::load(conn, settings, shop, guard.doctor).await?;
     tracing::info!(
         products = catalog.len(),
         ms = started.elapsed().as_millis() as u64,

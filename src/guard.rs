@@ -94,9 +94,9 @@ mod tests {
                 meta: Default::default(),
                 lookup: None,
             };
-            p.meta[Key::Sku as usize] = Some(MetaRow { id: id * 10, value: Some(format!("S{id}").into()) });
-            p.meta[Key::Stock as usize] = Some(MetaRow { id: id * 10 + 1, value: Some("5".into()) });
-            p.meta[Key::RegularPrice as usize] = Some(MetaRow { id: id * 10 + 2, value: Some("100".into()) });
+            p.meta.put(Key::Sku, MetaRow { id: id * 10, value: Some(format!("S{id}").into()) });
+            p.meta.put(Key::Stock, MetaRow { id: id * 10 + 1, value: Some("5".into()) });
+            p.meta.put(Key::RegularPrice, MetaRow { id: id * 10 + 2, value: Some("100".into()) });
             cat.insert(p);
         }
         cat

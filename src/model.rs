@@ -106,10 +106,3 @@ pub struct Feed {
     /// SHA-256 of the source bytes, recorded with the run.
     pub sha256: String,
 }
-#[cfg(test)]
-mod size_probe {
-    #[test]
-    fn probe() {
-        eprintln!("Item {} Money {} Sale {} OptMoney {} Rejection {} Note {}", std::mem::size_of::<super::Item>(), std::mem::size_of::<super::Money>(), std::mem::size_of::<super::Sale>(), std::mem::size_of::<Option<super::Money>>(), std::mem::size_of::<super::Rejection>(), std::mem::size_of::<super::Note>());
-    }
-}

@@ -4,9 +4,11 @@
 //! product types and `outofstock` terms. It never writes.
 
 pub mod shop;
+mod slots;
 
-use std::sync::Mutex;
 use std::collections::HashMap;
+use std::num::NonZeroU64;
+use std::sync::Mutex;
 
 use compact_str::CompactString;
 use mysql_async::prelude::*;
@@ -14,6 +16,7 @@ use mysql_async::Conn;
 use rust_decimal::Decimal;
 
 pub use shop::{connect, Shop};
+pub use slots::Slots;
 
 use crate::config::Settings;
 
@@ -115,7 +118,7 @@ impl Status {
     }
 }
 
-/// The catalog's copy of a lookup row, reduced to what the planner compares.
+/// A lookup row's compared columns, whole (kept by `woosync doctor`, which reports them).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredLookup {
     /// Hash of the row's `sku` column, compared with the hash of the product's `_sku`.
@@ -135,14 +138,69 @@ pub fn sku_hash(sku: &str) -> u64 {
 }
 
 impl StoredLookup {
-    /// Whether the stored row already holds these values (prices at DECIMAL(19,4)).
+    pub fn print(&self) -> LookupPrint {
+        LookupPrint::of(self.sku_hash, self.min_price, self.max_price, self.onsale, self.stock_quantity, &self.stock_status)
+    }
+}
+
+/// What every product keeps of its lookup row: a 64-bit hash of the compared columns as
+/// stored (prices at DECIMAL(19,4)) — two rows with the same print hold the same values — and
+/// its stock status, which a variable parent's status is derived from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LookupPrint {
+    print: NonZeroU64,
+    status: LookupStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LookupStatus {
+    InStock,
+    OutOfStock,
+    OnBackorder,
+    /// A value WooCommerce does not write (a plugin's, or empty).
+    Other,
+}
+
+impl LookupPrint {
+    fn of(sku_hash: u64, min: Option<Decimal>, max: Option<Decimal>, onsale: bool, qty: Option<f64>, status: &str) -> LookupPrint {
+        use std::hash::{Hash, Hasher};
+        let stored = |d: Option<Decimal>| d.map(|v| v.round_dp(4).normalize().to_string());
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        sku_hash.hash(&mut h);
+        stored(min).hash(&mut h);
+        stored(max).hash(&mut h);
+        onsale.hash(&mut h);
+        // 0.0 and -0.0 compare equal; so must their prints.
+        qty.map(|q| if q == 0.0 { 0 } else { q.to_bits() }).hash(&mut h);
+        status.hash(&mut h);
+        let status = match status {
+            crate::woo::INSTOCK => LookupStatus::InStock,
+            crate::woo::OUTOFSTOCK => LookupStatus::OutOfStock,
+            crate::woo::ONBACKORDER => LookupStatus::OnBackorder,
+            _ => LookupStatus::Other,
+        };
+        LookupPrint { print: NonZeroU64::new(h.finish() | 1).expect("non-zero"), status }
+    }
+
+    /// The row's `stock_status` as far as WooCommerce's rules tell values apart (a value of its
+    /// own reads as `other`).
+    pub fn stock_status(&self) -> &'static str {
+        match self.status {
+            LookupStatus::InStock => crate::woo::INSTOCK,
+            LookupStatus::OutOfStock => crate::woo::OUTOFSTOCK,
+            LookupStatus::OnBackorder => crate::woo::ONBACKORDER,
+            LookupStatus::Other => "other",
+        }
+    }
+
+    /// The print the row would have if it held these values.
+    pub fn of_values(v: &LookupValues) -> LookupPrint {
+        LookupPrint::of(sku_hash(&v.sku), v.min_price, v.max_price, v.onsale, v.stock_quantity, &v.stock_status)
+    }
+
+    /// Whether the stored row already holds these values.
     pub fn same_as(&self, v: &LookupValues) -> bool {
-        self.sku_hash == sku_hash(&v.sku)
-            && crate::woo::same_price(self.min_price, v.min_price)
-            && crate::woo::same_price(self.max_price, v.max_price)
-            && self.onsale == v.onsale
-            && self.stock_quantity == v.stock_quantity
-            && self.stock_status == v.stock_status
+        self.print == LookupPrint::of_values(v).print
     }
 }
 
@@ -156,14 +214,17 @@ pub struct Product {
     pub outofstock_term: bool,
     /// The first row (lowest meta_id) of each slotted key; more rows of a key, and the rare
     /// keys, live in `Catalog::extra`.
-    pub meta: [Option<MetaRow>; SLOTS],
-    pub lookup: Option<StoredLookup>,
+    pub meta: Slots,
+    pub lookup: Option<LookupPrint>,
 }
 
 impl Product {
     /// The value of a slotted key (`None` for the rare keys: ask `Catalog::value`).
     pub fn get(&self, key: Key) -> Option<&str> {
-        self.meta.get(key as usize).and_then(|m| m.as_ref()).and_then(|m| m.value.as_deref())
+        if key as usize >= SLOTS {
+            return None;
+        }
+        self.meta.get(key)
     }
     pub fn money(&self, key: Key) -> Option<Money> {
         self.get(key).and_then(Money::from_stored)
@@ -182,7 +243,7 @@ impl Product {
 /// Finds the live products that hold a SKU.
 pub struct SkuIndex<'a> {
     catalog: &'a Catalog,
-    map: HashMap<u64, SkuOwners>,
+    map: Owners,
 }
 
 impl<'a> SkuIndex<'a> {
@@ -200,7 +261,7 @@ impl<'a> SkuIndex<'a> {
 /// Finds the live products linked to an external ID (compared exactly, after trimming).
 pub struct ExternalIndex<'a> {
     catalog: &'a Catalog,
-    map: HashMap<u64, SkuOwners>,
+    map: Owners,
 }
 
 impl ExternalIndex<'_> {
@@ -209,14 +270,25 @@ impl ExternalIndex<'_> {
     }
 }
 
+/// `(hash of the text, product ID)`, sorted: 16 bytes a product.
+struct Owners(Vec<(u64, u64)>);
+
+impl Owners {
+    fn new(mut pairs: Vec<(u64, u64)>) -> Owners {
+        pairs.sort_unstable();
+        Owners(pairs)
+    }
+
+    fn candidates(&self, hash: u64) -> impl Iterator<Item = u64> + '_ {
+        let from = self.0.partition_point(|e| e.0 < hash);
+        self.0[from..].iter().take_while(move |e| e.0 == hash).map(|e| e.1)
+    }
+}
+
 /// The candidates filed under `text`'s hash that really hold it (`holds` checks one): hash
 /// collisions are dropped here.
-fn confirmed(map: &HashMap<u64, SkuOwners>, text: &str, holds: impl Fn(u64) -> bool) -> Option<SkuOwners> {
-    let ids: Vec<u64> = match map.get(&sku_hash(text))? {
-        SkuOwners::One(id) => vec![*id],
-        SkuOwners::Many(ids) => ids.clone(),
-    };
-    let ids: Vec<u64> = ids.into_iter().filter(|id| holds(*id)).collect();
+fn confirmed(map: &Owners, text: &str, holds: impl Fn(u64) -> bool) -> Option<SkuOwners> {
+    let ids: Vec<u64> = map.candidates(sku_hash(text)).filter(|id| holds(*id)).collect();
     match ids.as_slice() {
         [] => None,
         [one] => Some(SkuOwners::One(*one)),
@@ -233,8 +305,10 @@ pub enum SkuOwners {
 
 #[derive(Debug, Default)]
 pub struct Catalog {
+    /// Ascending by ID.
     products: Vec<Product>,
-    index: HashMap<u64, u32>,
+    /// The lookup rows themselves, by product: only for `woosync doctor`, which reports them.
+    pub lookup_rows: HashMap<u64, StoredLookup>,
     /// Second and later rows of a key for one post (a variable parent's `_price` rows,
     /// or duplicates someone else wrote), by meta_id.
     pub extra: HashMap<(u64, Key), Vec<MetaRow>>,
@@ -246,21 +320,22 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    fn position(&self, id: u64) -> Option<usize> {
+        self.products.binary_search_by_key(&id, |p| p.id).ok()
+    }
+
     pub fn product(&self, id: u64) -> Option<&Product> {
-        self.index.get(&id).map(|&i| &self.products[i as usize])
+        self.position(id).map(|i| &self.products[i])
     }
 
     pub fn product_mut(&mut self, id: u64) -> Option<&mut Product> {
-        self.index.get(&id).map(|&i| &mut self.products[i as usize])
+        self.position(id).map(|i| &mut self.products[i])
     }
 
     pub fn insert(&mut self, p: Product) {
-        match self.index.get(&p.id) {
-            Some(&i) => self.products[i as usize] = p,
-            None => {
-                self.index.insert(p.id, self.products.len() as u32);
-                self.products.push(p);
-            }
+        match self.products.binary_search_by_key(&p.id, |p| p.id) {
+            Ok(i) => self.products[i] = p,
+            Err(i) => self.products.insert(i, p),
         }
     }
 
@@ -268,7 +343,7 @@ impl Catalog {
         self.products.len()
     }
 
-    /// Every product and variation, in the order they were read.
+    /// Every product and variation, ascending by ID.
     pub fn products(&self) -> impl Iterator<Item = &Product> {
         self.products.iter()
     }
@@ -281,7 +356,8 @@ impl Catalog {
     /// product posts, then — at the same time, on three connections — the meta rows in two
     /// meta_id ranges and the types, `outofstock` terms and lookup rows. The streams are polled
     /// by one task and fill one catalog behind an uncontended lock.
-    pub async fn load(conn: &mut Conn, settings: &Settings, shop: &Shop) -> Result<Catalog> {
+    /// `lookup_rows`: keep the lookup rows whole as well (the doctor reports them).
+    pub async fn load(conn: &mut Conn, settings: &Settings, shop: &Shop, lookup_rows: bool) -> Result<Catalog> {
         let cat = Mutex::new(read_posts(conn, shop).await?);
         let (lo, hi): (Option<u64>, Option<u64>) = conn
             .query_first(format!("SELECT MIN(meta_id), MAX(meta_id) FROM `{}postmeta`", shop.prefix))
@@ -295,7 +371,7 @@ impl Catalog {
         tokio::try_join!(
             read_meta(conn, shop, &cat, 0, mid, external),
             read_meta(&mut second, shop, &cat, mid + 1, u64::MAX, external),
-            read_terms_and_lookup(&mut third, shop, &cat)
+            read_terms_and_lookup(&mut third, shop, &cat, lookup_rows)
         )?;
         let _ = second.disconnect().await;
         let _ = third.disconnect().await;
@@ -318,17 +394,17 @@ impl Catalog {
 
     /// A Unix timestamp stored under a key (the sale schedule), if any.
     pub fn timestamp(&self, id: u64, key: Key) -> Option<i64> {
-        self.rows(id, key).first().and_then(|r| r.value.as_deref()).and_then(|v| v.trim().parse().ok())
+        self.rows(id, key).first().and_then(|r| r.value.as_deref().and_then(|v| v.trim().parse().ok()))
     }
 
     /// Every row of a key for a post, first row first.
-    pub fn rows(&self, id: u64, key: Key) -> Vec<&MetaRow> {
-        let mut rows: Vec<&MetaRow> = Vec::new();
-        if let Some(first) = self.product(id).and_then(|p| p.meta.get(key as usize)).and_then(|m| m.as_ref()) {
+    pub fn rows(&self, id: u64, key: Key) -> Vec<MetaRow> {
+        let mut rows: Vec<MetaRow> = Vec::new();
+        if let Some(first) = self.product(id).filter(|_| (key as usize) < SLOTS).and_then(|p| p.meta.row(key)) {
             rows.push(first);
         }
         if let Some(more) = self.extra.get(&(id, key)) {
-            rows.extend(more.iter());
+            rows.extend(more.iter().cloned());
         }
         rows
     }
@@ -340,48 +416,29 @@ impl Catalog {
 
     /// Live products and variations by the hash of their external ID.
     pub fn external_index(&self) -> ExternalIndex<'_> {
-        let mut map: HashMap<u64, SkuOwners> = HashMap::with_capacity(self.external.len());
-        let mut ids: Vec<u64> = self.external.keys().copied().collect();
-        ids.sort_unstable();
-        for id in ids {
+        let mut pairs = Vec::with_capacity(self.external.len());
+        for &id in self.external.keys() {
             if !self.product(id).is_some_and(Product::is_live) {
                 continue;
             }
             let Some(x) = self.external_id(id) else { continue };
-            add_owner(&mut map, sku_hash(x), id);
+            pairs.push((sku_hash(x), id));
         }
-        ExternalIndex { catalog: self, map }
+        ExternalIndex { catalog: self, map: Owners::new(pairs) }
     }
 
     /// Live (not trashed) products and variations by the hash of their SKU key, in one pass.
     /// Hash collisions are harmless: [`SkuIndex::owners`] checks each candidate's SKU.
     pub fn sku_index(&self) -> SkuIndex<'_> {
-        let mut map: HashMap<u64, SkuOwners> = HashMap::with_capacity(self.products.len());
+        let mut pairs = Vec::with_capacity(self.products.len());
         for product in &self.products {
             if !product.is_live() {
                 continue;
             }
             let Some(sku) = product.get(Key::Sku).filter(|s| !s.trim().is_empty()) else { continue };
-            add_owner(&mut map, sku_hash(&sku_key(sku)), product.id);
+            pairs.push((sku_hash(&sku_key(sku)), product.id));
         }
-        SkuIndex { catalog: self, map }
-    }
-}
-
-fn add_owner(map: &mut HashMap<u64, SkuOwners>, hash: u64, id: u64) {
-    match map.entry(hash) {
-        std::collections::hash_map::Entry::Vacant(v) => {
-            v.insert(SkuOwners::One(id));
-        }
-        std::collections::hash_map::Entry::Occupied(mut o) => {
-            let mut ids = match o.get() {
-                SkuOwners::One(first) => vec![*first],
-                SkuOwners::Many(ids) => ids.clone(),
-            };
-            ids.push(id);
-            ids.sort_unstable();
-            o.insert(SkuOwners::Many(ids));
-        }
+        SkuIndex { catalog: self, map: Owners::new(pairs) }
     }
 }
 
@@ -401,7 +458,7 @@ async fn read_meta(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, from: u64
         .for_each(|mut row| {
             let post_id: u64 = row.take(0).unwrap_or(0);
             let mut cat = cat.lock().expect("catalog lock");
-            let Some(&i) = cat.index.get(&post_id) else { return };
+            let Some(i) = cat.position(post_id) else { return };
             let meta_id: u64 = row.take(1).unwrap_or(0);
             let field: usize = row.take(2).unwrap_or(0);
             let value: Option<Vec<u8>> = row.take(3).unwrap_or(None);
@@ -415,22 +472,18 @@ async fn read_meta(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, from: u64
                 return;
             }
             let Some(&key) = field.checked_sub(1).and_then(|k| Key::ALL.get(k)) else { return };
-            let Some(slot) = cat.products[i as usize].meta.get_mut(key as usize) else {
+            if key as usize >= SLOTS {
                 cat.extra.entry((post_id, key)).or_default().push(new);
                 return;
-            };
-            let later = match slot {
+            }
+            let slots = &mut cat.products[i].meta;
+            let later = match slots.id(key) {
                 None => {
-                    *slot = Some(new);
+                    slots.put(key, new);
                     return;
                 }
-                Some(first) => {
-                    if new.id < first.id {
-                        std::mem::replace(first, new)
-                    } else {
-                        new
-                    }
-                }
+                Some(first) if new.id < first => slots.put(key, new).expect("the slot was filled"),
+                Some(_) => new,
             };
             cat.extra.entry((post_id, key)).or_default().push(later);
         })
@@ -448,7 +501,6 @@ async fn read_posts(conn: &mut Conn, shop: &Shop) -> Result<Catalog> {
     let mut cat = Catalog::default();
     let n = count.unwrap_or(0) as usize;
     cat.products.reserve_exact(n + 16);
-    cat.index.reserve(n + 16);
     let posts = format!(
         "SELECT ID, post_type, post_status, post_parent FROM `{p}posts` WHERE post_type IN ('product','product_variation')"
     );
@@ -457,7 +509,7 @@ async fn read_posts(conn: &mut Conn, shop: &Shop) -> Result<Catalog> {
         .for_each(|row| {
             let (id, post_type, status, parent): (u64, String, String, u64) = mysql_async::from_row(row);
             let variation = post_type != "product";
-            cat.insert(Product {
+            cat.products.push(Product {
                 id,
                 post_type: if variation { PostType::Variation } else { PostType::Product },
                 status: Status::from_post_status(&status),
@@ -470,11 +522,13 @@ async fn read_posts(conn: &mut Conn, shop: &Shop) -> Result<Catalog> {
         })
         .await
         .map_err(|e| Error::db("reading products", e))?;
+    cat.products.sort_unstable_by_key(|p| p.id);
+    cat.products.dedup_by_key(|p| p.id);
     Ok(cat)
 }
 
 /// Product types, `outofstock` terms and lookup rows, into the catalog.
-async fn read_terms_and_lookup(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>) -> Result<()> {
+async fn read_terms_and_lookup(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, keep_rows: bool) -> Result<()> {
     let p = &shop.prefix;
     let types = format!(
         "SELECT tr.object_id, t.slug FROM `{p}term_relationships` tr \
@@ -519,15 +573,19 @@ async fn read_terms_and_lookup(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog
         .for_each(|row| {
             type LookupRow = (i64, Option<String>, Option<Decimal>, Option<Decimal>, Option<i64>, Option<f64>, Option<String>);
             let (id, sku, min, max, onsale, qty, status): LookupRow = mysql_async::from_row(row);
-            if let Some(p) = cat.lock().expect("catalog lock").product_mut(id as u64) {
-                p.lookup = Some(StoredLookup {
-                    sku_hash: sku_hash(sku.as_deref().unwrap_or("")),
-                    min_price: min,
-                    max_price: max,
-                    onsale: onsale.unwrap_or(0) != 0,
-                    stock_quantity: qty,
-                    stock_status: status.unwrap_or_default().into(),
-                });
+            let mut cat = cat.lock().expect("catalog lock");
+            let Some(p) = cat.product_mut(id as u64) else { return };
+            let row = StoredLookup {
+                sku_hash: sku_hash(sku.as_deref().unwrap_or("")),
+                min_price: min,
+                max_price: max,
+                onsale: onsale.unwrap_or(0) != 0,
+                stock_quantity: qty,
+                stock_status: status.unwrap_or_default().into(),
+            };
+            p.lookup = Some(row.print());
+            if keep_rows {
+                cat.lookup_rows.insert(id as u64, row);
             }
         })
         .await

@@ -269,7 +269,7 @@ pub fn stream(
                 let in_family = product.kind == Kind::Variable || (product.post_type == PostType::Variation && product.parent != 0);
                 if !in_family {
                     let draft = Draft { update, fin, counts_as_item: true };
-                    if let Some(update) = settle(draft, product, rules, &mut plan.counts) {
+                    if let Some(update) = settle(draft, product, catalog, rules, &mut plan.counts) {
                         if !emit(Unit { creates: Vec::new(), updates: vec![update] }) {
                             return (Vec::new(), plan.counts);
                         }
@@ -307,7 +307,7 @@ pub fn stream(
         for id in draft_order.remove(&family).unwrap_or_default() {
             let Some(draft) = drafts.remove(&id) else { continue };
             let product = catalog.product(id).expect("drafts come from the catalog");
-            unit.updates.extend(settle(draft, product, rules, &mut plan.counts));
+            unit.updates.extend(settle(draft, product, catalog, rules, &mut plan.counts));
         }
         if !unit.updates.is_empty() && !emit(unit) {
             return (Vec::new(), plan.counts);
@@ -571,7 +571,7 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
 }
 
 /// Lookup row, `outofstock` term and touch, from the product's final values.
-fn finish(draft: &mut Draft, p: &Product, rules: &Rules) {
+fn finish(draft: &mut Draft, p: &Product, catalog: &Catalog, rules: &Rules) {
     let sku = draft.fin.sku.clone().unwrap_or_else(|| p.get(Key::Sku).unwrap_or("").to_string());
     let fin = &draft.fin;
     let target = if p.kind == Kind::Variable {
@@ -614,7 +614,7 @@ fn finish(draft: &mut Draft, p: &Product, rules: &Rules) {
         };
         let mut rows = Vec::new();
         if let Some((v, missing)) = &u.lookup {
-            let old = match (&p.lookup, missing) {
+            let old = match (catalog.lookup_rows.get(&p.id), missing) {
                 (Some(l), false) => lookup_text(l.min_price, l.max_price, l.onsale, l.stock_quantity, &l.stock_status),
                 _ => "(no row)".into(),
             };
@@ -643,8 +643,8 @@ fn lookup_text(min: Option<rust_decimal::Decimal>, max: Option<rust_decimal::Dec
 }
 
 /// Finishes a draft and counts it; returns the update when it writes anything.
-fn settle(mut draft: Draft, product: &Product, rules: &Rules, counts: &mut Counts) -> Option<Update> {
-    finish(&mut draft, product, rules);
+fn settle(mut draft: Draft, product: &Product, catalog: &Catalog, rules: &Rules, counts: &mut Counts) -> Option<Update> {
+    finish(&mut draft, product, catalog, rules);
     drop_rows_unless(rules.report_rows, &mut draft.update.rows);
     let writes = !draft.update.ops.is_empty() || draft.update.lookup.is_some() || draft.update.term.is_some();
     if draft.counts_as_item {

@@ -34,8 +34,7 @@ pub(super) fn resync(drafts: &mut HashMap<u64, Draft>, order: &mut HashMap<u64, 
                     child
                         .lookup
                         .as_ref()
-                        .map(|l| l.stock_status.clone())
-                        .map(|s| s.to_string())
+                        .map(|l| l.stock_status().to_string())
                         .or_else(|| child.get(Key::StockStatus).map(str::to_string))
                         .unwrap_or_else(|| woo::INSTOCK.to_string()),
                 ),

@@ -19,8 +19,8 @@ fn product(cat: &mut Catalog, id: u64, kind: Kind, parent: u64, meta: &[(Key, &s
         outofstock_term: false,
     };
     for (k, v) in meta {
-        if p.meta[*k as usize].is_none() {
-            p.meta[*k as usize] = Some(MetaRow { id: id * 100 + *k as u64, value: Some((*v).into()) });
+        if p.meta.id(*k).is_none() {
+            p.meta.put(*k, MetaRow { id: id * 100 + *k as u64, value: Some((*v).into()) });
         } else {
             let n = cat.extra.len() as u64;
             cat.extra.entry((id, *k)).or_default().push(MetaRow { id: id * 100 + 50 + n + 1, value: Some((*v).into()) });
@@ -40,14 +40,7 @@ fn simple(cat: &mut Catalog, id: u64, sku: &str, regular: &str, stock: &str) {
     let p = cat.product_mut(id).unwrap();
     let fin = Final::of(p, &Catalog::default());
     let v = LookupValues::for_simple(sku, Some(&Money::from_stored(regular).unwrap()), None, fin.managed_qty, &fin.status);
-    p.lookup = Some(crate::catalog::StoredLookup {
-        sku_hash: crate::catalog::sku_hash(&v.sku),
-        min_price: v.min_price,
-        max_price: v.max_price,
-        stock_quantity: v.stock_quantity,
-        onsale: v.onsale,
-        stock_status: v.stock_status,
-    });
+    p.lookup = Some(crate::catalog::LookupPrint::of_values(&v));
     p.outofstock_term = stock == "0";
 }
 
