@@ -37,7 +37,7 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
     match crate::engine::read_feed(settings, &crate::engine::Quiet).await {
         Ok(feed) => {
             let first = feed.rejections.first().map(|r| format!("; first rejected: {} ({}): {}", r.location, r.field, r.message)).unwrap_or_default();
-            checks.push(Check::pass("source", format!("{}: {} rows to sync, {} rejected{first}", feed.label, feed.items.len(), feed.rejections.len())));
+            checks.push(Check::pass("source", format!("{}: {} rows to sync, {} rejected{first}", feed.label, feed.items, feed.rejections.len())));
         }
         Err(e) => checks.push(Check::fail("source", &e)),
     }

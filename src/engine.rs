@@ -16,7 +16,8 @@ use crate::catalog::{self, Catalog, Shop};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::journal::{self, RunRecord, VERSION};
-use crate::model::Feed;
+use crate::input::{Collector, Input};
+use crate::model::Item;
 use crate::plan::{self, Counts, Rules, Unit};
 use crate::report::{summary_line, Report};
 use crate::source;
@@ -196,94 +197,110 @@ async fn wait_for_turn(
 /// The progress phase of an HTTP source fetching its pages (`planned` = pages so far).
 pub const FETCHING_PAGES: &str = "fetching pages";
 
-/// Reads the source and normalises it row by row as it streams in. A source that fails
-/// part-way fails the whole read: nothing has been written yet.
-pub async fn read_feed(settings: &Settings, observer: &dyn Observer) -> Result<Feed> {
+/// Reads the source and normalises it row by row as it streams in, keeping the frozen rows in
+/// memory. A source that fails part-way fails the whole read: nothing has been written yet.
+pub async fn read_feed(settings: &Settings, observer: &dyn Observer) -> Result<Input> {
     read_and_freeze(settings, observer, None).await
 }
 
 /// Where a real run freezes its input: the connection, the table prefix and the run.
 pub type Journal<'a> = (&'a mut Conn, &'a str, u64);
 
-/// Reads and normalises the feed and, for a real run, freezes it into the run journal. File
-/// sources are parsed on a blocking thread while the frozen blocks are stored as they fill;
-/// an HTTP source is frozen once its last page is in.
-pub async fn read_and_freeze(settings: &Settings, observer: &dyn Observer, journal: Option<Journal<'_>>) -> Result<Feed> {
+/// Reads and normalises the feed and freezes it, into the run journal for a real run (file
+/// sources are parsed on a blocking thread while the frozen blocks are stored as they fill; an
+/// HTTP source is stored once its last page is in) or into memory for a dry run.
+pub async fn read_and_freeze(settings: &Settings, observer: &dyn Observer, journal: Option<Journal<'_>>) -> Result<Input> {
     let started = Instant::now();
-    let mut feed = match &settings.source {
+    let (collector, raw, stored, journal) = match &settings.source {
         crate::config::Source::Http(_) => {
-            let mut feed = Feed::default();
+            let mut collector = Collector::default();
+            let mut blocks = Vec::new();
             let pages = |n: u32| {
                 observer.progress(Progress { phase: FETCHING_PAGES, planned: n as usize, total: 0, written: 0 });
             };
-            let raw = source::read(&settings.source, &pages, &mut |record, at| feed.push(record, at)).await?;
-            feed.label = raw.label;
-            feed.sha256 = raw.sha256;
-            if let Some((conn, prefix, run_id)) = journal {
-                journal::freeze(conn, prefix, run_id, &feed).await?;
+            let raw = source::read(&settings.source, &pages, &mut |record, at| {
+                blocks.extend(collector.push(crate::normalize::normalize_record(record, at)));
+            })
+            .await?;
+            blocks.extend(collector.last_block());
+            match journal {
+                Some((conn, prefix, run_id)) => {
+                    for block in &blocks {
+                        journal::write_block(conn, prefix, run_id, block).await?;
+                    }
+                    (collector, raw, StoredBlocks::Journal(blocks.len() as u32), Some((conn, prefix, run_id)))
+                }
+                None => (collector, raw, StoredBlocks::Memory(blocks), None),
             }
-            feed
         }
         _ => {
             let (tx, mut rx) = tokio::sync::mpsc::channel::<journal::Block>(2);
-            let freezing = journal.is_some();
             let owned = settings.clone();
-            let parse = tokio::task::spawn_blocking(move || -> Result<Feed> {
-                let mut feed = Feed::default();
-                let mut freezer = journal::Freezer::default();
+            let parse = tokio::task::spawn_blocking(move || -> Result<(Collector, source::RawFeed)> {
+                let mut collector = Collector::default();
                 let raw = source::read_file(&owned.source, &mut |record, at| {
-                    let (items, rejections) = (feed.items.len(), feed.rejections.len());
-                    feed.push(record, at);
-                    if !freezing {
-                        return;
-                    }
-                    let block = if feed.items.len() > items {
-                        freezer.item(&feed.items[items])
-                    } else {
-                        freezer.rejection(&feed.rejections[rejections])
-                    };
                     // A closed channel means storing failed; that error is reported below.
-                    if let Some(block) = block {
+                    if let Some(block) = collector.push(crate::normalize::normalize_record(record, at)) {
                         let _ = tx.blocking_send(block);
                     }
                 })?;
-                if let Some(block) = freezer.finish().filter(|_| freezing) {
+                if let Some(block) = collector.last_block() {
                     let _ = tx.blocking_send(block);
                 }
-                feed.label = raw.label;
-                feed.sha256 = raw.sha256;
-                Ok(feed)
+                Ok((collector, raw))
             });
             let store = async {
-                if let Some((conn, prefix, run_id)) = journal {
-                    while let Some(block) = rx.recv().await {
-                        journal::write_block(conn, prefix, run_id, &block).await?;
-                        crate::crashpoint::here(format_args!("frozen-block-{}", block.no + 1));
+                match journal {
+                    Some((conn, prefix, run_id)) => {
+                        let mut count = 0;
+                        while let Some(block) = rx.recv().await {
+                            journal::write_block(conn, prefix, run_id, &block).await?;
+                            count += 1;
+                            crate::crashpoint::here(format_args!("frozen-block-{}", block.no + 1));
+                        }
+                        Ok::<_, Error>((StoredBlocks::Journal(count), Some((conn, prefix, run_id))))
                     }
-                    Ok::<_, Error>(Some((conn, prefix, run_id)))
-                } else {
-                    Ok(None)
+                    None => {
+                        let mut blocks = Vec::new();
+                        while let Some(block) = rx.recv().await {
+                            blocks.push(block);
+                        }
+                        Ok((StoredBlocks::Memory(blocks), None))
+                    }
                 }
             };
             let (parsed, stored) = tokio::join!(parse, store);
-            let feed = parsed.map_err(|e| Error::Internal(format!("the feed reader stopped: {e}")))??;
-            if let Some((conn, prefix, run_id)) = stored? {
-                journal::seal(conn, prefix, run_id, &feed).await?;
-            }
-            feed
+            let (collector, raw) = parsed.map_err(|e| Error::Internal(format!("the feed reader stopped: {e}")))??;
+            let (stored, journal) = stored?;
+            (collector, raw, stored, journal)
         }
     };
-    feed.items.shrink_to_fit();
+    let mut input = match (stored, &journal) {
+        (StoredBlocks::Journal(count), Some((_, prefix, run_id))) => collector.into_journal(prefix, *run_id, count),
+        (StoredBlocks::Memory(blocks), _) => collector.into_memory(blocks),
+        (StoredBlocks::Journal(_), None) => unreachable!("journal blocks are stored only with a journal"),
+    };
+    input.label = raw.label;
+    input.sha256 = raw.sha256;
+    if let Some((conn, prefix, run_id)) = journal {
+        journal::seal(conn, prefix, run_id, &input).await?;
+    }
     tracing::info!(
-        source = %feed.label,
-        items = feed.items.len(),
-        invalid = feed.rejections.len(),
+        source = %input.label,
+        items = input.items,
+        invalid = input.rejections.len(),
         ms = started.elapsed().as_millis() as u64,
         "read the feed: {} rows to sync, {} rejected",
-        feed.items.len(),
-        feed.rejections.len()
+        input.items,
+        input.rejections.len()
     );
-    Ok(feed)
+    Ok(input)
+}
+
+/// Where [`read_and_freeze`] put the frozen blocks.
+enum StoredBlocks {
+    Journal(u32),
+    Memory(Vec<journal::Block>),
 }
 
 pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdown, observer: &dyn Observer) -> Result<Vec<Outcome>> {
@@ -322,7 +339,7 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
     let run_id = journal::start_run(&mut conn, &shop.prefix, settings).await?;
     tracing::info!(run = run_id, "run {run_id} started");
     let feed = match read_and_freeze(settings, observer, Some((&mut conn, &shop.prefix, run_id))).await {
-        Ok(feed) => feed,
+        Ok(input) => input,
         Err(e) => {
             journal::discard_input(&mut conn, &shop.prefix, run_id).await?;
             journal::set_state(&mut conn, &shop.prefix, run_id, "failed", Some(&e.to_string())).await?;
@@ -361,7 +378,7 @@ pub async fn doctor(settings: &Settings, fix: bool, report: Option<&Path>, shutd
     let mut conn = catalog::connect(settings).await?;
     let shop = Shop::inspect(&mut conn, settings).await?;
     let mut report = Report::create(report)?;
-    let feed = Feed { label: "the shop itself (doctor)".into(), ..Default::default() };
+    let feed = Input::from_items(DOCTOR_LABEL, Vec::new());
     let guard = Guard { check: false, force: true, doctor: true };
     let _lock;
     let run_id = if fix {
@@ -448,12 +465,15 @@ async fn continue_run(
     shutdown: &Shutdown,
     observer: &dyn Observer,
 ) -> Result<Outcome> {
-    let feed = journal::load_frozen(conn, &shop.prefix, run).await?;
+    let feed = crate::input::from_journal(conn, &shop.prefix, run).await?;
     journal::set_state(conn, &shop.prefix, run.id, "running", None).await?;
     tracing::info!(run = run.id, chunks_done = run.chunks_done, "resuming run {} after {} committed chunks", run.id, run.chunks_done);
     // The guard let this run start; a resume finishes what was accepted.
     execute(conn, shop, settings, Some(run.id), feed, report, shutdown, observer, Guard { force: true, check: false, doctor: false }).await
 }
+
+/// The feed label of `woosync doctor`'s rows.
+const DOCTOR_LABEL: &str = "the shop itself (doctor)";
 
 #[allow(clippy::too_many_arguments)]
 async fn execute(
@@ -461,7 +481,7 @@ async fn execute(
     shop: &Shop,
     settings: &Settings,
     run_id: Option<u64>,
-    mut feed: Feed,
+    mut input: Input,
     report: &mut Report,
     shutdown: &Shutdown,
     observer: &dyn Observer,
@@ -470,8 +490,8 @@ async fn execute(
     let resumed = !guard.check && !guard.doctor;
     let started = Instant::now();
     let started_at = Utc::now();
-    let source = feed.label.clone();
-    let mut total = feed.items.len() + feed.rejections.len();
+    let source = input.label.clone();
+    let mut total = input.items + input.rejections.len();
     observer.progress(Progress { phase: "reading the shop", planned: 0, total, written: 0 });
     let catalog = Catalog::load(conn, settings, shop, guard.doctor).await?;
     tracing::info!(
@@ -486,60 +506,114 @@ async fn execute(
         now_unix: Utc::now().timestamp(),
         new_status: settings.new_product_status.clone(),
         report_rows: report.is_open(),
-        row_word: settings.source.row_word(),
+        row_word: if guard.doctor { "product" } else { settings.source.row_word() },
         external_id_meta: settings.external_id_meta,
         rederive: guard.doctor,
     };
     if guard.doctor {
-        feed.items = crate::doctor::items(&catalog);
-        feed.label = "the shop itself (doctor)".into();
-        total = feed.items.len();
+        input = Input::from_items(DOCTOR_LABEL, crate::doctor::items(&catalog));
+        total = input.items;
     }
-    let rules = Rules { row_word: if guard.doctor { "product" } else { rules.row_word }, ..rules };
-    let rejected = plan::rejection_rows(&feed.rejections);
+    let rejected = plan::rejection_rows(&input.rejections);
     report.rows(&rejected)?;
     log_problems(&rejected);
 
-    let feed_rows = feed.items.len();
     let source_key = journal::source_key(settings);
+    let zero_missing = settings.zero_missing && !guard.doctor;
     let mut seen_now: Vec<u64> = Vec::new();
-    // One SKU index serves the missing-items pass and the guard (the planner builds its own on its thread).
-    let index = ((settings.zero_missing && !guard.doctor) || guard.check).then(|| catalog.sku_index());
-    if let (true, false, Some(index)) = (settings.zero_missing, guard.doctor, &index) {
-        let known = journal::load_seen(conn, &shop.prefix, &source_key).await?;
-        let missing = missing_items(&feed, index, &known, &mut seen_now);
-        if !missing.is_empty() {
-            tracing::info!("{} products this source synced before are missing from the feed: their stock goes to 0", missing.len());
+    let mut missing: Vec<Item> = Vec::new();
+    // One look at the whole feed before anything is written: the safety guard's tally and the
+    // products this source synced before that the feed no longer names.
+    if zero_missing || guard.check {
+        let known = match zero_missing {
+            true => Some(journal::load_seen(conn, &shop.prefix, &source_key).await?),
+            false => None,
+        };
+        let mut survey = Survey::new(&catalog, known);
+        for no in 0..input.blocks() {
+            let items = input.block(Some(&mut *conn), no, false).await?;
+            survey.look(&items);
         }
-        feed.items.extend(missing);
-    }
-
-    if let (true, Some(index)) = (guard.check, &index) {
-        let last = journal::last_success_items(conn, &shop.prefix, run_id).await?;
-        let reasons = crate::guard::assess(&feed.items, feed_rows, index, last, &settings.guard);
-        if !reasons.is_empty() {
-            let verdict = reasons.join("; ");
-            if let (Some(run_id), false) = (run_id, guard.force) {
-                let message = format!("{verdict}. Nothing was written; check the feed, or run with --force if the change is real");
-                journal::set_state(conn, &shop.prefix, run_id, "failed", Some(&message)).await?;
-                report.finish()?;
-                return Err(Error::Guard(message));
+        if zero_missing {
+            missing = survey.missing();
+            if !missing.is_empty() {
+                tracing::info!("{} products this source synced before are missing from the feed: their stock goes to 0", missing.len());
             }
-            let what = if guard.force { "forced past the safety guard" } else { "a real run would be refused by the safety guard" };
-            tracing::warn!("{what}: {verdict}");
-            report.rows(&[crate::report::ReportRow::note(crate::report::Action::Warning, "", "guard", format!("{what}: {verdict}"))])?;
         }
+        if guard.check {
+            for item in &missing {
+                survey.tally.add(item, &survey.index);
+            }
+            let tally = survey.tally;
+            let last = journal::last_success_items(conn, &shop.prefix, run_id).await?;
+            let reasons = crate::guard::assess(&tally, input.items, last, &settings.guard);
+            if !reasons.is_empty() {
+                let verdict = reasons.join("; ");
+                if let (Some(run_id), false) = (run_id, guard.force) {
+                    let message = format!("{verdict}. Nothing was written; check the feed, or run with --force if the change is real");
+                    journal::set_state(conn, &shop.prefix, run_id, "failed", Some(&message)).await?;
+                    report.finish()?;
+                    return Err(Error::Guard(message));
+                }
+                let what = if guard.force { "forced past the safety guard" } else { "a real run would be refused by the safety guard" };
+                tracing::warn!("{what}: {verdict}");
+                report.rows(&[crate::report::ReportRow::note(crate::report::Action::Warning, "", "guard", format!("{what}: {verdict}"))])?;
+            }
+        }
+        seen_now = survey.seen;
     }
+    total += missing.len();
 
-    // The planner runs on its own thread and hands over units as it goes; the writer below
-    // turns them into chunks. The channel bounds how much of the plan is ever in memory.
+    // The planner runs on its own thread, fed the frozen blocks one at a time by a reader task,
+    // and hands over units as it goes; the writer below turns them into chunks. The channels
+    // bound how much of the feed and of the plan is ever in memory.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Unit>(settings.chunk_size.max(64) * 2);
+    let (block_tx, mut block_rx) = tokio::sync::mpsc::channel::<Vec<Item>>(1);
     let planned = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let planned_by_planner = planned.clone();
+    let feed_failed = Arc::new(AtomicBool::new(false));
+    let facts = std::mem::take(&mut input.facts);
+    let rejections = input.rejections.len();
+    let failed_feed = feed_failed.clone();
     let planner = tokio::task::spawn_blocking(move || {
-        let result =
-            plan::stream(&feed.items, &feed.rejections, &catalog, &rules, &planned_by_planner, &mut |unit| tx.blocking_send(unit).is_ok());
+        let mut planner = plan::Planner::new(&catalog, &rules, &facts);
+        planner.count_rejections(rejections);
+        planned_by_planner.fetch_add(rejections, Ordering::Relaxed);
+        let mut emit = |unit| tx.blocking_send(unit).is_ok();
+        while let Some(items) = block_rx.blocking_recv() {
+            let going = planner.plan(&items, &mut emit);
+            planned_by_planner.fetch_add(items.len(), Ordering::Relaxed);
+            if !going {
+                break;
+            }
+        }
+        // A feed that could not be read to its end leaves the plan unfinished (the run resumes).
+        let result = (!failed_feed.load(Ordering::SeqCst)).then(|| planner.finish(&mut emit));
         drop(catalog);
+        result
+    });
+    let mut reader = if input.in_journal() { Some(catalog::connect(settings).await?) } else { None };
+    let feeder = tokio::spawn(async move {
+        let result = async {
+            for no in 0..input.blocks() {
+                let items = input.block(reader.as_mut(), no, true).await?;
+                if block_tx.send(items).await.is_err() {
+                    return Ok(());
+                }
+            }
+            if !missing.is_empty() {
+                let _ = block_tx.send(missing).await;
+            }
+            Ok::<_, Error>(())
+        }
+        .await;
+        if result.is_err() {
+            feed_failed.store(true, Ordering::SeqCst);
+        }
+        drop(block_tx);
+        if let Some(reader) = reader {
+            let _ = reader.disconnect().await;
+        }
         result
     });
     let mut written = 0usize;
@@ -655,7 +729,21 @@ async fn execute(
             tokio::time::sleep(settings.chunks.pause).await;
         }
     }
-    let (notes, mut counts) = planner.await.map_err(|e| Error::Internal(format!("the planner failed: {e}")))?;
+    let planned_all = planner.await.map_err(|e| Error::Internal(format!("the planner failed: {e}")))?;
+    let fed = feeder.await.map_err(|e| Error::Internal(format!("the feed reader failed: {e}")))?;
+    let (notes, mut counts) = match (fed, planned_all) {
+        (Ok(()), Some(planned)) => planned,
+        (fed, _) => {
+            let message = fed.err().map(|e| e.to_string()).unwrap_or_else(|| "the feed stopped before its end".into());
+            if let Some(run_id) = run_id {
+                journal::set_state(conn, p, run_id, "interrupted", Some(&message)).await?;
+            }
+            return Err(Error::Database(format!(
+                "{message}; every committed chunk is whole; continue with: woosync resume --config {}",
+                settings.config_path.display()
+            )));
+        }
+    };
     observer.progress(Progress { phase: "finishing", planned: total, total, written });
     report.rows(&notes)?;
     log_problems(&notes);
@@ -706,57 +794,90 @@ pub async fn status(settings: &Settings, limit: u32) -> Result<Vec<RunRecord>> {
     journal::recent(&mut conn, prefix, limit).await
 }
 
-/// Products this source synced before (`known`) that are live, still have their SKU and are
-/// absent from the feed now: one item each setting stock to 0. Also collects into `seen` the
-/// products the feed matches. Products without stock of their own are left out.
-fn missing_items(
-    feed: &Feed,
-    index: &crate::catalog::SkuIndex<'_>,
-    known: &std::collections::HashSet<u64>,
-    seen: &mut Vec<u64>,
-) -> Vec<crate::model::Item> {
-    use crate::catalog::{Key, Kind, SkuOwners};
-    let catalog = index.catalog();
-    let externals = catalog.external_index();
-    let mut in_feed = std::collections::HashSet::with_capacity(feed.items.len());
-    // Products the feed reaches through their external ID (their SKU may have changed).
-    let mut linked = std::collections::HashSet::new();
-    for item in &feed.items {
-        let key = item.key();
-        let by_external = item.external_id.as_deref().and_then(|x| externals.owners(x));
-        if let Some(SkuOwners::One(id)) = by_external.or_else(|| index.owners(&key)) {
-            if !known.contains(&id) {
-                seen.push(id);
-            }
-            linked.insert(id);
+/// One look at the whole feed before anything is written: the safety guard's tally, and which
+/// products the feed reaches — for the missing-items pass (`missing = "zero_stock"`).
+struct Survey<'a> {
+    catalog: &'a Catalog,
+    index: crate::catalog::SkuIndex<'a>,
+    externals: crate::catalog::ExternalIndex<'a>,
+    /// Products this source synced before; `None` unless `missing = "zero_stock"`.
+    known: Option<std::collections::HashSet<u64>>,
+    /// Products the feed reaches: matched by external ID or SKU, or holding a SKU the feed names.
+    reached: Vec<u64>,
+    /// Products the feed matches that this source had not synced before.
+    seen: Vec<u64>,
+    tally: crate::guard::Tally,
+}
+
+impl<'a> Survey<'a> {
+    fn new(catalog: &'a Catalog, known: Option<std::collections::HashSet<u64>>) -> Survey<'a> {
+        Survey {
+            catalog,
+            index: catalog.sku_index(),
+            externals: catalog.external_index(),
+            known,
+            reached: Vec::new(),
+            seen: Vec::new(),
+            tally: Default::default(),
         }
-        in_feed.insert(key);
     }
-    let mut ids: Vec<u64> = known.iter().copied().collect();
-    ids.sort_unstable();
-    ids.into_iter()
-        .filter_map(|id| catalog.product(id))
-        .filter(|p| p.is_live() && !linked.contains(&p.id))
-        .filter(|p| match p.kind {
-            Kind::Grouped | Kind::External => false,
-            Kind::Variable => p.manages_stock(),
-            _ => true,
-        })
-        .filter_map(|p| {
-            let sku = p.get(Key::Sku)?.trim();
-            (!sku.is_empty() && !in_feed.contains(&crate::model::sku_key(sku))).then(|| crate::model::Item {
-                line: 0,
-                sku: sku.into(),
-                name: None,
-                regular: None,
-                sale: crate::model::Sale::Absent,
-                stock: Some(0),
-                external_id: None,
-                notes: Vec::new(),
-                missing: true,
+
+    fn look(&mut self, items: &[Item]) {
+        use crate::catalog::SkuOwners;
+        for item in items {
+            self.tally.add(item, &self.index);
+            let Some(known) = &self.known else { continue };
+            let key = item.key();
+            let by_sku = self.index.owners(&key);
+            let by_external = item.external_id.as_deref().and_then(|x| self.externals.owners(x));
+            if let Some(SkuOwners::One(id)) = by_external.or_else(|| by_sku.clone()) {
+                if !known.contains(&id) {
+                    self.seen.push(id);
+                }
+                self.reached.push(id);
+            }
+            match by_sku {
+                Some(SkuOwners::One(id)) => self.reached.push(id),
+                Some(SkuOwners::Many(ids)) => self.reached.extend(ids),
+                None => {}
+            }
+        }
+    }
+
+    /// Products this source synced before that are live, still have their SKU and that the
+    /// feed no longer reaches: one item each setting stock to 0. Products without stock of
+    /// their own are left out.
+    fn missing(&mut self) -> Vec<Item> {
+        use crate::catalog::{Key, Kind};
+        self.reached.sort_unstable();
+        self.reached.dedup();
+        let known = self.known.iter().flatten().copied();
+        let mut ids: Vec<u64> = known.filter(|id| self.reached.binary_search(id).is_err()).collect();
+        ids.sort_unstable();
+        ids.into_iter()
+            .filter_map(|id| self.catalog.product(id))
+            .filter(|p| p.is_live())
+            .filter(|p| match p.kind {
+                Kind::Grouped | Kind::External => false,
+                Kind::Variable => p.manages_stock(),
+                _ => true,
             })
-        })
-        .collect()
+            .filter_map(|p| {
+                let sku = p.get(Key::Sku)?.trim();
+                (!sku.is_empty()).then(|| Item {
+                    line: 0,
+                    sku: sku.into(),
+                    name: None,
+                    regular: None,
+                    sale: crate::model::Sale::Absent,
+                    stock: Some(0),
+                    external_id: None,
+                    notes: Vec::new(),
+                    missing: true,
+                })
+            })
+            .collect()
+    }
 }
 
 /// The run's one summary line, with every count as a field (for JSON logs and log search).

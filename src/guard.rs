@@ -25,10 +25,38 @@ impl Default for Limits {
     }
 }
 
+/// What the feed would do to the products it matches by SKU, counted row by row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub matched: usize,
+    /// Set to zero stock from above zero.
+    pub zeroed: usize,
+    /// Regular price changed by more than a factor of two.
+    pub repriced: usize,
+}
+
+impl Tally {
+    pub fn add(&mut self, item: &Item, index: &SkuIndex<'_>) {
+        let Some(SkuOwners::One(id)) = index.owners(&item.key()) else { return };
+        let Some(p) = index.catalog().product(id) else { return };
+        self.matched += 1;
+        let current_stock = p.get(Key::Stock).and_then(|s| s.trim().parse::<f64>().ok()).unwrap_or(0.0);
+        if item.stock == Some(0) && current_stock > 0.0 {
+            self.zeroed += 1;
+        }
+        if let (Some(new), Some(old)) = (&item.regular, p.money(Key::RegularPrice)) {
+            let two = Decimal::from(2);
+            if old.value > Decimal::ZERO && (new.value > old.value * two || new.value * two < old.value) {
+                self.repriced += 1;
+            }
+        }
+    }
+}
+
 /// Why a run is refused: one sentence per tripped limit (empty: the run may go ahead).
-/// `items` may include products missing from the feed that the run would zero; `feed_rows`
+/// `tally` may include products missing from the feed that the run would zero; `feed_rows`
 /// counts only the feed's own valid rows.
-pub fn assess(items: &[Item], feed_rows: usize, index: &SkuIndex<'_>, last_run_items: Option<u64>, limits: &Limits) -> Vec<String> {
+pub fn assess(tally: &Tally, feed_rows: usize, last_run_items: Option<u64>, limits: &Limits) -> Vec<String> {
     let mut reasons = Vec::new();
     if let Some(last) = last_run_items.filter(|&n| n > 0) {
         let share = feed_rows as f64 * 100.0 / last as f64;
@@ -39,23 +67,7 @@ pub fn assess(items: &[Item], feed_rows: usize, index: &SkuIndex<'_>, last_run_i
             ));
         }
     }
-    let catalog = index.catalog();
-    let (mut matched, mut zeroed, mut repriced) = (0usize, 0usize, 0usize);
-    for item in items {
-        let Some(SkuOwners::One(id)) = index.owners(&item.key()) else { continue };
-        let Some(p) = catalog.product(id) else { continue };
-        matched += 1;
-        let current_stock = p.get(Key::Stock).and_then(|s| s.trim().parse::<f64>().ok()).unwrap_or(0.0);
-        if item.stock == Some(0) && current_stock > 0.0 {
-            zeroed += 1;
-        }
-        if let (Some(new), Some(old)) = (&item.regular, p.money(Key::RegularPrice)) {
-            let two = Decimal::from(2);
-            if old.value > Decimal::ZERO && (new.value > old.value * two || new.value * two < old.value) {
-                repriced += 1;
-            }
-        }
-    }
+    let Tally { matched, zeroed, repriced } = *tally;
     let pct = |n: usize| if matched == 0 { 0.0 } else { n as f64 * 100.0 / matched as f64 };
     if zeroed >= limits.min_affected && pct(zeroed) > limits.max_zero_stock_percent {
         reasons.push(format!(
@@ -102,6 +114,15 @@ mod tests {
         cat
     }
 
+    /// The guard's verdict on `items` against a shop of `n` products.
+    fn judge(items: &[Item], n: u64, last: Option<u64>) -> Vec<String> {
+        let shop = shop(n);
+        let index = shop.sku_index();
+        let mut tally = Tally::default();
+        items.iter().for_each(|i| tally.add(i, &index));
+        assess(&tally, items.len(), last, &Limits::default())
+    }
+
     fn item(i: u64, stock: Option<i64>, price: &str) -> Item {
         Item { line: i, sku: format!("S{i}").into(), name: None, regular: Money::from_stored(price), sale: Sale::Absent, stock, external_id: None, notes: vec![], missing: false }
     }
@@ -109,13 +130,13 @@ mod tests {
     #[test]
     fn a_normal_feed_passes() {
         let items: Vec<Item> = (1..=100).map(|i| item(i, Some(if i <= 20 { 0 } else { 4 }), "110")).collect();
-        assert!(assess(&items, items.len(), &shop(100).sku_index(), Some(100), &Limits::default()).is_empty());
+        assert!(judge(&items, 100, Some(100)).is_empty());
     }
 
     #[test]
     fn zeroing_most_of_the_shop_is_refused() {
         let items: Vec<Item> = (1..=100).map(|i| item(i, Some(if i <= 40 { 0 } else { 4 }), "100")).collect();
-        let reasons = assess(&items, items.len(), &shop(100).sku_index(), None, &Limits::default());
+        let reasons = judge(&items, 100, None);
         assert_eq!(reasons.len(), 1);
         assert!(reasons[0].contains("40 of 100 products (40%) to zero stock"), "{reasons:?}");
     }
@@ -123,7 +144,7 @@ mod tests {
     #[test]
     fn prices_off_by_a_factor_and_short_feeds_are_refused() {
         let items: Vec<Item> = (1..=40).map(|i| item(i, None, if i <= 30 { "1000" } else { "100" })).collect();
-        let reasons = assess(&items, items.len(), &shop(100).sku_index(), Some(100), &Limits::default());
+        let reasons = judge(&items, 100, Some(100));
         assert_eq!(reasons.len(), 2, "{reasons:?}");
         assert!(reasons[0].contains("40 valid rows, 40% of the 100"));
         assert!(reasons[1].contains("30 of 40 products (75%)"));
@@ -132,6 +153,6 @@ mod tests {
     #[test]
     fn small_catalogues_are_not_refused_for_a_few_products() {
         let items: Vec<Item> = (1..=5).map(|i| item(i, Some(0), "1")).collect();
-        assert!(assess(&items, items.len(), &shop(5).sku_index(), None, &Limits::default()).is_empty());
+        assert!(judge(&items, 5, None).is_empty());
     }
 }

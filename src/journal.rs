@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::model::{Feed, Item, Money, Note, Rejection, Sale};
+use crate::model::{Item, Money, Note, Rejection, Sale};
 use crate::plan::Counts;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -177,25 +177,11 @@ impl Freezer {
     }
 }
 
-/// Freezes the normalised feed so a resume applies exactly the same plan (sources that are not
-/// frozen while they are read).
-pub async fn freeze(conn: &mut Conn, prefix: &str, run_id: u64, feed: &Feed) -> Result<()> {
-    let mut freezer = Freezer::default();
-    let mut blocks = Vec::new();
-    blocks.extend(feed.items.iter().filter_map(|i| freezer.item(i)));
-    blocks.extend(feed.rejections.iter().filter_map(|r| freezer.rejection(r)));
-    blocks.extend(freezer.finish());
-    for block in &blocks {
-        write_block(conn, prefix, run_id, block).await?;
-    }
-    seal(conn, prefix, run_id, feed).await
-}
-
 /// Records the frozen feed's provenance and counts with the run, once every block is stored.
-pub async fn seal(conn: &mut Conn, prefix: &str, run_id: u64, feed: &Feed) -> Result<()> {
+pub async fn seal(conn: &mut Conn, prefix: &str, run_id: u64, feed: &crate::input::Input) -> Result<()> {
     conn.exec_drop(
         format!("UPDATE `{prefix}woosync_runs` SET source_sha256 = ?, source_label = ?, items = ?, invalid = ? WHERE id = ?"),
-        (&feed.sha256, &feed.label, (feed.items.len() + feed.rejections.len()) as u64, feed.rejections.len() as u64, run_id),
+        (&feed.sha256, &feed.label, (feed.items + feed.rejections.len()) as u64, feed.rejections.len() as u64, run_id),
     )
     .await
     .map_err(|e| Error::db("recording the run's input", e))?;
@@ -239,50 +225,56 @@ pub async fn write_block(conn: &mut Conn, prefix: &str, run_id: u64, block: &Blo
     .map_err(|e| Error::db("freezing the run's input", e))
 }
 
-/// Reads a run's frozen input back as the feed it was.
-pub async fn load_frozen(conn: &mut Conn, prefix: &str, run: &RunRecord) -> Result<Feed> {
-    let mut feed = Feed { label: run.source_label.clone(), ..Default::default() };
-    let blocks: Vec<String> = conn
-        .exec(format!("SELECT payload FROM `{prefix}woosync_input` WHERE run_id = ? ORDER BY block"), (run.id,))
+/// How many frozen blocks a run has.
+pub async fn block_count(conn: &mut Conn, prefix: &str, run_id: u64) -> Result<u32> {
+    let n: Option<u64> = conn
+        .exec_first(format!("SELECT COUNT(*) FROM `{prefix}woosync_input` WHERE run_id = ?"), (run_id,))
         .await
         .map_err(|e| Error::db("reading the run's frozen input", e))?;
-    let unreadable = |what: &str| Error::ResumeRefused(format!("run {}: its frozen input is unreadable ({what})", run.id));
+    Ok(n.unwrap_or(0) as u32)
+}
+
+/// One frozen block of a run (blocks are numbered from 0).
+pub async fn read_block(conn: &mut Conn, prefix: &str, run_id: u64, no: u32) -> Result<String> {
+    let payload: Option<String> = conn
+        .exec_first(format!("SELECT payload FROM `{prefix}woosync_input` WHERE run_id = ? AND block = ?"), (run_id, no))
+        .await
+        .map_err(|e| Error::db("reading the run's frozen input", e))?;
+    payload.ok_or_else(|| Error::ResumeRefused(format!("run {run_id}: frozen block {no} is missing")))
+}
+
+/// A frozen block back as the rows it was: the items and the rejected rows, in feed order.
+pub fn decode(payload: &str, run_id: u64) -> Result<(Vec<Item>, Vec<Rejection>)> {
+    let (mut items, mut rejections) = (Vec::new(), Vec::new());
+    let unreadable = |what: &str| Error::ResumeRefused(format!("run {run_id}: its frozen input is unreadable ({what})"));
     let money = |s: String| -> Result<Money> {
         let value = Decimal::from_str(&s).map_err(|_| unreadable(&format!("price `{s}`")))?;
         Ok(Money { value })
     };
-    for block in blocks {
-        for line in block.lines() {
-            let f: Frozen = serde_json::from_str(line).map_err(|e| unreadable(&e.to_string()))?;
-            if f.k == 'x' {
-                let note = f.e.into_iter().next().unwrap_or(Note { field: String::new(), message: String::new() });
-                feed.rejections.push(Rejection {
-                    line: f.l,
-                    sku: f.s,
-                    field: note.field,
-                    location: f.x.unwrap_or_default(),
-                    message: note.message,
-                });
-                continue;
-            }
-            feed.items.push(Item {
-                line: f.l,
-                sku: f.s.into(),
-                name: f.n.map(Into::into),
-                regular: f.r.map(money).transpose()?,
-                sale: match f.p {
-                    None => Sale::Absent,
-                    Some(s) if s.is_empty() => Sale::Clear,
-                    Some(s) => Sale::Set(money(s)?),
-                },
-                stock: f.q,
-                external_id: f.x.map(Into::into),
-                notes: f.e,
-                missing: false,
-            });
+    for line in payload.lines() {
+        let f: Frozen = serde_json::from_str(line).map_err(|e| unreadable(&e.to_string()))?;
+        if f.k == 'x' {
+            let note = f.e.into_iter().next().unwrap_or(Note { field: String::new(), message: String::new() });
+            rejections.push(Rejection { line: f.l, sku: f.s, field: note.field, location: f.x.unwrap_or_default(), message: note.message });
+            continue;
         }
+        items.push(Item {
+            line: f.l,
+            sku: f.s.into(),
+            name: f.n.map(Into::into),
+            regular: f.r.map(money).transpose()?,
+            sale: match f.p {
+                None => Sale::Absent,
+                Some(s) if s.is_empty() => Sale::Clear,
+                Some(s) => Sale::Set(money(s)?),
+            },
+            stock: f.q,
+            external_id: f.x.map(Into::into),
+            notes: f.e,
+            missing: false,
+        });
     }
-    Ok(feed)
+    Ok((items, rejections))
 }
 
 const RUN_COLUMNS: &str = "id, DATE_FORMAT(started_at, '%Y-%m-%d %H:%i:%s'), DATE_FORMAT(finished_at, '%Y-%m-%d %H:%i:%s'), state, \

@@ -2,11 +2,13 @@
 //! into the shop's MySQL/MariaDB database, exactly as WooCommerce itself would.
 //!
 //! ```text
-//!  source::csv ──► normalize ──► journal::freeze ──► catalog::load ──► plan::build ──► apply (chunks) ──► finalise ──► report
-//!  (raw rows)      (items,       (frozen input,      (one pass over    (pure diff:     (one transaction  (transient    (CSV diff,
-//!                   rejections)   for resume)         the shop)         Units of        per chunk, with   versions,     summary)
-//!                                                                       writes)         its checkpoint)   term count)
+//!  source::* ──► normalize ──► input (frozen ──► catalog::load ──► plan::Planner ──► apply (chunks) ──► finalise ──► report
+//!  (raw rows)    (items,        blocks in the     (one pass over    (pure diff, fed    (one transaction  (transient    (CSV diff,
+//!                 rejections)   journal, for      the shop, packed) the frozen blocks  per chunk, with   versions,     summary)
+//!                               resume)                             one at a time)     its checkpoint)   term count)
 //! ```
+//! What a run holds for its whole length is the packed catalogue and its SKU index; the feed
+//! and the plan pass through in blocks.
 //!
 //! Invariants:
 //! - `plan` never touches the database; `woo` holds WooCommerce's rules as pure functions.
@@ -30,6 +32,7 @@ pub mod finalise;
 pub mod fixture;
 pub mod guard;
 pub mod hooks;
+pub mod input;
 pub mod journal;
 pub mod model;
 pub mod normalize;

@@ -95,14 +95,3 @@ pub struct Rejection {
     pub location: String,
     pub message: String,
 }
-
-/// The normalised feed: items to sync and rows rejected, in feed order.
-#[derive(Debug, Clone, Default)]
-pub struct Feed {
-    pub items: Vec<Item>,
-    pub rejections: Vec<Rejection>,
-    /// Human label of where it came from (a file path), for the journal and logs.
-    pub label: String,
-    /// SHA-256 of the source bytes, recorded with the run.
-    pub sha256: String,
-}

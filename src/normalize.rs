@@ -11,22 +11,12 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use crate::model::{Feed, Item, Money, Note, Rejection, Sale};
+use crate::model::{Item, Money, Note, Rejection, Sale};
 use crate::source::{Field, Locate, RawRecord};
 
 pub const MAX_SKU_CHARS: usize = 100;
 /// External IDs are kept in a meta value; 1C's are 36 or 73 characters (`guid#guid`).
 pub const MAX_EXTERNAL_ID_CHARS: usize = 255;
-
-impl Feed {
-    /// Normalises one row into the feed (items or rejections), so a source can stream.
-    pub fn push(&mut self, record: &RawRecord, at: &dyn Locate) {
-        match normalize_record(record, at) {
-            Ok(item) => self.items.push(item),
-            Err(rejection) => self.rejections.push(rejection),
-        }
-    }
-}
 
 pub fn normalize_record(r: &RawRecord, at: &dyn Locate) -> Result<Item, Rejection> {
     let sku = r.get(Field::Sku).unwrap_or("").trim().to_string();

@@ -301,7 +301,7 @@ async fn parse_child(config: &Path) {
     let read = t.elapsed().as_secs_f64();
     let frozen = 0.0;
     assert!(feed.rejections.is_empty(), "{:?}", feed.rejections.first());
-    println!("{} {read} {frozen}", feed.items.len() + feed.rejections.len());
+    println!("{} {read} {frozen}", feed.items + feed.rejections.len());
 }
 
 /// `--demo`: (re)creates the `woosync_demo` database with a dozen products for `scripts/demo.sh`.

@@ -1,4 +1,4 @@
-//! The pure diff: frozen feed items + a snapshot of the shop → a [`Plan`] of writes.
+//! The pure diff: frozen feed items + a snapshot of the shop → units of writes ([`Planner`]).
 //!
 //! Invariants: the planner never touches the database; the same inputs give the same plan
 //! (units in feed order); a product whose values are already right gets no write at all;
@@ -172,13 +172,20 @@ struct Draft {
     counts_as_item: bool,
 }
 
-/// The whole plan at once (tests and small feeds): [`stream`] collected.
+/// The whole plan at once (tests and small feeds): a [`Planner`] given every row in one block.
 pub fn build(items: &[Item], rejections: &[Rejection], catalog: &Catalog, rules: &Rules) -> Plan {
     let mut units = Vec::new();
-    let (notes, counts) = stream(items, rejections, catalog, rules, &Default::default(), &mut |unit| {
+    let mut facts = FactsBuilder::default();
+    items.iter().for_each(|i| facts.add(i));
+    let facts = facts.finish();
+    let mut planner = Planner::new(catalog, rules, &facts);
+    planner.count_rejections(rejections.len());
+    let mut emit = |unit| {
         units.push(unit);
         true
-    });
+    };
+    planner.plan(items, &mut emit);
+    let (notes, counts) = planner.finish(&mut emit);
     let mut all = rejection_rows(rejections);
     all.extend(notes);
     Plan { units, notes: all, counts }
@@ -192,154 +199,182 @@ pub fn rejection_rows(rejections: &[Rejection]) -> Vec<ReportRow> {
         .collect()
 }
 
-/// Plans unit by unit and hands each to `emit` as soon as it is known (simple products and
-/// creates at once, variable families after the last feed row), so a large plan never sits in
-/// memory and writing can start while planning goes on. `emit` returns false to stop early.
-/// `done` counts the feed rows planned so far (for progress). Returns the conflict and warning
-/// rows (in feed order) and the counts.
-pub fn stream(
-    items: &[Item],
-    rejections: &[Rejection],
-    catalog: &Catalog,
-    rules: &Rules,
-    done: &std::sync::atomic::AtomicUsize,
-    emit: &mut dyn FnMut(Unit) -> bool,
-) -> (Vec<ReportRow>, Counts) {
-    done.fetch_add(rejections.len(), std::sync::atomic::Ordering::Relaxed);
-    let mut plan = Plan::default();
-    plan.counts.items = items.len() + rejections.len();
-    plan.counts.invalid = rejections.len();
-    let mut notes: Vec<(u64, ReportRow)> = Vec::new();
-
-    let owners = catalog.sku_index();
-    // SKUs that appear more than once in the feed: found by sorting hashes, confirmed by text.
-    let mut hashes: Vec<(u64, u32)> = items.iter().enumerate().map(|(i, it)| (sku_hash(&it.key()), i as u32)).collect();
-    hashes.sort_unstable();
-    let mut feed_lines: HashMap<String, Vec<u64>> = HashMap::new();
-    for run in hashes.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
-        let mut by_key: HashMap<String, Vec<u64>> = HashMap::new();
-        for &(_, i) in run {
-            by_key.entry(items[i as usize].key()).or_default().push(items[i as usize].line);
-        }
-        feed_lines.extend(by_key.into_iter().filter(|(_, lines)| lines.len() > 1));
-    }
-    drop(hashes);
-    for lines in feed_lines.values_mut() {
-        lines.sort_unstable();
-    }
-    let feed_externals = repeated_external_ids(items);
-    let externals = catalog.external_index();
-
-    // A simple product is finished at once; a variable family waits until all its variations
-    // are planned, so its parent can follow them.
-    let mut families: Vec<u64> = Vec::new();
-    let mut drafts: HashMap<u64, Draft> = HashMap::new();
-    let mut draft_order: HashMap<u64, Vec<u64>> = HashMap::new();
-
-    for item in items {
-        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let key = item.key();
-        if let Some(lines) = feed_lines.get(&key) {
-            let list = lines.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
-            notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, "_sku", format!(
-                "{w} {}: SKU appears {} times in the feed ({w}s {list}); nothing written for it", item.line, lines.len(), w = rules.row_word
-            ))));
-            plan.counts.conflict += 1;
-            continue;
-        }
-        if let Some(lines) = item.external_id.as_ref().and_then(|x| feed_externals.get(x.as_str())) {
-            let list = lines.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
-            notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, rules.external_id_meta, format!(
-                "{w} {}: external ID {} appears {} times in the feed ({w}s {list}); nothing written for it",
-                item.line, item.external_id.as_deref().unwrap_or(""), lines.len(), w = rules.row_word
-            ))));
-            plan.counts.conflict += 1;
-            continue;
-        }
-        for note in &item.notes {
-            notes.push((item.line, ReportRow::note(Action::Warning, &item.sku, &note.field, format!("{} {}: {}", rules.row_word, item.line, note.message))));
-        }
-        match target(item, &key, &owners, &externals, catalog, rules) {
-            Target::Existing { id, change_sku, link } => {
-                let product = catalog.product(id).expect("owners come from the catalog");
-                let (update, fin, warnings) = plan_update(item, product, catalog, rules, change_sku, link);
-                for w in warnings {
-                    notes.push((item.line, w));
-                }
-                let in_family = product.kind == Kind::Variable || (product.post_type == PostType::Variation && product.parent != 0);
-                if !in_family {
-                    let draft = Draft { update, fin, counts_as_item: true };
-                    if let Some(update) = settle(draft, product, catalog, rules, &mut plan.counts) {
-                        if !emit(Unit { creates: Vec::new(), updates: vec![update] }) {
-                            return (Vec::new(), plan.counts);
-                        }
-                    }
-                    continue;
-                }
-                let family = if product.post_type == PostType::Variation { product.parent } else { product.id };
-                if !draft_order.contains_key(&family) {
-                    families.push(family);
-                }
-                draft_order.entry(family).or_default().push(product.id);
-                drafts.insert(product.id, Draft { update, fin, counts_as_item: true });
-            }
-            Target::Conflict(message) => {
-                notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, "_sku", format!("{} {}: {message}", rules.row_word, item.line))));
-                plan.counts.conflict += 1;
-            }
-            Target::New => {
-                let (new, warnings) = plan_create(item, rules);
-                for w in warnings {
-                    notes.push((item.line, w));
-                }
-                plan.counts.created += 1;
-                if !emit(Unit { creates: vec![new], updates: Vec::new() }) {
-                    return (Vec::new(), plan.counts);
-                }
-            }
-        }
-    }
-
-    parent::resync(&mut drafts, &mut draft_order, catalog, rules);
-
-    for family in families {
-        let mut unit = Unit::default();
-        for id in draft_order.remove(&family).unwrap_or_default() {
-            let Some(draft) = drafts.remove(&id) else { continue };
-            let product = catalog.product(id).expect("drafts come from the catalog");
-            unit.updates.extend(settle(draft, product, catalog, rules, &mut plan.counts));
-        }
-        if !unit.updates.is_empty() && !emit(unit) {
-            return (Vec::new(), plan.counts);
-        }
-    }
-
-    notes.sort_by_key(|(line, _)| *line);
-    plan.counts.warning = notes.iter().filter(|(_, r)| r.action == Action::Warning).count();
-    (notes.into_iter().map(|(_, r)| r).collect(), plan.counts)
+/// A 128-bit print of a SKU key or external ID: what the whole-feed facts keep instead of the
+/// text (two different texts with the same print are not a practical concern).
+pub fn text_print(text: &str) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (0x5eed_u16, text).hash(&mut h);
+    (u128::from(sku_hash(text)) << 64) | u128::from(h.finish())
 }
 
-/// External IDs given to more than one feed row, with those rows.
-fn repeated_external_ids(items: &[Item]) -> HashMap<String, Vec<u64>> {
-    let mut hashes: Vec<(u64, u32)> = items
-        .iter()
-        .enumerate()
-        .filter_map(|(i, it)| it.external_id.as_deref().map(|x| (sku_hash(x), i as u32)))
-        .collect();
-    hashes.sort_unstable();
-    let mut repeated: HashMap<String, Vec<u64>> = HashMap::new();
-    for run in hashes.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
-        let mut by_id: HashMap<String, Vec<u64>> = HashMap::new();
-        for &(_, i) in run {
-            let item = &items[i as usize];
-            by_id.entry(item.external_id.as_ref().map(|x| x.to_string()).unwrap_or_default()).or_default().push(item.line);
+/// What the planner must know of the whole feed before its first row: the SKUs and external IDs
+/// given to more than one row (with those rows), which are conflicts wherever they appear.
+#[derive(Debug, Default, Clone)]
+pub struct FeedFacts {
+    repeated_skus: HashMap<u128, Vec<u64>>,
+    repeated_externals: HashMap<u128, Vec<u64>>,
+}
+
+/// Collects [`FeedFacts`] as the feed streams by: 48 bytes a row until [`FactsBuilder::finish`].
+#[derive(Debug, Default)]
+pub struct FactsBuilder {
+    skus: Vec<(u128, u64)>,
+    externals: Vec<(u128, u64)>,
+}
+
+impl FactsBuilder {
+    pub fn add(&mut self, item: &Item) {
+        self.skus.push((text_print(&item.key()), item.line));
+        if let Some(x) = item.external_id.as_deref() {
+            self.externals.push((text_print(x), item.line));
         }
-        repeated.extend(by_id.into_iter().filter(|(_, lines)| lines.len() > 1));
     }
-    for lines in repeated.values_mut() {
-        lines.sort_unstable();
+
+    pub fn finish(self) -> FeedFacts {
+        fn repeated(mut pairs: Vec<(u128, u64)>) -> HashMap<u128, Vec<u64>> {
+            pairs.sort_unstable();
+            pairs
+                .chunk_by(|a, b| a.0 == b.0)
+                .filter(|run| run.len() > 1)
+                .map(|run| (run[0].0, run.iter().map(|p| p.1).collect()))
+                .collect()
+        }
+        FeedFacts { repeated_skus: repeated(self.skus), repeated_externals: repeated(self.externals) }
     }
-    repeated
+}
+
+/// Plans block by block of feed rows and hands each unit to `emit` as soon as it is known
+/// (simple products and creates at once, variable families from [`Planner::finish`], after the
+/// last block), so neither the feed nor the plan ever sits whole in memory and writing can start
+/// while planning goes on. `emit` returns false to stop early.
+pub struct Planner<'a> {
+    catalog: &'a Catalog,
+    rules: &'a Rules,
+    facts: &'a FeedFacts,
+    owners: crate::catalog::SkuIndex<'a>,
+    externals: crate::catalog::ExternalIndex<'a>,
+    counts: Counts,
+    notes: Vec<(u64, ReportRow)>,
+    // A simple product is finished at once; a variable family waits until all its variations
+    // are planned, so its parent can follow them.
+    families: Vec<u64>,
+    drafts: HashMap<u64, Draft>,
+    draft_order: HashMap<u64, Vec<u64>>,
+    stopped: bool,
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(catalog: &'a Catalog, rules: &'a Rules, facts: &'a FeedFacts) -> Planner<'a> {
+        Planner {
+            catalog,
+            rules,
+            facts,
+            owners: catalog.sku_index(),
+            externals: catalog.external_index(),
+            counts: Counts::default(),
+            notes: Vec::new(),
+            families: Vec::new(),
+            drafts: HashMap::new(),
+            draft_order: HashMap::new(),
+            stopped: false,
+        }
+    }
+
+    /// Rows normalisation rejected count as rows of the feed, and as invalid.
+    pub fn count_rejections(&mut self, n: usize) {
+        self.counts.items += n;
+        self.counts.invalid += n;
+    }
+
+    /// Plans a block of feed rows; false once `emit` asked to stop.
+    pub fn plan(&mut self, items: &[Item], emit: &mut dyn FnMut(Unit) -> bool) -> bool {
+        let (catalog, rules) = (self.catalog, self.rules);
+        for item in items {
+            if self.stopped {
+                return false;
+            }
+            self.counts.items += 1;
+            let key = item.key();
+            if let Some(lines) = self.facts.repeated_skus.get(&text_print(&key)) {
+                let list = lines.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+                self.notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, "_sku", format!(
+                    "{w} {}: SKU appears {} times in the feed ({w}s {list}); nothing written for it", item.line, lines.len(), w = rules.row_word
+                ))));
+                self.counts.conflict += 1;
+                continue;
+            }
+            if let Some(lines) = item.external_id.as_deref().and_then(|x| self.facts.repeated_externals.get(&text_print(x))) {
+                let list = lines.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+                self.notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, rules.external_id_meta, format!(
+                    "{w} {}: external ID {} appears {} times in the feed ({w}s {list}); nothing written for it",
+                    item.line, item.external_id.as_deref().unwrap_or(""), lines.len(), w = rules.row_word
+                ))));
+                self.counts.conflict += 1;
+                continue;
+            }
+            for note in &item.notes {
+                self.notes.push((item.line, ReportRow::note(Action::Warning, &item.sku, &note.field, format!("{} {}: {}", rules.row_word, item.line, note.message))));
+            }
+            match target(item, &key, &self.owners, &self.externals, catalog, rules) {
+                Target::Existing { id, change_sku, link } => {
+                    let product = catalog.product(id).expect("owners come from the catalog");
+                    let (update, fin, warnings) = plan_update(item, product, catalog, rules, change_sku, link);
+                    self.notes.extend(warnings.into_iter().map(|w| (item.line, w)));
+                    let in_family = product.kind == Kind::Variable || (product.post_type == PostType::Variation && product.parent != 0);
+                    if !in_family {
+                        let draft = Draft { update, fin, counts_as_item: true };
+                        if let Some(update) = settle(draft, product, catalog, rules, &mut self.counts) {
+                            self.stopped = !emit(Unit { creates: Vec::new(), updates: vec![update] });
+                        }
+                        continue;
+                    }
+                    let family = if product.post_type == PostType::Variation { product.parent } else { product.id };
+                    if !self.draft_order.contains_key(&family) {
+                        self.families.push(family);
+                    }
+                    self.draft_order.entry(family).or_default().push(product.id);
+                    self.drafts.insert(product.id, Draft { update, fin, counts_as_item: true });
+                }
+                Target::Conflict(message) => {
+                    self.notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, "_sku", format!("{} {}: {message}", rules.row_word, item.line))));
+                    self.counts.conflict += 1;
+                }
+                Target::New => {
+                    let (new, warnings) = plan_create(item, rules);
+                    self.notes.extend(warnings.into_iter().map(|w| (item.line, w)));
+                    self.counts.created += 1;
+                    self.stopped = !emit(Unit { creates: vec![new], updates: Vec::new() });
+                }
+            }
+        }
+        !self.stopped
+    }
+
+    /// Plans the variable families (parents follow their variations) and returns the conflict
+    /// and warning rows, in feed order, and the counts.
+    pub fn finish(mut self, emit: &mut dyn FnMut(Unit) -> bool) -> (Vec<ReportRow>, Counts) {
+        let (catalog, rules) = (self.catalog, self.rules);
+        if self.stopped {
+            return (Vec::new(), self.counts);
+        }
+        parent::resync(&mut self.drafts, &mut self.draft_order, catalog, rules);
+        for family in std::mem::take(&mut self.families) {
+            let mut unit = Unit::default();
+            for id in self.draft_order.remove(&family).unwrap_or_default() {
+                let Some(draft) = self.drafts.remove(&id) else { continue };
+                let product = catalog.product(id).expect("drafts come from the catalog");
+                unit.updates.extend(settle(draft, product, catalog, rules, &mut self.counts));
+            }
+            if !unit.updates.is_empty() && !emit(unit) {
+                return (Vec::new(), self.counts);
+            }
+        }
+        let mut notes = self.notes;
+        notes.sort_by_key(|(line, _)| *line);
+        self.counts.warning = notes.iter().filter(|(_, r)| r.action == Action::Warning).count();
+        (notes.into_iter().map(|(_, r)| r).collect(), self.counts)
+    }
 }
 
 /// Which product a feed row is about.

@@ -215,3 +215,49 @@ fn a_repeated_external_id_in_the_feed_writes_nothing_for_either_row() {
     assert_eq!(plan.units[0].creates[0].external_id.as_deref(), Some("h"));
     assert!(plan.notes[0].message.contains("external ID g appears 2 times in the feed (lines 2, 3)"));
 }
+
+#[test]
+fn a_feed_planned_in_blocks_gives_the_plan_of_one_block() {
+    let mut cat = Catalog::default();
+    simple(&mut cat, 1, "A", "10", "5");
+    simple(&mut cat, 2, "B", "10", "5");
+    product(&mut cat, 10, Kind::Variable, 0, &[(Key::Sku, "V"), (Key::StockStatus, "instock"), (Key::Price, "5"), (Key::Price, "8")]);
+    for (id, sku, price) in [(11, "V-1", "5"), (12, "V-2", "8")] {
+        product(&mut cat, id, Kind::Variation, 10, &[
+            (Key::Sku, sku), (Key::RegularPrice, price), (Key::Price, price), (Key::ManageStock, "yes"), (Key::Stock, "1"), (Key::StockStatus, "instock"),
+        ]);
+    }
+    // A variation in the first block and its sibling in the last; a SKU repeated across blocks.
+    let items = [
+        item(2, "V-1", Some("4"), Sale::Absent, Some(0)),
+        item(3, "A", Some("11"), Sale::Absent, None),
+        item(4, "N-1", Some("3"), Sale::Absent, Some(2)),
+        item(5, "b", Some("12"), Sale::Absent, None),
+        item(6, "B", Some("13"), Sale::Absent, None),
+        item(7, "V-2", None, Sale::Absent, Some(0)),
+    ];
+    let whole = build(&items, &[], &cat, &rules());
+
+    let mut facts = FactsBuilder::default();
+    items.iter().for_each(|i| facts.add(i));
+    let facts = facts.finish();
+    let rules = rules();
+    let mut planner = Planner::new(&cat, &rules, &facts);
+    let mut units = Vec::new();
+    let mut emit = |u: Unit| {
+        units.push(u);
+        true
+    };
+    for block in items.chunks(2) {
+        assert!(planner.plan(block, &mut emit));
+    }
+    let (notes, counts) = planner.finish(&mut emit);
+
+    assert_eq!(counts, whole.counts);
+    assert_eq!((counts.updated, counts.created, counts.conflict), (3, 1, 2));
+    let describe = |units: &[Unit]| units.iter().map(|u| format!("{:?}", (u.creates.iter().map(|c| &c.sku).collect::<Vec<_>>(), u.updates.iter().map(|u| (u.id, &u.ops)).collect::<Vec<_>>()))).collect::<Vec<_>>();
+    assert_eq!(describe(&units), describe(&whole.units));
+    assert_eq!(notes.iter().map(|n| n.message.clone()).collect::<Vec<_>>(), whole.notes.iter().map(|n| n.message.clone()).collect::<Vec<_>>());
+    let repeated = notes.iter().filter(|n| n.message.contains("SKU appears 2 times in the feed (lines 5, 6)")).count();
+    assert_eq!(repeated, 2, "{notes:?}");
+}
