@@ -520,11 +520,11 @@ async fn execute(
 
     let source_key = journal::source_key(settings);
     let zero_missing = settings.zero_missing && !guard.doctor;
-    let mut seen_now: Vec<u64> = Vec::new();
     let mut missing: Vec<Item> = Vec::new();
-    // One look at the whole feed before anything is written: the safety guard's tally and the
-    // products this source synced before that the feed no longer names.
-    if zero_missing || guard.check {
+    // One look at the whole feed before anything is written: where each variable family's rows
+    // end, the safety guard's tally and the products this source synced before that the feed
+    // no longer names.
+    let (seen_now, family_ends) = {
         let known = match zero_missing {
             true => Some(journal::load_seen(conn, &shop.prefix, &source_key).await?),
             false => None,
@@ -536,14 +536,12 @@ async fn execute(
         }
         if zero_missing {
             missing = survey.missing();
+            survey.look(&missing);
             if !missing.is_empty() {
                 tracing::info!("{} products this source synced before are missing from the feed: their stock goes to 0", missing.len());
             }
         }
         if guard.check {
-            for item in &missing {
-                survey.tally.add(item, &survey.index);
-            }
             let tally = survey.tally;
             let last = journal::last_success_items(conn, &shop.prefix, run_id).await?;
             let reasons = crate::guard::assess(&tally, input.items, last, &settings.guard);
@@ -560,8 +558,9 @@ async fn execute(
                 report.rows(&[crate::report::ReportRow::note(crate::report::Action::Warning, "", "guard", format!("{what}: {verdict}"))])?;
             }
         }
-        seen_now = survey.seen;
-    }
+        (survey.seen, survey.ends)
+    };
+    let mut seen_now = seen_now;
     total += missing.len();
 
     // The planner runs on its own thread, fed the frozen blocks one at a time by a reader task,
@@ -576,7 +575,7 @@ async fn execute(
     let rejections = input.rejections.len();
     let failed_feed = feed_failed.clone();
     let planner = tokio::task::spawn_blocking(move || {
-        let mut planner = plan::Planner::new(&catalog, &rules, &facts);
+        let mut planner = plan::Planner::new(&catalog, &rules, &facts).with_family_ends(family_ends);
         planner.count_rejections(rejections);
         planned_by_planner.fetch_add(rejections, Ordering::Relaxed);
         let mut emit = |unit| tx.blocking_send(unit).is_ok();
@@ -807,6 +806,9 @@ struct Survey<'a> {
     /// Products the feed matches that this source had not synced before.
     seen: Vec<u64>,
     tally: crate::guard::Tally,
+    ends: plan::FamilyEnds,
+    /// Rows looked at so far.
+    position: u64,
 }
 
 impl<'a> Survey<'a> {
@@ -819,17 +821,32 @@ impl<'a> Survey<'a> {
             reached: Vec::new(),
             seen: Vec::new(),
             tally: Default::default(),
+            ends: Default::default(),
+            position: 0,
         }
     }
 
     fn look(&mut self, items: &[Item]) {
         use crate::catalog::SkuOwners;
         for item in items {
-            self.tally.add(item, &self.index);
-            let Some(known) = &self.known else { continue };
+            let position = self.position;
+            self.position += 1;
             let key = item.key();
             let by_sku = self.index.owners(&key);
             let by_external = item.external_id.as_deref().and_then(|x| self.externals.owners(x));
+            // Every product the row may be planned against: its family ends here at the earliest.
+            let owners = |o: &Option<SkuOwners>| match o {
+                Some(SkuOwners::One(id)) => vec![*id],
+                Some(SkuOwners::Many(ids)) => ids.clone(),
+                None => Vec::new(),
+            };
+            for id in owners(&by_sku).into_iter().chain(owners(&by_external)) {
+                if let Some(family) = self.catalog.product(id).and_then(plan::family_of) {
+                    self.ends.insert(family, position);
+                }
+            }
+            self.tally.add(item, &self.index);
+            let Some(known) = self.known.as_ref().filter(|_| !item.missing) else { continue };
             if let Some(SkuOwners::One(id)) = by_external.or_else(|| by_sku.clone()) {
                 if !known.contains(&id) {
                     self.seen.push(id);

@@ -244,10 +244,25 @@ impl FactsBuilder {
     }
 }
 
+/// The variable family a product belongs to: its own ID for a variable parent, its parent's
+/// for a variation; `None` for everything else.
+pub fn family_of(p: &Product) -> Option<u64> {
+    match (p.kind, p.post_type) {
+        (Kind::Variable, _) => Some(p.id),
+        (_, PostType::Variation) if p.parent != 0 => Some(p.parent),
+        _ => None,
+    }
+}
+
+/// Where each variable family's last feed row is: family → the 0-based position, in the order
+/// rows reach the planner, of the last row that may belong to it. Lets the planner finish a
+/// family as soon as its last row is planned instead of holding every family to the end.
+pub type FamilyEnds = HashMap<u64, u64>;
+
 /// Plans block by block of feed rows and hands each unit to `emit` as soon as it is known
-/// (simple products and creates at once, variable families from [`Planner::finish`], after the
-/// last block), so neither the feed nor the plan ever sits whole in memory and writing can start
-/// while planning goes on. `emit` returns false to stop early.
+/// (simple products and creates at once, a variable family after its last row — or from
+/// [`Planner::finish`] when its end is not known), so neither the feed nor the plan ever sits
+/// whole in memory and writing can start while planning goes on. `emit` returns false to stop.
 pub struct Planner<'a> {
     catalog: &'a Catalog,
     rules: &'a Rules,
@@ -261,6 +276,9 @@ pub struct Planner<'a> {
     families: Vec<u64>,
     drafts: HashMap<u64, Draft>,
     draft_order: HashMap<u64, Vec<u64>>,
+    ends: FamilyEnds,
+    /// Rows planned so far (the position of the next row).
+    position: u64,
     stopped: bool,
 }
 
@@ -277,8 +295,17 @@ impl<'a> Planner<'a> {
             families: Vec::new(),
             drafts: HashMap::new(),
             draft_order: HashMap::new(),
+            ends: FamilyEnds::new(),
+            position: 0,
             stopped: false,
         }
+    }
+
+    /// Where the families' last rows are (see [`FamilyEnds`]); without it every family waits
+    /// for [`Planner::finish`].
+    pub fn with_family_ends(mut self, ends: FamilyEnds) -> Self {
+        self.ends = ends;
+        self
     }
 
     /// Rows normalisation rejected count as rows of the feed, and as invalid.
@@ -295,6 +322,8 @@ impl<'a> Planner<'a> {
                 return false;
             }
             self.counts.items += 1;
+            let position = self.position;
+            self.position += 1;
             let key = item.key();
             if let Some(lines) = self.facts.repeated_skus.get(&text_print(&key)) {
                 let list = lines.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
@@ -321,20 +350,21 @@ impl<'a> Planner<'a> {
                     let product = catalog.product(id).expect("owners come from the catalog");
                     let (update, fin, warnings) = plan_update(item, product, catalog, rules, change_sku, link);
                     self.notes.extend(warnings.into_iter().map(|w| (item.line, w)));
-                    let in_family = product.kind == Kind::Variable || (product.post_type == PostType::Variation && product.parent != 0);
-                    if !in_family {
+                    let Some(family) = family_of(product) else {
                         let draft = Draft { update, fin, counts_as_item: true };
                         if let Some(update) = settle(draft, product, catalog, rules, &mut self.counts) {
                             self.stopped = !emit(Unit { creates: Vec::new(), updates: vec![update] });
                         }
                         continue;
-                    }
-                    let family = if product.post_type == PostType::Variation { product.parent } else { product.id };
+                    };
                     if !self.draft_order.contains_key(&family) {
                         self.families.push(family);
                     }
                     self.draft_order.entry(family).or_default().push(product.id);
                     self.drafts.insert(product.id, Draft { update, fin, counts_as_item: true });
+                    if self.ends.get(&family) == Some(&position) {
+                        self.stopped = !self.close(family, emit);
+                    }
                 }
                 Target::Conflict(message) => {
                     self.notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, "_sku", format!("{} {}: {message}", rules.row_word, item.line))));
@@ -351,7 +381,23 @@ impl<'a> Planner<'a> {
         !self.stopped
     }
 
-    /// Plans the variable families (parents follow their variations) and returns the conflict
+    /// Plans one variable family now that its last row is in (the parent follows its variations).
+    fn close(&mut self, family: u64, emit: &mut dyn FnMut(Unit) -> bool) -> bool {
+        let (catalog, rules) = (self.catalog, self.rules);
+        let Some(ids) = self.draft_order.remove(&family) else { return true };
+        let mut drafts: HashMap<u64, Draft> = ids.iter().filter_map(|id| self.drafts.remove(id).map(|d| (*id, d))).collect();
+        let mut order = HashMap::from([(family, ids)]);
+        parent::resync(&mut drafts, &mut order, catalog, rules);
+        let mut unit = Unit::default();
+        for id in order.remove(&family).unwrap_or_default() {
+            let Some(draft) = drafts.remove(&id) else { continue };
+            let product = catalog.product(id).expect("drafts come from the catalog");
+            unit.updates.extend(settle(draft, product, catalog, rules, &mut self.counts));
+        }
+        unit.updates.is_empty() || emit(unit)
+    }
+
+    /// Plans the variable families still open (parents follow their variations) and returns the conflict
     /// and warning rows, in feed order, and the counts.
     pub fn finish(mut self, emit: &mut dyn FnMut(Unit) -> bool) -> (Vec<ReportRow>, Counts) {
         let (catalog, rules) = (self.catalog, self.rules);

@@ -261,3 +261,39 @@ fn a_feed_planned_in_blocks_gives_the_plan_of_one_block() {
     let repeated = notes.iter().filter(|n| n.message.contains("SKU appears 2 times in the feed (lines 5, 6)")).count();
     assert_eq!(repeated, 2, "{notes:?}");
 }
+
+#[test]
+fn a_family_is_planned_as_soon_as_its_last_row_is_in() {
+    let mut cat = Catalog::default();
+    simple(&mut cat, 1, "A", "10", "5");
+    product(&mut cat, 10, Kind::Variable, 0, &[(Key::Sku, "V"), (Key::StockStatus, "instock"), (Key::Price, "5"), (Key::Price, "8")]);
+    for (id, sku, price) in [(11, "V-1", "5"), (12, "V-2", "8")] {
+        product(&mut cat, id, Kind::Variation, 10, &[
+            (Key::Sku, sku), (Key::RegularPrice, price), (Key::Price, price), (Key::ManageStock, "yes"), (Key::Stock, "1"), (Key::StockStatus, "instock"),
+        ]);
+    }
+    let items = [
+        item(2, "V-1", Some("4"), Sale::Absent, Some(0)),
+        item(3, "A", Some("11"), Sale::Absent, None),
+        item(4, "V-2", None, Sale::Absent, Some(0)),
+        item(5, "N-1", Some("3"), Sale::Absent, Some(2)),
+    ];
+    let whole = build(&items, &[], &cat, &rules());
+    let facts = FeedFacts::default();
+    let rules = rules();
+    let mut planner = Planner::new(&cat, &rules, &facts).with_family_ends(FamilyEnds::from([(10, 2)]));
+    let mut units = Vec::new();
+    let mut emit = |u: Unit| {
+        units.push(u);
+        true
+    };
+    assert!(planner.plan(&items, &mut emit));
+    let (_, counts) = planner.finish(&mut emit);
+    assert_eq!(counts, whole.counts);
+    let ids = |u: &Unit| u.updates.iter().map(|u| u.id).collect::<Vec<_>>();
+    // The family comes right after its last row, before the create that follows it.
+    assert_eq!(units.iter().map(ids).collect::<Vec<_>>(), vec![vec![1], vec![11, 12, 10], vec![]]);
+    assert_eq!(units[2].creates[0].sku, "N-1");
+    let family = whole.units.iter().find(|u| ids(u).contains(&10)).unwrap();
+    assert_eq!(format!("{:?}", units[1].updates.iter().map(|u| &u.ops).collect::<Vec<_>>()), format!("{:?}", family.updates.iter().map(|u| &u.ops).collect::<Vec<_>>()));
+}
