@@ -61,52 +61,6 @@ fn feed() -> String {
     out
 }
 
-/// The shop as WooCommerce sees it, keyed by SKU rather than by IDs and without clock values.
-async fn logical(conn: &mut Conn) -> String {
-    let queries = [
-        "SELECT CONCAT_WS('|', s.meta_value, p.post_type, p.post_status, p.post_title, \
-                REPLACE(p.guid, CONCAT('p=', p.ID), 'p=#'), COALESCE(ps.meta_value, ''), p.comment_status, p.post_author) \
-         FROM wp_posts p JOIN wp_postmeta s ON s.post_id = p.ID AND s.meta_key = '_sku' \
-         LEFT JOIN wp_postmeta ps ON ps.post_id = p.post_parent AND ps.meta_key = '_sku' ORDER BY 1",
-        "SELECT CONCAT_WS('|', s.meta_value, m.meta_key, COALESCE(m.meta_value, 'NULL')) FROM wp_postmeta m \
-         JOIN wp_postmeta s ON s.post_id = m.post_id AND s.meta_key = '_sku' ORDER BY 1",
-        "SELECT CONCAT_WS('|', l.sku, COALESCE(l.min_price, 'NULL'), COALESCE(l.max_price, 'NULL'), l.onsale, \
-                COALESCE(l.stock_quantity, 'NULL'), l.stock_status, l.tax_status, l.total_sales) \
-         FROM wp_wc_product_meta_lookup l ORDER BY 1",
-        "SELECT CONCAT_WS('|', s.meta_value, r.term_taxonomy_id) FROM wp_term_relationships r \
-         JOIN wp_postmeta s ON s.post_id = r.object_id AND s.meta_key = '_sku' ORDER BY 1",
-        "SELECT CONCAT_WS('|', term_taxonomy_id, taxonomy, count) FROM wp_term_taxonomy ORDER BY term_taxonomy_id",
-        "SELECT CONCAT_WS('|', option_name, option_value) FROM wp_options \
-         WHERE option_name NOT LIKE '%transient-version' ORDER BY option_name",
-        "SELECT CONCAT('posts without a SKU: ', COUNT(*)) FROM wp_posts p WHERE p.post_type IN ('product','product_variation') \
-         AND NOT EXISTS (SELECT 1 FROM wp_postmeta s WHERE s.post_id = p.ID AND s.meta_key = '_sku')",
-    ];
-    let mut out = String::new();
-    for q in queries {
-        let rows: Vec<String> = conn.query(q).await.unwrap();
-        out.push_str(&rows.join("\n"));
-        out.push_str("\n##\n");
-    }
-    out
-}
-
-/// Copies every table of the template database into a fresh one.
-async fn copy_of(template: &str, admin: &mut Conn, n: usize) -> (String, String) {
-    let db = format!("woosync_t_{}_crash_{n}", std::process::id());
-    admin.query_drop(format!("DROP DATABASE IF EXISTS `{db}`")).await.unwrap();
-    admin.query_drop(format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci")).await.unwrap();
-    let tables: Vec<String> = admin
-        .exec("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", (template,))
-        .await
-        .unwrap();
-    for t in tables {
-        admin.query_drop(format!("CREATE TABLE `{db}`.`{t}` LIKE `{template}`.`{t}`")).await.unwrap();
-        admin.query_drop(format!("INSERT INTO `{db}`.`{t}` SELECT * FROM `{template}`.`{t}`")).await.unwrap();
-    }
-    let url = format!("{}/{db}", common::server_url());
-    (db, url)
-}
-
 fn woosync(dir: &std::path::Path, url: &str, args: &[&str], crash_at: Option<&str>) -> std::process::ExitStatus {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_woosync"));
     cmd.args(args).arg("--config").arg(dir.join("woosync.toml")).env("WOOSYNC_DATABASE_URL", url).env("WOOSYNC_LOG", "warn");
@@ -115,17 +69,6 @@ fn woosync(dir: &std::path::Path, url: &str, args: &[&str], crash_at: Option<&st
         cmd.env("WOOSYNC_CRASH_AT", point);
     }
     cmd.status().unwrap()
-}
-
-/// Products written by the latest run that finished, over all its chunks.
-async fn written_by_last_run(conn: &mut Conn) -> (i64, i64) {
-    conn.query_first(
-        "SELECT COALESCE(SUM(c.products), 0), COUNT(*) FROM wp_woosync_chunks c \
-         WHERE c.run_id = (SELECT MAX(id) FROM wp_woosync_runs WHERE state = 'done' AND chunks_done > 0)",
-    )
-    .await
-    .unwrap()
-    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,11 +97,11 @@ async fn killed_at_any_moment_the_run_resumes_to_the_same_shop() {
     let mut admin = Conn::new(Opts::from_url(&common::server_url()).unwrap()).await.unwrap();
 
     // The reference: one uninterrupted run.
-    let (ref_db, ref_url) = copy_of(&template, &mut admin, 0).await;
+    let (ref_db, ref_url) = common::copy_of(&common::server_url(), &template, &mut admin, "crash_0").await;
     assert!(woosync(&dir, &ref_url, &["sync"], None).success());
     let mut reference_conn = Conn::new(Opts::from_url(&ref_url).unwrap()).await.unwrap();
-    let expected = logical(&mut reference_conn).await;
-    let (expected_written, expected_chunks) = written_by_last_run(&mut reference_conn).await;
+    let expected = common::logical(&mut reference_conn).await;
+    let (expected_written, expected_chunks) = common::written_by_last_run(&mut reference_conn).await;
     assert!(expected_chunks >= 10, "the run should span many chunks, not {expected_chunks}");
     let stale: i64 = reference_conn.query_first("SELECT COUNT(*) FROM wp_options WHERE option_value = 'cached'").await.unwrap().unwrap();
     assert_eq!(stale, (PRODUCTS / 50 / 2) as i64, "the cached variation prices of every touched parent, and only those, are gone");
@@ -193,7 +136,7 @@ async fn killed_at_any_moment_the_run_resumes_to_the_same_shop() {
     assert!(moments.len() >= 20);
     let mut failures = Vec::new();
     for (n, (point, then)) in moments.iter().enumerate() {
-        let (db, url) = copy_of(&template, &mut admin, n + 1).await;
+        let (db, url) = common::copy_of(&common::server_url(), &template, &mut admin, &format!("crash_{}", n + 1)).await;
         let killed = woosync(&dir, &url, &["sync"], Some(point));
         assert_eq!(killed.signal(), Some(9), "{point}: the run was not killed there ({killed:?})");
         if point.starts_with("frozen-block") {
@@ -202,8 +145,8 @@ async fn killed_at_any_moment_the_run_resumes_to_the_same_shop() {
         }
         let finished = woosync(&dir, &url, &[then], None);
         let mut conn = Conn::new(Opts::from_url(&url).unwrap()).await.unwrap();
-        let actual = logical(&mut conn).await;
-        let (written, _) = written_by_last_run(&mut conn).await;
+        let actual = common::logical(&mut conn).await;
+        let (written, _) = common::written_by_last_run(&mut conn).await;
         let running: i64 = conn.query_first("SELECT COUNT(*) FROM wp_woosync_runs WHERE state IN ('running','interrupted')").await.unwrap().unwrap();
         if !finished.success() {
             failures.push(format!("{point}: `{then}` after the crash exited with {finished:?}"));

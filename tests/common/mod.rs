@@ -235,3 +235,61 @@ pub fn assert_same(expected: &str, actual: &str, what: &str) {
         }
     }
 }
+
+/// The shop as WooCommerce sees it, keyed by SKU rather than by IDs and without clock values.
+pub async fn logical(conn: &mut Conn) -> String {
+    let queries = [
+        "SELECT CONCAT_WS('|', s.meta_value, p.post_type, p.post_status, p.post_title, \
+                REPLACE(p.guid, CONCAT('p=', p.ID), 'p=#'), COALESCE(ps.meta_value, ''), p.comment_status, p.post_author) \
+         FROM wp_posts p JOIN wp_postmeta s ON s.post_id = p.ID AND s.meta_key = '_sku' \
+         LEFT JOIN wp_postmeta ps ON ps.post_id = p.post_parent AND ps.meta_key = '_sku' ORDER BY 1",
+        "SELECT CONCAT_WS('|', s.meta_value, m.meta_key, COALESCE(m.meta_value, 'NULL')) FROM wp_postmeta m \
+         JOIN wp_postmeta s ON s.post_id = m.post_id AND s.meta_key = '_sku' ORDER BY 1",
+        "SELECT CONCAT_WS('|', l.sku, COALESCE(l.min_price, 'NULL'), COALESCE(l.max_price, 'NULL'), l.onsale, \
+                COALESCE(l.stock_quantity, 'NULL'), l.stock_status, l.tax_status, l.total_sales) \
+         FROM wp_wc_product_meta_lookup l ORDER BY 1",
+        "SELECT CONCAT_WS('|', s.meta_value, r.term_taxonomy_id) FROM wp_term_relationships r \
+         JOIN wp_postmeta s ON s.post_id = r.object_id AND s.meta_key = '_sku' ORDER BY 1",
+        "SELECT CONCAT_WS('|', term_taxonomy_id, taxonomy, count) FROM wp_term_taxonomy ORDER BY term_taxonomy_id",
+        "SELECT CONCAT_WS('|', option_name, option_value) FROM wp_options \
+         WHERE option_name NOT LIKE '%transient-version' ORDER BY option_name",
+        "SELECT CONCAT('posts without a SKU: ', COUNT(*)) FROM wp_posts p WHERE p.post_type IN ('product','product_variation') \
+         AND NOT EXISTS (SELECT 1 FROM wp_postmeta s WHERE s.post_id = p.ID AND s.meta_key = '_sku')",
+    ];
+    let mut out = String::new();
+    for q in queries {
+        let rows: Vec<String> = conn.query(q).await.unwrap();
+        out.push_str(&rows.join("\n"));
+        out.push_str("\n##\n");
+    }
+    out
+}
+
+/// Copies every table of the template database into a fresh one on the same server; returns
+/// its name and URL.
+pub async fn copy_of(server: &str, template: &str, admin: &mut Conn, name: &str) -> (String, String) {
+    let db = format!("woosync_t_{}_{name}", std::process::id());
+    admin.query_drop(format!("DROP DATABASE IF EXISTS `{db}`")).await.unwrap();
+    admin.query_drop(format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci")).await.unwrap();
+    let tables: Vec<String> = admin
+        .exec("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", (template,))
+        .await
+        .unwrap();
+    for t in tables {
+        admin.query_drop(format!("CREATE TABLE `{db}`.`{t}` LIKE `{template}`.`{t}`")).await.unwrap();
+        admin.query_drop(format!("INSERT INTO `{db}`.`{t}` SELECT * FROM `{template}`.`{t}`")).await.unwrap();
+    }
+    let url = format!("{server}/{db}");
+    (db, url)
+}
+
+/// Products written by the latest run that finished, over all its chunks.
+pub async fn written_by_last_run(conn: &mut Conn) -> (i64, i64) {
+    conn.query_first(
+        "SELECT COALESCE(SUM(c.products), 0), COUNT(*) FROM wp_woosync_chunks c \
+         WHERE c.run_id = (SELECT MAX(id) FROM wp_woosync_runs WHERE state = 'done' AND chunks_done > 0)",
+    )
+    .await
+    .unwrap()
+    .unwrap()
+}
