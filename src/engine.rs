@@ -124,13 +124,56 @@ pub fn lock_name(database: &str, prefix: &str) -> String {
     name.chars().take(64).collect()
 }
 
-async fn acquire_lock(settings: &Settings, shop: &Shop) -> Result<Conn> {
+/// The named lock a writing run holds, on a connection of its own.
+pub struct RunLock {
+    conn: Conn,
+    name: String,
+}
+
+async fn acquire_lock(settings: &Settings, shop: &Shop) -> Result<RunLock> {
     let mut conn = catalog::connect(settings).await?;
     let name = lock_name(&shop.database, &shop.prefix);
     let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, 0)", (&name,)).await?;
     match got.flatten() {
-        Some(1) => Ok(conn),
+        Some(1) => Ok(RunLock { conn, name }),
         _ => Err(Error::Locked(name)),
+    }
+}
+
+impl RunLock {
+    /// Before each chunk: the lock is still ours. A server restart or a killed connection
+    /// releases it; it is then taken again, unless another run took it meanwhile (that run
+    /// goes on, this one stops resumably).
+    async fn keep(&mut self, settings: &Settings) -> Result<()> {
+        let ours: std::result::Result<Option<Option<i64>>, _> =
+            self.conn.exec_first("SELECT IS_USED_LOCK(?) = CONNECTION_ID()", (&self.name,)).await;
+        if let Ok(Some(Some(1))) = ours {
+            return Ok(());
+        }
+        tracing::warn!("the run lock {} was lost (connection dropped or server restarted); taking it again", self.name);
+        // A server that is restarting gets the same patience as a chunk's reconnect.
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let taken = async {
+                let mut conn = catalog::connect(settings).await?;
+                let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, 0)", (&self.name,)).await?;
+                Ok::<_, Error>((conn, got.flatten() == Some(1)))
+            };
+            match taken.await {
+                Ok((conn, true)) => {
+                    self.conn = conn;
+                    return Ok(());
+                }
+                Ok((_, false)) => return Err(Error::Locked(self.name.clone())),
+                Err(e) if attempt < 6 => {
+                    let wait = Duration::from_millis(500 * 2u64.pow(attempt - 1));
+                    tracing::warn!(attempt, "taking the run lock again failed ({e}); retrying in {} ms", wait.as_millis());
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 }
 
@@ -311,19 +354,19 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
     if opts.dry_run {
         let feed = read_feed(settings, observer).await?;
         let guard = Guard { force: opts.force, check: true, doctor: false };
-        let outcome = execute(&mut conn, &shop, settings, None, feed, &mut report, shutdown, observer, guard).await?;
+        let outcome = execute(&mut conn, &shop, settings, None, feed, &mut report, shutdown, observer, guard, None).await?;
         report.finish()?;
         return Ok(vec![outcome]);
     }
 
-    let _lock = acquire_lock(settings, &shop).await?;
+    let mut lock = acquire_lock(settings, &shop).await?;
     journal::ensure_tables(&mut conn, &shop.prefix).await?;
     let mut outcomes = Vec::new();
     if let Some(run) = journal::pending(&mut conn, &shop.prefix).await? {
         match trust(&run, settings) {
             Ok(()) if run.age_secs >= 0 && Duration::from_secs(run.age_secs as u64) <= settings.resume_within => {
                 tracing::info!(run = run.id, "run {} did not finish; resuming it before the new run", run.id);
-                outcomes.push(continue_run(&mut conn, &shop, settings, &run, &mut report, shutdown, observer).await?);
+                outcomes.push(continue_run(&mut conn, &shop, settings, &run, &mut report, shutdown, observer, &mut lock).await?);
             }
             verdict => {
                 let why = match verdict {
@@ -348,7 +391,7 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
     };
     crate::crashpoint::here(format_args!("frozen"));
     let guard = Guard { force: opts.force, check: true, doctor: false };
-    let outcome = execute(&mut conn, &shop, settings, Some(run_id), feed, &mut report, shutdown, observer, guard).await?;
+    let outcome = execute(&mut conn, &shop, settings, Some(run_id), feed, &mut report, shutdown, observer, guard, Some(&mut lock)).await?;
     report.finish()?;
     outcomes.push(outcome);
     Ok(outcomes)
@@ -380,9 +423,9 @@ pub async fn doctor(settings: &Settings, fix: bool, report: Option<&Path>, shutd
     let mut report = Report::create(report)?;
     let feed = Input::from_items(DOCTOR_LABEL, Vec::new());
     let guard = Guard { check: false, force: true, doctor: true };
-    let _lock;
+    let mut lock = None;
     let run_id = if fix {
-        _lock = acquire_lock(settings, &shop).await?;
+        lock = Some(acquire_lock(settings, &shop).await?);
         journal::ensure_tables(&mut conn, &shop.prefix).await?;
         let run_id = journal::start_run(&mut conn, &shop.prefix, settings).await?;
         journal::mark_doctor(&mut conn, &shop.prefix, run_id).await?;
@@ -396,7 +439,7 @@ pub async fn doctor(settings: &Settings, fix: bool, report: Option<&Path>, shutd
         .exec_first(format!("SELECT count FROM `{p}term_taxonomy` WHERE term_taxonomy_id = ?"), (shop.outofstock_tt,))
         .await
         .map_err(|e| Error::db("reading the outofstock term count", e))?;
-    let outcome = execute(&mut conn, &shop, settings, run_id, feed, &mut report, shutdown, observer, guard).await?;
+    let outcome = execute(&mut conn, &shop, settings, run_id, feed, &mut report, shutdown, observer, guard, lock.as_mut()).await?;
     let actual: Option<i64> = conn
         .exec_first(
             format!(
@@ -431,7 +474,7 @@ pub async fn doctor(settings: &Settings, fix: bool, report: Option<&Path>, shutd
 pub async fn resume(settings: &Settings, run: Option<u64>, report: Option<&Path>, shutdown: &Shutdown, observer: &dyn Observer) -> Result<Outcome> {
     let mut conn = catalog::connect(settings).await?;
     let shop = Shop::inspect(&mut conn, settings).await?;
-    let _lock = acquire_lock(settings, &shop).await?;
+    let mut lock = acquire_lock(settings, &shop).await?;
     if !journal::tables_exist(&mut conn, &shop.prefix).await? {
         return Err(Error::ResumeRefused("this shop has no woosync run journal yet: nothing to resume".into()));
     }
@@ -451,11 +494,12 @@ pub async fn resume(settings: &Settings, run: Option<u64>, report: Option<&Path>
         Error::ResumeRefused(format!("run {} cannot be resumed: {why}; start a fresh run with `woosync sync`", record.id))
     })?;
     let mut report = Report::create(report)?;
-    let outcome = continue_run(&mut conn, &shop, settings, &record, &mut report, shutdown, observer).await?;
+    let outcome = continue_run(&mut conn, &shop, settings, &record, &mut report, shutdown, observer, &mut lock).await?;
     report.finish()?;
     Ok(outcome)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn continue_run(
     conn: &mut Conn,
     shop: &Shop,
@@ -464,12 +508,13 @@ async fn continue_run(
     report: &mut Report,
     shutdown: &Shutdown,
     observer: &dyn Observer,
+    lock: &mut RunLock,
 ) -> Result<Outcome> {
     let feed = crate::input::from_journal(conn, &shop.prefix, run).await?;
     journal::set_state(conn, &shop.prefix, run.id, "running", None).await?;
     tracing::info!(run = run.id, chunks_done = run.chunks_done, "resuming run {} after {} committed chunks", run.id, run.chunks_done);
     // The guard let this run start; a resume finishes what was accepted.
-    execute(conn, shop, settings, Some(run.id), feed, report, shutdown, observer, Guard { force: true, check: false, doctor: false }).await
+    execute(conn, shop, settings, Some(run.id), feed, report, shutdown, observer, Guard { force: true, check: false, doctor: false }, Some(lock)).await
 }
 
 /// The feed label of `woosync doctor`'s rows.
@@ -486,6 +531,7 @@ async fn execute(
     shutdown: &Shutdown,
     observer: &dyn Observer,
     guard: Guard,
+    mut lock: Option<&mut RunLock>,
 ) -> Result<Outcome> {
     let resumed = !guard.check && !guard.doctor;
     let started = Instant::now();
@@ -684,7 +730,15 @@ async fn execute(
             )));
         }
         let chunk_started = Instant::now();
-        let done = match apply::apply_chunk(conn, settings, target, chunk_no, &chunk).await {
+        let kept = match lock.as_deref_mut() {
+            Some(lock) => lock.keep(settings).await,
+            None => Ok(()),
+        };
+        let applied = match kept {
+            Ok(()) => apply::apply_chunk(conn, settings, target, chunk_no, &chunk).await,
+            Err(e) => Err(e),
+        };
+        let done = match applied {
             Ok(done) => done,
             Err(e) => {
                 drop(rx);

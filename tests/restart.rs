@@ -3,7 +3,9 @@
 //! is killed with SIGKILL while woosync writes chunks:
 //! - down for good: woosync gives up after its reconnect attempts, exits with the database code
 //!   and says how to continue; once the server is back, `woosync resume` finishes the run;
-//! - back within seconds: woosync reconnects, checks the interrupted chunk's checkpoint and goes on.
+//! - back within seconds: woosync reconnects, checks the interrupted chunk's checkpoint, takes its
+//!   run lock again (a second run started meanwhile is refused) and goes on.
+//!
 //! Both end with the shop exactly as one uninterrupted run leaves it, every product written once.
 
 mod common;
@@ -189,11 +191,18 @@ async fn a_server_killed_mid_run_stops_it_cleanly_and_the_run_resumes_or_reconne
     common::assert_same(&expected, &actual, "resumed after the server died");
     assert_eq!(written, expected_written, "products written over the run's chunks (applied twice or lost)");
 
-    // Back within seconds: the run reconnects and finishes by itself.
+    // Back within seconds: the run reconnects, takes its lock again and finishes by itself.
     let run = woosync(&work, &quick, "sync").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     wait_for_chunks(&quick, 3).await;
     server.kill();
     server.start().await;
+    let mut conn = Conn::new(Opts::from_url(&quick).unwrap()).await.unwrap();
+    let before: i64 = conn.query_first("SELECT COUNT(*) FROM wp_woosync_chunks").await.unwrap().unwrap();
+    drop(conn);
+    // Two more chunks: the lock is checked, and taken again, before each one.
+    wait_for_chunks(&quick, before + 2).await;
+    let second = woosync(&work, &quick, "sync").output().unwrap();
+    assert_eq!(second.status.code(), Some(5), "a second run while the first one goes on: {}", String::from_utf8_lossy(&second.stderr));
     let out = run.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "the run should reconnect and finish: {stderr}");
