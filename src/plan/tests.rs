@@ -94,15 +94,37 @@ fn adding_a_sale_inserts_the_row_and_removing_it_deletes_it() {
     assert_eq!(ops[1], MetaOp::Set { key: "_price", ids: smallvec::smallvec![107], value: "25".into() });
 }
 
-#[test]
-fn a_variation_and_its_parent_share_one_unit() {
-    let mut cat = Catalog::default();
-    product(&mut cat, 10, Kind::Variable, 0, &[(Key::Sku, "V"), (Key::StockStatus, "instock"), (Key::Price, "5"), (Key::Price, "8")]);
+/// Variable product 10 (`V`, prices 5 and 8) with variations 11 (`V-1` at 5) and 12 (`V-2` at 8),
+/// one in stock each.
+fn variable_v(cat: &mut Catalog) {
+    product(cat, 10, Kind::Variable, 0, &[(Key::Sku, "V"), (Key::StockStatus, "instock"), (Key::Price, "5"), (Key::Price, "8")]);
     for (id, sku, price) in [(11, "V-1", "5"), (12, "V-2", "8")] {
-        product(&mut cat, id, Kind::Variation, 10, &[
+        product(cat, id, Kind::Variation, 10, &[
             (Key::Sku, sku), (Key::RegularPrice, price), (Key::Price, price), (Key::ManageStock, "yes"), (Key::Stock, "1"), (Key::StockStatus, "instock"),
         ]);
     }
+}
+
+/// Plans `blocks` one after another with one planner, as a run does; returns what it emitted.
+fn plan_blocks(cat: &Catalog, facts: &FeedFacts, ends: FamilyEnds, blocks: &[&[Item]]) -> (Vec<Unit>, Vec<ReportRow>, Counts) {
+    let rules = rules();
+    let mut planner = Planner::new(cat, &rules, facts).with_family_ends(ends);
+    let mut units = Vec::new();
+    let mut emit = |u: Unit| {
+        units.push(u);
+        true
+    };
+    for block in blocks {
+        assert!(planner.plan(block, &mut emit));
+    }
+    let (notes, counts) = planner.finish(&mut emit);
+    (units, notes, counts)
+}
+
+#[test]
+fn a_variation_and_its_parent_share_one_unit() {
+    let mut cat = Catalog::default();
+    variable_v(&mut cat);
     let plan = build(&[item(2, "V-1", Some("4"), Sale::Absent, Some(0)), item(3, "V-2", None, Sale::Absent, Some(0))], &[], &cat, &rules());
     assert_eq!(plan.units.len(), 1);
     let unit = &plan.units[0];
@@ -221,12 +243,7 @@ fn a_feed_planned_in_blocks_gives_the_plan_of_one_block() {
     let mut cat = Catalog::default();
     simple(&mut cat, 1, "A", "10", "5");
     simple(&mut cat, 2, "B", "10", "5");
-    product(&mut cat, 10, Kind::Variable, 0, &[(Key::Sku, "V"), (Key::StockStatus, "instock"), (Key::Price, "5"), (Key::Price, "8")]);
-    for (id, sku, price) in [(11, "V-1", "5"), (12, "V-2", "8")] {
-        product(&mut cat, id, Kind::Variation, 10, &[
-            (Key::Sku, sku), (Key::RegularPrice, price), (Key::Price, price), (Key::ManageStock, "yes"), (Key::Stock, "1"), (Key::StockStatus, "instock"),
-        ]);
-    }
+    variable_v(&mut cat);
     // A variation in the first block and its sibling in the last; a SKU repeated across blocks.
     let items = [
         item(2, "V-1", Some("4"), Sale::Absent, Some(0)),
@@ -240,18 +257,8 @@ fn a_feed_planned_in_blocks_gives_the_plan_of_one_block() {
 
     let mut facts = FactsBuilder::default();
     items.iter().for_each(|i| facts.add(i));
-    let facts = facts.finish();
-    let rules = rules();
-    let mut planner = Planner::new(&cat, &rules, &facts);
-    let mut units = Vec::new();
-    let mut emit = |u: Unit| {
-        units.push(u);
-        true
-    };
-    for block in items.chunks(2) {
-        assert!(planner.plan(block, &mut emit));
-    }
-    let (notes, counts) = planner.finish(&mut emit);
+    let blocks: Vec<&[Item]> = items.chunks(2).collect();
+    let (units, notes, counts) = plan_blocks(&cat, &facts.finish(), FamilyEnds::new(), &blocks);
 
     assert_eq!(counts, whole.counts);
     assert_eq!((counts.updated, counts.created, counts.conflict), (3, 1, 2));
@@ -266,12 +273,7 @@ fn a_feed_planned_in_blocks_gives_the_plan_of_one_block() {
 fn a_family_is_planned_as_soon_as_its_last_row_is_in() {
     let mut cat = Catalog::default();
     simple(&mut cat, 1, "A", "10", "5");
-    product(&mut cat, 10, Kind::Variable, 0, &[(Key::Sku, "V"), (Key::StockStatus, "instock"), (Key::Price, "5"), (Key::Price, "8")]);
-    for (id, sku, price) in [(11, "V-1", "5"), (12, "V-2", "8")] {
-        product(&mut cat, id, Kind::Variation, 10, &[
-            (Key::Sku, sku), (Key::RegularPrice, price), (Key::Price, price), (Key::ManageStock, "yes"), (Key::Stock, "1"), (Key::StockStatus, "instock"),
-        ]);
-    }
+    variable_v(&mut cat);
     let items = [
         item(2, "V-1", Some("4"), Sale::Absent, Some(0)),
         item(3, "A", Some("11"), Sale::Absent, None),
@@ -279,16 +281,7 @@ fn a_family_is_planned_as_soon_as_its_last_row_is_in() {
         item(5, "N-1", Some("3"), Sale::Absent, Some(2)),
     ];
     let whole = build(&items, &[], &cat, &rules());
-    let facts = FeedFacts::default();
-    let rules = rules();
-    let mut planner = Planner::new(&cat, &rules, &facts).with_family_ends(FamilyEnds::from([(10, 2)]));
-    let mut units = Vec::new();
-    let mut emit = |u: Unit| {
-        units.push(u);
-        true
-    };
-    assert!(planner.plan(&items, &mut emit));
-    let (_, counts) = planner.finish(&mut emit);
+    let (units, _, counts) = plan_blocks(&cat, &FeedFacts::default(), FamilyEnds::from([(10, 2)]), &[&items]);
     assert_eq!(counts, whole.counts);
     let ids = |u: &Unit| u.updates.iter().map(|u| u.id).collect::<Vec<_>>();
     // The family comes right after its last row, before the create that follows it.
