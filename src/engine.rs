@@ -131,12 +131,18 @@ pub struct RunLock {
 }
 
 async fn acquire_lock(settings: &Settings, shop: &Shop) -> Result<RunLock> {
-    let mut conn = catalog::connect(settings).await?;
     let name = lock_name(&shop.database, &shop.prefix);
-    let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, 0)", (&name,)).await?;
+    let conn = take_lock(settings, &name).await?;
+    Ok(RunLock { conn, name })
+}
+
+/// A fresh connection holding the named lock; `Locked` when another run holds it.
+async fn take_lock(settings: &Settings, name: &str) -> Result<Conn> {
+    let mut conn = catalog::connect(settings).await?;
+    let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, 0)", (name,)).await?;
     match got.flatten() {
-        Some(1) => Ok(RunLock { conn, name }),
-        _ => Err(Error::Locked(name)),
+        Some(1) => Ok(conn),
+        _ => Err(Error::Locked(name.to_string())),
     }
 }
 
@@ -155,19 +161,14 @@ impl RunLock {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let taken = async {
-                let mut conn = catalog::connect(settings).await?;
-                let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, 0)", (&self.name,)).await?;
-                Ok::<_, Error>((conn, got.flatten() == Some(1)))
-            };
-            match taken.await {
-                Ok((conn, true)) => {
+            match take_lock(settings, &self.name).await {
+                Ok(conn) => {
                     self.conn = conn;
                     return Ok(());
                 }
-                Ok((_, false)) => return Err(Error::Locked(self.name.clone())),
-                Err(e) if attempt < 6 => {
-                    let wait = Duration::from_millis(500 * 2u64.pow(attempt - 1));
+                Err(e @ Error::Locked(_)) => return Err(e),
+                Err(e) if attempt < crate::error::RECONNECT_ATTEMPTS => {
+                    let wait = crate::error::reconnect_wait(attempt);
                     tracing::warn!(attempt, "taking the run lock again failed ({e}); retrying in {} ms", wait.as_millis());
                     tokio::time::sleep(wait).await;
                 }
@@ -570,7 +571,7 @@ async fn execute(
     // One look at the whole feed before anything is written: where each variable family's rows
     // end, the safety guard's tally and the products this source synced before that the feed
     // no longer names.
-    let (seen_now, family_ends) = {
+    let (mut seen_now, family_ends) = {
         let known = match zero_missing {
             true => Some(journal::load_seen(conn, &shop.prefix, &source_key).await?),
             false => None,
@@ -606,7 +607,6 @@ async fn execute(
         }
         (survey.seen, survey.ends)
     };
-    let mut seen_now = seen_now;
     total += missing.len();
 
     // The planner runs on its own thread, fed the frozen blocks one at a time by a reader task,
@@ -889,17 +889,12 @@ impl<'a> Survey<'a> {
             let by_sku = self.index.owners(&key);
             let by_external = item.external_id.as_deref().and_then(|x| self.externals.owners(x));
             // Every product the row may be planned against: its family ends here at the earliest.
-            let owners = |o: &Option<SkuOwners>| match o {
-                Some(SkuOwners::One(id)) => vec![*id],
-                Some(SkuOwners::Many(ids)) => ids.clone(),
-                None => Vec::new(),
-            };
-            for id in owners(&by_sku).into_iter().chain(owners(&by_external)) {
+            for &id in by_sku.iter().chain(&by_external).flat_map(SkuOwners::ids) {
                 if let Some(family) = self.catalog.product(id).and_then(plan::family_of) {
                     self.ends.insert(family, position);
                 }
             }
-            self.tally.add(item, &self.index);
+            self.tally.add(item, by_sku.as_ref(), self.catalog);
             let Some(known) = self.known.as_ref().filter(|_| !item.missing) else { continue };
             if let Some(SkuOwners::One(id)) = by_external.or_else(|| by_sku.clone()) {
                 if !known.contains(&id) {
@@ -907,11 +902,7 @@ impl<'a> Survey<'a> {
                 }
                 self.reached.push(id);
             }
-            match by_sku {
-                Some(SkuOwners::One(id)) => self.reached.push(id),
-                Some(SkuOwners::Many(ids)) => self.reached.extend(ids),
-                None => {}
-            }
+            self.reached.extend(by_sku.iter().flat_map(SkuOwners::ids));
         }
     }
 

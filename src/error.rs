@@ -88,6 +88,14 @@ pub fn is_retryable(e: &mysql_async::Error) -> bool {
 
 /// The connection is gone (killed, server restarted, network): the transaction was rolled back
 /// by the server, or — if the loss came right after COMMIT — committed; a new connection tells.
+/// Attempts at something the lost connection interrupted (a chunk, taking the run lock again)
+/// before giving up, and the wait before each retry: 0.5 s, doubling (15.5 s in all).
+pub const RECONNECT_ATTEMPTS: u32 = 6;
+
+pub fn reconnect_wait(attempt: u32) -> std::time::Duration {
+    std::time::Duration::from_millis(500 * 2u64.pow(attempt.saturating_sub(1)))
+}
+
 pub fn is_connection_lost(e: &mysql_async::Error) -> bool {
     match e {
         mysql_async::Error::Io(_) => true,

@@ -5,7 +5,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::catalog::{Key, SkuIndex, SkuOwners};
+use crate::catalog::{Catalog, Key, SkuOwners};
 use crate::model::Item;
 
 /// `[guard]` settings; percentages of the feed's products that exist in the shop.
@@ -36,9 +36,10 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn add(&mut self, item: &Item, index: &SkuIndex<'_>) {
-        let Some(SkuOwners::One(id)) = index.owners(&item.key()) else { return };
-        let Some(p) = index.catalog().product(id) else { return };
+    /// Counts a row against the one live product holding its SKU (`owners` from the SKU index).
+    pub fn add(&mut self, item: &Item, owners: Option<&SkuOwners>, catalog: &Catalog) {
+        let Some(SkuOwners::One(id)) = owners else { return };
+        let Some(p) = catalog.product(*id) else { return };
         self.matched += 1;
         let current_stock = p.get(Key::Stock).and_then(|s| s.trim().parse::<f64>().ok()).unwrap_or(0.0);
         if item.stock == Some(0) && current_stock > 0.0 {
@@ -89,7 +90,7 @@ pub fn assess(tally: &Tally, feed_rows: usize, last_run_items: Option<u64>, limi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{Catalog, MetaRow, PostType, Product, Status};
+    use crate::catalog::{MetaRow, PostType, Product, Status};
     use crate::model::{Money, Sale};
     use crate::catalog::Kind;
 
@@ -119,7 +120,7 @@ mod tests {
         let shop = shop(n);
         let index = shop.sku_index();
         let mut tally = Tally::default();
-        items.iter().for_each(|i| tally.add(i, &index));
+        items.iter().for_each(|i| tally.add(i, index.owners(&i.key()).as_ref(), &shop));
         assess(&tally, items.len(), last, &Limits::default())
     }
 

@@ -89,8 +89,8 @@ pub async fn apply_chunk(conn: &mut Conn, settings: &crate::config::Settings, ta
                 done.attempts = attempt;
                 return Ok(done);
             }
-            Err(ChunkError::Driver(e)) if crate::error::is_connection_lost(&e) && attempt < 6 => {
-                let wait = Duration::from_millis(500 * 2u64.pow(attempt - 1));
+            Err(ChunkError::Driver(e)) if crate::error::is_connection_lost(&e) && attempt < crate::error::RECONNECT_ATTEMPTS => {
+                let wait = crate::error::reconnect_wait(attempt);
                 tracing::warn!(chunk = chunk_no, attempt, "chunk {chunk_no}: the database connection was lost ({e}); reconnecting in {} ms", wait.as_millis());
                 tokio::time::sleep(wait).await;
                 match crate::catalog::connect(settings).await {

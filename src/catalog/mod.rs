@@ -303,6 +303,15 @@ pub enum SkuOwners {
     Many(Vec<u64>),
 }
 
+impl SkuOwners {
+    pub fn ids(&self) -> &[u64] {
+        match self {
+            SkuOwners::One(id) => std::slice::from_ref(id),
+            SkuOwners::Many(ids) => ids,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Catalog {
     /// Ascending by ID.

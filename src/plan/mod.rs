@@ -400,19 +400,12 @@ impl<'a> Planner<'a> {
     /// Plans the variable families still open (parents follow their variations) and returns the conflict
     /// and warning rows, in feed order, and the counts.
     pub fn finish(mut self, emit: &mut dyn FnMut(Unit) -> bool) -> (Vec<ReportRow>, Counts) {
-        let (catalog, rules) = (self.catalog, self.rules);
         if self.stopped {
             return (Vec::new(), self.counts);
         }
-        parent::resync(&mut self.drafts, &mut self.draft_order, catalog, rules);
+        // Families already closed have no drafts left: closing them again emits nothing.
         for family in std::mem::take(&mut self.families) {
-            let mut unit = Unit::default();
-            for id in self.draft_order.remove(&family).unwrap_or_default() {
-                let Some(draft) = self.drafts.remove(&id) else { continue };
-                let product = catalog.product(id).expect("drafts come from the catalog");
-                unit.updates.extend(settle(draft, product, catalog, rules, &mut self.counts));
-            }
-            if !unit.updates.is_empty() && !emit(unit) {
+            if !self.close(family, emit) {
                 return (Vec::new(), self.counts);
             }
         }
