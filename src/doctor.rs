@@ -6,7 +6,7 @@
 //! whose price rows or stock status disagree with their children, and (as conflicts) SKUs held
 //! by two live products. `--fix` writes them through the same chunked writer. Pure.
 
-use crate::catalog::{Catalog, Key, Kind, PostType};
+use crate::catalog::{Catalog, Key, PostType};
 use crate::model::{Item, Sale};
 
 /// One item per live product or variation with a SKU, holding what it holds now.
@@ -17,11 +17,8 @@ pub fn items(catalog: &Catalog) -> Vec<Item> {
             continue;
         }
         let Some(sku) = p.get(Key::Sku).map(str::trim).filter(|s| !s.is_empty()) else { continue };
-        let priced = !matches!(p.kind, Kind::Variable | Kind::Grouped);
-        let stocked = match p.kind {
-            Kind::Grouped | Kind::External => false,
-            _ => p.manages_stock(),
-        };
+        let priced = p.takes_prices();
+        let stocked = p.takes_stock() && p.manages_stock();
         if !priced && !stocked && p.post_type != PostType::Variation {
             // A variable parent without stock of its own: its variations bring it in.
             continue;

@@ -910,7 +910,7 @@ impl<'a> Survey<'a> {
     /// feed no longer reaches: one item each setting stock to 0. Products without stock of
     /// their own are left out.
     fn missing(&mut self) -> Vec<Item> {
-        use crate::catalog::{Key, Kind};
+        use crate::catalog::Key;
         self.reached.sort_unstable();
         self.reached.dedup();
         let known = self.known.iter().flatten().copied();
@@ -919,11 +919,7 @@ impl<'a> Survey<'a> {
         ids.into_iter()
             .filter_map(|id| self.catalog.product(id))
             .filter(|p| p.is_live())
-            .filter(|p| match p.kind {
-                Kind::Grouped | Kind::External => false,
-                Kind::Variable => p.manages_stock(),
-                _ => true,
-            })
+            .filter(|p| p.takes_stock())
             .filter_map(|p| {
                 let sku = p.get(Key::Sku)?.trim();
                 (!sku.is_empty()).then(|| Item {

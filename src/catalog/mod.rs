@@ -232,6 +232,20 @@ impl Product {
     pub fn manages_stock(&self) -> bool {
         self.get(Key::ManageStock) == Some("yes")
     }
+    /// Whether a feed may set this product's prices: not a variable parent (its prices follow its
+    /// variations) nor a grouped product (it has none).
+    pub fn takes_prices(&self) -> bool {
+        !matches!(self.kind, Kind::Variable | Kind::Grouped)
+    }
+    /// Whether a feed may set this product's stock: not a grouped or external product (they keep
+    /// none), nor a variable parent that leaves stock to its variations.
+    pub fn takes_stock(&self) -> bool {
+        match self.kind {
+            Kind::Grouped | Kind::External => false,
+            Kind::Variable => self.manages_stock(),
+            _ => true,
+        }
+    }
     pub fn is_live(&self) -> bool {
         self.status != Status::Trash
     }

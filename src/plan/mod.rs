@@ -529,7 +529,7 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
     let mut fin = Final::of(p, catalog);
 
     let wants_prices = item.regular.is_some() || item.sale != Sale::Absent;
-    let prices_allowed = !matches!(p.kind, Kind::Variable | Kind::Grouped);
+    let prices_allowed = p.takes_prices();
     if wants_prices && !prices_allowed {
         let what = if p.kind == Kind::Variable { "a variable product: its prices live on its variations" } else { "a grouped product: it has no price of its own" };
         warn("_price", format!("SKU belongs to {what}; price fields skipped"));
@@ -581,11 +581,7 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
     }
 
     if let Some(qty) = item.stock {
-        let stock_allowed = match p.kind {
-            Kind::Grouped | Kind::External => false,
-            Kind::Variable => p.manages_stock(),
-            _ => true,
-        };
+        let stock_allowed = p.takes_stock();
         if !stock_allowed {
             let why = match p.kind {
                 Kind::Variable => "a variable product that does not manage stock itself (its variations do)",
