@@ -593,7 +593,7 @@ impl Settings {
         if external_id_meta.is_empty()
             || external_id_meta.len() > 255
             || !external_id_meta.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            || crate::catalog::Key::ALL.iter().any(|k| k.meta_key() == external_id_meta)
+            || crate::model::Key::ALL.iter().any(|k| k.meta_key() == external_id_meta)
         {
             return Err(Error::Config(format!(
                 "[sync] external_id_meta = {external_id_meta:?}: expected a meta key of letters, digits, `_` and `-` \

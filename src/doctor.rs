@@ -6,7 +6,8 @@
 //! whose price rows or stock status disagree with their children, and (as conflicts) SKUs held
 //! by two live products. `--fix` writes them through the same chunked writer. Pure.
 
-use crate::catalog::{Catalog, Key, PostType};
+use crate::catalog::{Catalog, PostType};
+use crate::model::Key;
 use crate::model::{Item, Sale};
 
 /// One item per live product or variation with a SKU, holding what it holds now.

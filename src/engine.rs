@@ -18,8 +18,8 @@ use crate::error::{Error, Result};
 use crate::journal::{self, RunRecord, VERSION};
 use crate::input::{Collector, Input};
 use crate::model::Item;
-use crate::plan::{self, Counts, Rules, Unit};
-use crate::report::{summary_line, Report};
+use crate::plan::{self, Rules, Unit};
+use crate::report::{summary_line, Counts, Report};
 use crate::source;
 
 /// A stop request (Ctrl-C, SIGTERM, or a test). The writer checks it between chunks.
@@ -910,7 +910,7 @@ impl<'a> Survey<'a> {
     /// feed no longer reaches: one item each setting stock to 0. Products without stock of
     /// their own are left out.
     fn missing(&mut self) -> Vec<Item> {
-        use crate::catalog::Key;
+        use crate::model::Key;
         self.reached.sort_unstable();
         self.reached.dedup();
         let known = self.known.iter().flatten().copied();

@@ -5,7 +5,8 @@
 
 use rust_decimal::Decimal;
 
-use crate::catalog::{Catalog, Key, SkuOwners};
+use crate::catalog::{Catalog, SkuOwners};
+use crate::model::Key;
 use crate::model::Item;
 
 /// `[guard]` settings; percentages of the feed's products that exist in the shop.

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::model::{Item, Money, Note, Rejection, Sale};
-use crate::plan::Counts;
+use crate::report::Counts;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 

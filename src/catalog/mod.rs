@@ -21,57 +21,11 @@ pub use slots::Slots;
 use crate::config::Settings;
 
 use crate::error::{Error, Result};
-use crate::model::{sku_key, Money};
+use crate::model::{sku_key, Key, Money};
 use crate::woo::LookupValues;
-
-/// The meta keys woosync reads and writes, in the order WooCommerce writes them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Key {
-    Sku = 0,
-    RegularPrice,
-    SalePrice,
-    ManageStock,
-    Backorders,
-    Stock,
-    StockStatus,
-    Price,
-    // Rare keys (scheduled sales) live outside the per-product slots, in `Catalog::extra`.
-    SaleFrom,
-    SaleTo,
-}
 
 /// Keys with a slot in every product; the others are rare and kept in `Catalog::extra`.
 pub const SLOTS: usize = 8;
-
-impl Key {
-    pub const ALL: [Key; 10] = [
-        Key::Sku,
-        Key::RegularPrice,
-        Key::SalePrice,
-        Key::ManageStock,
-        Key::Backorders,
-        Key::Stock,
-        Key::StockStatus,
-        Key::Price,
-        Key::SaleFrom,
-        Key::SaleTo,
-    ];
-
-    pub fn meta_key(self) -> &'static str {
-        match self {
-            Key::Sku => "_sku",
-            Key::RegularPrice => "_regular_price",
-            Key::SalePrice => "_sale_price",
-            Key::SaleFrom => "_sale_price_dates_from",
-            Key::SaleTo => "_sale_price_dates_to",
-            Key::ManageStock => "_manage_stock",
-            Key::Backorders => "_backorders",
-            Key::Stock => "_stock",
-            Key::StockStatus => "_stock_status",
-            Key::Price => "_price",
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetaRow {

@@ -8,7 +8,8 @@
 
 use compact_str::CompactString;
 
-use super::{Key, MetaRow};
+use super::MetaRow;
+use crate::model::Key;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Slots(Box<[u8]>);

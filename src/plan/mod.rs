@@ -11,9 +11,10 @@ use std::collections::HashMap;
 
 use compact_str::CompactString;
 
-use crate::catalog::{sku_hash, Catalog, Key, Kind, PostType, Product, SkuOwners};
+use crate::catalog::{sku_hash, Catalog, Kind, PostType, Product, SkuOwners};
+use crate::model::Key;
 use crate::model::{Item, Money, Rejection, Sale};
-use crate::report::{Action, ReportRow};
+use crate::report::{Action, Counts, ReportRow};
 use crate::woo::{self, LookupValues};
 
 /// Shop settings that change the rules, and the clock.
@@ -109,17 +110,6 @@ impl Unit {
     pub fn items(&self) -> usize {
         self.creates.len() + self.updates.iter().filter(|u| !u.resynced_parent).count()
     }
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub items: usize,
-    pub created: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-    pub conflict: usize,
-    pub invalid: usize,
-    pub warning: usize,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 
 use super::{set_meta, Draft, Final, MetaOp, Update};
-use crate::catalog::{Catalog, Key, Kind, PostType, Status};
+use crate::catalog::{Catalog, Kind, PostType, Status};
+use crate::model::Key;
 use crate::model::Money;
 use crate::report::{Action, ReportRow};
 use crate::woo;

@@ -12,7 +12,19 @@ use std::time::Duration;
 pub use row::{Action, ReportRow};
 
 use crate::error::{Error, Result};
-use crate::plan::Counts;
+
+/// What a run did to the feed's rows, by outcome: counted by the planner, told by the summary
+/// line, recorded with the run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub items: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub conflict: usize,
+    pub invalid: usize,
+    pub warning: usize,
+}
 
 pub const HEADER: [&str; 8] = ["action", "sku", "product_id", "post_type", "field", "old", "new", "message"];
 
