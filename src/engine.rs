@@ -270,7 +270,7 @@ pub async fn read_and_freeze(settings: &Settings, observer: &dyn Observer, journ
             match journal {
                 Some((conn, prefix, run_id)) => {
                     for block in &blocks {
-                        journal::write_block(conn, prefix, run_id, block).await?;
+                        journal::write_block(conn, prefix, run_id, block.no, block.rows, &block.payload).await?;
                     }
                     (collector, raw, StoredBlocks::Journal(blocks.len() as u32), Some((conn, prefix, run_id)))
                 }
@@ -278,7 +278,7 @@ pub async fn read_and_freeze(settings: &Settings, observer: &dyn Observer, journ
             }
         }
         _ => {
-            let (tx, mut rx) = tokio::sync::mpsc::channel::<journal::Block>(2);
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<crate::input::frozen::Block>(2);
             let owned = settings.clone();
             let parse = tokio::task::spawn_blocking(move || -> Result<(Collector, source::RawFeed)> {
                 let mut collector = Collector::default();
@@ -298,7 +298,7 @@ pub async fn read_and_freeze(settings: &Settings, observer: &dyn Observer, journ
                     Some((conn, prefix, run_id)) => {
                         let mut count = 0;
                         while let Some(block) = rx.recv().await {
-                            journal::write_block(conn, prefix, run_id, &block).await?;
+                            journal::write_block(conn, prefix, run_id, block.no, block.rows, &block.payload).await?;
                             count += 1;
                             crate::crashpoint::here(format_args!("frozen-block-{}", block.no + 1));
                         }
@@ -327,7 +327,7 @@ pub async fn read_and_freeze(settings: &Settings, observer: &dyn Observer, journ
     input.label = raw.label;
     input.sha256 = raw.sha256;
     if let Some((conn, prefix, run_id)) = journal {
-        journal::seal(conn, prefix, run_id, &input).await?;
+        journal::seal(conn, prefix, run_id, &input.provenance()).await?;
     }
     tracing::info!(
         source = %input.label,
@@ -344,7 +344,7 @@ pub async fn read_and_freeze(settings: &Settings, observer: &dyn Observer, journ
 /// Where [`read_and_freeze`] put the frozen blocks.
 enum StoredBlocks {
     Journal(u32),
-    Memory(Vec<journal::Block>),
+    Memory(Vec<crate::input::frozen::Block>),
 }
 
 pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdown, observer: &dyn Observer) -> Result<Vec<Outcome>> {

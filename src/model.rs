@@ -1,5 +1,6 @@
 //! The domain values that flow through the pipeline: what the feed wants (`Item`), what was
-//! rejected (`Rejection`), and the small value types they are made of. No I/O here.
+//! rejected (`Rejection`), the meta keys woosync reads and writes (`Key`), and the small value
+//! types they are made of. No I/O here, and no import of any other module of the crate.
 
 use std::fmt;
 use std::str::FromStr;

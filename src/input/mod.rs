@@ -3,12 +3,15 @@
 //! for the whole run is only what the planner must know of the whole feed up front — the rows
 //! normalisation rejected and the SKUs and external IDs given more than once ([`FeedFacts`]).
 
+pub mod frozen;
+
 use mysql_async::Conn;
 
 use crate::error::Result;
-use crate::journal::{self, Block, Freezer};
+use crate::journal;
 use crate::model::{Item, Rejection};
 use crate::plan::{FactsBuilder, FeedFacts};
+use frozen::{Block, Freezer};
 
 /// Where the frozen blocks are.
 enum Blocks {
@@ -47,6 +50,16 @@ impl Input {
         }
     }
 
+    /// What the journal records of the feed when its last block is stored.
+    pub fn provenance(&self) -> journal::Provenance<'_> {
+        journal::Provenance {
+            label: &self.label,
+            sha256: &self.sha256,
+            rows: (self.items + self.rejections.len()) as u64,
+            invalid: self.rejections.len() as u64,
+        }
+    }
+
     /// How many blocks [`Input::block`] serves.
     pub fn blocks(&self) -> u32 {
         match &self.blocks {
@@ -67,7 +80,7 @@ impl Input {
         match &mut self.blocks {
             Blocks::Memory(blocks) => {
                 let Some(payload) = blocks.get_mut(no as usize) else { return Ok(Vec::new()) };
-                let rows = journal::decode(payload, 0)?.0;
+                let rows = frozen::decode(payload, 0)?.0;
                 if last_look {
                     *payload = String::new();
                 }
@@ -79,7 +92,7 @@ impl Input {
             Blocks::Journal { prefix, run_id, .. } => {
                 let conn = conn.ok_or_else(|| crate::error::Error::Internal("a journal block read without a connection".into()))?;
                 let payload = journal::read_block(conn, prefix, *run_id, no).await?;
-                Ok(journal::decode(&payload, *run_id)?.0)
+                Ok(frozen::decode(&payload, *run_id)?.0)
             }
         }
     }
@@ -148,7 +161,7 @@ pub async fn from_journal(conn: &mut Conn, prefix: &str, run: &journal::RunRecor
     let (mut items, mut rejections) = (0, Vec::new());
     for no in 0..count {
         let payload = journal::read_block(conn, prefix, run.id, no).await?;
-        let (block, rejected) = journal::decode(&payload, run.id)?;
+        let (block, rejected) = frozen::decode(&payload, run.id)?;
         items += block.len();
         block.iter().for_each(|i| facts.add(i));
         rejections.extend(rejected);

@@ -1,0 +1,153 @@
+//! The frozen block format: feed rows as JSON lines, a block of at most [`BLOCK_ROWS`] rows at a
+//! time, as they are stored in the run journal (or kept in memory for a dry run). Freezing and
+//! thawing live here together; the journal only stores and fetches the blocks.
+
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+
+use crate::error::{Error, Result};
+use crate::model::{Item, Money, Note, Rejection, Sale};
+
+/// One frozen feed row: an item (`k` = "i") or a rejected row (`k` = "x", with its reason in `e`).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Frozen {
+    k: char,
+    l: u64,
+    s: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    n: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    r: Option<String>,
+    /// Sale: absent = leave alone, "" = no sale, text = the sale price.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    p: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    q: Option<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    e: Vec<Note>,
+    /// The external ID of an item; the location of a rejected row.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    x: Option<String>,
+}
+
+/// One frozen row as written: [`Frozen`] borrowing from the item, so freezing copies nothing.
+#[derive(serde::Serialize)]
+struct FrozenRef<'a> {
+    k: char,
+    l: u64,
+    s: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    n: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    r: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    q: Option<i64>,
+    #[serde(skip_serializing_if = "<[Note]>::is_empty")]
+    e: &'a [Note],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    x: Option<&'a str>,
+}
+
+/// Rows per frozen block: a block stays far below `max_allowed_packet` (16 MiB by default).
+const BLOCK_ROWS: usize = 5000;
+
+/// A block of frozen rows, ready to be stored.
+#[derive(Debug)]
+pub struct Block {
+    pub no: u32,
+    pub rows: usize,
+    pub payload: String,
+}
+
+/// Turns feed rows into frozen blocks as they arrive, so the input can be stored while the
+/// source is still being read.
+#[derive(Debug, Default)]
+pub struct Freezer {
+    next: u32,
+    rows: usize,
+    payload: Vec<u8>,
+}
+
+impl Freezer {
+    pub fn item(&mut self, item: &Item) -> Option<Block> {
+        let frozen = FrozenRef {
+            k: 'i',
+            l: item.line,
+            s: &item.sku,
+            n: item.name.as_deref(),
+            r: item.regular.as_ref().map(|m| m.text()),
+            p: match &item.sale {
+                Sale::Absent => None,
+                Sale::Clear => Some(String::new()),
+                Sale::Set(m) => Some(m.text()),
+            },
+            q: item.stock,
+            e: &item.notes,
+            x: item.external_id.as_deref(),
+        };
+        self.push(&frozen)
+    }
+
+    pub fn rejection(&mut self, r: &Rejection) -> Option<Block> {
+        let note = [Note { field: r.field.clone(), message: r.message.clone() }];
+        let frozen = FrozenRef { k: 'x', l: r.line, s: &r.sku, n: None, r: None, p: None, q: None, e: &note, x: Some(&r.location) };
+        self.push(&frozen)
+    }
+
+    fn push(&mut self, frozen: &FrozenRef<'_>) -> Option<Block> {
+        serde_json::to_writer(&mut self.payload, frozen).expect("frozen rows serialise");
+        self.payload.push(b'\n');
+        self.rows += 1;
+        (self.rows == BLOCK_ROWS).then(|| self.take())
+    }
+
+    /// The last, partly filled block, if any.
+    pub fn finish(mut self) -> Option<Block> {
+        (self.rows > 0).then(|| self.take())
+    }
+
+    fn take(&mut self) -> Block {
+        let payload = String::from_utf8(std::mem::take(&mut self.payload)).expect("serde_json writes UTF-8");
+        let block = Block { no: self.next, rows: self.rows, payload };
+        self.next += 1;
+        self.rows = 0;
+        block
+    }
+}
+
+/// A frozen block back as the rows it was: the items and the rejected rows, in feed order.
+pub fn decode(payload: &str, run_id: u64) -> Result<(Vec<Item>, Vec<Rejection>)> {
+    let (mut items, mut rejections) = (Vec::new(), Vec::new());
+    let unreadable = |what: &str| Error::ResumeRefused(format!("run {run_id}: its frozen input is unreadable ({what})"));
+    let money = |s: String| -> Result<Money> {
+        let value = Decimal::from_str(&s).map_err(|_| unreadable(&format!("price `{s}`")))?;
+        Ok(Money { value })
+    };
+    for line in payload.lines() {
+        let f: Frozen = serde_json::from_str(line).map_err(|e| unreadable(&e.to_string()))?;
+        if f.k == 'x' {
+            let note = f.e.into_iter().next().unwrap_or(Note { field: String::new(), message: String::new() });
+            rejections.push(Rejection { line: f.l, sku: f.s, field: note.field, location: f.x.unwrap_or_default(), message: note.message });
+            continue;
+        }
+        items.push(Item {
+            line: f.l,
+            sku: f.s.into(),
+            name: f.n.map(Into::into),
+            regular: f.r.map(money).transpose()?,
+            sale: match f.p {
+                None => Sale::Absent,
+                Some(s) if s.is_empty() => Sale::Clear,
+                Some(s) => Sale::Set(money(s)?),
+            },
+            stock: f.q,
+            external_id: f.x.map(Into::into),
+            notes: f.e,
+            missing: false,
+        });
+    }
+    Ok((items, rejections))
+}
