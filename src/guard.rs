@@ -8,17 +8,8 @@ use rust_decimal::Decimal;
 use crate::catalog::{Catalog, SkuOwners};
 use crate::model::Key;
 use crate::model::Item;
+use crate::config::Limits;
 
-/// `[guard]` settings; percentages of the feed's products that exist in the shop.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Limits {
-    pub min_items_percent: f64,
-    pub max_zero_stock_percent: f64,
-    pub max_price_change_percent: f64,
-    /// The share checks only apply once this many products would be affected, so a small
-    /// catalogue is not refused for two products running out.
-    pub min_affected: usize,
-}
 
 impl Default for Limits {
     fn default() -> Self {

@@ -5,13 +5,6 @@
 
 use std::time::Duration;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hooks {
-    pub after_success: Option<String>,
-    pub on_failure: Option<String>,
-    pub timeout: Duration,
-}
-
 /// Runs one hook command through `sh -c`; `Err` describes a failure or a timeout.
 pub async fn run(command: &str, env: &[(String, String)], timeout: Duration) -> Result<(), String> {
     let mut child = tokio::process::Command::new("sh")

@@ -5,7 +5,7 @@
 
 pub mod telegram;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -59,11 +59,6 @@ pub fn save(path: &Path, streak: &Streak) {
     if let Err(e) = std::fs::write(path, serde_json::to_string(streak).unwrap_or_default()) {
         tracing::warn!("cannot save the alert state {}: {e}", path.display());
     }
-}
-
-/// Default place of the state file: beside the config.
-pub fn default_state_file(config: &Path) -> PathBuf {
-    config.with_extension("alert-state.json")
 }
 
 #[cfg(test)]

@@ -3,14 +3,7 @@
 
 use std::time::Duration;
 
-use crate::config::Secret;
-
-#[derive(Debug, Clone)]
-pub struct Telegram {
-    pub api_base: String,
-    pub bot_token: Secret,
-    pub chat_id: String,
-}
+use crate::config::Telegram;
 
 impl Telegram {
     /// `getMe`: is the API reachable and the token valid? Describes the bot, or the failure.

@@ -12,37 +12,9 @@ use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
+pub use crate::config::{Field, FIELDS};
 use crate::config::Source;
 use crate::error::Result;
-
-/// The canonical fields a feed can carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    Sku = 0,
-    Name = 1,
-    RegularPrice = 2,
-    SalePrice = 3,
-    Stock = 4,
-    ExternalId = 5,
-}
-
-pub const FIELDS: usize = 6;
-
-impl Field {
-    pub const ALL: [Field; FIELDS] =
-        [Field::Sku, Field::Name, Field::RegularPrice, Field::SalePrice, Field::Stock, Field::ExternalId];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Field::Sku => "sku",
-            Field::Name => "name",
-            Field::RegularPrice => "regular_price",
-            Field::SalePrice => "sale_price",
-            Field::Stock => "stock",
-            Field::ExternalId => "external_id",
-        }
-    }
-}
 
 /// Something wrong with a row as read (a ragged CSV row, an error cell, a JSON object where a
 /// value was expected): the row is rejected. `field` is the value concerned, if one is.

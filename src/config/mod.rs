@@ -1,0 +1,292 @@
+//! Config file + environment → one validated [`Settings`] value, before any I/O on the shop.
+//!
+//! One file per section (`database`, `source`, `sync`, `guard`, `alerts`, `log`, `hooks`), each
+//! with its TOML shape, its defaults and the checks that settle it into plain data; this file
+//! holds what they share (`${VAR}` expansion, [`Secret`]) and puts the sections together. The
+//! config module owns the section types the rest of the crate reads and imports no pipeline
+//! module (only `error` and the `model` vocabulary).
+//!
+//! Unknown keys are rejected with the key's name. The database URL may come from
+//! `WOOSYNC_DATABASE_URL` so the password need not live in the file; it is kept in a
+//! [`Secret`] whose `Debug`/`Display` never show it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+mod alerts;
+mod database;
+mod guard;
+mod hooks;
+mod log;
+mod source;
+mod sync;
+
+pub use alerts::{default_state_file, AlertSettings, Telegram};
+pub use guard::Limits;
+pub use hooks::Hooks;
+pub use log::LogSettings;
+pub use source::{CmlSource, Columns, CsvSource, Encoding, Field, HttpSource, OneOrMany, Paging, SheetRef, Source, XlsxSource, FIELDS};
+pub use sync::ChunkPolicy;
+
+use alerts::AlertsSection;
+use database::DatabaseSection;
+use guard::GuardSection;
+use hooks::HooksSection;
+use log::LogSection;
+use source::SourceSection;
+use sync::SyncSection;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database: DatabaseSection,
+    source: SourceSection,
+    #[serde(default)]
+    sync: SyncSection,
+    #[serde(default)]
+    guard: GuardSection,
+    log: Option<LogSection>,
+    alerts: Option<AlertsSection>,
+    hooks: Option<HooksSection>,
+}
+
+/// A value that must never reach a log, a report or an error message.
+#[derive(Clone)]
+pub struct Secret(pub(crate) String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Replaces every `${NAME}` in a value with the environment variable NAME (secrets need not
+/// live in the config file). An unset or empty variable is an error naming the key.
+pub(crate) fn expand_env(value: &str, key: &str) -> Result<String> {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| Error::Config(format!("{key}: `${{` without a closing `}}`; expected ${{VARIABLE}}")))?;
+        let name = &after[..end];
+        let v = std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Error::Config(format!("{key} refers to the environment variable {name}, which is not set")))?;
+        out.push_str(&v);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config_path: PathBuf,
+    pub database_url: Secret,
+    pub table_prefix: String,
+    pub source: Source,
+    /// The meta key holding the source's external ID (`[sync] external_id_meta`); leaked once
+    /// per config load so the writer can treat it like WooCommerce's own keys.
+    pub external_id_meta: &'static str,
+    pub new_product_status: String,
+    /// Products in the first chunk; later chunks follow `chunks` when it adapts.
+    pub chunk_size: usize,
+    pub chunks: ChunkPolicy,
+    pub resume_within: Duration,
+    pub author_id: u64,
+    /// How long one statement waits for a row lock held by the shop before the chunk is
+    /// rolled back and retried (InnoDB's default of 50 s is too long for a live shop).
+    pub lock_wait_timeout_secs: u64,
+    pub guard: Limits,
+    pub log: Option<LogSettings>,
+    pub alerts: Option<AlertSettings>,
+    /// `[sync] missing = "zero_stock"`: products this source synced before and now absent go to stock 0.
+    pub zero_missing: bool,
+    pub hooks: Option<Hooks>,
+}
+
+impl Settings {
+    /// Reads and validates the config file; `WOOSYNC_DATABASE_URL` overrides `[database] url`.
+    pub fn load(path: &Path) -> Result<Settings> {
+        let env_url = std::env::var("WOOSYNC_DATABASE_URL").ok().filter(|s| !s.is_empty());
+        Self::load_with(path, env_url)
+    }
+
+    pub fn load_with(path: &Path, env_url: Option<String>) -> Result<Settings> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("cannot read config file {}: {e}", path.display())))?;
+        Self::parse(&text, path, env_url)
+    }
+
+    pub fn parse(text: &str, path: &Path, env_url: Option<String>) -> Result<Settings> {
+        let file: FileConfig = toml::from_str(text)
+            .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.to_string().trim())))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let (database_url, table_prefix) = file.database.settle(env_url, path)?;
+        let source = file.source.settle(&base)?;
+        let sync = file.sync.settle(&base)?;
+        let log = file.log.map(|l| l.settle(&base)).transpose()?;
+        let alerts = match file.alerts {
+            Some(a) => a.settle(path, &base)?,
+            None => None,
+        };
+        Ok(Settings {
+            config_path: path.to_path_buf(),
+            database_url,
+            table_prefix,
+            source,
+            external_id_meta: sync.external_id_meta,
+            new_product_status: sync.new_product_status,
+            chunk_size: sync.chunk_size,
+            chunks: sync.chunks,
+            resume_within: sync.resume_within,
+            author_id: sync.author_id,
+            lock_wait_timeout_secs: sync.lock_wait_timeout_secs,
+            log,
+            alerts,
+            zero_missing: sync.zero_missing,
+            hooks: file.hooks.map(HooksSection::settle),
+            guard: file.guard.settle()?,
+        })
+    }
+
+    /// Hash of every setting that shapes the plan. A resume refuses a run whose plan was made
+    /// under different settings (the database URL and chunk size do not count).
+    pub fn fingerprint(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.table_prefix.as_bytes());
+        h.update(b"\0");
+        h.update(self.new_product_status.as_bytes());
+        h.update(b"\0");
+        h.update(self.author_id.to_string().as_bytes());
+        h.update(b"\0");
+        h.update(self.source.kind().as_bytes());
+        h.update(b"\0");
+        h.update(serde_json::to_string(self.source.columns()).unwrap_or_default().as_bytes());
+        if self.source.has_external_ids() {
+            h.update(b"\0external_id_meta=");
+            h.update(self.external_id_meta.as_bytes());
+        }
+        h.update(if self.zero_missing { "\0missing=zero_stock" } else { "\0missing=ignore" }.as_bytes());
+        hex(&h.finalize())
+    }
+
+    /// Database name from the URL, for the lock name and messages (never the credentials).
+    pub fn database_name(&self) -> String {
+        url::Url::parse(self.database_url.expose())
+            .ok()
+            .map(|u| u.path().trim_start_matches('/').to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// A URL safe to show: scheme, host, port and path; no user, password or query.
+pub fn redact_url(u: &url::Url) -> String {
+    let mut shown = format!("{}://{}", u.scheme(), u.host_str().unwrap_or(""));
+    if let Some(port) = u.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(u.path());
+    shown
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Settings> {
+        Settings::parse(text, Path::new("/etc/woosync/shop.toml"), None)
+    }
+
+    const MINIMAL: &str = "[database]\nurl = \"mysql://u:p@127.0.0.1/shop\"\n[source]\ntype = \"csv\"\npath = \"feed.csv\"\n";
+
+    #[test]
+    fn defaults_and_relative_path() {
+        let s = parse(MINIMAL).unwrap();
+        assert_eq!(s.table_prefix, "wp_");
+        assert_eq!(s.new_product_status, "draft");
+        assert_eq!(s.chunk_size, 100);
+        assert_eq!((s.chunks.target, s.chunks.min, s.chunks.max), (Duration::from_millis(500), 10, 1000));
+        assert_eq!(s.resume_within, Duration::from_secs(3600));
+        assert_eq!(s.source.label(), "/etc/woosync/feed.csv");
+        assert_eq!(s.external_id_meta, "_woosync_external_id");
+        assert_eq!(s.database_name(), "shop");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = parse(&format!("{MINIMAL}[sync]\nchunk_sise = 10\n")).unwrap_err().to_string();
+        assert!(err.contains("chunk_sise"), "{err}");
+    }
+
+    #[test]
+    fn env_url_overrides_and_is_never_printed() {
+        let s = Settings::parse(MINIMAL, Path::new("x.toml"), Some("mysql://root:hunter2@db/shop2".into())).unwrap();
+        assert_eq!(s.database_name(), "shop2");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn bad_status_is_explained() {
+        let err = parse(&format!("{MINIMAL}[sync]\nnew_product_status = \"publish\"\n")).unwrap_err().to_string();
+        assert!(err.contains("\"draft\", \"pending\" or \"private\""), "{err}");
+    }
+
+    #[test]
+    fn fingerprint_follows_plan_settings() {
+        let a = parse(MINIMAL).unwrap();
+        let b = parse(&format!("{MINIMAL}[sync]\nnew_product_status = \"private\"\n")).unwrap();
+        let c = parse(&format!("{MINIMAL}[sync]\nchunk_size = 7\n")).unwrap();
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(a.fingerprint(), c.fingerprint());
+    }
+
+    #[test]
+    fn every_sample_config_is_valid() {
+        // SAFETY: only these tests read these variables.
+        unsafe {
+            std::env::set_var("ERP_TOKEN", "t");
+        }
+        for name in ["woosync.example.toml", "demo.toml", "source-xlsx.toml", "source-http.toml", "source-commerceml.toml"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(name);
+            let s = Settings::load_with(&path, Some("mysql://u:p@127.0.0.1/shop".into())).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let kind = s.source.kind();
+            assert!(name.contains(kind) || matches!(name, "woosync.example.toml" | "demo.toml"), "{name}: {kind}");
+        }
+    }
+
+    #[test]
+    fn source_keys_of_another_type_are_named() {
+        let err = parse(&format!("{MINIMAL}sheet = 2\n")).unwrap_err().to_string();
+        assert!(err.contains("[source] sheet applies to type = \"xlsx\" only"), "{err}");
+        let http = "[database]\nurl = \"mysql://u:p@h/s\"\n[source]\ntype = \"http\"\nurl = \"https://erp/api?key=${WOOSYNC_TEST_UNSET_VAR}\"\n";
+        let err = parse(http).unwrap_err().to_string();
+        assert!(err.contains("[source] url refers to the environment variable WOOSYNC_TEST_UNSET_VAR, which is not set"), "{err}");
+        let paging = http.replace("?key=${WOOSYNC_TEST_UNSET_VAR}", "") + "[source.paging]\ntype = \"page\"\nlimit = 5\n";
+        let err = parse(&paging).unwrap_err().to_string();
+        assert!(err.contains("[source.paging] limit does not apply to type = \"page\""), "{err}");
+        let cml = "[database]\nurl = \"mysql://u:p@h/s\"\n[source]\ntype = \"commerceml\"\npath = \"offers.xml\"\n[source.columns]\nsku = \"Код\"\n";
+        assert!(parse(cml).unwrap_err().to_string().contains("sku does not apply to commerceml"));
+        let meta = format!("{MINIMAL}[sync]\nexternal_id_meta = \"_sku\"\n");
+        assert!(parse(&meta).unwrap_err().to_string().contains("external_id_meta"));
+    }
+}

@@ -1,0 +1,507 @@
+//! `[source]` and `[source.columns]`: which feed to read and where each field comes from. Keys of
+//! another source type are refused by name; secrets in the URL and headers come from `${VAR}`
+//! expansion and live in [`Secret`]s. Plain data; `crate::source` reads the feed.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{expand_env, redact_url, Secret};
+use crate::error::{Error, Result};
+
+/// The canonical fields a feed can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Sku = 0,
+    Name = 1,
+    RegularPrice = 2,
+    SalePrice = 3,
+    Stock = 4,
+    ExternalId = 5,
+}
+
+pub const FIELDS: usize = 6;
+
+impl Field {
+    pub const ALL: [Field; FIELDS] =
+        [Field::Sku, Field::Name, Field::RegularPrice, Field::SalePrice, Field::Stock, Field::ExternalId];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Sku => "sku",
+            Field::Name => "name",
+            Field::RegularPrice => "regular_price",
+            Field::SalePrice => "sale_price",
+            Field::Stock => "stock",
+            Field::ExternalId => "external_id",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SourceSection {
+    #[serde(rename = "type")]
+    kind: String,
+    path: Option<PathBuf>,
+    // csv
+    delimiter: Option<String>,
+    encoding: Option<String>,
+    // xlsx
+    sheet: Option<SheetKey>,
+    header_row: Option<u32>,
+    // commerceml
+    import_path: Option<PathBuf>,
+    // http
+    url: Option<String>,
+    method: Option<String>,
+    headers: Option<std::collections::BTreeMap<String, String>>,
+    basic_auth: Option<BasicAuthSection>,
+    timeout_secs: Option<u64>,
+    retries: Option<u32>,
+    items: Option<String>,
+    max_pages: Option<u32>,
+    max_requests_per_sec: Option<f64>,
+    paging: Option<PagingSection>,
+    #[serde(default)]
+    columns: Columns,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum SheetKey {
+    Index(i64),
+    Name(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BasicAuthSection {
+    user: String,
+    password: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PagingSection {
+    #[serde(rename = "type")]
+    kind: String,
+    param: Option<String>,
+    first: Option<u64>,
+    size_param: Option<String>,
+    size: Option<u64>,
+    offset_param: Option<String>,
+    limit_param: Option<String>,
+    limit: Option<u64>,
+    next: Option<String>,
+}
+
+/// Where each canonical field comes from: a header name (CSV, spreadsheets; or a column letter),
+/// a JSON pointer (HTTP) or a price type / warehouses (CommerceML). A field left out uses its
+/// own name (CSV, spreadsheets, HTTP).
+#[derive(Debug, Deserialize, Default, Clone, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Columns {
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub regular_price: Option<String>,
+    pub sale_price: Option<String>,
+    pub stock: Option<OneOrMany>,
+    pub external_id: Option<String>,
+}
+
+/// `stock = "Остаток"` or `stock = ["Склад Москва", "Склад СПб"]` (summed).
+#[derive(Debug, Deserialize, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+impl Columns {
+    /// The configured name of a field's source (the stock's first one), else the field's own name.
+    pub fn name_of(&self, field: Field) -> String {
+        let configured = match field {
+            Field::Sku => self.sku.clone(),
+            Field::Name => self.name.clone(),
+            Field::RegularPrice => self.regular_price.clone(),
+            Field::SalePrice => self.sale_price.clone(),
+            Field::Stock => self.stock.as_ref().and_then(|s| s.names().first().cloned()),
+            Field::ExternalId => self.external_id.clone(),
+        };
+        configured.unwrap_or_else(|| field.name().to_string())
+    }
+
+    /// The stock sources in order: the configured ones, else the field's own name.
+    pub fn stock_names(&self) -> Vec<String> {
+        match &self.stock {
+            Some(s) => s.names(),
+            None => vec!["stock".to_string()],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Windows1251,
+}
+
+/// The configured feed.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Csv(CsvSource),
+    Xlsx(XlsxSource),
+    Http(Box<HttpSource>),
+    CommerceMl(CmlSource),
+}
+
+impl Source {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::Csv(_) => "csv",
+            Source::Xlsx(_) => "xlsx",
+            Source::Http(_) => "http",
+            Source::CommerceMl(_) => "commerceml",
+        }
+    }
+
+    pub fn columns(&self) -> &Columns {
+        match self {
+            Source::Csv(s) => &s.columns,
+            Source::Xlsx(s) => &s.columns,
+            Source::Http(s) => &s.columns,
+            Source::CommerceMl(s) => &s.columns,
+        }
+    }
+
+    /// Where the feed comes from, safe to log: a file path, or the URL without credentials
+    /// and query. Also the source's identity for the products it has seen.
+    pub fn label(&self) -> String {
+        match self {
+            Source::Csv(s) => s.path.display().to_string(),
+            Source::Xlsx(s) => s.path.display().to_string(),
+            Source::Http(s) => s.label.clone(),
+            Source::CommerceMl(s) => s.offers.display().to_string(),
+        }
+    }
+
+    /// How the source counts its rows in messages: "line 17", "row 17", "item 17", "offer 17".
+    pub fn row_word(&self) -> &'static str {
+        match self {
+            Source::Csv(_) => "line",
+            Source::Xlsx(_) => "row",
+            Source::Http(_) => "item",
+            Source::CommerceMl(_) => "offer",
+        }
+    }
+
+    /// Whether rows carry an external ID (a configured column, or CommerceML's `Ид`).
+    pub fn has_external_ids(&self) -> bool {
+        matches!(self, Source::CommerceMl(_)) || self.columns().external_id.is_some()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CsvSource {
+    pub path: PathBuf,
+    pub delimiter: Option<u8>,
+    pub encoding: Encoding,
+    pub columns: Columns,
+}
+
+/// A sheet by name or by position (1 = the first sheet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SheetRef {
+    Name(String),
+    Index(usize),
+}
+
+#[derive(Debug, Clone)]
+pub struct XlsxSource {
+    pub path: PathBuf,
+    pub sheet: SheetRef,
+    /// The 1-based row holding the column titles; 0 = no header row (columns by letter only).
+    pub header_row: u32,
+    pub columns: Columns,
+}
+
+#[derive(Debug, Clone)]
+pub struct CmlSource {
+    /// `offers.xml`: prices and stock.
+    pub offers: PathBuf,
+    /// `import.xml`: articles and names of the goods, when the offers lack them.
+    pub import: Option<PathBuf>,
+    pub columns: Columns,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Paging {
+    /// One request.
+    None,
+    /// `?param=first`, `first+1`, ... until a page has no items.
+    Page { param: String, first: u64, size: Option<(String, u64)> },
+    /// `?offset_param=0&limit_param=limit`, advancing by the items received, until a page has none.
+    Offset { offset_param: String, limit_param: String, limit: u64 },
+    /// The next page's URL from a JSON pointer in the body, or from the `Link: <...>; rel="next"` header.
+    Next { pointer: Option<String> },
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpSource {
+    /// The full URL, which may hold a secret (expanded from `${VAR}`).
+    pub url: Secret,
+    /// The URL without credentials or query, for logs and messages.
+    pub label: String,
+    pub method: String,
+    pub headers: Vec<(String, Secret)>,
+    pub basic_auth: Option<(String, Secret)>,
+    pub timeout: Duration,
+    pub retries: u32,
+    /// The first retry waits this long, each later one twice as long (at most 30 s).
+    pub retry_base: Duration,
+    /// JSON pointer to the array of items in each page (`""` = the body is the array).
+    pub items: String,
+    pub paging: Paging,
+    pub max_pages: u32,
+    pub max_requests_per_sec: Option<f64>,
+    pub columns: Columns,
+}
+
+/// `[source]` → [`Source`]: the keys of the chosen type only, each checked.
+impl SourceSection {
+    pub(super) fn settle(self, base: &Path) -> Result<Source> {
+        parse_source(self, base)
+    }
+}
+
+fn parse_source(mut src: SourceSection, base: &Path) -> Result<Source> {
+    let kind = src.kind.to_ascii_lowercase();
+    let kind = match kind.as_str() {
+        "xls" | "ods" => "xlsx".to_string(),
+        "cml" | "1c" => "commerceml".to_string(),
+        _ => kind,
+    };
+    // Keys that belong to another type are a mistake worth naming.
+    let given: [(&str, bool, &[&str]); 15] = [
+        ("path", src.path.is_some(), &["csv", "xlsx", "commerceml"]),
+        ("delimiter", src.delimiter.is_some(), &["csv"]),
+        ("encoding", src.encoding.is_some(), &["csv"]),
+        ("sheet", src.sheet.is_some(), &["xlsx"]),
+        ("header_row", src.header_row.is_some(), &["xlsx"]),
+        ("import_path", src.import_path.is_some(), &["commerceml"]),
+        ("url", src.url.is_some(), &["http"]),
+        ("method", src.method.is_some(), &["http"]),
+        ("headers", src.headers.is_some(), &["http"]),
+        ("basic_auth", src.basic_auth.is_some(), &["http"]),
+        ("timeout_secs", src.timeout_secs.is_some(), &["http"]),
+        ("retries", src.retries.is_some(), &["http"]),
+        ("items", src.items.is_some(), &["http"]),
+        ("max_pages", src.max_pages.is_some(), &["http"]),
+        ("max_requests_per_sec", src.max_requests_per_sec.is_some(), &["http"]),
+    ];
+    if !matches!(kind.as_str(), "csv" | "xlsx" | "http" | "commerceml") {
+        return Err(Error::Config(format!(
+            "[source] type = {:?}: expected \"csv\", \"xlsx\" (also .xls/.ods), \"http\" or \"commerceml\"",
+            src.kind
+        )));
+    }
+    for (key, present, types) in given.iter().chain([("paging", src.paging.is_some(), &["http"][..])].iter()) {
+        if *present && !types.contains(&kind.as_str()) {
+            return Err(Error::Config(format!("[source] {key} applies to type = \"{}\" only, not {kind:?}", types.join("\" or \""))));
+        }
+    }
+    let columns = std::mem::take(&mut src.columns);
+    if let Some(OneOrMany::Many(v)) = &columns.stock {
+        if v.is_empty() {
+            return Err(Error::Config("[source.columns] stock = []: expected one or more names".into()));
+        }
+    }
+    let path = |p: Option<PathBuf>, key: &str| -> Result<PathBuf> {
+        let p = p.ok_or_else(|| Error::Config(format!("[source] {key} is required for type = {kind:?}")))?;
+        Ok(if p.is_absolute() { p } else { base.join(p) })
+    };
+    match kind.as_str() {
+        "csv" => {
+            let delimiter = match src.delimiter.as_deref() {
+                None => None,
+                Some(",") => Some(b','),
+                Some(";") => Some(b';'),
+                Some("\t") | Some("\\t") | Some("tab") | Some("TAB") => Some(b'\t'),
+                Some("|") => Some(b'|'),
+                Some(other) => {
+                    return Err(Error::Config(format!(
+                        "[source] delimiter = {other:?}: expected \",\", \";\", \"\\t\" or \"|\" (or leave it out to detect)"
+                    )))
+                }
+            };
+            let encoding = parse_encoding(src.encoding.as_deref())?;
+            Ok(Source::Csv(CsvSource { path: path(src.path, "path")?, delimiter, encoding, columns }))
+        }
+        "xlsx" => {
+            let sheet = match src.sheet {
+                None => SheetRef::Index(1),
+                Some(SheetKey::Index(i)) if i >= 1 => SheetRef::Index(i as usize),
+                Some(SheetKey::Index(i)) => {
+                    return Err(Error::Config(format!("[source] sheet = {i}: expected a sheet name or a position from 1 (the first sheet)")))
+                }
+                Some(SheetKey::Name(n)) => SheetRef::Name(n),
+            };
+            Ok(Source::Xlsx(XlsxSource { path: path(src.path, "path")?, sheet, header_row: src.header_row.unwrap_or(1), columns }))
+        }
+        "commerceml" => {
+            for (key, v) in [("sku", &columns.sku), ("name", &columns.name), ("external_id", &columns.external_id)] {
+                if v.is_some() {
+                    return Err(Error::Config(format!(
+                        "[source.columns] {key} does not apply to commerceml: it reads Артикул, Наименование and Ид; \
+                         map regular_price and sale_price to price types and stock to warehouses"
+                    )));
+                }
+            }
+            let import = src.import_path.map(|p| if p.is_absolute() { p } else { base.join(p) });
+            Ok(Source::CommerceMl(CmlSource { offers: path(src.path, "path")?, import, columns }))
+        }
+        _ => parse_http(src, columns),
+    }
+}
+
+fn parse_encoding(value: Option<&str>) -> Result<Encoding> {
+    match value.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("utf-8") | Some("utf8") => Ok(Encoding::Utf8),
+        Some("windows-1251") | Some("cp1251") => Ok(Encoding::Windows1251),
+        Some(other) => Err(Error::Config(format!("[source] encoding = {other:?}: expected \"utf-8\" or \"windows-1251\""))),
+    }
+}
+
+/// `[source] type = "http"`: the URL, request, paging and pointers, each checked.
+fn parse_http(src: SourceSection, columns: Columns) -> Result<Source> {
+    let SourceSection { url, method, headers, basic_auth, timeout_secs, retries, items, max_pages, max_requests_per_sec, paging, .. } = src;
+    let raw = url.ok_or_else(|| Error::Config("[source] url is required for type = \"http\"".into()))?;
+    let full = expand_env(&raw, "[source] url")?;
+    let parsed = url::Url::parse(&full).map_err(|e| Error::Config(format!("[source] url: {e}; expected an http:// or https:// URL")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(Error::Config(format!("[source] url: scheme {:?}; expected http or https", parsed.scheme())));
+    }
+    let label = redact_url(&parsed);
+    let method = method.unwrap_or_else(|| "GET".into()).to_ascii_uppercase();
+    if !matches!(method.as_str(), "GET" | "POST") {
+        return Err(Error::Config(format!("[source] method = {method:?}: expected \"GET\" or \"POST\"")));
+    }
+    let mut header_list = Vec::new();
+    for (name, value) in headers.unwrap_or_default() {
+        let key = format!("[source.headers] {name}");
+        reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| Error::Config(format!("{key}: not a valid header name")))?;
+        let value = expand_env(&value, &key)?;
+        reqwest::header::HeaderValue::from_str(&value).map_err(|_| Error::Config(format!("{key}: the value is not a valid header value")))?;
+        header_list.push((name, Secret(value)));
+    }
+    let basic_auth = match basic_auth {
+        None => None,
+        Some(b) => {
+            let password = match b.password {
+                Some(p) => expand_env(&p, "[source.basic_auth] password")?,
+                None => String::new(),
+            };
+            Some((b.user, Secret(password)))
+        }
+    };
+    let pointer = |p: String, key: &str| -> Result<String> {
+        if p.is_empty() || p.starts_with('/') {
+            Ok(p)
+        } else {
+            Err(Error::Config(format!("{key} = {p:?}: expected a JSON pointer like \"/data/products\" (or \"\" for the whole body)")))
+        }
+    };
+    let items = pointer(items.unwrap_or_default(), "[source] items")?;
+    let paging = match paging {
+        None => Paging::None,
+        Some(p) => {
+            let kind = p.kind.to_ascii_lowercase();
+            let unexpected = |keys: &[(&str, bool)]| -> Result<()> {
+                match keys.iter().find(|(_, present)| *present) {
+                    Some((k, _)) => Err(Error::Config(format!("[source.paging] {k} does not apply to type = {kind:?}"))),
+                    None => Ok(()),
+                }
+            };
+            match kind.as_str() {
+                "none" => {
+                    unexpected(&[("param", p.param.is_some()), ("next", p.next.is_some()), ("limit", p.limit.is_some())])?;
+                    Paging::None
+                }
+                "page" => {
+                    unexpected(&[("offset_param", p.offset_param.is_some()), ("limit_param", p.limit_param.is_some()), ("limit", p.limit.is_some()), ("next", p.next.is_some())])?;
+                    let size = match (p.size_param, p.size) {
+                        (Some(n), Some(s)) if s > 0 => Some((n, s)),
+                        (None, None) => None,
+                        _ => return Err(Error::Config("[source.paging] size_param and size go together (size ≥ 1)".into())),
+                    };
+                    Paging::Page { param: p.param.unwrap_or_else(|| "page".into()), first: p.first.unwrap_or(1), size }
+                }
+                "offset" => {
+                    unexpected(&[("param", p.param.is_some()), ("first", p.first.is_some()), ("size_param", p.size_param.is_some()), ("size", p.size.is_some()), ("next", p.next.is_some())])?;
+                    let limit = p.limit.unwrap_or(100);
+                    if limit == 0 {
+                        return Err(Error::Config("[source.paging] limit = 0: expected at least 1".into()));
+                    }
+                    Paging::Offset {
+                        offset_param: p.offset_param.unwrap_or_else(|| "offset".into()),
+                        limit_param: p.limit_param.unwrap_or_else(|| "limit".into()),
+                        limit,
+                    }
+                }
+                "next" => {
+                    unexpected(&[("param", p.param.is_some()), ("first", p.first.is_some()), ("size_param", p.size_param.is_some()), ("size", p.size.is_some()), ("offset_param", p.offset_param.is_some()), ("limit_param", p.limit_param.is_some()), ("limit", p.limit.is_some())])?;
+                    Paging::Next { pointer: p.next.map(|n| pointer(n, "[source.paging] next")).transpose()? }
+                }
+                other => {
+                    return Err(Error::Config(format!(
+                        "[source.paging] type = {other:?}: expected \"page\", \"offset\", \"next\" or \"none\""
+                    )))
+                }
+            }
+        }
+    };
+    for (key, v) in [
+        ("sku", &columns.sku),
+        ("name", &columns.name),
+        ("regular_price", &columns.regular_price),
+        ("sale_price", &columns.sale_price),
+        ("external_id", &columns.external_id),
+    ] {
+        if let Some(v) = v {
+            if v.is_empty() {
+                return Err(Error::Config(format!("[source.columns] {key} = \"\": expected a JSON pointer like \"/article\" or a field name")));
+            }
+        }
+    }
+    if let Some(rate) = max_requests_per_sec {
+        if !(rate > 0.0 && rate.is_finite()) {
+            return Err(Error::Config(format!("[source] max_requests_per_sec = {rate}: expected a number above 0")));
+        }
+    }
+    Ok(Source::Http(Box::new(HttpSource {
+        url: Secret(full),
+        label,
+        method,
+        headers: header_list,
+        basic_auth,
+        timeout: Duration::from_secs(timeout_secs.unwrap_or(30).clamp(1, 3600)),
+        retries: retries.unwrap_or(3).min(20),
+        retry_base: Duration::from_millis(500),
+        items,
+        paging,
+        max_pages: max_pages.unwrap_or(10_000).max(1),
+        max_requests_per_sec,
+        columns,
+    })))
+}

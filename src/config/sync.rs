@@ -1,0 +1,190 @@
+//! `[sync]`: how a run behaves on the shop — the status of new products, chunk sizing and
+//! pacing, resume patience, the missing-items policy and the external-ID meta key.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::model::Key;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SyncSection {
+    #[serde(default = "default_status")]
+    new_product_status: String,
+    #[serde(default = "default_chunk")]
+    chunk_size: usize,
+    #[serde(default = "default_resume_within")]
+    resume_within: String,
+    #[serde(default = "default_author")]
+    author_id: u64,
+    #[serde(default = "default_lock_wait")]
+    lock_wait_timeout_secs: u64,
+    #[serde(default = "default_missing")]
+    missing: String,
+    #[serde(default = "default_external_id_meta")]
+    external_id_meta: String,
+    #[serde(default = "default_chunk_target")]
+    chunk_target_ms: u64,
+    #[serde(default = "default_chunk_min")]
+    chunk_min: usize,
+    #[serde(default = "default_chunk_max")]
+    chunk_max: usize,
+    #[serde(default)]
+    pause_between_chunks_ms: u64,
+    #[serde(default)]
+    max_threads_running: u64,
+    pause_file: Option<PathBuf>,
+    stop_file: Option<PathBuf>,
+}
+
+fn default_chunk_target() -> u64 {
+    500
+}
+fn default_chunk_min() -> usize {
+    10
+}
+fn default_chunk_max() -> usize {
+    1000
+}
+
+fn default_external_id_meta() -> String {
+    "_woosync_external_id".into()
+}
+
+fn default_missing() -> String {
+    "ignore".into()
+}
+
+impl Default for SyncSection {
+    fn default() -> Self {
+        SyncSection {
+            new_product_status: default_status(),
+            chunk_size: default_chunk(),
+            resume_within: default_resume_within(),
+            author_id: default_author(),
+            lock_wait_timeout_secs: default_lock_wait(),
+            missing: default_missing(),
+            external_id_meta: default_external_id_meta(),
+            chunk_target_ms: default_chunk_target(),
+            chunk_min: default_chunk_min(),
+            chunk_max: default_chunk_max(),
+            pause_between_chunks_ms: 0,
+            max_threads_running: 0,
+            pause_file: None,
+            stop_file: None,
+        }
+    }
+}
+
+fn default_status() -> String {
+    "draft".into()
+}
+fn default_chunk() -> usize {
+    100
+}
+fn default_resume_within() -> String {
+    "1h".into()
+}
+fn default_author() -> u64 {
+    1
+}
+fn default_lock_wait() -> u64 {
+    5
+}
+
+/// How chunks are sized and paced on a live shop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkPolicy {
+    /// Aim each chunk's transaction at this long (0 = keep `chunk_size`).
+    pub target: Duration,
+    pub min: usize,
+    pub max: usize,
+    /// Sleep between chunks.
+    pub pause: Duration,
+    /// Wait before a chunk while the server's `Threads_running` is above this (0 = never).
+    pub max_threads_running: u64,
+    /// Present → wait before the next chunk.
+    pub pause_file: Option<PathBuf>,
+    /// Present → finish the current chunk and stop as interrupted.
+    pub stop_file: Option<PathBuf>,
+}
+
+
+/// `[sync]` as settled; [`super::Settings`] carries these fields as its own.
+pub(super) struct SyncSettings {
+    pub external_id_meta: &'static str,
+    pub new_product_status: String,
+    pub chunk_size: usize,
+    pub chunks: ChunkPolicy,
+    pub resume_within: Duration,
+    pub author_id: u64,
+    pub lock_wait_timeout_secs: u64,
+    pub zero_missing: bool,
+}
+
+impl SyncSection {
+    pub(super) fn settle(self, base: &Path) -> Result<SyncSettings> {
+        let external_id_meta = self.external_id_meta.trim().to_string();
+        if external_id_meta.is_empty()
+            || external_id_meta.len() > 255
+            || !external_id_meta.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            || Key::ALL.iter().any(|k| k.meta_key() == external_id_meta)
+        {
+            return Err(Error::Config(format!(
+                "[sync] external_id_meta = {external_id_meta:?}: expected a meta key of letters, digits, `_` and `-` \
+                 that WooCommerce does not use itself, like \"_woosync_external_id\""
+            )));
+        }
+        if !matches!(self.new_product_status.as_str(), "draft" | "pending" | "private") {
+            return Err(Error::Config(format!(
+                "[sync] new_product_status = {:?}: expected \"draft\", \"pending\" or \"private\"",
+                self.new_product_status
+            )));
+        }
+        if self.chunk_size == 0 || self.chunk_size > 10_000 {
+            return Err(Error::Config(format!(
+                "[sync] chunk_size = {}: expected 1 to 10000",
+                self.chunk_size
+            )));
+        }
+        if self.chunk_min == 0 || self.chunk_min > self.chunk_max || self.chunk_max > 10_000 {
+            return Err(Error::Config(format!(
+                "[sync] chunk_min = {}, chunk_max = {}: expected 1 ≤ chunk_min ≤ chunk_max ≤ 10000",
+                self.chunk_min, self.chunk_max
+            )));
+        }
+        let in_base = |p: Option<PathBuf>| p.map(|p| if p.is_absolute() { p } else { base.join(p) });
+        let resume_within = humantime::parse_duration(&self.resume_within).map_err(|e| {
+            Error::Config(format!(
+                "[sync] resume_within = {:?}: {e}; expected a duration like \"1h\" or \"30m\"",
+                self.resume_within
+            ))
+        })?;
+        let zero_missing = match self.missing.as_str() {
+            "ignore" => false,
+            "zero_stock" => true,
+            other => return Err(Error::Config(format!("[sync] missing = {other:?}: expected \"ignore\" or \"zero_stock\""))),
+        };
+        Ok(SyncSettings {
+            external_id_meta: Box::leak(external_id_meta.into_boxed_str()),
+            new_product_status: self.new_product_status,
+            chunk_size: self.chunk_size,
+            chunks: ChunkPolicy {
+                target: Duration::from_millis(self.chunk_target_ms),
+                min: self.chunk_min,
+                max: self.chunk_max,
+                pause: Duration::from_millis(self.pause_between_chunks_ms),
+                max_threads_running: self.max_threads_running,
+                pause_file: in_base(self.pause_file),
+                stop_file: in_base(self.stop_file),
+            },
+            resume_within,
+            author_id: self.author_id,
+            lock_wait_timeout_secs: self.lock_wait_timeout_secs.clamp(1, 3600),
+            zero_missing,
+        })
+    }
+}
