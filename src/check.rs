@@ -5,7 +5,7 @@ use mysql_async::prelude::*;
 
 use crate::catalog::{self, shop::check_privileges, Shop};
 use crate::config::Settings;
-use crate::engine::lock_name;
+use crate::run::lock_name;
 use crate::error::{Error, ExitCode};
 use crate::journal;
 
@@ -34,7 +34,7 @@ impl Check {
 pub async fn run(settings: &Settings) -> Vec<Check> {
     let mut checks = vec![Check::pass("config", format!("{} is valid", settings.config_path.display()))];
 
-    match crate::engine::read_feed(settings, &crate::engine::Quiet).await {
+    match crate::run::read_feed(settings, &crate::run::Quiet).await {
         Ok(feed) => {
             let first = feed.rejections.first().map(|r| format!("; first rejected: {} ({}): {}", r.location, r.field, r.message)).unwrap_or_default();
             checks.push(Check::pass("source", format!("{}: {} rows to sync, {} rejected{first}", feed.label, feed.items, feed.rejections.len())));

@@ -8,7 +8,8 @@
 //!                               resume)                             one at a time)     its checkpoint)   term count)
 //! ```
 //! What a run holds for its whole length is the packed catalogue and its SKU index; the feed
-//! and the plan pass through in blocks.
+//! and the plan pass through in blocks. [`run`] composes these modules phase by phase (lock,
+//! freeze, survey, planning, write, finish); [`config`] is the plain data they all read.
 //!
 //! Invariants:
 //! - `plan` never touches the database; `woo` holds WooCommerce's rules as pure functions.
@@ -26,7 +27,7 @@ pub mod cli;
 pub mod config;
 pub mod crashpoint;
 pub mod doctor;
-pub mod engine;
+pub mod run;
 pub mod error;
 pub mod finalise;
 pub mod fixture;
@@ -36,7 +37,6 @@ pub mod input;
 pub mod journal;
 pub mod model;
 pub mod normalize;
-pub mod pace;
 pub mod plan;
 pub mod report;
 pub mod source;

@@ -3,7 +3,7 @@
 use clap::Parser;
 use woosync::cli::{Cli, Command};
 use woosync::config::{LogSettings, Settings};
-use woosync::engine::{self, Outcome, Quiet, Shutdown, SyncOptions};
+use woosync::run::{self, Outcome, Quiet, Shutdown, SyncOptions};
 use woosync::error::{Error, ExitCode};
 
 fn main() {
@@ -105,7 +105,7 @@ async fn run(cli: Cli, loaded: woosync::error::Result<Settings>) -> ExitCode {
             }
         }
         Command::Resume(args) => {
-            let result = engine::resume(&settings, args.run, args.report.as_deref(), &shutdown, &Quiet).await;
+            let result = run::resume(&settings, args.run, args.report.as_deref(), &shutdown, &Quiet).await;
             let code = match &result {
                 Ok(o) => {
                     println!("{}", o.summary());
@@ -116,7 +116,7 @@ async fn run(cli: Cli, loaded: woosync::error::Result<Settings>) -> ExitCode {
             after_run(&settings, code, &result, false).await;
             code
         }
-        Command::Doctor(args) => match engine::doctor(&settings, args.fix, args.report.as_deref(), &shutdown, &Quiet).await {
+        Command::Doctor(args) => match run::doctor(&settings, args.fix, args.report.as_deref(), &shutdown, &Quiet).await {
             Ok((o, count_wrong)) => {
                 let c = &o.counts;
                 let found = c.updated + c.conflict + count_wrong as usize;
@@ -133,10 +133,10 @@ async fn run(cli: Cli, loaded: woosync::error::Result<Settings>) -> ExitCode {
             }
             Err(e) => failed(&e, false),
         },
-        Command::Status(args) => match engine::status(&settings, 20).await {
+        Command::Status(args) => match run::status(&settings, 20).await {
             Ok(runs) => {
                 if args.json {
-                    println!("{}", engine::status_json(&runs));
+                    println!("{}", run::status_json(&runs));
                 } else {
                     print_status(&runs)
                 }
@@ -174,9 +174,9 @@ impl Bar {
     }
 }
 
-impl engine::Observer for Bar {
-    fn progress(&self, p: engine::Progress) {
-        if p.phase == engine::FETCHING_PAGES {
+impl run::Observer for Bar {
+    fn progress(&self, p: run::Progress) {
+        if p.phase == run::FETCHING_PAGES {
             // An HTTP source: pages so far (their number is not known ahead).
             self.0.set_length(0);
             self.0.set_position(0);
@@ -193,11 +193,11 @@ impl engine::Observer for Bar {
 async fn sync_once(settings: &Settings, args: &woosync::cli::SyncArgs, shutdown: &Shutdown) -> ExitCode {
     let options = SyncOptions { dry_run: args.dry_run, report: args.report.as_deref(), force: args.force };
     let bar = Bar::on_terminal();
-    let observer: &dyn engine::Observer = match &bar {
+    let observer: &dyn run::Observer = match &bar {
         Some(bar) => bar,
         None => &Quiet,
     };
-    let result = engine::sync(settings, options, shutdown, observer).await;
+    let result = run::sync(settings, options, shutdown, observer).await;
     if let Some(bar) = &bar {
         bar.0.finish_and_clear();
     }

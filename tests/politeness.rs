@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::TestShop;
 use mysql_async::prelude::*;
 use woosync::config::Settings;
-use woosync::engine::{self, Observer, Progress, Shutdown, SyncOptions};
+use woosync::run::{self, Observer, Progress, Shutdown, SyncOptions};
 use woosync::fixture::Spec;
 
 /// A shop of `n` simple products and a feed that changes the stock of every one.
@@ -58,8 +58,8 @@ impl Observer for Watch {
     }
 }
 
-async fn sync_with(settings: &Settings, watch: &Watch) -> woosync::error::Result<Vec<engine::Outcome>> {
-    engine::sync(settings, SyncOptions { dry_run: false, report: None, force: false }, &Shutdown::default(), watch).await
+async fn sync_with(settings: &Settings, watch: &Watch) -> woosync::error::Result<Vec<run::Outcome>> {
+    run::sync(settings, SyncOptions { dry_run: false, report: None, force: false }, &Shutdown::default(), watch).await
 }
 
 #[tokio::test]
@@ -132,7 +132,7 @@ async fn the_pause_file_holds_writes_until_it_is_removed() {
     let started = Instant::now();
     sync_with(&s, &watch).await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(1400), "{:?}", started.elapsed());
-    assert!(watch.phases.lock().unwrap().contains(&engine::PAUSED), "{:?}", watch.phases.lock().unwrap());
+    assert!(watch.phases.lock().unwrap().contains(&run::PAUSED), "{:?}", watch.phases.lock().unwrap());
     assert!(all_synced(&mut shop, 30).await);
     assert!(removed.load(Ordering::SeqCst));
     shop.drop_db().await;
@@ -166,7 +166,7 @@ async fn writes_wait_while_the_server_runs_more_threads_than_allowed() {
     let started = Instant::now();
     sync_with(&s, &watch).await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(1200), "{:?}", started.elapsed());
-    assert!(watch.phases.lock().unwrap().contains(&engine::WAITING_FOR_SERVER), "{:?}", watch.phases.lock().unwrap());
+    assert!(watch.phases.lock().unwrap().contains(&run::WAITING_FOR_SERVER), "{:?}", watch.phases.lock().unwrap());
     for b in busy {
         b.await.unwrap();
     }
@@ -229,7 +229,7 @@ async fn a_connection_killed_mid_chunk_is_reconnected_and_the_chunk_applied_once
         holder.query_drop("ROLLBACK").await.unwrap();
         killed
     });
-    engine::sync(&s, SyncOptions { dry_run: false, report: None, force: false }, &Shutdown::default(), &attempts).await.unwrap();
+    run::sync(&s, SyncOptions { dry_run: false, report: None, force: false }, &Shutdown::default(), &attempts).await.unwrap();
     assert!(release.await.unwrap(), "the chunk's connection was found and killed");
     let seen = attempts.0.lock().unwrap().clone();
     assert_eq!(seen.iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec![1, 2, 3], "{seen:?}");

@@ -521,11 +521,11 @@ async fn the_safety_guard_refuses_a_feed_that_zeroes_the_shop_unless_forced() {
     assert!(error.contains("zero stock"));
 
     let report = shop.report_path();
-    let forced = woosync::engine::sync(
+    let forced = woosync::run::sync(
         &s,
-        woosync::engine::SyncOptions { dry_run: false, report: Some(&report), force: true },
-        &woosync::engine::Shutdown::default(),
-        &woosync::engine::Quiet,
+        woosync::run::SyncOptions { dry_run: false, report: Some(&report), force: true },
+        &woosync::run::Shutdown::default(),
+        &woosync::run::Quiet,
     )
     .await
     .unwrap();

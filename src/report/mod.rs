@@ -1,5 +1,5 @@
 //! What a run tells people: the CSV diff report (one row per changed field, conflict, invalid row
-//! and warning) and the console summary. The engine hands rows here as chunks commit (or, in a
+//! and warning) and the console summary. The run hands rows here as chunks commit (or, in a
 //! dry run, as they would); this module never decides anything.
 
 mod row;

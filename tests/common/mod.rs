@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts, Row, Value};
 use woosync::config::Settings;
-use woosync::engine::{self, Outcome, Quiet, Shutdown, SyncOptions};
+use woosync::run::{self, Outcome, Quiet, Shutdown, SyncOptions};
 use woosync::fixture;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -111,7 +111,7 @@ impl TestShop {
 
     pub async fn try_sync(&self, settings: &Settings, dry_run: bool) -> woosync::error::Result<Outcome> {
         let report = self.report_path();
-        engine::sync(settings, SyncOptions { dry_run, report: Some(&report), force: false }, &Shutdown::default(), &Quiet)
+        run::sync(settings, SyncOptions { dry_run, report: Some(&report), force: false }, &Shutdown::default(), &Quiet)
             .await
             .map(|mut v| v.pop().unwrap())
     }

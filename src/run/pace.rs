@@ -1,10 +1,71 @@
 //! Live-shop politeness: how many products the next chunk takes, aimed at a transaction time
 //! (`[sync] chunk_target_ms`), and whether to write it now (pause and stop files, the server's
-//! `Threads_running`). Sizing is pure; the waiting is done by the engine.
+//! `Threads_running`). Sizing and the hold decision are pure; [`wait_for_turn`] does the waiting
+//! before each chunk.
 
 use std::time::Duration;
 
+use mysql_async::prelude::*;
+
+use super::{Progress, Run};
 use crate::config::ChunkPolicy;
+use crate::error::{Error, Result};
+
+/// The progress phase while the writer waits for the pause file to go.
+pub const PAUSED: &str = "paused: the pause file is present";
+/// The progress phase while the writer waits for the server to calm down.
+pub const WAITING_FOR_SERVER: &str = "waiting: the server's Threads_running is above max_threads_running";
+
+/// Before a chunk: waits while the pause file is there or the server is busier than
+/// `max_threads_running` allows (polling every second, saying so in the progress line and
+/// the log); returns why to stop instead (a signal, the stop file).
+pub(super) async fn wait_for_turn(run: &mut Run<'_>, progress: Progress) -> Result<Option<String>> {
+    let policy = &run.settings.chunks;
+    let mut said: Option<Hold> = None;
+    loop {
+        if run.shutdown.requested() {
+            return Ok(Some("stopped by a signal between chunks".into()));
+        }
+        if let Some(file) = policy.stop_file.as_ref().filter(|f| f.exists()) {
+            return Ok(Some(format!("the stop file {} is present", file.display())));
+        }
+        let paused = policy.pause_file.as_ref().is_some_and(|f| f.exists());
+        let running = if policy.max_threads_running > 0 && !paused {
+            let row: Option<(String, String)> = run
+                .conn
+                .query_first("SHOW GLOBAL STATUS LIKE 'Threads_running'")
+                .await
+                .map_err(|e| Error::db("reading Threads_running", e))?;
+            row.and_then(|(_, v)| v.parse().ok())
+        } else {
+            None
+        };
+        let Some(hold) = hold(policy, paused, running) else {
+            if said.is_some() {
+                tracing::info!("resuming writes");
+            }
+            return Ok(None);
+        };
+        if said.as_ref().map(std::mem::discriminant) != Some(std::mem::discriminant(&hold)) {
+            match &hold {
+                Hold::Paused => tracing::info!(
+                    "paused: {} is present; writes continue when it is removed",
+                    policy.pause_file.as_ref().map(|f| f.display().to_string()).unwrap_or_default()
+                ),
+                Hold::Busy { running, max } => {
+                    tracing::info!(running, max, "waiting: Threads_running is {running}, above max_threads_running = {max}")
+                }
+            }
+        }
+        let phase = match hold {
+            Hold::Paused => PAUSED,
+            Hold::Busy { .. } => WAITING_FOR_SERVER,
+        };
+        run.observer.progress(Progress { phase, ..progress });
+        said = Some(hold);
+        tokio::time::sleep(Duration::from_millis(if cfg!(test) { 50 } else { 1000 })).await;
+    }
+}
 
 /// The size of the next chunk after one of `products` took `took`: the size that would have taken
 /// the target time, moved at most by half or double per chunk (one slow chunk — a lock wait — does
