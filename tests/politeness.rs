@@ -203,14 +203,14 @@ async fn a_connection_killed_mid_chunk_is_reconnected_and_the_chunk_applied_once
     let holder_id = holder.id();
     let url = shop.url.clone();
     let db = shop.db.clone();
-    // ...and while it waits, its connection is killed from a third session; then the row is let go.
+    // ...and while it waits (on its locking read of the chunk's rows, or on a write), its connection is killed from a third session; then the row is let go.
     let killer = tokio::spawn(async move {
         let mut admin = mysql_async::Conn::new(mysql_async::Opts::from_url(&url).unwrap()).await.unwrap();
         for _ in 0..200 {
             let waiting: Option<u64> = admin
                 .exec_first(
                     "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> ? AND ID <> CONNECTION_ID() \
-                     AND INFO LIKE 'UPDATE%postmeta%' AND TIME >= 1",
+                     AND (INFO LIKE 'UPDATE%postmeta%' OR INFO LIKE 'SELECT%postmeta%FOR UPDATE') AND TIME >= 1",
                     (&db, holder_id),
                 )
                 .await

@@ -6,13 +6,14 @@
 mod create;
 pub mod statements;
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use chrono::Utc;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, TxOpts};
 
-use crate::catalog::{PostType, Shop};
+use crate::catalog::{Catalog, PostType, Shop};
 use crate::error::{is_retryable, Error, Result};
 use crate::plan::{MetaOp, TermChange, Unit};
 use crate::report::ReportRow;
@@ -21,6 +22,8 @@ use statements::{LookupRow, Statement};
 /// Everything a chunk writer needs besides the chunk.
 pub struct Target<'a> {
     pub shop: &'a Shop,
+    /// The rules the plan was made by, to plan again what changed before a chunk commits.
+    pub rules: &'a crate::plan::Rules,
     pub run_id: u64,
     pub new_status: &'a str,
     pub author_id: u64,
@@ -153,9 +156,9 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
     let now = Utc::now();
     let local = shop.utc_offset.local(now).format("%Y-%m-%d %H:%M:%S").to_string();
     let gmt = now.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string();
-    let mut done = summarise(chunk);
-
     let mut tx = conn.start_transaction(TxOpts::default()).await?;
+    let chunk = &*checked(&mut tx, target, chunk_no, chunk).await?;
+    let mut done = summarise(chunk);
 
     // Creates first: they yield the IDs the report rows need.
     let creates: Vec<&crate::plan::NewProduct> = chunk.iter().flat_map(|u| u.creates.iter()).collect();
@@ -256,6 +259,27 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
     tx.commit().await?;
     crate::crashpoint::here(format_args!("chunk-{chunk_no}-committed"));
     Ok(done)
+}
+
+/// The chunk as it will be written. The rows of every product its plan depends on are locked
+/// (`FOR UPDATE`, until the chunk commits) and compared with what the plan saw; a unit whose
+/// products changed since the run read the shop — an order placed meanwhile — is planned again
+/// from the rows as they are, so nothing derived is written from a stale snapshot.
+async fn checked<'c>(tx: &mut mysql_async::Transaction<'_>, target: &Target<'_>, chunk_no: u32, chunk: &'c [Unit]) -> Result<Cow<'c, [Unit]>, ChunkError> {
+    let mut ids: Vec<u64> = chunk.iter().flat_map(|u| u.deps.iter().map(|d| d.0)).collect();
+    if ids.is_empty() {
+        return Ok(Cow::Borrowed(chunk));
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let fresh = Catalog::load_locked(tx, target.shop, &ids, target.external_id_meta).await?;
+    let stale = |u: &Unit| u.deps.iter().any(|&(id, print)| fresh.state_print(id) != Some(print));
+    let changed = chunk.iter().filter(|u| stale(u)).count();
+    if changed == 0 {
+        return Ok(Cow::Borrowed(chunk));
+    }
+    tracing::info!(chunk = chunk_no, changed, "chunk {chunk_no}: {changed} of its products changed in the shop since the run read it; planned again from their rows as they are");
+    Ok(Cow::Owned(chunk.iter().map(|u| if stale(u) { crate::plan::replan(u, &fresh, target.rules) } else { u.clone() }).collect()))
 }
 
 fn lookup_row(id: u64, v: &crate::woo::LookupValues) -> LookupRow {

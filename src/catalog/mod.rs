@@ -173,6 +173,21 @@ pub struct Product {
 }
 
 impl Product {
+    /// A product or variation post as read, before its meta, type, term and lookup row.
+    fn skeleton(id: u64, post_type: &str, status: &str, parent: u64) -> Product {
+        let variation = post_type != "product";
+        Product {
+            id,
+            post_type: if variation { PostType::Variation } else { PostType::Product },
+            status: Status::from_post_status(status),
+            parent,
+            kind: if variation { Kind::Variation } else { Kind::Simple },
+            meta: Default::default(),
+            lookup: None,
+            outofstock_term: false,
+        }
+    }
+
     /// The value of a slotted key (`None` for the rare keys: ask `Catalog::value`).
     pub fn get(&self, key: Key) -> Option<&str> {
         if key as usize >= SLOTS {
@@ -353,20 +368,151 @@ impl Catalog {
         let _ = second.disconnect().await;
         let _ = third.disconnect().await;
         let mut cat = cat.into_inner().expect("catalog lock");
-        for i in 0..cat.products.len() {
-            let p = &cat.products[i];
+        cat.settle();
+        Ok(cat)
+    }
+
+    /// One meta row of the scan: `field` is the key's 1-based position in `Key::ALL`, or one
+    /// past it for the external-ID key. Rows of posts the catalog lacks are dropped.
+    fn add_meta(&mut self, post_id: u64, meta_id: u64, field: usize, value: Option<Vec<u8>>) {
+        let Some(i) = self.position(post_id) else { return };
+        let value = value.map(|v| match String::from_utf8(v) {
+            Ok(s) => CompactString::from(s),
+            Err(e) => CompactString::from(String::from_utf8_lossy(e.as_bytes())),
+        });
+        let new = MetaRow { id: meta_id, value };
+        if field == Key::ALL.len() + 1 {
+            self.external.entry(post_id).or_default().push(new);
+            return;
+        }
+        let Some(&key) = field.checked_sub(1).and_then(|k| Key::ALL.get(k)) else { return };
+        if key as usize >= SLOTS {
+            self.extra.entry((post_id, key)).or_default().push(new);
+            return;
+        }
+        let slots = &mut self.products[i].meta;
+        let later = match slots.id(key) {
+            None => {
+                slots.put(key, new);
+                return;
+            }
+            Some(first) if new.id < first => slots.put(key, new).expect("the slot was filled"),
+            Some(_) => new,
+        };
+        self.extra.entry((post_id, key)).or_default().push(later);
+    }
+
+    /// Variations listed under their parents, and every multi-row key in meta_id order: what
+    /// a catalog needs once all its rows are in.
+    fn settle(&mut self) {
+        for i in 0..self.products.len() {
+            let p = &self.products[i];
             if p.post_type == PostType::Variation && p.parent != 0 {
                 let (parent, id) = (p.parent, p.id);
-                cat.children.entry(parent).or_default().push(id);
+                self.children.entry(parent).or_default().push(id);
             }
         }
-        for kids in cat.children.values_mut() {
+        for kids in self.children.values_mut() {
             kids.sort_unstable();
         }
-        for rows in cat.extra.values_mut().chain(cat.external.values_mut()) {
+        for rows in self.extra.values_mut().chain(self.external.values_mut()) {
             rows.sort_by_key(|r| r.id);
         }
+    }
+
+    /// A print of everything of a product its plan was made from: its post status and type,
+    /// every row of every price/stock/SKU key, its lookup row and its `outofstock` term. Two
+    /// reads of the product with the same print planned the same. `None`: no such product.
+    pub fn state_print(&self, id: u64) -> Option<u64> {
+        use std::hash::{Hash, Hasher};
+        let p = self.product(id)?;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (p.status as u8, p.kind as u8, p.post_type as u8, p.parent, p.outofstock_term).hash(&mut h);
+        p.lookup.map(|l| l.print).hash(&mut h);
+        for key in Key::ALL {
+            for row in self.rows(id, key) {
+                (key as u8, row.id, row.value.as_deref()).hash(&mut h);
+            }
+        }
+        Some(h.finish())
+    }
+
+    /// The products `ids` (with their variations' parents as far as listed) as they are now,
+    /// inside the caller's transaction, their meta rows, `outofstock` term rows and lookup rows
+    /// locked (`FOR UPDATE`) until it ends: what a chunk is checked against before it writes.
+    /// Each locking read is held to the index by ID (`FORCE INDEX`): a plan that scanned by
+    /// `meta_key` would lock every product's price and stock rows, and a live shop's orders with them.
+    pub async fn load_locked<Q: Queryable>(q: &mut Q, shop: &Shop, ids: &[u64], external_meta: &str) -> std::result::Result<Catalog, mysql_async::Error> {
+        let p = &shop.prefix;
+        let mut cat = Catalog::default();
+        if ids.is_empty() {
+            return Ok(cat);
+        }
+        let list = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+        let posts: Vec<(u64, String, String, u64)> =
+            q.query(format!("SELECT ID, post_type, post_status, post_parent FROM `{p}posts` WHERE ID IN ({list})")).await?;
+        for (id, post_type, status, parent) in posts {
+            cat.products.push(Product::skeleton(id, &post_type, &status, parent));
+        }
+        cat.products.sort_unstable_by_key(|p| p.id);
+        let keys = Key::ALL.iter().map(|k| k.meta_key()).chain([external_meta]).map(|k| format!("'{k}'")).collect::<Vec<_>>().join(",");
+        let meta: Vec<(u64, u64, usize, Option<Vec<u8>>)> = q
+            .query(format!(
+                "SELECT post_id, meta_id, FIELD(meta_key, {keys}), meta_value FROM `{p}postmeta` FORCE INDEX (post_id) \
+                 WHERE post_id IN ({list}) AND meta_key IN ({keys}) ORDER BY meta_id FOR UPDATE"
+            ))
+            .await?;
+        for (post_id, meta_id, field, value) in meta {
+            cat.add_meta(post_id, meta_id, field, value);
+        }
+        let types: Vec<(u64, String)> = q.query(format!("{} AND tr.object_id IN ({list})", types_query(p))).await?;
+        for (id, slug) in types {
+            cat.set_kind(id, &slug);
+        }
+        let oos: Vec<u64> = q
+            .query(format!("SELECT object_id FROM `{p}term_relationships` FORCE INDEX (PRIMARY) WHERE term_taxonomy_id = {} AND object_id IN ({list}) FOR UPDATE", shop.outofstock_tt))
+            .await?;
+        for id in oos {
+            cat.product_mut(id).into_iter().for_each(|p| p.outofstock_term = true);
+        }
+        let lookups: Vec<LookupRowRead> = q.query(format!("{} FORCE INDEX (PRIMARY) WHERE product_id IN ({list}) FOR UPDATE", lookup_query(p))).await?;
+        for row in lookups {
+            cat.add_lookup(row, false);
+        }
+        cat.settle();
         Ok(cat)
+    }
+
+    /// A product's type from its `product_type` term (variations have none of their own).
+    fn set_kind(&mut self, id: u64, slug: &str) {
+        let Some(p) = self.product_mut(id) else { return };
+        if p.post_type == PostType::Product {
+            p.kind = match slug {
+                "simple" => Kind::Simple,
+                "variable" => Kind::Variable,
+                "grouped" => Kind::Grouped,
+                "external" => Kind::External,
+                _ => Kind::Other,
+            };
+        }
+    }
+
+    /// A lookup row, printed into its product (and kept whole with `keep`).
+    fn add_lookup(&mut self, row: LookupRowRead, keep: bool) {
+        let (id, sku, min, max, onsale, qty, status) = row;
+        let Some(p) = self.product_mut(id as u64) else { return };
+        let row = StoredLookup {
+            sku_hash: sku_hash(sku.as_deref().unwrap_or("")),
+            min_price: min,
+            max_price: max,
+            onsale: onsale.unwrap_or(0) != 0,
+            stock_quantity: qty,
+            stock_status: status.unwrap_or_default().into(),
+        };
+        p.lookup = Some(row.print());
+        if keep {
+            self.lookup_rows.insert(id as u64, row);
+        }
     }
 
     /// A Unix timestamp stored under a key (the sale schedule), if any.
@@ -434,35 +580,10 @@ async fn read_meta(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, from: u64
     result
         .for_each(|mut row| {
             let post_id: u64 = row.take(0).unwrap_or(0);
-            let mut cat = cat.lock().expect("catalog lock");
-            let Some(i) = cat.position(post_id) else { return };
             let meta_id: u64 = row.take(1).unwrap_or(0);
             let field: usize = row.take(2).unwrap_or(0);
             let value: Option<Vec<u8>> = row.take(3).unwrap_or(None);
-            let value = value.map(|v| match String::from_utf8(v) {
-                Ok(s) => CompactString::from(s),
-                Err(e) => CompactString::from(String::from_utf8_lossy(e.as_bytes())),
-            });
-            let new = MetaRow { id: meta_id, value };
-            if field == Key::ALL.len() + 1 {
-                cat.external.entry(post_id).or_default().push(new);
-                return;
-            }
-            let Some(&key) = field.checked_sub(1).and_then(|k| Key::ALL.get(k)) else { return };
-            if key as usize >= SLOTS {
-                cat.extra.entry((post_id, key)).or_default().push(new);
-                return;
-            }
-            let slots = &mut cat.products[i].meta;
-            let later = match slots.id(key) {
-                None => {
-                    slots.put(key, new);
-                    return;
-                }
-                Some(first) if new.id < first => slots.put(key, new).expect("the slot was filled"),
-                Some(_) => new,
-            };
-            cat.extra.entry((post_id, key)).or_default().push(later);
+            cat.lock().expect("catalog lock").add_meta(post_id, meta_id, field, value);
         })
         .await
         .map_err(|e| Error::db("reading product meta", e))?;
@@ -485,17 +606,7 @@ async fn read_posts(conn: &mut Conn, shop: &Shop) -> Result<Catalog> {
     result
         .for_each(|row| {
             let (id, post_type, status, parent): (u64, String, String, u64) = mysql_async::from_row(row);
-            let variation = post_type != "product";
-            cat.products.push(Product {
-                id,
-                post_type: if variation { PostType::Variation } else { PostType::Product },
-                status: Status::from_post_status(&status),
-                parent,
-                kind: if variation { Kind::Variation } else { Kind::Simple },
-                meta: Default::default(),
-                lookup: None,
-                outofstock_term: false,
-            });
+            cat.products.push(Product::skeleton(id, &post_type, &status, parent));
         })
         .await
         .map_err(|e| Error::db("reading products", e))?;
@@ -507,26 +618,12 @@ async fn read_posts(conn: &mut Conn, shop: &Shop) -> Result<Catalog> {
 /// Product types, `outofstock` terms and lookup rows, into the catalog.
 async fn read_terms_and_lookup(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, keep_rows: bool) -> Result<()> {
     let p = &shop.prefix;
-    let types = format!(
-        "SELECT tr.object_id, t.slug FROM `{p}term_relationships` tr \
-         JOIN `{p}term_taxonomy` tt ON tt.term_taxonomy_id = tr.term_taxonomy_id \
-         JOIN `{p}terms` t ON t.term_id = tt.term_id WHERE tt.taxonomy = 'product_type'"
-    );
+    let types = types_query(p);
     let mut result = conn.query_iter(types).await.map_err(|e| Error::db("reading product types", e))?;
     result
         .for_each(|row| {
             let (id, slug): (u64, String) = mysql_async::from_row(row);
-            let mut cat = cat.lock().expect("catalog lock");
-            let Some(p) = cat.product_mut(id) else { return };
-            if p.post_type == PostType::Product {
-                p.kind = match slug.as_str() {
-                    "simple" => Kind::Simple,
-                    "variable" => Kind::Variable,
-                    "grouped" => Kind::Grouped,
-                    "external" => Kind::External,
-                    _ => Kind::Other,
-                };
-            }
+            cat.lock().expect("catalog lock").set_kind(id, &slug);
         })
         .await
         .map_err(|e| Error::db("reading product types", e))?;
@@ -542,30 +639,30 @@ async fn read_terms_and_lookup(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog
         }
     }
 
-    let lookup = format!(
-        "SELECT product_id, sku, min_price, max_price, onsale, stock_quantity, stock_status FROM `{p}wc_product_meta_lookup`"
-    );
+    let lookup = lookup_query(p);
     let mut result = conn.query_iter(lookup).await.map_err(|e| Error::db("reading the product lookup table", e))?;
     result
         .for_each(|row| {
-            type LookupRow = (i64, Option<String>, Option<Decimal>, Option<Decimal>, Option<i64>, Option<f64>, Option<String>);
-            let (id, sku, min, max, onsale, qty, status): LookupRow = mysql_async::from_row(row);
-            let mut cat = cat.lock().expect("catalog lock");
-            let Some(p) = cat.product_mut(id as u64) else { return };
-            let row = StoredLookup {
-                sku_hash: sku_hash(sku.as_deref().unwrap_or("")),
-                min_price: min,
-                max_price: max,
-                onsale: onsale.unwrap_or(0) != 0,
-                stock_quantity: qty,
-                stock_status: status.unwrap_or_default().into(),
-            };
-            p.lookup = Some(row.print());
-            if keep_rows {
-                cat.lookup_rows.insert(id as u64, row);
-            }
+            cat.lock().expect("catalog lock").add_lookup(mysql_async::from_row(row), keep_rows);
         })
         .await
         .map_err(|e| Error::db("reading the product lookup table", e))?;
     Ok(())
+}
+
+/// A lookup row as read: product_id, sku, min_price, max_price, onsale, stock_quantity, stock_status.
+type LookupRowRead = (i64, Option<String>, Option<Decimal>, Option<Decimal>, Option<i64>, Option<f64>, Option<String>);
+
+/// Every product's `product_type` slug (a `WHERE` clause that may be extended with `AND`).
+fn types_query(p: &str) -> String {
+    format!(
+        "SELECT tr.object_id, t.slug FROM `{p}term_relationships` tr \
+         JOIN `{p}term_taxonomy` tt ON tt.term_taxonomy_id = tr.term_taxonomy_id \
+         JOIN `{p}terms` t ON t.term_id = tt.term_id WHERE tt.taxonomy = 'product_type'"
+    )
+}
+
+/// The lookup rows' compared columns, as [`LookupRowRead`].
+fn lookup_query(p: &str) -> String {
+    format!("SELECT product_id, sku, min_price, max_price, onsale, stock_quantity, stock_status FROM `{p}wc_product_meta_lookup`")
 }

@@ -81,6 +81,19 @@ pub struct Update {
     pub rows: Vec<ReportRow>,
     /// A variable parent whose prices/stock status follow its variations.
     pub resynced_parent: bool,
+    /// The feed row the update was planned from (`None` for a re-synced parent), to plan it
+    /// again if the product changes before its chunk commits.
+    pub row: Option<Box<FeedRow>>,
+}
+
+/// A feed row as matched to its product: what [`replan`] needs to plan the product again.
+#[derive(Debug, Clone)]
+pub struct FeedRow {
+    pub item: Item,
+    pub change_sku: bool,
+    pub link: bool,
+    /// The product's `_stock` when the run read the shop (to tell a user an order moved it).
+    pub stock_then: Option<CompactString>,
 }
 
 /// A product to create, with every value WooCommerce would write for it.
@@ -103,9 +116,30 @@ pub struct NewProduct {
 pub struct Unit {
     pub creates: Vec<NewProduct>,
     pub updates: Vec<Update>,
+    /// Every product the updates were planned from (a family: the parent and all its
+    /// variations) with [`Catalog::state_print`] as the plan saw it. The writer compares them
+    /// with the rows at commit and plans the unit again where they differ.
+    pub deps: Vec<(u64, u64)>,
 }
 
 impl Unit {
+    /// Updates planned from `catalog`, with the products they depend on and their prints.
+    fn of_updates(updates: Vec<Update>, catalog: &Catalog) -> Unit {
+        let mut ids = Vec::new();
+        for u in &updates {
+            ids.push(u.id);
+            let family = if u.resynced_parent { u.id } else { u.parent };
+            if family != 0 {
+                ids.push(family);
+                ids.extend(catalog.children.get(&family).into_iter().flatten());
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let deps = ids.into_iter().map(|id| (id, catalog.state_print(id).unwrap_or(0))).collect();
+        Unit { creates: Vec::new(), updates, deps }
+    }
+
     /// Feed items this unit counts for (a re-synced parent is a consequence, not an item).
     pub fn items(&self) -> usize {
         self.creates.len() + self.updates.iter().filter(|u| !u.resynced_parent).count()
@@ -343,7 +377,7 @@ impl<'a> Planner<'a> {
                     let Some(family) = family_of(product) else {
                         let draft = Draft { update, fin, counts_as_item: true };
                         if let Some(update) = settle(draft, product, catalog, rules, &mut self.counts) {
-                            self.stopped = !emit(Unit { creates: Vec::new(), updates: vec![update] });
+                            self.stopped = !emit(Unit::of_updates(vec![update], catalog));
                         }
                         continue;
                     };
@@ -364,7 +398,7 @@ impl<'a> Planner<'a> {
                     let (new, warnings) = plan_create(item, rules);
                     self.notes.extend(warnings.into_iter().map(|w| (item.line, w)));
                     self.counts.created += 1;
-                    self.stopped = !emit(Unit { creates: vec![new], updates: Vec::new() });
+                    self.stopped = !emit(Unit { creates: vec![new], ..Unit::default() });
                 }
             }
         }
@@ -378,13 +412,13 @@ impl<'a> Planner<'a> {
         let mut drafts: HashMap<u64, Draft> = ids.iter().filter_map(|id| self.drafts.remove(id).map(|d| (*id, d))).collect();
         let mut order = HashMap::from([(family, ids)]);
         parent::resync(&mut drafts, &mut order, catalog, rules);
-        let mut unit = Unit::default();
+        let mut updates = Vec::new();
         for id in order.remove(&family).unwrap_or_default() {
             let Some(draft) = drafts.remove(&id) else { continue };
             let product = catalog.product(id).expect("drafts come from the catalog");
-            unit.updates.extend(settle(draft, product, catalog, rules, &mut self.counts));
+            updates.extend(settle(draft, product, catalog, rules, &mut self.counts));
         }
-        unit.updates.is_empty() || emit(unit)
+        updates.is_empty() || emit(Unit::of_updates(updates, catalog))
     }
 
     /// Plans the variable families still open (parents follow their variations) and returns the conflict
@@ -471,6 +505,49 @@ fn target(item: &Item, key: &str, owners: &crate::catalog::SkuIndex<'_>, externa
             (None, _) => Target::Existing { id, change_sku: false, link: false },
         },
     }
+}
+
+/// `unit` planned again from the same feed rows against `fresh` — its products as they are
+/// inside the chunk's transaction — because they changed after the run read the shop (an order
+/// was placed meanwhile). Derived values (`_price`, stock status, the term, the lookup row, the
+/// parent's re-sync) then come from the values that will be in the rows at commit; the feed's
+/// own values still win. Products gone meanwhile (deleted, trashed) are left alone. The rows of
+/// a product whose stock moved say so in `message`.
+pub fn replan(unit: &Unit, fresh: &Catalog, rules: &Rules) -> Unit {
+    let mut counts = Counts::default();
+    let (mut updates, mut drafts, mut order) = (Vec::new(), HashMap::new(), HashMap::<u64, Vec<u64>>::new());
+    for u in &unit.updates {
+        let Some(row) = &u.row else { continue };
+        let Some(product) = fresh.product(u.id).filter(|p| p.is_live()) else { continue };
+        let (mut update, fin, _) = plan_update(&row.item, product, fresh, rules, row.change_sku, row.link);
+        let now = product.get(Key::Stock);
+        if now != row.stock_then.as_deref() {
+            let (then, now) = (row.stock_then.as_deref().unwrap_or("(none)"), now.unwrap_or("(none)"));
+            for r in &mut update.rows {
+                let said = std::mem::take(&mut r.message);
+                let race = format!("the shop's stock went from {then} to {now} after the run read it (an order?); written from the values at commit");
+                r.message = if said.is_empty() { race } else { format!("{said}; {race}") };
+            }
+        }
+        let draft = Draft { update, fin, counts_as_item: true };
+        match family_of(product) {
+            None => updates.extend(settle(draft, product, fresh, rules, &mut counts)),
+            Some(family) => {
+                order.entry(family).or_default().push(u.id);
+                drafts.insert(u.id, draft);
+            }
+        }
+    }
+    let mut families: Vec<u64> = order.keys().copied().collect();
+    families.sort_unstable();
+    parent::resync(&mut drafts, &mut order, fresh, rules);
+    for family in families {
+        for id in order.remove(&family).unwrap_or_default() {
+            let (Some(draft), Some(product)) = (drafts.remove(&id), fresh.product(id)) else { continue };
+            updates.extend(settle(draft, product, fresh, rules, &mut counts));
+        }
+    }
+    Unit { creates: unit.creates.clone(), updates, deps: unit.deps.clone() }
 }
 
 /// Ops that set one single-valued key to `value`, or add the row when there is none.
@@ -626,6 +703,7 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
         term: None,
         rows,
         resynced_parent: false,
+        row: Some(Box::new(FeedRow { item: item.clone(), change_sku, link, stock_then: p.get(Key::Stock).map(Into::into) })),
     };
     (update, fin, warnings)
 }

@@ -290,3 +290,71 @@ fn a_family_is_planned_as_soon_as_its_last_row_is_in() {
     let family = whole.units.iter().find(|u| ids(u).contains(&10)).unwrap();
     assert_eq!(format!("{:?}", units[1].updates.iter().map(|u| &u.ops).collect::<Vec<_>>()), format!("{:?}", family.updates.iter().map(|u| &u.ops).collect::<Vec<_>>()));
 }
+
+#[test]
+fn a_unit_records_the_prints_of_every_product_its_plan_depends_on() {
+    let mut cat = Catalog::default();
+    simple(&mut cat, 1, "A", "10", "5");
+    variable_v(&mut cat);
+    let plan = build(&[item(2, "A", Some("12"), Sale::Absent, None), item(3, "V-1", Some("6"), Sale::Absent, None)], &[], &cat, &rules());
+    assert_eq!(plan.units[0].deps, vec![(1, cat.state_print(1).unwrap())]);
+    // A variation's unit depends on its parent and every sibling: the parent follows them all.
+    let ids: Vec<u64> = plan.units[1].deps.iter().map(|d| d.0).collect();
+    assert_eq!(ids, vec![10, 11, 12]);
+    assert!(plan.units[1].deps.iter().all(|&(id, print)| cat.state_print(id) == Some(print)));
+}
+
+#[test]
+fn replanning_derives_everything_from_the_rows_as_they_are_now() {
+    let mut cat = Catalog::default();
+    simple(&mut cat, 1, "A", "10", "5");
+    let plan = build(&[item(2, "A", Some("12"), Sale::Absent, None)], &[], &cat, &rules());
+    let unit = &plan.units[0];
+    assert_eq!(unit.updates[0].lookup.as_ref().unwrap().0.stock_quantity, Some(5.0));
+
+    // An order sold the last five meanwhile: stock 0, out of stock, the term.
+    let mut fresh = Catalog::default();
+    simple(&mut fresh, 1, "A", "10", "0");
+    assert_ne!(fresh.state_print(1), Some(unit.deps[0].1));
+    let again = replan(unit, &fresh, &rules());
+    let u = &again.updates[0];
+    assert_eq!(u.ops, vec![
+        MetaOp::Set { key: "_regular_price", ids: smallvec::smallvec![101], value: "12".into() },
+        MetaOp::Set { key: "_price", ids: smallvec::smallvec![107], value: "12".into() },
+    ]);
+    let (lookup, _) = u.lookup.clone().unwrap();
+    assert_eq!((lookup.stock_quantity, lookup.stock_status.as_str()), (Some(0.0), "outofstock"));
+    assert_eq!(u.term, None, "the order added the term already");
+    assert!(u.rows.iter().all(|r| r.message.contains("stock went from 5 to 0 after the run read it")), "{:?}", u.rows);
+    assert_eq!(again.deps, unit.deps, "the prints stay those the plan was first made from");
+
+    // The feed's stock still wins, and the term the order added goes.
+    let plan = build(&[item(2, "A", None, Sale::Absent, Some(4))], &[], &cat, &rules());
+    let again = replan(&plan.units[0], &fresh, &rules());
+    let u = &again.updates[0];
+    assert!(u.ops.contains(&MetaOp::Set { key: "_stock", ids: smallvec::smallvec![105], value: "4".into() }));
+    assert!(u.ops.contains(&MetaOp::Set { key: "_stock_status", ids: smallvec::smallvec![106], value: "instock".into() }));
+    assert_eq!(u.term, Some(TermChange::Remove));
+
+    // A product deleted meanwhile is left alone.
+    assert!(replan(&plan.units[0], &Catalog::default(), &rules()).updates.is_empty());
+}
+
+#[test]
+fn replanning_a_family_resyncs_the_parent_from_every_variation_as_it_is_now() {
+    let mut cat = Catalog::default();
+    variable_v(&mut cat);
+    let plan = build(&[item(2, "V-1", Some("6"), Sale::Absent, None)], &[], &cat, &rules());
+    // Meanwhile V-2 (not in the feed) went to 9.
+    let mut fresh = Catalog::default();
+    variable_v(&mut fresh);
+    let v2 = fresh.product(12).unwrap().meta.row(Key::Price).unwrap();
+    fresh.product_mut(12).unwrap().meta.put(Key::Price, MetaRow { id: v2.id, value: Some("9".into()) });
+    let again = replan(&plan.units[0], &fresh, &rules());
+    let parent = again.updates.iter().find(|u| u.resynced_parent).expect("the parent follows");
+    let inserted: Vec<_> = parent.ops.iter().filter_map(|op| match op {
+        MetaOp::Insert { key: "_price", value } => value.clone(),
+        _ => None,
+    }).collect();
+    assert_eq!(inserted, vec![compact_str::CompactString::from("6"), "9".into()]);
+}

@@ -132,6 +132,8 @@ struct Pass {
     source: String,
     /// Feed rows to plan, for progress.
     total: usize,
+    /// The rules the planner plans by; the writer plans again by them what changed meanwhile.
+    rules: Rules,
 }
 
 impl Pass {
@@ -159,10 +161,10 @@ impl Run<'_> {
             started_at: Utc::now(),
             source: input.label.clone(),
             total: input.items + input.rejections.len(),
+            rules: self.rules(mode),
         };
         self.observer.progress(Progress { total: pass.total, ..Progress::starting("reading the shop") });
         let catalog = self.read_shop(&pass).await?;
-        let rules = self.rules(mode);
         if mode == Mode::Doctor {
             input = Input::from_items(doctor::DOCTOR_LABEL, crate::doctor::items(&catalog));
             pass.total = input.items;
@@ -173,7 +175,7 @@ impl Run<'_> {
 
         let mut surveyed = survey::survey(self, &catalog, &mut input, &pass).await?;
         pass.total += surveyed.missing.len();
-        let mut planning = Planning::start(self, catalog, rules, input, &mut surveyed).await?;
+        let mut planning = Planning::start(self, catalog, pass.rules.clone(), input, &mut surveyed).await?;
         let written = write::chunks(self, &mut planning, &pass, std::mem::take(&mut surveyed.seen)).await?;
         let (notes, counts) = planning.finish(self, run_id).await?;
         self.observer.progress(Progress { phase: "finishing", planned: pass.total, total: pass.total, written: written.products });

@@ -14,7 +14,7 @@ use super::planning::Planning;
 use super::{Observer, Pass, Progress, Run};
 use crate::apply::{self, ChunkDone, Target};
 use crate::error::{Error, Result};
-use crate::plan::Unit;
+use crate::plan::{Rules, Unit};
 use crate::{catalog, journal};
 
 /// What the chunks wrote, for finishing the run.
@@ -60,6 +60,8 @@ struct Writer {
     /// Chunks committed by this process.
     chunks: usize,
     ticker: Interval,
+    /// The planner's rules, for the products a chunk must plan again.
+    rules: Rules,
     done: Written,
 }
 
@@ -84,6 +86,7 @@ impl Writer {
             chunk_no,
             chunks: 0,
             ticker: tokio::time::interval(Duration::from_millis(250)),
+            rules: pass.rules.clone(),
             done: Written { seen, ..Written::default() },
         })
     }
@@ -170,6 +173,7 @@ impl Writer {
         let settings = run.settings;
         let target = Target {
             shop: run.shop,
+            rules: &self.rules,
             run_id,
             new_status: &settings.new_product_status,
             author_id: settings.author_id,
