@@ -261,25 +261,29 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
     Ok(done)
 }
 
-/// The chunk as it will be written. The rows of every product its plan depends on are locked
-/// (`FOR UPDATE`, until the chunk commits) and compared with what the plan saw; a unit whose
-/// products changed since the run read the shop — an order placed meanwhile — is planned again
-/// from the rows as they are, so nothing derived is written from a stale snapshot.
+/// The chunk as it will be written. The rows every product its plan depends on was planned
+/// from are locked (`FOR UPDATE`, by primary key, until the chunk commits) and compared with what
+/// the plan saw; a unit whose products changed since the run read the shop — an order placed
+/// meanwhile — is planned again from its products read whole as they are now, so nothing
+/// derived is written from a stale snapshot.
 async fn checked<'c>(tx: &mut mysql_async::Transaction<'_>, target: &Target<'_>, chunk_no: u32, chunk: &'c [Unit]) -> Result<Cow<'c, [Unit]>, ChunkError> {
-    let mut ids: Vec<u64> = chunk.iter().flat_map(|u| u.deps.iter().map(|d| d.0)).collect();
+    let ids: Vec<u64> = chunk.iter().flat_map(|u| u.deps.iter().map(|d| d.id)).collect();
     if ids.is_empty() {
         return Ok(Cow::Borrowed(chunk));
     }
-    ids.sort_unstable();
-    ids.dedup();
-    let fresh = Catalog::load_locked(tx, target.shop, &ids, target.external_id_meta).await?;
-    let stale = |u: &Unit| u.deps.iter().any(|&(id, print)| fresh.state_print(id) != Some(print));
-    let changed = chunk.iter().filter(|u| stale(u)).count();
+    let rows: Vec<u64> = chunk.iter().flat_map(|u| u.deps.iter().flat_map(|d| d.rows.iter().copied())).collect();
+    let now = Catalog::load_printed(tx, target.shop, &ids, &rows).await?;
+    let stale: Vec<bool> = chunk.iter().map(|u| u.deps.iter().any(|d| now.state_print(d.id) != Some(d.print))).collect();
+    let changed = stale.iter().filter(|s| **s).count();
     if changed == 0 {
         return Ok(Cow::Borrowed(chunk));
     }
     tracing::info!(chunk = chunk_no, changed, "chunk {chunk_no}: {changed} of its products changed in the shop since the run read it; planned again from their rows as they are");
-    Ok(Cow::Owned(chunk.iter().map(|u| if stale(u) { crate::plan::replan(u, &fresh, target.rules) } else { u.clone() }).collect()))
+    let mut ids: Vec<u64> = chunk.iter().zip(&stale).filter(|(_, s)| **s).flat_map(|(u, _)| u.deps.iter().map(|d| d.id)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let fresh = Catalog::load_locked(tx, target.shop, &ids, target.external_id_meta).await?;
+    Ok(Cow::Owned(chunk.iter().zip(&stale).map(|(u, s)| if *s { crate::plan::replan(u, &fresh, target.rules) } else { u.clone() }).collect()))
 }
 
 fn lookup_row(id: u64, v: &crate::woo::LookupValues) -> LookupRow {

@@ -420,14 +420,15 @@ impl Catalog {
         }
     }
 
-    /// A print of everything of a product its plan was made from: its post status and type,
-    /// every row of every price/stock/SKU key, its lookup row and its `outofstock` term. Two
-    /// reads of the product with the same print planned the same. `None`: no such product.
+    /// A print of what a product's plan was made from and what an order or an edit changes: every
+    /// row of every price/stock/SKU key (by meta_id and value), its lookup row and its
+    /// `outofstock` term. Two reads of the product with the same print planned the same.
+    /// `None`: no such product.
     pub fn state_print(&self, id: u64) -> Option<u64> {
         use std::hash::{Hash, Hasher};
         let p = self.product(id)?;
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        (p.status as u8, p.kind as u8, p.post_type as u8, p.parent, p.outofstock_term).hash(&mut h);
+        p.outofstock_term.hash(&mut h);
         p.lookup.map(|l| l.print).hash(&mut h);
         for key in Key::ALL {
             for row in self.rows(id, key) {
@@ -435,6 +436,54 @@ impl Catalog {
             }
         }
         Some(h.finish())
+    }
+
+    /// The meta_ids of every row [`Catalog::state_print`] covers.
+    pub fn print_rows(&self, id: u64) -> Vec<u64> {
+        Key::ALL.iter().flat_map(|&key| self.rows(id, key)).map(|r| r.id).collect()
+    }
+
+    /// The check before a chunk writes: for the products `ids`, exactly the meta rows `meta_ids`
+    /// (by primary key), their `outofstock` term rows and lookup rows, read inside the caller's
+    /// transaction and locked (`FOR UPDATE`) until it ends. Enough for [`Catalog::state_print`]
+    /// and nothing more (the products carry no post status or type).
+    pub async fn load_printed<Q: Queryable>(q: &mut Q, shop: &Shop, ids: &[u64], meta_ids: &[u64]) -> std::result::Result<Catalog, mysql_async::Error> {
+        let mut cat = Catalog::default();
+        if ids.is_empty() {
+            return Ok(cat);
+        }
+        cat.products = ids.iter().map(|&id| Product::skeleton(id, "product", "publish", 0)).collect();
+        cat.products.sort_unstable_by_key(|p| p.id);
+        cat.products.dedup_by_key(|p| p.id);
+        if !meta_ids.is_empty() {
+            let keys = Key::ALL.iter().map(|k| format!("'{}'", k.meta_key())).collect::<Vec<_>>().join(",");
+            let rows = meta_ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+            let meta: Vec<(u64, u64, usize, Option<Vec<u8>>)> = q
+                .query(format!("SELECT post_id, meta_id, FIELD(meta_key, {keys}), meta_value FROM `{}postmeta` WHERE meta_id IN ({rows}) FOR UPDATE", shop.prefix))
+                .await?;
+            for (post_id, meta_id, field, value) in meta {
+                cat.add_meta(post_id, meta_id, field, value);
+            }
+        }
+        cat.read_terms_and_lookups(q, shop, ids).await?;
+        cat.settle();
+        Ok(cat)
+    }
+
+    /// The `outofstock` terms and lookup rows of the products `ids`, locked.
+    async fn read_terms_and_lookups<Q: Queryable>(&mut self, q: &mut Q, shop: &Shop, ids: &[u64]) -> std::result::Result<(), mysql_async::Error> {
+        let (p, list) = (&shop.prefix, ids.iter().map(u64::to_string).collect::<Vec<_>>().join(","));
+        let oos: Vec<u64> = q
+            .query(format!("SELECT object_id FROM `{p}term_relationships` FORCE INDEX (PRIMARY) WHERE term_taxonomy_id = {} AND object_id IN ({list}) FOR UPDATE", shop.outofstock_tt))
+            .await?;
+        for id in oos {
+            self.product_mut(id).into_iter().for_each(|p| p.outofstock_term = true);
+        }
+        let lookups: Vec<LookupRowRead> = q.query(format!("{} FORCE INDEX (PRIMARY) WHERE product_id IN ({list}) FOR UPDATE", lookup_query(p))).await?;
+        for row in lookups {
+            self.add_lookup(row, false);
+        }
+        Ok(())
     }
 
     /// The products `ids` (with their variations' parents as far as listed) as they are now,
@@ -465,20 +514,17 @@ impl Catalog {
         for (post_id, meta_id, field, value) in meta {
             cat.add_meta(post_id, meta_id, field, value);
         }
-        let types: Vec<(u64, String)> = q.query(format!("{} AND tr.object_id IN ({list})", types_query(p))).await?;
+        let types: Vec<(u64, String)> = q
+            .query(format!(
+                "SELECT STRAIGHT_JOIN tr.object_id, t.slug FROM `{p}term_relationships` tr FORCE INDEX (PRIMARY) \
+                 JOIN `{p}term_taxonomy` tt ON tt.term_taxonomy_id = tr.term_taxonomy_id \
+                 JOIN `{p}terms` t ON t.term_id = tt.term_id WHERE tr.object_id IN ({list}) AND tt.taxonomy = 'product_type'"
+            ))
+            .await?;
         for (id, slug) in types {
             cat.set_kind(id, &slug);
         }
-        let oos: Vec<u64> = q
-            .query(format!("SELECT object_id FROM `{p}term_relationships` FORCE INDEX (PRIMARY) WHERE term_taxonomy_id = {} AND object_id IN ({list}) FOR UPDATE", shop.outofstock_tt))
-            .await?;
-        for id in oos {
-            cat.product_mut(id).into_iter().for_each(|p| p.outofstock_term = true);
-        }
-        let lookups: Vec<LookupRowRead> = q.query(format!("{} FORCE INDEX (PRIMARY) WHERE product_id IN ({list}) FOR UPDATE", lookup_query(p))).await?;
-        for row in lookups {
-            cat.add_lookup(row, false);
-        }
+        cat.read_terms_and_lookups(q, shop, ids).await?;
         cat.settle();
         Ok(cat)
     }
@@ -653,7 +699,7 @@ async fn read_terms_and_lookup(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog
 /// A lookup row as read: product_id, sku, min_price, max_price, onsale, stock_quantity, stock_status.
 type LookupRowRead = (i64, Option<String>, Option<Decimal>, Option<Decimal>, Option<i64>, Option<f64>, Option<String>);
 
-/// Every product's `product_type` slug (a `WHERE` clause that may be extended with `AND`).
+/// Every product's `product_type` slug.
 fn types_query(p: &str) -> String {
     format!(
         "SELECT tr.object_id, t.slug FROM `{p}term_relationships` tr \

@@ -117,9 +117,17 @@ pub struct Unit {
     pub creates: Vec<NewProduct>,
     pub updates: Vec<Update>,
     /// Every product the updates were planned from (a family: the parent and all its
-    /// variations) with [`Catalog::state_print`] as the plan saw it. The writer compares them
-    /// with the rows at commit and plans the unit again where they differ.
-    pub deps: Vec<(u64, u64)>,
+    /// variations), as the plan saw it. The writer compares them with the rows at commit and
+    /// plans the unit again where they differ.
+    pub deps: Vec<Dep>,
+}
+
+/// A product a unit's plan depends on: its [`Catalog::state_print`] and the meta rows it covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dep {
+    pub id: u64,
+    pub print: u64,
+    pub rows: Vec<u64>,
 }
 
 impl Unit {
@@ -136,7 +144,7 @@ impl Unit {
         }
         ids.sort_unstable();
         ids.dedup();
-        let deps = ids.into_iter().map(|id| (id, catalog.state_print(id).unwrap_or(0))).collect();
+        let deps = ids.into_iter().map(|id| Dep { id, print: catalog.state_print(id).unwrap_or(0), rows: catalog.print_rows(id) }).collect();
         Unit { creates: Vec::new(), updates, deps }
     }
 
