@@ -199,12 +199,12 @@ async fn a_locked_read_of_unchanged_products_prints_as_the_run_read_them() {
     let snapshot = woosync::catalog::Catalog::load(&mut conn, &settings, &found, false).await.unwrap();
     let mut tx = conn.start_transaction(TxOpts::default()).await.unwrap();
     let locked = woosync::catalog::Catalog::load_locked(&mut tx, &found, &ids, settings.external_id_meta).await.unwrap();
-    let rows: Vec<u64> = ids.iter().flat_map(|&id| snapshot.print_rows(id)).collect();
-    let printed = woosync::catalog::Catalog::load_printed(&mut tx, &found, &ids, &rows).await.unwrap();
+    let rows: Vec<u64> = ids.iter().flat_map(|&id| snapshot.stock_rows(id)).collect();
+    let printed = woosync::catalog::Catalog::load_stock_rows(&mut tx, &found, &ids, &rows).await.unwrap();
     for &id in &ids {
-        assert!(snapshot.state_print(id).is_some());
-        assert_eq!(snapshot.state_print(id), locked.state_print(id), "product {id}, read whole");
-        assert_eq!(snapshot.state_print(id), printed.state_print(id), "product {id}, its printed rows");
+        assert!(snapshot.stock_print(id).is_some());
+        assert_eq!(snapshot.stock_print(id), locked.stock_print(id), "product {id}, read whole");
+        assert_eq!(snapshot.stock_print(id), printed.stock_print(id), "product {id}, its printed rows");
     }
     // Only these products are locked: an order for another one goes through at once.
     tx.rollback().await.unwrap();
@@ -220,7 +220,7 @@ async fn a_locked_read_of_unchanged_products_prints_as_the_run_read_them() {
     // And a change shows.
     tx.exec_drop("UPDATE wp_postmeta SET meta_value = '4' WHERE post_id = ? AND meta_key = '_stock'", (ids[0],)).await.unwrap();
     let changed = woosync::catalog::Catalog::load_locked(&mut tx, &found, &ids[..1], settings.external_id_meta).await.unwrap();
-    assert_ne!(snapshot.state_print(ids[0]), changed.state_print(ids[0]));
+    assert_ne!(snapshot.stock_print(ids[0]), changed.stock_print(ids[0]));
     tx.rollback().await.unwrap();
     drop(conn);
     shop.drop_db().await;

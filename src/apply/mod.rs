@@ -261,9 +261,9 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
     Ok(done)
 }
 
-/// The chunk as it will be written. The rows every product its plan depends on was planned
-/// from are locked (`FOR UPDATE`, by primary key, until the chunk commits) and compared with what
-/// the plan saw; a unit whose products changed since the run read the shop — an order placed
+/// The chunk as it will be written. The `_stock` rows of every product its plan depends on are
+/// locked (`FOR UPDATE`, by primary key, until the chunk commits) and compared with what the plan
+/// saw; a unit whose products changed since the run read the shop — an order placed
 /// meanwhile — is planned again from its products read whole as they are now, so nothing
 /// derived is written from a stale snapshot.
 async fn checked<'c>(tx: &mut mysql_async::Transaction<'_>, target: &Target<'_>, chunk_no: u32, chunk: &'c [Unit]) -> Result<Cow<'c, [Unit]>, ChunkError> {
@@ -272,8 +272,8 @@ async fn checked<'c>(tx: &mut mysql_async::Transaction<'_>, target: &Target<'_>,
         return Ok(Cow::Borrowed(chunk));
     }
     let rows: Vec<u64> = chunk.iter().flat_map(|u| u.deps.iter().flat_map(|d| d.rows.iter().copied())).collect();
-    let now = Catalog::load_printed(tx, target.shop, &ids, &rows).await?;
-    let stale: Vec<bool> = chunk.iter().map(|u| u.deps.iter().any(|d| now.state_print(d.id) != Some(d.print))).collect();
+    let now = Catalog::load_stock_rows(tx, target.shop, &ids, &rows).await?;
+    let stale: Vec<bool> = chunk.iter().map(|u| u.deps.iter().any(|d| now.stock_print(d.id) != Some(d.print))).collect();
     let changed = stale.iter().filter(|s| **s).count();
     if changed == 0 {
         return Ok(Cow::Borrowed(chunk));

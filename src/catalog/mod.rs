@@ -420,17 +420,14 @@ impl Catalog {
         }
     }
 
-    /// A print of what a product's plan was made from and what an order or an edit changes: every
-    /// row of every price/stock/SKU key (by meta_id and value), its lookup row and its
-    /// `outofstock` term. Two reads of the product with the same print planned the same.
-    /// `None`: no such product.
-    pub fn state_print(&self, id: u64) -> Option<u64> {
+    /// A print of what every order changes in a product: its `_stock` rows (by meta_id and
+    /// value; see [`STOCK_KEYS`]). The same print means no order reached the product in
+    /// between. `None`: no such product.
+    pub fn stock_print(&self, id: u64) -> Option<u64> {
         use std::hash::{Hash, Hasher};
-        let p = self.product(id)?;
+        self.product(id)?;
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        p.outofstock_term.hash(&mut h);
-        p.lookup.map(|l| l.print).hash(&mut h);
-        for key in Key::ALL {
+        for key in STOCK_KEYS {
             for row in self.rows(id, key) {
                 (key as u8, row.id, row.value.as_deref()).hash(&mut h);
             }
@@ -438,26 +435,23 @@ impl Catalog {
         Some(h.finish())
     }
 
-    /// The meta_ids of every row [`Catalog::state_print`] covers.
-    pub fn print_rows(&self, id: u64) -> Vec<u64> {
-        Key::ALL.iter().flat_map(|&key| self.rows(id, key)).map(|r| r.id).collect()
+    /// The meta_ids of the rows [`Catalog::stock_print`] covers.
+    pub fn stock_rows(&self, id: u64) -> Vec<u64> {
+        STOCK_KEYS.iter().flat_map(|&key| self.rows(id, key)).map(|r| r.id).collect()
     }
 
-    /// The check before a chunk writes: for the products `ids`, exactly the meta rows `meta_ids`
-    /// (by primary key), their `outofstock` term rows and lookup rows, read inside the caller's
-    /// transaction and locked (`FOR UPDATE`) until it ends. Enough for [`Catalog::state_print`]
-    /// and nothing more (the products carry no post status or type).
-    pub async fn load_printed<Q: Queryable>(q: &mut Q, shop: &Shop, ids: &[u64], meta_ids: &[u64]) -> std::result::Result<Catalog, mysql_async::Error> {
+    /// The check before a chunk writes: for the products `ids`, exactly the stock rows
+    /// `meta_ids` (by primary key), read inside the caller's transaction and locked
+    /// (`FOR UPDATE`) until it ends, so an order for these products waits for the chunk. Enough
+    /// for [`Catalog::stock_print`] and nothing more.
+    pub async fn load_stock_rows<Q: Queryable>(q: &mut Q, shop: &Shop, ids: &[u64], meta_ids: &[u64]) -> std::result::Result<Catalog, mysql_async::Error> {
         let mut cat = Catalog::default();
-        if ids.is_empty() {
-            return Ok(cat);
-        }
         cat.products = ids.iter().map(|&id| Product::skeleton(id, "product", "publish", 0)).collect();
         cat.products.sort_unstable_by_key(|p| p.id);
         cat.products.dedup_by_key(|p| p.id);
-        if !meta_ids.is_empty() {
-            let keys = Key::ALL.iter().map(|k| format!("'{}'", k.meta_key())).collect::<Vec<_>>().join(",");
-            let rows = meta_ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+        let keys = Key::ALL.iter().map(|k| format!("'{}'", k.meta_key())).collect::<Vec<_>>().join(",");
+        for batch in meta_ids.chunks(IN_LIST) {
+            let rows = batch.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
             let meta: Vec<(u64, u64, usize, Option<Vec<u8>>)> = q
                 .query(format!("SELECT post_id, meta_id, FIELD(meta_key, {keys}), meta_value FROM `{}postmeta` WHERE meta_id IN ({rows}) FOR UPDATE", shop.prefix))
                 .await?;
@@ -465,23 +459,25 @@ impl Catalog {
                 cat.add_meta(post_id, meta_id, field, value);
             }
         }
-        cat.read_terms_and_lookups(q, shop, ids).await?;
         cat.settle();
         Ok(cat)
     }
 
     /// The `outofstock` terms and lookup rows of the products `ids`, locked.
     async fn read_terms_and_lookups<Q: Queryable>(&mut self, q: &mut Q, shop: &Shop, ids: &[u64]) -> std::result::Result<(), mysql_async::Error> {
-        let (p, list) = (&shop.prefix, ids.iter().map(u64::to_string).collect::<Vec<_>>().join(","));
-        let oos: Vec<u64> = q
-            .query(format!("SELECT object_id FROM `{p}term_relationships` FORCE INDEX (PRIMARY) WHERE term_taxonomy_id = {} AND object_id IN ({list}) FOR UPDATE", shop.outofstock_tt))
-            .await?;
-        for id in oos {
-            self.product_mut(id).into_iter().for_each(|p| p.outofstock_term = true);
-        }
-        let lookups: Vec<LookupRowRead> = q.query(format!("{} FORCE INDEX (PRIMARY) WHERE product_id IN ({list}) FOR UPDATE", lookup_query(p))).await?;
-        for row in lookups {
-            self.add_lookup(row, false);
+        let p = &shop.prefix;
+        for batch in ids.chunks(IN_LIST) {
+            let list = batch.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+            let oos: Vec<u64> = q
+                .query(format!("SELECT object_id FROM `{p}term_relationships` FORCE INDEX (PRIMARY) WHERE term_taxonomy_id = {} AND object_id IN ({list}) FOR UPDATE", shop.outofstock_tt))
+                .await?;
+            for id in oos {
+                self.product_mut(id).into_iter().for_each(|p| p.outofstock_term = true);
+            }
+            let lookups: Vec<LookupRowRead> = q.query(format!("{} FORCE INDEX (PRIMARY) WHERE product_id IN ({list}) FOR UPDATE", lookup_query(p))).await?;
+            for row in lookups {
+                self.add_lookup(row, false);
+            }
         }
         Ok(())
     }
@@ -695,6 +691,15 @@ async fn read_terms_and_lookup(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog
         .map_err(|e| Error::db("reading the product lookup table", e))?;
     Ok(())
 }
+
+/// The key every order writes for a product that keeps stock. WooCommerce changes the stock
+/// status, the lookup row, the `outofstock` term and a parent's status for an order only
+/// together with it, so it alone tells whether an order reached a product.
+const STOCK_KEYS: [Key; 1] = [Key::Stock];
+
+/// Values in one `IN (…)` list of the chunk check: MariaDB turns longer lists into a join
+/// with a temporary table (`in_predicate_conversion_threshold`, 1000), several times slower.
+const IN_LIST: usize = 500;
 
 /// A lookup row as read: product_id, sku, min_price, max_price, onsale, stock_quantity, stock_status.
 type LookupRowRead = (i64, Option<String>, Option<Decimal>, Option<Decimal>, Option<i64>, Option<f64>, Option<String>);

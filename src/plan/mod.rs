@@ -122,7 +122,7 @@ pub struct Unit {
     pub deps: Vec<Dep>,
 }
 
-/// A product a unit's plan depends on: its [`Catalog::state_print`] and the meta rows it covers.
+/// A product a unit's plan depends on: its [`Catalog::stock_print`] and the rows it covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dep {
     pub id: u64,
@@ -144,7 +144,7 @@ impl Unit {
         }
         ids.sort_unstable();
         ids.dedup();
-        let deps = ids.into_iter().map(|id| Dep { id, print: catalog.state_print(id).unwrap_or(0), rows: catalog.print_rows(id) }).collect();
+        let deps = ids.into_iter().map(|id| Dep { id, print: catalog.stock_print(id).unwrap_or(0), rows: catalog.stock_rows(id) }).collect();
         Unit { creates: Vec::new(), updates, deps }
     }
 

@@ -297,11 +297,11 @@ fn a_unit_records_the_prints_of_every_product_its_plan_depends_on() {
     simple(&mut cat, 1, "A", "10", "5");
     variable_v(&mut cat);
     let plan = build(&[item(2, "A", Some("12"), Sale::Absent, None), item(3, "V-1", Some("6"), Sale::Absent, None)], &[], &cat, &rules());
-    assert_eq!(plan.units[0].deps, vec![Dep { id: 1, print: cat.state_print(1).unwrap(), rows: vec![100, 101, 103, 104, 105, 106, 107] }]);
+    assert_eq!(plan.units[0].deps, vec![Dep { id: 1, print: cat.stock_print(1).unwrap(), rows: vec![105] }]);
     // A variation's unit depends on its parent and every sibling: the parent follows them all.
     let ids: Vec<u64> = plan.units[1].deps.iter().map(|d| d.id).collect();
     assert_eq!(ids, vec![10, 11, 12]);
-    assert!(plan.units[1].deps.iter().all(|d| cat.state_print(d.id) == Some(d.print)));
+    assert!(plan.units[1].deps.iter().all(|d| cat.stock_print(d.id) == Some(d.print)));
 }
 
 #[test]
@@ -315,7 +315,7 @@ fn replanning_derives_everything_from_the_rows_as_they_are_now() {
     // An order sold the last five meanwhile: stock 0, out of stock, the term.
     let mut fresh = Catalog::default();
     simple(&mut fresh, 1, "A", "10", "0");
-    assert_ne!(fresh.state_print(1), Some(unit.deps[0].print));
+    assert_ne!(fresh.stock_print(1), Some(unit.deps[0].print));
     let again = replan(unit, &fresh, &rules());
     let u = &again.updates[0];
     assert_eq!(u.ops, vec![
