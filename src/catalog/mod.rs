@@ -449,7 +449,7 @@ impl Catalog {
         cat.products = ids.iter().map(|&id| Product::skeleton(id, "product", "publish", 0)).collect();
         cat.products.sort_unstable_by_key(|p| p.id);
         cat.products.dedup_by_key(|p| p.id);
-        let keys = Key::ALL.iter().map(|k| format!("'{}'", k.meta_key())).collect::<Vec<_>>().join(",");
+        let keys = meta_keys_sql(None);
         for batch in meta_ids.chunks(IN_LIST) {
             let rows = batch.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
             let meta: Vec<(u64, u64, usize, Option<Vec<u8>>)> = q
@@ -482,9 +482,9 @@ impl Catalog {
         Ok(())
     }
 
-    /// The products `ids` (with their variations' parents as far as listed) as they are now,
-    /// inside the caller's transaction, their meta rows, `outofstock` term rows and lookup rows
-    /// locked (`FOR UPDATE`) until it ends: what a chunk is checked against before it writes.
+    /// The products `ids` read whole as they are now, inside the caller's transaction, their meta
+    /// rows, `outofstock` term rows and lookup rows locked (`FOR UPDATE`) until it ends: what a
+    /// unit whose stock rows moved is planned again from.
     /// Each locking read is held to the index by ID (`FORCE INDEX`): a plan that scanned by
     /// `meta_key` would lock every product's price and stock rows, and a live shop's orders with them.
     pub async fn load_locked<Q: Queryable>(q: &mut Q, shop: &Shop, ids: &[u64], external_meta: &str) -> std::result::Result<Catalog, mysql_async::Error> {
@@ -500,7 +500,7 @@ impl Catalog {
             cat.products.push(Product::skeleton(id, &post_type, &status, parent));
         }
         cat.products.sort_unstable_by_key(|p| p.id);
-        let keys = Key::ALL.iter().map(|k| k.meta_key()).chain([external_meta]).map(|k| format!("'{k}'")).collect::<Vec<_>>().join(",");
+        let keys = meta_keys_sql(Some(external_meta));
         let meta: Vec<(u64, u64, usize, Option<Vec<u8>>)> = q
             .query(format!(
                 "SELECT post_id, meta_id, FIELD(meta_key, {keys}), meta_value FROM `{p}postmeta` FORCE INDEX (post_id) \
@@ -611,9 +611,8 @@ impl Catalog {
 /// Rows of posts that are not products or variations are dropped as they arrive.
 async fn read_meta(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, from: u64, to: u64, external: Option<&str>) -> Result<()> {
     let p = &shop.prefix;
-    // The external-ID key (validated as `[A-Za-z0-9_-]+` by the config) comes last, after Key::ALL.
-    let keys = Key::ALL.iter().map(|k| k.meta_key()).chain(external).map(|k| format!("'{k}'")).collect::<Vec<_>>().join(",");
-    // FIELD() turns the key into its 1-based position in Key::ALL: no string per row.
+    // FIELD() turns the key into its position in the list: no string per row.
+    let keys = meta_keys_sql(external);
     let meta = format!(
         "SELECT post_id, meta_id, FIELD(meta_key, {keys}), meta_value FROM `{p}postmeta` \
          WHERE meta_id BETWEEN {from} AND {to} AND meta_key IN ({keys})"
@@ -690,6 +689,13 @@ async fn read_terms_and_lookup(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog
         .await
         .map_err(|e| Error::db("reading the product lookup table", e))?;
     Ok(())
+}
+
+/// `Key::ALL`'s meta keys, then the external-ID key if any, as an SQL list (`FIELD(meta_key, …)`
+/// turns a row's key into its 1-based position in it: see [`Catalog::add_meta`]). The external
+/// key is validated by the config as `[A-Za-z0-9_-]+`.
+fn meta_keys_sql(external: Option<&str>) -> String {
+    Key::ALL.iter().map(|k| k.meta_key()).chain(external).map(|k| format!("'{k}'")).collect::<Vec<_>>().join(",")
 }
 
 /// The key every order writes for a product that keeps stock. WooCommerce changes the stock

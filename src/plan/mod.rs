@@ -531,10 +531,9 @@ pub fn replan(unit: &Unit, fresh: &Catalog, rules: &Rules) -> Unit {
         let now = product.get(Key::Stock);
         if now != row.stock_then.as_deref() {
             let (then, now) = (row.stock_then.as_deref().unwrap_or("(none)"), now.unwrap_or("(none)"));
+            let race = format!("the shop's stock went from {then} to {now} after the run read it (an order?); written from the values at commit");
             for r in &mut update.rows {
-                let said = std::mem::take(&mut r.message);
-                let race = format!("the shop's stock went from {then} to {now} after the run read it (an order?); written from the values at commit");
-                r.message = if said.is_empty() { race } else { format!("{said}; {race}") };
+                r.message = if r.message.is_empty() { race.clone() } else { format!("{}; {race}", r.message) };
             }
         }
         let draft = Draft { update, fin, counts_as_item: true };
