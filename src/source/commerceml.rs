@@ -17,7 +17,7 @@ use quick_xml::encoding::DecodingReader;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
-use super::{digest, Each, Field, Hashing, Locate, RawFeed, RawRecord, SharedHash};
+use super::{digest, Each, Field, Hashing, Locate, RawFeed, RawRecord, SharedHash, MAX_ROW_BYTES};
 use crate::config::CmlSource;
 use crate::error::{Error, Result};
 
@@ -104,9 +104,24 @@ impl Pieces {
                 return Ok(Some((at, buf)));
             }
             searched = buf.len();
+            // Before the first boundary is the document's head (the classifier, price types,
+            // warehouses): it may be larger than one offer or good.
+            let bound = if self.offset == 0 { MAX_HEAD_BYTES } else { MAX_ROW_BYTES };
+            if buf.len() as u64 > bound + self.size as u64 {
+                return Err(Error::Source(format!(
+                    "{file}: no `{}` within {} MiB from byte {}: one element is larger than any real export holds \
+                     (is the file broken, or not a CommerceML file?); refusing the feed",
+                    self.boundary,
+                    bound >> 20,
+                    self.offset
+                )));
+            }
         }
     }
 }
+
+/// The most a CommerceML document may hold before its first offer or good.
+const MAX_HEAD_BYTES: u64 = 4 * MAX_ROW_BYTES;
 
 /// The `encoding="..."` of an ASCII-compatible XML declaration at the start of `head`.
 fn declared_encoding(head: &[u8]) -> Option<String> {
@@ -907,6 +922,22 @@ mod tests {
             let err = read_in_pieces(&src, &mut |_, _| {}, size).unwrap_err().to_string();
             assert!(err.contains("the XML ends inside") || err.contains("malformed XML"), "{size}: {err}");
         }
+    }
+
+    #[test]
+    fn an_offer_over_16_mib_is_refused_with_bounded_memory() {
+        let head = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<КоммерческаяИнформация><ПакетПредложений><Предложения>\n\
+            <Предложение><Ид>g-1</Ид><Артикул>A-1</Артикул></Предложение>\n<Предложение><Ид>g-2</Ид><Наименование>";
+        let mut xml = head.as_bytes().to_vec();
+        xml.extend(std::iter::repeat_n(b'x', (MAX_ROW_BYTES as usize) + 2 * PIECE));
+        xml.extend("</Наименование></Предложение></Предложения></ПакетПредложений></КоммерческаяИнформация>\n".as_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("offers.xml");
+        std::fs::write(&path, &xml).unwrap();
+        let src = CmlSource { offers: path, import: None, columns: Default::default() };
+        let mut rows = 0;
+        let err = read_in_pieces(&src, &mut |_, _| rows += 1, PIECE).unwrap_err().to_string();
+        assert!(err.contains("offers.xml: no `</Предложение>` within 16 MiB from byte"), "{err}");
     }
 
     #[test]

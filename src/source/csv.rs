@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 
-use super::{digest, Each, Field, Hashing, Locate, RawFeed, RawRecord, FIELDS};
+use super::{digest, Each, Field, Hashing, Locate, RawFeed, RawRecord, RowBound, RowTooLong, FIELDS};
 use crate::config::{Columns, CsvSource, Encoding};
 use crate::error::{Error, Result};
 
@@ -91,12 +91,14 @@ pub fn parse<R: Read>(input: R, src: &CsvSource, label: &str, each: &mut Each<'_
         _ => Box::new(input),
     };
 
+    let (bounded, mark) = RowBound::new(decoded);
+    mark.set((0, 1));
     let mut reader = ::csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
         .has_headers(true)
         .buffer_capacity(1 << 16)
-        .from_reader(decoded);
+        .from_reader(bounded);
     let csv_error = |e: ::csv::Error| -> Error {
         let line = e.position().map(|p| p.line()).unwrap_or(0);
         match e.kind() {
@@ -106,7 +108,12 @@ pub fn parse<R: Read>(input: R, src: &CsvSource, label: &str, each: &mut Each<'_
                 err.field() + 1,
                 err.valid_up_to()
             )),
-            ::csv::ErrorKind::Io(io) => Error::Source(format!("cannot read feed {label}: {io}")),
+            ::csv::ErrorKind::Io(io) => match io.get_ref().and_then(|e| e.downcast_ref::<RowTooLong>()) {
+                Some(long) => Error::Source(format!(
+                    "{label}: {long}; refusing the feed (a product row is a few hundred bytes: is the file broken, or a quote left open?)"
+                )),
+                None => Error::Source(format!("cannot read feed {label}: {io}")),
+            },
             _ => Error::Source(format!("{label}:{line}: malformed CSV: {e}")),
         }
     };
@@ -116,6 +123,8 @@ pub fn parse<R: Read>(input: R, src: &CsvSource, label: &str, each: &mut Each<'_
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
         .collect();
+    let next_row = |reader: &::csv::Reader<_>| (reader.position().byte(), reader.position().line());
+    mark.set(next_row(&reader));
     let places = map_columns(&headers, &src.columns, &format!("{label}:1"), false)?;
     let places = Places { file: label.to_string(), ..places };
 
@@ -124,7 +133,7 @@ pub fn parse<R: Read>(input: R, src: &CsvSource, label: &str, each: &mut Each<'_
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
-            Ok(true) => {}
+            Ok(true) => mark.set(next_row(&reader)),
             Err(e) => return Err(csv_error(e)),
         }
         let line = record.position().map(|p| p.line()).unwrap_or(0);
@@ -262,6 +271,7 @@ fn detect_delimiter(header: &str) -> u8 {
 mod tests {
     use super::*;
     use crate::config::{Columns, OneOrMany};
+    use crate::source::MAX_ROW_BYTES;
     use std::path::PathBuf;
 
     fn src(encoding: Encoding, columns: Columns) -> CsvSource {
@@ -276,6 +286,26 @@ mod tests {
         assert_eq!(records[0].get(Field::Stock), Some("5"));
         assert_eq!(records[0].get(Field::Name), None);
         assert_eq!(records[0].line, 2);
+    }
+
+    #[test]
+    fn a_row_over_16_mib_is_refused_and_rows_up_to_it_are_read() {
+        let cols = Columns::default();
+        let mut feed = b"sku,name\nA-1,Tea\nA-2,".to_vec();
+        feed.extend(std::iter::repeat_n(b'x', (MAX_ROW_BYTES as usize) + (1 << 20)));
+        feed.extend(b"\nA-3,Tea\n");
+        let err = parse_all(&feed, &src(Encoding::Utf8, cols.clone()), "f.csv").unwrap_err().to_string();
+        assert!(err.contains("f.csv: the row starting on line 3 is over 16 MiB; refusing the feed"), "{err}");
+        // An open quote swallows the rest of the file: the same.
+        let mut open = b"sku,name\nA-1,\"Tea\n".to_vec();
+        open.extend(std::iter::repeat_n(b"A-2,Tea\n".as_slice(), 2_200_000).flatten());
+        let err = parse_all(&open, &src(Encoding::Utf8, cols.clone()), "f.csv").unwrap_err().to_string();
+        assert!(err.contains("line 2 is over 16 MiB"), "{err}");
+        // Many ordinary rows adding up to far more than the bound are fine.
+        let many: Vec<u8> = b"sku,name\n".iter().copied().chain(std::iter::repeat_n(b"A-2,Tea\n".as_slice(), 2_200_000).flatten().copied()).collect();
+        let mut rows = 0;
+        parse(many.as_slice(), &src(Encoding::Utf8, cols), "f.csv", &mut |_, _| rows += 1).unwrap();
+        assert_eq!(rows, 2_200_000);
     }
 
     #[test]

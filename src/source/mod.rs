@@ -89,6 +89,54 @@ pub async fn read(source: &Source, pages: &Pages<'_>, each: &mut Each<'_>) -> Re
     }
 }
 
+/// The largest row a feed may have. A product row is a few hundred bytes and the largest value
+/// the shop stores from it 64 KiB; a file with a longer row is not a product feed (or is
+/// broken), and reading it whole would take the memory a huge row needs.
+pub const MAX_ROW_BYTES: u64 = 16 << 20;
+
+/// The mark a [`RowBound`] reader counts from: where the last whole row ended (in bytes read
+/// through it) and the line the next row starts on.
+pub(crate) type RowMark = std::rc::Rc<std::cell::Cell<(u64, u64)>>;
+
+/// Refuses to read more than [`MAX_ROW_BYTES`] (plus one buffer) past the mark its parser keeps
+/// at each row's end, so a row that never ends costs bounded memory, not the file's size.
+pub(crate) struct RowBound<R> {
+    inner: R,
+    read: u64,
+    mark: RowMark,
+}
+
+impl<R> RowBound<R> {
+    pub(crate) fn new(inner: R) -> (RowBound<R>, RowMark) {
+        let mark: RowMark = Default::default();
+        (RowBound { inner, read: 0, mark: mark.clone() }, mark)
+    }
+}
+
+/// The I/O error a [`RowBound`] reader fails with: the line the long row starts on.
+#[derive(Debug)]
+pub(crate) struct RowTooLong(pub u64);
+
+impl std::fmt::Display for RowTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the row starting on line {} is over {} MiB", self.0, MAX_ROW_BYTES >> 20)
+    }
+}
+
+impl std::error::Error for RowTooLong {}
+
+impl<R: std::io::Read> std::io::Read for RowBound<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let (end, line) = self.mark.get();
+        if self.read.saturating_sub(end) > MAX_ROW_BYTES {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, RowTooLong(line)));
+        }
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
 /// Reads through to a hasher, so a feed's SHA-256 costs no second pass. The hasher is shared
 /// with the caller, who finishes it with [`digest`] once the reader is done.
 pub(crate) struct Hashing<R> {
