@@ -28,26 +28,30 @@ pub(super) async fn insert_products(
     // A temporary, indexed post_name lets the new IDs be read back in one statement.
     let tokens: Vec<String> = (0..creates.len()).map(|i| format!("woosync-new-{}-{chunk_no}-{i}", target.run_id)).collect();
     let row = "(?, ?, ?, '', ?, '', ?, 'open', 'closed', '', ?, '', '', ?, ?, '', 0, '', 0, 'product', '', 0)";
-    let sql = format!(
-        "INSERT INTO `{p}posts` (post_author, post_date, post_date_gmt, post_content, post_title, post_excerpt, post_status, \
-         comment_status, ping_status, post_password, post_name, to_ping, pinged, post_modified, post_modified_gmt, \
-         post_content_filtered, post_parent, guid, menu_order, post_type, post_mime_type, comment_count) VALUES {}",
-        vec![row; creates.len()].join(",")
-    );
-    let mut params: Vec<Value> = Vec::new();
-    for (c, token) in creates.iter().zip(&tokens) {
-        params.extend([
-            Value::from(target.author_id),
-            Value::from(local),
-            Value::from(gmt),
-            Value::from(c.title.as_str()),
-            Value::from(status),
-            Value::from(token.as_str()),
-            Value::from(local),
-            Value::from(gmt),
-        ]);
+    let pairs: Vec<(&NewProduct, &String)> = creates.iter().copied().zip(&tokens).collect();
+    // Long names are batched apart, below the server's packet limit.
+    for batch in statements::by_size(&pairs, statements::BATCH, shop.widths.packet / 2, |(c, _)| c.title.len() + 200) {
+        let sql = format!(
+            "INSERT INTO `{p}posts` (post_author, post_date, post_date_gmt, post_content, post_title, post_excerpt, post_status, \
+             comment_status, ping_status, post_password, post_name, to_ping, pinged, post_modified, post_modified_gmt, \
+             post_content_filtered, post_parent, guid, menu_order, post_type, post_mime_type, comment_count) VALUES {}",
+            vec![row; batch.len()].join(",")
+        );
+        let mut params: Vec<Value> = Vec::new();
+        for (c, token) in batch {
+            params.extend([
+                Value::from(target.author_id),
+                Value::from(local),
+                Value::from(gmt),
+                Value::from(c.title.as_str()),
+                Value::from(status),
+                Value::from(token.as_str()),
+                Value::from(local),
+                Value::from(gmt),
+            ]);
+        }
+        tx.exec_drop(sql, params).await?;
     }
-    tx.exec_drop(sql, params).await?;
 
     let found: Vec<(u64, String)> = tx
         .exec(

@@ -9,6 +9,26 @@ pub type Statement = (String, Vec<Value>);
 /// Rows per statement; keeps every statement far below the 65,535-placeholder limit.
 pub const BATCH: usize = 1000;
 
+/// Splits rows into batches of at most `max_rows` rows whose `size`s add up to at most
+/// `max_bytes` (a row larger than that on its own is a batch of its own), so no statement
+/// outgrows the server's `max_allowed_packet` however long the values.
+pub fn by_size<T>(rows: &[T], max_rows: usize, max_bytes: u64, size: impl Fn(&T) -> usize) -> Vec<&[T]> {
+    let mut batches = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (i, row) in rows.iter().enumerate() {
+        let n = size(row) as u64;
+        if i > start && (i - start == max_rows || bytes + n > max_bytes) {
+            batches.push(&rows[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += n;
+    }
+    if start < rows.len() {
+        batches.push(&rows[start..]);
+    }
+    batches
+}
+
 fn placeholders(n: usize, per_row: usize) -> String {
     let row = format!("({})", vec!["?"; per_row].join(","));
     vec![row; n].join(",")
@@ -195,6 +215,15 @@ mod tests {
         assert!(new[0].0.contains("global_unique_id"));
         assert!(!old[0].0.contains("global_unique_id"));
         assert_eq!(new[0].1.len(), 7);
+    }
+
+    #[test]
+    fn batches_by_size_keep_long_values_apart() {
+        let rows = [10usize, 10, 10, 50, 10, 100, 1];
+        let sizes = |b: Vec<&[usize]>| b.iter().map(|b| b.to_vec()).collect::<Vec<_>>();
+        assert_eq!(sizes(by_size(&rows, 1000, 60, |r| *r)), vec![vec![10, 10, 10], vec![50, 10], vec![100], vec![1]]);
+        assert_eq!(sizes(by_size(&rows, 2, 1000, |r| *r)), vec![vec![10, 10], vec![10, 50], vec![10, 100], vec![1]]);
+        assert!(by_size(&[] as &[usize], 10, 10, |r| *r).is_empty());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The frozen block format: feed rows as JSON lines, a block of at most [`BLOCK_ROWS`] rows at a
-//! time, as they are stored in the run journal (or kept in memory for a dry run). Freezing and
+//! The frozen block format: feed rows as JSON lines, a block of at most [`BLOCK_ROWS`] rows (and
+//! little more than [`BLOCK_BYTES`]) at a time, as they are stored in the run journal (or kept in memory for a dry run). Freezing and
 //! thawing live here together; the journal only stores and fetches the blocks.
 
 use std::str::FromStr;
@@ -51,8 +51,12 @@ struct FrozenRef<'a> {
     x: Option<&'a str>,
 }
 
-/// Rows per frozen block: a block stays far below `max_allowed_packet` (16 MiB by default).
+/// Rows per frozen block.
 const BLOCK_ROWS: usize = 5000;
+/// A block is closed once it is this large: with a row at most half of `max_allowed_packet`
+/// (normalisation refuses larger ones) a block always fits one statement on a server with the
+/// smallest packet any real shop has (1 MiB), and long names cannot pile up into one huge block.
+const BLOCK_BYTES: usize = 512 << 10;
 
 /// A block of frozen rows, ready to be stored.
 #[derive(Debug)]
@@ -101,7 +105,7 @@ impl Freezer {
         serde_json::to_writer(&mut self.payload, frozen).expect("frozen rows serialise");
         self.payload.push(b'\n');
         self.rows += 1;
-        (self.rows == BLOCK_ROWS).then(|| self.take())
+        (self.rows == BLOCK_ROWS || self.payload.len() >= BLOCK_BYTES).then(|| self.take())
     }
 
     /// The last, partly filled block, if any.
@@ -150,4 +154,41 @@ pub fn decode(payload: &str, run_id: u64) -> Result<(Vec<Item>, Vec<Rejection>)>
         });
     }
     Ok((items, rejections))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(line: u64, name: &str) -> Item {
+        Item {
+            line,
+            sku: format!("SKU-{line}").into(),
+            name: Some(name.into()),
+            regular: None,
+            sale: Sale::Absent,
+            stock: Some(1),
+            external_id: None,
+            notes: vec![],
+            missing: false,
+        }
+    }
+
+    #[test]
+    fn blocks_close_at_a_row_count_or_a_size_and_thaw_as_they_were() {
+        let mut short = Freezer::default();
+        let mut blocks: Vec<Block> = (1..=12_000).filter_map(|i| short.item(&item(i, "Tea"))).collect();
+        blocks.extend(short.finish());
+        assert_eq!(blocks.iter().map(|b| b.rows).collect::<Vec<_>>(), [5000, 5000, 2000]);
+
+        let long = "Ж".repeat(30_000);
+        let mut freezer = Freezer::default();
+        let mut blocks: Vec<Block> = (1..=40).filter_map(|i| freezer.item(&item(i, &long))).collect();
+        blocks.extend(freezer.finish());
+        assert!(blocks.len() >= 4, "{} blocks", blocks.len());
+        assert!(blocks.iter().all(|b| b.payload.len() < BLOCK_BYTES + 70_000), "a block is at most one row over the size");
+        let (items, _) = decode(&blocks[1].payload, 1).unwrap();
+        assert_eq!(items[0].name.as_deref(), Some(long.as_str()));
+        assert_eq!(blocks.iter().map(|b| b.rows).sum::<usize>(), 40);
+    }
 }
