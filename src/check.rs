@@ -34,7 +34,9 @@ impl Check {
 pub async fn run(settings: &Settings) -> Vec<Check> {
     let mut checks = vec![Check::pass("config", format!("{} is valid", settings.config_path.display()))];
 
-    match crate::run::read_feed(settings, &crate::run::Quiet).await {
+    // The feed is read before the shop is reached: its rows are held to WooCommerce's stock schema.
+    let widths = crate::widths::Widths::stock(&settings.table_prefix);
+    match crate::run::read_feed(settings, &widths, &crate::run::Quiet).await {
         Ok(feed) => {
             let first = feed.rejections.first().map(|r| format!("; first rejected: {} ({}): {}", r.location, r.field, r.message)).unwrap_or_default();
             checks.push(Check::pass("source", format!("{}: {} rows to sync, {} rejected{first}", feed.label, feed.items, feed.rejections.len())));

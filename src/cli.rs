@@ -15,7 +15,8 @@ pub struct Cli {
 pub enum Command {
     /// Run one sync: read the feed, diff it against the shop, apply the changes in chunks.
     Sync(SyncArgs),
-    /// Continue the latest interrupted run (or the one named with --run).
+    /// Continue the latest interrupted run (or the one named with --run), or give one up
+    /// (--abandon RUN).
     Resume(ResumeArgs),
     /// Show recent runs from the run journal.
     Status(StatusArgs),
@@ -60,6 +61,9 @@ pub struct SyncArgs {
     /// Write even when the safety guard would refuse the feed.
     #[arg(long, env = "WOOSYNC_FORCE")]
     pub force: bool,
+    /// Abandon an unfinished run instead of finishing it first, and read the feed afresh.
+    #[arg(long, conflicts_with_all = ["dry_run", "every"])]
+    pub fresh: bool,
     /// Print the run summary as one JSON object on stdout (logs stay on stderr).
     #[arg(long)]
     pub json: bool,
@@ -85,6 +89,10 @@ pub struct ResumeArgs {
     /// The run to resume; default: the latest interrupted one.
     #[arg(long = "run")]
     pub run: Option<u64>,
+    /// Give up on unfinished run RUN instead: it is marked abandoned and its frozen input
+    /// dropped; the next sync reads the feed afresh.
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["run", "report"])]
+    pub abandon: Option<u64>,
     /// Write the CSV report of what this resume applies here.
     #[arg(long, env = "WOOSYNC_REPORT")]
     pub report: Option<PathBuf>,

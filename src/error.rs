@@ -50,6 +50,12 @@ pub enum Error {
     Internal(String),
     #[error("safety guard: {0}")]
     Guard(String),
+    /// The database refused a value (too long, out of range, a character it cannot store, a
+    /// trigger's refusal): not a lost connection or a lock, so writing it again fails again.
+    /// `signature` is the server's `ERROR code (SQLSTATE)`, the same however the chunk was cut;
+    /// `detail` the server's words, `message` them in the run's context.
+    #[error("database: {message}")]
+    Refused { signature: String, detail: String, message: String },
 }
 
 impl Error {
@@ -57,7 +63,7 @@ impl Error {
         match self {
             Error::Config(_) => ExitCode::Config,
             Error::Source(_) => ExitCode::Source,
-            Error::Database(_) | Error::Preflight(_) => ExitCode::Database,
+            Error::Database(_) | Error::Preflight(_) | Error::Refused { .. } => ExitCode::Database,
             Error::Locked(_) => ExitCode::Locked,
             Error::Interrupted(_) => ExitCode::Interrupted,
             Error::ResumeRefused(_) => ExitCode::ResumeRefused,
@@ -84,6 +90,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// timeouts: the transaction was rolled back by the server and may succeed when run again.
 pub fn is_retryable(e: &mysql_async::Error) -> bool {
     matches!(e, mysql_async::Error::Server(s) if s.code == 1213 || s.code == 1205)
+}
+
+/// Did the database refuse the data itself (SQLSTATE class 22 "data exception", 23 "integrity
+/// constraint", 45000 a trigger's SIGNAL, or MariaDB's HY000 "incorrect string value")? Such an
+/// error follows the row, not the moment: it is worth finding the row, never worth a retry.
+pub fn data_error_signature(e: &mysql_async::Error) -> Option<String> {
+    let mysql_async::Error::Server(s) = e else { return None };
+    let data = s.state.starts_with("22") || s.state.starts_with("23") || s.state == "45000" || matches!(s.code, 1366 | 1367);
+    data.then(|| format!("ERROR {} ({})", s.code, s.state))
 }
 
 /// The connection is gone (killed, server restarted, network): the transaction was rolled back

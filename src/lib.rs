@@ -40,4 +40,5 @@ pub mod normalize;
 pub mod plan;
 pub mod report;
 pub mod source;
+pub mod widths;
 pub mod woo;

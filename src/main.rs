@@ -104,6 +104,13 @@ async fn run(cli: Cli, loaded: woosync::error::Result<Settings>) -> ExitCode {
                 }
             }
         }
+        Command::Resume(args) if args.abandon.is_some() => match run::abandon(&settings, args.abandon.unwrap_or_default()).await {
+            Ok(told) => {
+                println!("{told}");
+                ExitCode::Ok
+            }
+            Err(e) => failed(&e, false),
+        },
         Command::Resume(args) => {
             let result = run::resume(&settings, args.run, args.report.as_deref(), &shutdown, &Quiet).await;
             let code = match &result {
@@ -191,7 +198,7 @@ impl run::Observer for Bar {
 
 /// One sync, its output, and what follows it (alerts, hooks).
 async fn sync_once(settings: &Settings, args: &woosync::cli::SyncArgs, shutdown: &Shutdown) -> ExitCode {
-    let options = SyncOptions { dry_run: args.dry_run, report: args.report.as_deref(), force: args.force };
+    let options = SyncOptions { dry_run: args.dry_run, report: args.report.as_deref(), force: args.force, fresh: args.fresh };
     let bar = Bar::on_terminal();
     let observer: &dyn run::Observer = match &bar {
         Some(bar) => bar,

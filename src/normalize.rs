@@ -1,7 +1,9 @@
-//! Raw rows → [`Item`]s or [`Rejection`]s. Pure: no I/O, no knowledge of the shop.
+//! Raw rows → [`Item`]s or [`Rejection`]s. Pure: no I/O; of the shop it knows only how much its
+//! columns hold ([`Widths`]).
 //!
-//! Rules: the SKU is trimmed and required (at most 100 characters, the width of WooCommerce's
-//! lookup column); prices accept `1234.5`, `1234,50`, `1 234,50` (space or no-break space as
+//! Rules: the SKU is trimmed and required, and like the name, the external ID and the prices it
+//! must fit the shop's columns (the lookup's `sku`, `post_title`, the lookup's price columns),
+//! and the row the server's `max_allowed_packet`; prices accept `1234.5`, `1234,50`, `1 234,50` (space or no-break space as
 //! thousands separator); stock accepts whole numbers, also written as `12,000`; an empty
 //! regular price or stock leaves that value alone, an empty sale price means "no sale";
 //! a sale price not below the regular price rejects the row; negative stock becomes 0 with a
@@ -13,12 +15,14 @@ use rust_decimal::Decimal;
 
 use crate::model::{Item, Money, Note, Rejection, Sale};
 use crate::source::{Field, Locate, RawRecord};
+use crate::widths::{thousands, Widths};
 
-pub const MAX_SKU_CHARS: usize = 100;
 /// External IDs are kept in a meta value; 1C's are 36 or 73 characters (`guid#guid`).
 pub const MAX_EXTERNAL_ID_CHARS: usize = 255;
 
-pub fn normalize_record(r: &RawRecord, at: &dyn Locate) -> Result<Item, Rejection> {
+/// One raw row as an item, or why it is rejected. `widths` are the shop's columns: a value
+/// they cannot hold rejects the row here, before anything is frozen or written.
+pub fn normalize_record(r: &RawRecord, at: &dyn Locate, widths: &Widths) -> Result<Item, Rejection> {
     let sku = r.get(Field::Sku).unwrap_or("").trim().to_string();
     let reject = |place: Option<(Field, usize)>, message: String| Rejection {
         line: r.line,
@@ -34,8 +38,15 @@ pub fn normalize_record(r: &RawRecord, at: &dyn Locate) -> Result<Item, Rejectio
     if sku.is_empty() {
         return Err(reject(sku_at, "empty SKU; expected a non-empty product code".into()));
     }
-    if sku.len() > MAX_SKU_CHARS && sku.chars().count() > MAX_SKU_CHARS {
-        return Err(reject(sku_at, format!("SKU is {} characters long; expected at most {MAX_SKU_CHARS}", sku.chars().count())));
+    let row_bytes: usize = r.cells.iter().flatten().chain(&r.more_stock).map(String::len).sum();
+    if row_bytes as u64 > widths.max_row_bytes() {
+        return Err(reject(None, format!(
+            "the row is {} bytes long; the database server takes at most {} bytes in one statement (max_allowed_packet), so at most {} for a row",
+            thousands(row_bytes as u64), thousands(widths.packet), thousands(widths.max_row_bytes())
+        )));
+    }
+    if let Some(why) = widths.sku.refuses(&sku) {
+        return Err(reject(sku_at, format!("the SKU {why}; expected a shorter product code")));
     }
     if has_control(&sku) {
         return Err(reject(sku_at, "SKU contains control characters (tab, newline, ...)".into()));
@@ -48,20 +59,26 @@ pub fn normalize_record(r: &RawRecord, at: &dyn Locate) -> Result<Item, Rejectio
                 format!("external ID `{}` is not usable; expected at most {MAX_EXTERNAL_ID_CHARS} characters without control characters", id.chars().take(40).collect::<String>()),
             ))
         }
-        Some(id) => Some(id.to_string()),
+        Some(id) => match widths.meta.refuses(id) {
+            Some(why) => return Err(reject(Some((Field::ExternalId, 0)), format!("the external ID {why}"))),
+            None => Some(id.to_string()),
+        },
     };
 
     let mut notes = Vec::new();
     let name = r.get(Field::Name).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    if let Some(why) = name.as_deref().and_then(|n| widths.title.refuses(n)) {
+        return Err(reject(Some((Field::Name, 0)), format!("the name {why}; shorten it in the feed")));
+    }
 
     let regular = match r.get(Field::RegularPrice).map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
-        Some(text) => Some(parse_price(text).map_err(|m| reject(Some((Field::RegularPrice, 0)), m))?),
+        Some(text) => Some(fitting_price(text, widths).map_err(|m| reject(Some((Field::RegularPrice, 0)), m))?),
     };
     let sale = match r.get(Field::SalePrice).map(str::trim) {
         None => Sale::Absent,
         Some("") => Sale::Clear,
-        Some(text) => Sale::Set(parse_price(text).map_err(|m| reject(Some((Field::SalePrice, 0)), m))?),
+        Some(text) => Sale::Set(fitting_price(text, widths).map_err(|m| reject(Some((Field::SalePrice, 0)), m))?),
     };
     if let (Some(reg), Sale::Set(s)) = (&regular, &sale) {
         if s.value >= reg.value {
@@ -155,6 +172,15 @@ pub fn parse_number(input: &str) -> Result<(String, Decimal), String> {
     Ok((canonical, value))
 }
 
+/// A price that the shop's lookup table can hold.
+fn fitting_price(input: &str, widths: &Widths) -> Result<Money, String> {
+    let price = parse_price(input)?;
+    match widths.refuses_price(&price.value) {
+        Some(why) => Err(format!("the price `{input}` {why}")),
+        None => Ok(price),
+    }
+}
+
 pub fn parse_price(input: &str) -> Result<Money, String> {
     let expected = "expected a price like 1234.50, 1234,50 or 1 234,50";
     let (text, value) = parse_number(input).map_err(|m| format!("{m}; {expected}"))?;
@@ -203,7 +229,26 @@ mod tests {
     }
 
     fn normalize(r: &RawRecord) -> Result<Item, Rejection> {
-        normalize_record(r, &Here)
+        normalize_record(r, &Here, &Widths::stock("wp_"))
+    }
+
+    #[test]
+    fn values_are_held_to_the_shops_widths() {
+        let name = "Ж".repeat(300);
+        let r = rec([Some("A-1"), Some(name.as_str()), Some("10"), None, Some("3")]);
+        assert!(normalize(&r).is_ok());
+        // A server with a tiny packet: the row is refused as a whole, before any column.
+        let tiny = Widths { packet: 2048, ..Widths::stock("wp_") };
+        let e = normalize_record(&r, &Here, &tiny).unwrap_err();
+        assert_eq!((e.field.as_str(), e.location.as_str()), ("row", "here:7"));
+        assert!(e.message.contains("the row is 606 bytes long; the database server takes at most 2,048 bytes in one statement"), "{}", e.message);
+        // A narrow title column: the name, by its cell.
+        let narrow = Widths { title: crate::widths::Width::new("wp_posts.post_title", 255, 255, crate::widths::Charset::Full), ..Widths::stock("wp_") };
+        let e = normalize_record(&r, &Here, &narrow).unwrap_err();
+        assert_eq!((e.field.as_str(), e.location.as_str()), ("name", "here:7:name#0"));
+        assert!(e.message.starts_with("the name is 600 bytes long; `wp_posts.post_title` holds at most 255 bytes"), "{}", e.message);
+        let e = normalize(&rec([Some("A-1"), None, Some("1"), Some("10000000000000000"), None])).unwrap_err();
+        assert_eq!(e.field, "sale_price");
     }
 
     #[test]

@@ -126,7 +126,7 @@ async fn orders_placed_while_a_run_waits_end_as_woocommerce_would_hold_them() {
     let seen = paused.0.clone();
     let report = shop.report_path();
     let run = tokio::spawn(async move {
-        run::sync(&settings, SyncOptions { dry_run: false, report: Some(&report), force: false }, &Shutdown::default(), &paused).await
+        run::sync(&settings, SyncOptions { dry_run: false, report: Some(&report), force: false, fresh: false }, &Shutdown::default(), &paused).await
     });
     let waiting = Instant::now();
     while !seen.load(Ordering::SeqCst) {

@@ -59,7 +59,7 @@ impl Observer for Watch {
 }
 
 async fn sync_with(settings: &Settings, watch: &Watch) -> woosync::error::Result<Vec<run::Outcome>> {
-    run::sync(settings, SyncOptions { dry_run: false, report: None, force: false }, &Shutdown::default(), watch).await
+    run::sync(settings, SyncOptions { dry_run: false, report: None, force: false, fresh: false }, &Shutdown::default(), watch).await
 }
 
 #[tokio::test]
@@ -229,7 +229,7 @@ async fn a_connection_killed_mid_chunk_is_reconnected_and_the_chunk_applied_once
         holder.query_drop("ROLLBACK").await.unwrap();
         killed
     });
-    run::sync(&s, SyncOptions { dry_run: false, report: None, force: false }, &Shutdown::default(), &attempts).await.unwrap();
+    run::sync(&s, SyncOptions { dry_run: false, report: None, force: false, fresh: false }, &Shutdown::default(), &attempts).await.unwrap();
     assert!(release.await.unwrap(), "the chunk's connection was found and killed");
     let seen = attempts.0.lock().unwrap().clone();
     assert_eq!(seen.iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec![1, 2, 3], "{seen:?}");

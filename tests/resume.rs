@@ -69,7 +69,7 @@ async fn a_run_killed_between_chunks_resumes_to_the_same_state_as_an_uninterrupt
     let settings = shop.settings(&feed(), "[sync]\nchunk_size = 5\nchunk_target_ms = 0\n[guard]\nmax_zero_stock_percent = 100\nmax_price_change_percent = 100\n");
     let s2 = settings.clone();
     let crashed = tokio::spawn(async move {
-        run::sync(&s2, SyncOptions { dry_run: false, report: None, force: false }, &Shutdown::default(), &CrashAfter(3)).await
+        run::sync(&s2, SyncOptions { dry_run: false, report: None, force: false, fresh: false }, &Shutdown::default(), &CrashAfter(3)).await
     })
     .await;
     assert!(crashed.is_err(), "the run died");
@@ -103,7 +103,7 @@ async fn a_stop_request_finishes_the_chunk_and_the_next_sync_resumes_first() {
     shop.insert(&seed()).await;
     let settings = shop.settings(&feed(), "[sync]\nchunk_size = 5\nchunk_target_ms = 0\n[guard]\nmax_zero_stock_percent = 100\nmax_price_change_percent = 100\n");
     let shutdown = Shutdown::default();
-    let err = run::sync(&settings, SyncOptions { dry_run: false, report: None, force: false }, &shutdown, &StopAfter(2, shutdown.clone()))
+    let err = run::sync(&settings, SyncOptions { dry_run: false, report: None, force: false, fresh: false }, &shutdown, &StopAfter(2, shutdown.clone()))
         .await
         .unwrap_err();
     assert_eq!(err.exit_code() as i32, 6);
@@ -111,7 +111,7 @@ async fn a_stop_request_finishes_the_chunk_and_the_next_sync_resumes_first() {
     let (state, chunks): (String, i64) = shop.scalar("SELECT state, chunks_done FROM {p}woosync_runs").await;
     assert_eq!((state.as_str(), chunks), ("interrupted", 2));
 
-    let outcomes = run::sync(&settings, SyncOptions { dry_run: false, report: None, force: false }, &Shutdown::default(), &Quiet).await.unwrap();
+    let outcomes = run::sync(&settings, SyncOptions { dry_run: false, report: None, force: false, fresh: false }, &Shutdown::default(), &Quiet).await.unwrap();
     assert_eq!(outcomes.len(), 2, "the interrupted run is resumed, then a fresh run");
     assert!(outcomes[0].resumed);
     assert_eq!(outcomes[1].counts.updated + outcomes[1].counts.created, 0, "the fresh run finds nothing left to do");
@@ -126,7 +126,7 @@ async fn old_interrupted_runs_are_abandoned_and_changed_configs_refused() {
     shop.insert(&seed()).await;
     let settings = shop.settings(&feed(), "[sync]\nchunk_size = 5\nchunk_target_ms = 0\n[guard]\nmax_zero_stock_percent = 100\nmax_price_change_percent = 100\n");
     let shutdown = Shutdown::default();
-    let _ = run::sync(&settings, SyncOptions { dry_run: false, report: None, force: false }, &shutdown, &StopAfter(1, shutdown.clone())).await;
+    let _ = run::sync(&settings, SyncOptions { dry_run: false, report: None, force: false, fresh: false }, &shutdown, &StopAfter(1, shutdown.clone())).await;
 
     let changed = shop.settings(&feed(), "[sync]\nchunk_size = 5\nchunk_target_ms = 0\nnew_product_status = \"private\"\n[guard]\nmax_zero_stock_percent = 100\nmax_price_change_percent = 100\n");
     let err = run::resume(&changed, None, None, &Shutdown::default(), &Quiet).await.unwrap_err();
@@ -134,7 +134,7 @@ async fn old_interrupted_runs_are_abandoned_and_changed_configs_refused() {
     assert!(err.to_string().contains("config changed"), "{err}");
 
     shop.conn.query_drop("UPDATE wp_woosync_runs SET started_at = started_at - INTERVAL 2 HOUR").await.unwrap();
-    let outcomes = run::sync(&settings, SyncOptions { dry_run: false, report: None, force: false }, &Shutdown::default(), &Quiet).await.unwrap();
+    let outcomes = run::sync(&settings, SyncOptions { dry_run: false, report: None, force: false, fresh: false }, &Shutdown::default(), &Quiet).await.unwrap();
     assert_eq!(outcomes.len(), 1);
     let states: Vec<String> = shop.conn.query("SELECT state FROM wp_woosync_runs ORDER BY id").await.unwrap();
     assert_eq!(states, ["abandoned", "done"]);
@@ -167,7 +167,7 @@ async fn lock_wait_timeouts_roll_the_chunk_back_and_retry_it() {
         blocker.query_drop("COMMIT").await.unwrap();
     });
     let attempts = Attempts::default();
-    run::sync(&settings, SyncOptions { dry_run: false, report: None, force: false }, &Shutdown::default(), &attempts).await.expect("succeeds after retrying");
+    run::sync(&settings, SyncOptions { dry_run: false, report: None, force: false, fresh: false }, &Shutdown::default(), &attempts).await.expect("succeeds after retrying");
     release.await.unwrap();
     let attempts = attempts.0.lock().unwrap().clone();
     assert_eq!(attempts.len(), 1);

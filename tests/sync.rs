@@ -523,7 +523,7 @@ async fn the_safety_guard_refuses_a_feed_that_zeroes_the_shop_unless_forced() {
     let report = shop.report_path();
     let forced = woosync::run::sync(
         &s,
-        woosync::run::SyncOptions { dry_run: false, report: Some(&report), force: true },
+        woosync::run::SyncOptions { dry_run: false, report: Some(&report), force: true, fresh: false },
         &woosync::run::Shutdown::default(),
         &woosync::run::Quiet,
     )

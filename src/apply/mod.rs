@@ -1,6 +1,7 @@
 //! Applies a plan in chunks. Each chunk is one transaction that also writes its checkpoint row,
 //! so a chunk is applied whole or not at all and never twice. Deadlocks and lock-wait timeouts
-//! roll the chunk back and retry it with backoff; any other error stops the run (resumable).
+//! roll the chunk back and retry it with backoff; a data error is [`Error::Refused`] (the run
+//! looks for the row); any other error stops the run (resumable).
 //! In a dry run the same path is walked and nothing is sent to the database.
 
 mod create;
@@ -120,12 +121,47 @@ pub async fn apply_chunk(conn: &mut Conn, settings: &crate::config::Settings, ta
                 tracing::warn!(chunk = chunk_no, attempt, "chunk rolled back ({e}); retrying in {} ms", wait.as_millis());
                 tokio::time::sleep(wait).await;
             }
-            Err(ChunkError::Driver(e)) => {
-                return Err(Error::Database(format!("chunk {chunk_no} was rolled back: {e}")));
-            }
+            Err(ChunkError::Driver(e)) => return Err(rolled_back(chunk_no, e)),
             Err(ChunkError::Other(e)) => return Err(e),
         }
     }
+}
+
+/// A chunk's driver error as the run reports it: a data error as [`Error::Refused`].
+fn rolled_back(chunk_no: u32, e: mysql_async::Error) -> Error {
+    let message = format!("chunk {chunk_no} was rolled back: {e}");
+    match crate::error::data_error_signature(&e) {
+        Some(signature) => Error::Refused { signature, detail: e.to_string(), message },
+        None => Error::Database(message),
+    }
+}
+
+/// Whether a chunk's bookkeeping alone can be written: the checkpoint and the run's counter in
+/// a transaction that is rolled back. When a chunk was refused with a data error and this is
+/// refused too, the error is not any row's (a trigger, a broken table) and finding the row is
+/// pointless.
+pub async fn probe(conn: &mut Conn, target: &Target<'_>, chunk_no: u32) -> Result<()> {
+    let mut tx = conn.start_transaction(TxOpts::default()).await?;
+    let result = checkpoint(&mut tx, target, chunk_no, &ChunkDone::default()).await;
+    tx.rollback().await?;
+    result.map_err(|e| rolled_back(chunk_no, e))
+}
+
+/// The chunk's checkpoint row and the run's chunk counter, written in the chunk's transaction.
+async fn checkpoint(tx: &mut mysql_async::Transaction<'_>, target: &Target<'_>, chunk_no: u32, done: &ChunkDone) -> Result<(), mysql_async::Error> {
+    let p = &target.shop.prefix;
+    tx.exec_drop(
+        format!(
+            "INSERT INTO `{p}woosync_chunks` (run_id, chunk_no, products, created, updated, committed_at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP())"
+        ),
+        (target.run_id, chunk_no, done.products as u64, done.created as u64, done.updated as u64),
+    )
+    .await?;
+    tx.exec_drop(
+        format!("UPDATE `{p}woosync_runs` SET chunks_done = chunks_done + 1, heartbeat_at = UTC_TIMESTAMP() WHERE id = ?"),
+        (target.run_id,),
+    )
+    .await
 }
 
 enum ChunkError {
@@ -244,18 +280,7 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
     crate::crashpoint::here(format_args!("chunk-{chunk_no}-end"));
 
     // The checkpoint commits with the work.
-    tx.exec_drop(
-        format!(
-            "INSERT INTO `{p}woosync_chunks` (run_id, chunk_no, products, created, updated, committed_at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP())"
-        ),
-        (target.run_id, chunk_no, done.products as u64, done.created as u64, done.updated as u64),
-    )
-    .await?;
-    tx.exec_drop(
-        format!("UPDATE `{p}woosync_runs` SET chunks_done = chunks_done + 1, heartbeat_at = UTC_TIMESTAMP() WHERE id = ?"),
-        (target.run_id,),
-    )
-    .await?;
+    checkpoint(&mut tx, target, chunk_no, &done).await?;
     tx.commit().await?;
     crate::crashpoint::here(format_args!("chunk-{chunk_no}-committed"));
     Ok(done)

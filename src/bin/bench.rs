@@ -297,7 +297,7 @@ async fn parse_child(config: &Path) {
     woosync::journal::ensure_tables(&mut conn, "wp_").await.unwrap();
     let run = woosync::journal::start_run(&mut conn, "wp_", &settings).await.unwrap();
     let t = Instant::now();
-    let feed = woosync::run::read_and_freeze(&settings, &woosync::run::Quiet, Some((&mut conn, "wp_", run))).await.expect("read the feed");
+    let feed = woosync::run::read_and_freeze(&settings, &woosync::widths::Widths::stock("wp_"), &woosync::run::Quiet, Some((&mut conn, "wp_", run))).await.expect("read the feed");
     let read = t.elapsed().as_secs_f64();
     let frozen = 0.0;
     assert!(feed.rejections.is_empty(), "{:?}", feed.rejections.first());

@@ -11,6 +11,7 @@ use mysql_async::{Conn, Opts};
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::widths::{Charset, Width, Widths};
 
 /// Opens one connection. The URL (with its password) never appears in an error.
 pub async fn connect(settings: &Settings) -> Result<Conn> {
@@ -54,6 +55,8 @@ pub struct Shop {
     pub siteurl: String,
     pub wc_version: String,
     pub utc_offset: TimeZone,
+    /// How much the columns feed values go to hold, and the server's packet limit.
+    pub widths: Widths,
 }
 
 /// The shop's timezone: a named zone (`timezone_string`) or a fixed offset (`gmt_offset`).
@@ -148,6 +151,7 @@ impl Shop {
             },
         };
 
+        let widths = read_widths(conn, p).await?;
         let default_cat: u64 = opt("default_product_cat").trim().parse().unwrap_or(0);
         let terms: Vec<(u64, String, String, u64)> = conn
             .exec(
@@ -181,8 +185,49 @@ impl Shop {
             siteurl: opt("siteurl").trim_end_matches('/').to_string(),
             wc_version: opt("woocommerce_version").to_string(),
             utc_offset,
+            widths,
         })
     }
+}
+
+/// The widths of the columns feed values are written to, from `information_schema`, and the
+/// server's `max_allowed_packet`. A column the query does not find keeps WooCommerce's width.
+async fn read_widths(conn: &mut Conn, p: &str) -> Result<Widths> {
+    type Column = (String, String, Option<u64>, Option<u64>, Option<String>, Option<u32>, Option<u32>);
+    let rows: Vec<Column> = conn
+        .exec(
+            "SELECT TABLE_NAME, COLUMN_NAME, CHARACTER_MAXIMUM_LENGTH, CHARACTER_OCTET_LENGTH, CHARACTER_SET_NAME, \
+             NUMERIC_PRECISION, NUMERIC_SCALE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND \
+             ((TABLE_NAME = ? AND COLUMN_NAME = 'post_title') OR (TABLE_NAME = ? AND COLUMN_NAME = 'meta_value') \
+             OR (TABLE_NAME = ? AND COLUMN_NAME IN ('sku', 'min_price', 'max_price')))",
+            (format!("{p}posts"), format!("{p}postmeta"), format!("{p}wc_product_meta_lookup")),
+        )
+        .await
+        .map_err(|e| Error::db("reading the widths of the shop's columns", e))?;
+    let mut widths = Widths::stock(p);
+    let text = |table: &str, column: &str, default: &Width| -> Width {
+        rows.iter()
+            .find(|r| r.0.eq_ignore_ascii_case(&format!("{p}{table}")) && r.1.eq_ignore_ascii_case(column))
+            .and_then(|r| Some(Width::new(format!("{p}{table}.{column}"), r.2?, r.3?, Charset::from_name(r.4.as_deref()?))))
+            .unwrap_or_else(|| default.clone())
+    };
+    widths.title = text("posts", "post_title", &widths.title);
+    widths.meta = text("postmeta", "meta_value", &widths.meta);
+    let lookup_sku = text("wc_product_meta_lookup", "sku", &widths.sku);
+    // `_sku` is a meta value too: the SKU must fit both.
+    widths.sku = if lookup_sku.chars <= widths.meta.chars { lookup_sku } else { widths.meta.clone() };
+    // The narrower of the two price columns decides.
+    let prices = rows.iter().filter(|r| matches!(r.1.to_ascii_lowercase().as_str(), "min_price" | "max_price"));
+    if let Some((column, precision, scale)) =
+        prices.filter_map(|r| Some((&r.1, r.5?, r.6?))).min_by_key(|(_, precision, scale)| precision.saturating_sub(*scale))
+    {
+        widths.price_int_digits = precision.saturating_sub(scale);
+        widths.price_scale = scale;
+        widths.price_column = format!("{p}wc_product_meta_lookup.{column}");
+    }
+    let packet: Option<u64> = conn.query_first("SELECT @@max_allowed_packet").await.map_err(|e| Error::db("reading max_allowed_packet", e))?;
+    widths.packet = packet.unwrap_or(widths.packet);
+    Ok(widths)
 }
 
 /// Checks that the login may read and write the shop's tables and create woosync's own.

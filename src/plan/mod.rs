@@ -152,6 +152,17 @@ impl Unit {
     pub fn items(&self) -> usize {
         self.creates.len() + self.updates.iter().filter(|u| !u.resynced_parent).count()
     }
+
+    /// The report's `invalid` rows for a unit the database refused to write: one per feed item
+    /// (a family is refused whole, its variations and their parent stay as they were).
+    pub fn refused(&self, message: &str) -> Vec<ReportRow> {
+        let created = self.creates.iter().map(|c| (c.sku.as_str(), None, "product"));
+        let updated = self.updates.iter().filter(|u| !u.resynced_parent).map(|u| (u.sku.as_str(), Some(u.id), post_type_name(u.post_type)));
+        created
+            .chain(updated)
+            .map(|(sku, product_id, post_type)| ReportRow { product_id, post_type, ..ReportRow::note(Action::Invalid, sku, "row", message.to_string()) })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Default)]

@@ -12,6 +12,7 @@ use crate::config::{Settings, Source};
 use crate::error::{Error, Result};
 use crate::input::frozen::Block;
 use crate::input::{Collector, Input};
+use crate::widths::Widths;
 use crate::{journal, source};
 
 /// The progress phase of an HTTP source fetching its pages (`planned` = pages so far).
@@ -21,18 +22,19 @@ pub const FETCHING_PAGES: &str = "fetching pages";
 pub type Journal<'a> = (&'a mut Conn, &'a str, u64);
 
 /// Reads the source and normalises it, keeping the frozen rows in memory (dry runs, `check`).
-pub async fn read_feed(settings: &Settings, observer: &dyn Observer) -> Result<Input> {
-    read_and_freeze(settings, observer, None).await
+pub async fn read_feed(settings: &Settings, widths: &Widths, observer: &dyn Observer) -> Result<Input> {
+    read_and_freeze(settings, widths, observer, None).await
 }
 
 /// Reads and normalises the feed and freezes it, into the run journal for a real run (file
 /// sources are parsed on a blocking thread while the frozen blocks are stored as they fill; an
-/// HTTP source is stored once its last page is in) or into memory for a dry run.
-pub async fn read_and_freeze(settings: &Settings, observer: &dyn Observer, journal: Option<Journal<'_>>) -> Result<Input> {
+/// HTTP source is stored once its last page is in) or into memory for a dry run. A value the
+/// shop's columns (`widths`) cannot hold rejects its row.
+pub async fn read_and_freeze(settings: &Settings, widths: &Widths, observer: &dyn Observer, journal: Option<Journal<'_>>) -> Result<Input> {
     let started = Instant::now();
     let (collector, raw, stored, journal) = match &settings.source {
-        Source::Http(_) => read_http(settings, observer, journal).await?,
-        _ => read_file(settings, journal).await?,
+        Source::Http(_) => read_http(settings, widths, observer, journal).await?,
+        _ => read_file(settings, widths, journal).await?,
     };
     let mut input = match (stored, &journal) {
         (StoredBlocks::Journal(count), Some((_, prefix, run_id))) => collector.into_journal(prefix, *run_id, count),
@@ -60,7 +62,7 @@ pub async fn read_and_freeze(settings: &Settings, observer: &dyn Observer, journ
 /// the run recorded as failed.
 pub(super) async fn into_journal(run: &mut Run<'_>, run_id: u64) -> Result<Input> {
     let prefix = &run.shop.prefix;
-    match read_and_freeze(run.settings, run.observer, Some((&mut run.conn, prefix, run_id))).await {
+    match read_and_freeze(run.settings, &run.shop.widths, run.observer, Some((&mut run.conn, prefix, run_id))).await {
         Ok(input) => Ok(input),
         Err(e) => {
             journal::discard_input(&mut run.conn, prefix, run_id).await?;
@@ -81,14 +83,14 @@ enum StoredBlocks {
 type Read<'a> = (Collector, source::RawFeed, StoredBlocks, Option<Journal<'a>>);
 
 /// An HTTP source: every page is fetched (progress counts them), then the blocks are stored.
-async fn read_http<'a>(settings: &Settings, observer: &dyn Observer, journal: Option<Journal<'a>>) -> Result<Read<'a>> {
+async fn read_http<'a>(settings: &Settings, widths: &Widths, observer: &dyn Observer, journal: Option<Journal<'a>>) -> Result<Read<'a>> {
     let mut collector = Collector::default();
     let mut blocks = Vec::new();
     let pages = |n: u32| {
         observer.progress(Progress { phase: FETCHING_PAGES, planned: n as usize, total: 0, written: 0 });
     };
     let raw = source::read(&settings.source, &pages, &mut |record, at| {
-        blocks.extend(collector.push(crate::normalize::normalize_record(record, at)));
+        blocks.extend(collector.push(crate::normalize::normalize_record(record, at, widths)));
     })
     .await?;
     blocks.extend(collector.last_block());
@@ -104,14 +106,14 @@ async fn read_http<'a>(settings: &Settings, observer: &dyn Observer, journal: Op
 }
 
 /// A file source: parsed on a blocking thread while the blocks are stored as they fill.
-async fn read_file<'a>(settings: &Settings, journal: Option<Journal<'a>>) -> Result<Read<'a>> {
+async fn read_file<'a>(settings: &Settings, widths: &Widths, journal: Option<Journal<'a>>) -> Result<Read<'a>> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Block>(2);
-    let owned = settings.clone();
+    let (owned, widths) = (settings.clone(), widths.clone());
     let parse = tokio::task::spawn_blocking(move || -> Result<(Collector, source::RawFeed)> {
         let mut collector = Collector::default();
         let raw = source::read_file(&owned.source, &mut |record, at| {
             // A closed channel means storing failed; that error is reported below.
-            if let Some(block) = collector.push(crate::normalize::normalize_record(record, at)) {
+            if let Some(block) = collector.push(crate::normalize::normalize_record(record, at, &widths)) {
                 let _ = tx.blocking_send(block);
             }
         })?;

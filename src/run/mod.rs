@@ -51,6 +51,8 @@ pub struct SyncOptions<'a> {
     pub report: Option<&'a Path>,
     /// Write even when the safety guard refuses the feed.
     pub force: bool,
+    /// Abandon an unfinished run instead of finishing it first.
+    pub fresh: bool,
 }
 
 /// `woosync sync`: finishes an unfinished run first (or abandons it), then reads, freezes and
@@ -62,14 +64,14 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
     observer.progress(Progress::starting("reading the feed"));
     let mode = Mode::Fresh { force: opts.force };
     if opts.dry_run {
-        let feed = read_feed(settings, observer).await?;
+        let feed = read_feed(settings, &shop.widths, observer).await?;
         let outcome = run.execute(None, feed, mode).await?;
         run.report.finish()?;
         return Ok(vec![outcome]);
     }
     run.lock = Some(RunLock::acquire(settings, &shop).await?);
     journal::ensure_tables(&mut run.conn, &shop.prefix).await?;
-    let mut outcomes: Vec<Outcome> = resume::finish_pending(&mut run).await?.into_iter().collect();
+    let mut outcomes: Vec<Outcome> = resume::finish_pending(&mut run, opts.fresh).await?.into_iter().collect();
     let run_id = journal::start_run(&mut run.conn, &shop.prefix, settings).await?;
     tracing::info!(run = run_id, "run {run_id} started");
     let feed = freeze::into_journal(&mut run, run_id).await?;
@@ -86,9 +88,19 @@ pub async fn resume(settings: &Settings, id: Option<u64>, report: Option<&Path>,
     let mut run = Run { settings, shop: &shop, shutdown, observer, conn, report: Report::create(None)?, lock };
     let record = resume::chosen(&mut run, id).await?;
     run.report = Report::create(report)?;
-    let outcome = resume::continue_run(&mut run, &record).await?;
+    let outcome = resume::resume_chosen(&mut run, &record).await?;
     run.report.finish()?;
     Ok(outcome)
+}
+
+/// `woosync resume --abandon RUN`: gives up on an unfinished run (under the run lock); returns
+/// what to tell the person.
+pub async fn abandon(settings: &Settings, id: u64) -> Result<String> {
+    let (conn, shop) = open(settings).await?;
+    let lock = Some(RunLock::acquire(settings, &shop).await?);
+    let (shutdown, report) = (Shutdown::default(), Report::create(None)?);
+    let mut run = Run { settings, shop: &shop, shutdown: &shutdown, observer: &Quiet, conn, report, lock };
+    resume::abandon(&mut run, id).await
 }
 
 /// A connection to the shop, and what pre-flight found there.

@@ -28,6 +28,19 @@ pub(super) struct Written {
     pub term_changes: usize,
     /// Products this source reaches that it had not synced before, the created ones included.
     pub seen: Vec<u64>,
+    /// Feed rows the database refused to write (reported `invalid`).
+    pub refused: usize,
+}
+
+/// A refused chunk's two halves, the first last (it is taken first); one unit stays whole.
+fn halves(units: &[Unit]) -> Vec<&[Unit]> {
+    match units.len() {
+        0 | 1 => vec![units],
+        n => {
+            let (left, right) = units.split_at(n / 2);
+            vec![right, left]
+        }
+    }
 }
 
 /// Takes the planner's units chunk by chunk until it has no more, and writes (or, in a dry run,
@@ -128,14 +141,24 @@ impl Writer {
                 run.settings.config_path.display()
             )));
         }
-        let started = Instant::now();
-        let done = match self.apply(run, run_id, chunk).await {
-            Ok(done) => done,
-            Err(e) => {
-                planning.abandon().await;
-                return Err(self.stopped(run, run_id, e).await);
-            }
+        let result = match self.commit(run, planning, run_id, chunk, more).await {
+            Err(Error::Refused { .. }) => self.isolate(run, planning, run_id, chunk, more).await,
+            other => other,
         };
+        if let Err(e) = result {
+            planning.abandon().await;
+            return Err(self.stopped(run, run_id, e).await);
+        }
+        if more && !run.settings.chunks.pause.is_zero() {
+            tokio::time::sleep(run.settings.chunks.pause).await;
+        }
+        Ok(())
+    }
+
+    /// Applies units as one chunk with its checkpoint and records what it did.
+    async fn commit(&mut self, run: &mut Run<'_>, planning: &Planning, run_id: u64, units: &[Unit], more: bool) -> Result<()> {
+        let started = Instant::now();
+        let done = self.apply(run, run_id, units).await?;
         self.chunks += 1;
         let chunk_no = self.chunk_no;
         tracing::info!(
@@ -159,9 +182,37 @@ impl Writer {
         self.done.term_changes += done.term_changes;
         run.observer.chunk_committed(run_id, chunk_no, if more { 1 } else { 0 }, done.attempts);
         self.chunk_no += 1;
-        if more && !run.settings.chunks.pause.is_zero() {
-            tokio::time::sleep(run.settings.chunks.pause).await;
+        Ok(())
+    }
+
+    /// A chunk the database refused with a data error: unless its bookkeeping alone is refused
+    /// too (then the error is no row's and the run stops), the chunk is halved until the unit
+    /// the database refuses is alone; that unit is reported `invalid` and every other part
+    /// commits as a chunk of its own.
+    async fn isolate(&mut self, run: &mut Run<'_>, planning: &Planning, run_id: u64, chunk: &[Unit], more: bool) -> Result<()> {
+        let target = self.target(run, run_id);
+        if let Err(Error::Refused { signature, detail, message }) = apply::probe(&mut run.conn, &target, self.chunk_no).await {
+            let message = format!("{message}; the run's bookkeeping alone is refused too, so the error is no feed row's (a trigger or a changed table?)");
+            return Err(Error::Refused { signature, detail, message });
         }
+        tracing::warn!(run = run_id, chunk = self.chunk_no, units = chunk.len(), "chunk {}: the database refused a value; halving the chunk to find the row", self.chunk_no);
+        let mut parts: Vec<&[Unit]> = halves(chunk);
+        while let Some(part) = parts.pop() {
+            match self.commit(run, planning, run_id, part, more || !parts.is_empty()).await {
+                Err(Error::Refused { .. }) if part.len() > 1 => parts.extend(halves(part)),
+                Err(Error::Refused { detail, .. }) => self.refuse(run, &part[0], &detail)?,
+                other => other?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Reports a unit the database refused as `invalid`; nothing of it is written.
+    fn refuse(&mut self, run: &mut Run<'_>, unit: &Unit, detail: &str) -> Result<()> {
+        let rows = unit.refused(&format!("the database refused to write this row ({detail}); nothing of it was written, the rest of its chunk was"));
+        super::finish::log_problems(&rows);
+        run.report.rows(&rows)?;
+        self.done.refused += unit.items();
         Ok(())
     }
 
@@ -170,16 +221,21 @@ impl Writer {
         if let Some(lock) = run.lock.as_mut() {
             lock.keep(run.settings).await?;
         }
+        let target = self.target(run, run_id);
+        apply::apply_chunk(&mut run.conn, run.settings, &target, self.chunk_no, chunk).await
+    }
+
+    /// What the applier writes to: this shop and run, by the planner's rules.
+    fn target<'t>(&'t self, run: &Run<'t>, run_id: u64) -> Target<'t> {
         let settings = run.settings;
-        let target = Target {
+        Target {
             shop: run.shop,
             rules: &self.rules,
             run_id,
             new_status: &settings.new_product_status,
             author_id: settings.author_id,
             external_id_meta: settings.external_id_meta,
-        };
-        apply::apply_chunk(&mut run.conn, settings, &target, self.chunk_no, chunk).await
+        }
     }
 
     /// A chunk that could not be written: the run is left interrupted (on a fresh connection
@@ -191,10 +247,16 @@ impl Writer {
                 let _ = journal::set_state(&mut fresh, prefix, run_id, "interrupted", Some(&message)).await;
             }
         }
-        Error::Database(format!(
-            "{message}; run {run_id} stopped after {} chunks and can be continued with: woosync resume --config {}",
+        let message = format!(
+            "{}; run {run_id} stopped after {} chunks and can be continued with: woosync resume --config {}",
+            message.strip_prefix("database: ").unwrap_or(&message),
             self.chunks,
             run.settings.config_path.display()
-        ))
+        );
+        match e {
+            // A refusal stays one, so a resume that meets it again can tell.
+            Error::Refused { signature, detail, .. } => Error::Refused { signature, detail, message },
+            _ => Error::Database(message),
+        }
     }
 }

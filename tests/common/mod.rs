@@ -111,7 +111,7 @@ impl TestShop {
 
     pub async fn try_sync(&self, settings: &Settings, dry_run: bool) -> woosync::error::Result<Outcome> {
         let report = self.report_path();
-        run::sync(settings, SyncOptions { dry_run, report: Some(&report), force: false }, &Shutdown::default(), &Quiet)
+        run::sync(settings, SyncOptions { dry_run, report: Some(&report), force: false, fresh: false }, &Shutdown::default(), &Quiet)
             .await
             .map(|mut v| v.pop().unwrap())
     }
