@@ -63,6 +63,7 @@ pub(super) struct SourceSection {
     items: Option<String>,
     max_pages: Option<u32>,
     max_requests_per_sec: Option<f64>,
+    max_response_mb: Option<u64>,
     paging: Option<PagingSection>,
     #[serde(default)]
     columns: Columns,
@@ -275,6 +276,8 @@ pub struct HttpSource {
     pub paging: Paging,
     pub max_pages: u32,
     pub max_requests_per_sec: Option<f64>,
+    /// The most one response may hold once decoded (gzip inflated), in bytes.
+    pub max_response_bytes: u64,
     pub columns: Columns,
 }
 
@@ -293,7 +296,7 @@ fn parse_source(mut src: SourceSection, base: &Path) -> Result<Source> {
         _ => kind,
     };
     // Keys that belong to another type are a mistake worth naming.
-    let given: [(&str, bool, &[&str]); 15] = [
+    let given: [(&str, bool, &[&str]); 16] = [
         ("path", src.path.is_some(), &["csv", "xlsx", "commerceml"]),
         ("delimiter", src.delimiter.is_some(), &["csv"]),
         ("encoding", src.encoding.is_some(), &["csv"]),
@@ -309,6 +312,7 @@ fn parse_source(mut src: SourceSection, base: &Path) -> Result<Source> {
         ("items", src.items.is_some(), &["http"]),
         ("max_pages", src.max_pages.is_some(), &["http"]),
         ("max_requests_per_sec", src.max_requests_per_sec.is_some(), &["http"]),
+        ("max_response_mb", src.max_response_mb.is_some(), &["http"]),
     ];
     if !matches!(kind.as_str(), "csv" | "xlsx" | "http" | "commerceml") {
         return Err(Error::Config(format!(
@@ -385,7 +389,7 @@ fn parse_encoding(value: Option<&str>) -> Result<Encoding> {
 
 /// `[source] type = "http"`: the URL, request, paging and pointers, each checked.
 fn parse_http(src: SourceSection, columns: Columns) -> Result<Source> {
-    let SourceSection { url, method, headers, basic_auth, timeout_secs, retries, items, max_pages, max_requests_per_sec, paging, .. } = src;
+    let SourceSection { url, method, headers, basic_auth, timeout_secs, retries, items, max_pages, max_requests_per_sec, max_response_mb, paging, .. } = src;
     let raw = url.ok_or_else(|| Error::Config("[source] url is required for type = \"http\"".into()))?;
     let full = expand_env(&raw, "[source] url")?;
     let parsed = url::Url::parse(&full).map_err(|e| Error::Config(format!("[source] url: {e}; expected an http:// or https:// URL")))?;
@@ -502,6 +506,7 @@ fn parse_http(src: SourceSection, columns: Columns) -> Result<Source> {
         paging,
         max_pages: max_pages.unwrap_or(10_000).max(1),
         max_requests_per_sec,
+        max_response_bytes: max_response_mb.unwrap_or(256).max(1) << 20,
         columns,
     })))
 }

@@ -296,23 +296,30 @@ fn step<'a>(reader: &mut Reader<&'a [u8]>, cur: &mut Cursor, file: &str, base: u
             Event::Text(t) => cur.text.push_str(&t.xml10_content()),
             Event::CData(t) => cur.text.push_str(&t.xml10_content()),
             Event::GeneralRef(r) => {
-                if let Ok(Some(c)) = r.resolve_char_ref() {
-                    cur.text.push(c);
-                } else {
-                    let name: &str = &r;
-                    match name {
-                        "amp" => cur.text.push('&'),
-                        "lt" => cur.text.push('<'),
-                        "gt" => cur.text.push('>'),
-                        "quot" => cur.text.push('"'),
-                        "apos" => cur.text.push('\''),
-                        other => {
-                            cur.text.push('&');
-                            cur.text.push_str(other);
-                            cur.text.push(';');
-                        }
-                    }
-                }
+                let name: &str = &r;
+                let c = match r.resolve_char_ref() {
+                    Ok(Some(c)) => Some(c),
+                    Ok(None) => match name {
+                        "amp" => Some('&'),
+                        "lt" => Some('<'),
+                        "gt" => Some('>'),
+                        "quot" => Some('"'),
+                        "apos" => Some('\''),
+                        _ => None,
+                    },
+                    Err(_) => None,
+                };
+                let Some(c) = c else {
+                    // An undeclared entity (DTDs are never read): writing `&e;` as a value would
+                    // rename products by it.
+                    return Err(Error::Source(format!(
+                        "{file}: malformed XML at byte {} (in {}): `&{name};` is not a character woosync knows; expected text, \
+                         `&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;` or a character reference like `&#1046;`",
+                        base + reader.buffer_position(),
+                        cur.path()
+                    )));
+                };
+                cur.text.push(c);
             }
             Event::Eof => return Ok(Step::Eof),
             _ => {}

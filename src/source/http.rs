@@ -1,7 +1,9 @@
 //! An ERP's HTTP JSON API: pages of items, each item's fields found by JSON pointer.
 //!
 //! Paging by page number, by offset/limit, or by following a next-page URL (a JSON pointer in
-//! the body, or the `Link: <...>; rel="next"` header), bounded by `max_pages`. Faults: connection
+//! the body, or the `Link: <...>; rel="next"` header), bounded by `max_pages` pages with items (a
+//! link back to a page already read fails at once). Every response is bounded by
+//! `max_response_mb` as it is decoded, gzip included. Faults: connection
 //! errors, timeouts and 5xx are retried with exponential backoff; 429 waits for `Retry-After`;
 //! any other 4xx fails at once with the status and the start of the body; malformed JSON names
 //! the page and the byte. When the retries are spent the source fails, so nothing is written.
@@ -158,13 +160,19 @@ pub async fn read(src: &HttpSource, pages: &Pages<'_>, each: &mut Each<'_>) -> R
     let mut items_seen = 0u64;
     let mut next: Option<Url> = Some(base.clone());
     let mut page = 0u32;
+    // Pages that held items; one more page may be fetched to find the empty one that ends the feed.
+    let mut full_pages = 0u32;
+    let too_many = || {
+        Error::Source(format!(
+            "{}: more than {} pages; stopping rather than syncing part of the catalogue (raise [source] max_pages if the feed is really this long)",
+            src.label, src.max_pages
+        ))
+    };
+    let mut fetched: std::collections::HashMap<String, u32> = Default::default();
     while let Some(url) = next.take() {
         page += 1;
-        if page > src.max_pages {
-            return Err(Error::Source(format!(
-                "{}: more than {} pages; stopping rather than syncing part of the catalogue (raise [source] max_pages if the feed is really this long)",
-                src.label, src.max_pages
-            )));
+        if page > src.max_pages.saturating_add(1) {
+            return Err(too_many());
         }
         let url = match &src.paging {
             Paging::Page { param, first, size } => {
@@ -182,6 +190,12 @@ pub async fn read(src: &HttpSource, pages: &Pages<'_>, each: &mut Each<'_>) -> R
             }
             Paging::None | Paging::Next { .. } => url,
         };
+        if let Some(first) = fetched.insert(url.to_string(), page) {
+            return Err(Error::Source(format!(
+                "page {page}: the next-page link leads back to page {first} ({}); the API would be read forever",
+                redact_url(&url)
+            )));
+        }
         pace.wait().await;
         let (body, link_next) = fetch(&client, src, &headers, &url, page).await?;
         hasher.update(&body);
@@ -208,6 +222,12 @@ pub async fn read(src: &HttpSource, pages: &Pages<'_>, each: &mut Each<'_>) -> R
             }
         };
         tracing::debug!(page, items = list.len(), "fetched page {page}");
+        if !list.is_empty() {
+            full_pages += 1;
+            if full_pages > src.max_pages {
+                return Err(too_many());
+            }
+        }
         pages(page);
         for (index, item) in list.iter().enumerate() {
             items_seen += 1;
@@ -334,9 +354,16 @@ async fn fetch(client: &reqwest::Client, src: &HttpSource, headers: &HeaderMap, 
                 let status = response.status();
                 if status.is_success() {
                     let link = response.headers().get_all(LINK).iter().filter_map(|v| v.to_str().ok()).find_map(next_link);
-                    match response.bytes().await {
-                        Ok(body) => return Ok((body.to_vec(), link)),
-                        Err(e) => format!("reading the body failed: {}", describe(&e)),
+                    match bounded_body(response, src.max_response_bytes).await {
+                        Ok(body) => return Ok((body, link)),
+                        Err(None) => {
+                            return Err(Error::Source(format!(
+                                "page {page} ({shown}): the response is larger than {} MiB once decoded ([source] max_response_mb); \
+                                 ask the API for smaller pages, or raise max_response_mb if a page is really this large",
+                                src.max_response_bytes >> 20
+                            )))
+                        }
+                        Err(Some(e)) => format!("reading the body failed: {}", describe(&e)),
                     }
                 } else if status.as_u16() == 429 {
                     let wait = retry_after(response.headers()).unwrap_or(backoff);
@@ -370,6 +397,19 @@ async fn fetch(client: &reqwest::Client, src: &HttpSource, headers: &HeaderMap, 
         tracing::warn!(page, attempt, "page {page}: {failure}; retrying in {} ms", backoff.as_millis());
         tokio::time::sleep(backoff).await;
     }
+}
+
+/// A response's body as it is decoded (gzip inflated on the way), never more than `limit`
+/// bytes of it: `Err(None)` past the limit, `Err(Some(_))` when the transfer fails.
+async fn bounded_body(mut response: reqwest::Response, limit: u64) -> std::result::Result<Vec<u8>, Option<reqwest::Error>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(Some)? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// A reqwest error without its URL (which may hold a secret).

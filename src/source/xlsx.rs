@@ -6,7 +6,7 @@
 
 use std::io::Cursor;
 
-use calamine::{Data, Reader};
+use calamine::{Data, Reader, Sheets};
 use sha2::{Digest, Sha256};
 
 use super::csv::{map_columns, Places};
@@ -54,62 +54,187 @@ pub fn parse(bytes: Vec<u8>, src: &XlsxSource, file: &str, each: &mut Each<'_>) 
     let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
         Error::Source(format!("{file}: not a readable spreadsheet ({e}); expected an .xlsx, .xlsm, .xls or .ods file"))
     })?;
-    let names = book.sheet_names();
+    let sheet = pick_sheet(&book.sheet_names(), src, file)?;
+    let cannot = |e: &dyn std::fmt::Display| Error::Source(format!("{file}: cannot read sheet `{sheet}`: {e}"));
+    let mut rows = Rows::new(src, file, &sheet, each);
+    match &mut book {
+        // Cells as they stream from the sheet's XML: a stray far cell costs nothing.
+        Sheets::Xlsx(xlsx) => {
+            let mut cells = xlsx.worksheet_cells_reader(&sheet).map_err(|e| cannot(&e))?;
+            while let Some(cell) = cells.next_cell().map_err(|e| cannot(&e))? {
+                let (row, col) = cell.get_position();
+                rows.cell(row, col, cell.get_value().clone().into())?;
+            }
+        }
+        // .xls (at most 65,536 × 256 cells) and .ods are read whole by the crate.
+        other => {
+            let range = other.worksheet_range(&sheet).map_err(|e| cannot(&e))?;
+            if let (Some(start), Some(end)) = (range.start(), range.end()) {
+                rows.within_bounds(start, end)?;
+                for (r, c, value) in range.used_cells() {
+                    rows.cell(start.0 + r as u32, start.1 + c as u32, value.clone())?;
+                }
+            }
+        }
+    }
+    rows.finish()
+}
+
+/// The sheet the config names, by name (exact, then ignoring case) or by position.
+fn pick_sheet(names: &[String], src: &XlsxSource, file: &str) -> Result<String> {
     let listing = || names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
-    let sheet = match &src.sheet {
+    match &src.sheet {
         SheetRef::Name(wanted) => names
             .iter()
             .find(|n| *n == wanted)
             .or_else(|| names.iter().find(|n| n.to_lowercase() == wanted.to_lowercase()))
             .cloned()
-            .ok_or_else(|| Error::Source(format!("{file}: there is no sheet `{wanted}`; the sheets are {}", listing())))?,
+            .ok_or_else(|| Error::Source(format!("{file}: there is no sheet `{wanted}`; the sheets are {}", listing()))),
         SheetRef::Index(i) => names.get(i - 1).cloned().ok_or_else(|| {
             Error::Source(format!("{file}: sheet = {i} but the workbook has {} sheet(s): {}", names.len(), listing()))
-        })?,
-    };
-    let range = book
-        .worksheet_range(&sheet)
-        .map_err(|e| Error::Source(format!("{file}: cannot read sheet `{sheet}`: {e}")))?;
-    let shown_sheet = sheet_ref(&sheet);
-    let (Some((first_row, _)), Some((last_row, last_col))) = (range.start(), range.end()) else {
-        return Err(Error::Source(format!("{file}: sheet `{sheet}` is empty; refusing to sync an empty feed")));
-    };
-
-    let header_at = src.header_row.checked_sub(1);
-    let headers: Vec<String> = match header_at {
-        Some(row) => (0..=last_col).map(|c| text(range.get_value((row, c)).unwrap_or(&Data::Empty)).unwrap_or_default().trim().to_string()).collect(),
-        None => Vec::new(),
-    };
-    if header_at.is_some() && headers.iter().all(String::is_empty) {
-        return Err(Error::Source(format!(
-            "[{file}]{shown_sheet} row {}: the header row is empty; set [source] header_row to the row with the column titles \
-             (or 0 and map columns by letter)",
-            src.header_row
-        )));
+        }),
     }
-    let at = match header_at {
-        Some(_) => format!("[{file}]{shown_sheet} row {}", src.header_row),
-        None => format!("[{file}]{shown_sheet}"),
-    };
-    let places = map_columns(&headers, &src.columns, &at, true)?;
-    let cells = Cells { file: file.to_string(), sheet: shown_sheet, places };
+}
 
-    let start = header_at.map(|h| h + 1).unwrap_or(0).max(first_row);
-    let mut rows = 0usize;
-    let mut wanted: Vec<(Field, usize, usize)> = Vec::with_capacity(FIELDS + cells.places.more_stock.len());
-    for f in Field::ALL {
-        if let Some(c) = cells.places.index[f as usize] {
-            wanted.push((f, 0, c));
+/// The most cells a sheet's used range may span: far beyond any product list (1,048,576 rows of
+/// 64 columns), far below what reading a range whole would need for Excel's largest sheet.
+const MAX_SHEET_CELLS: u64 = 1 << 26;
+
+/// Turns a sheet's non-empty cells, in row order, into records: the header row first (its
+/// columns are mapped as soon as the data begins), then one record per row with a value in a
+/// mapped column, handed on as soon as the row is complete. Only the mapped columns of one row
+/// are held at a time.
+struct Rows<'a, 'e> {
+    src: &'a XlsxSource,
+    file: &'a str,
+    sheet: &'a str,
+    each: &'a mut Each<'e>,
+    /// 0-based index of the header row, if there is one.
+    header_at: Option<u32>,
+    header: Vec<(u32, String)>,
+    /// Once the data begins: the places of the mapped columns and (field, part, column) of each.
+    mapped: Option<(Cells, Vec<(Field, usize, usize)>)>,
+    /// The row being read: its index and the values of its mapped columns, by `mapped` order.
+    current: Option<(u32, Vec<Data>)>,
+    /// The used range so far: first row and column, last row and column.
+    bounds: Option<((u32, u32), (u32, u32))>,
+    rows: usize,
+}
+
+impl<'a, 'e> Rows<'a, 'e> {
+    fn new(src: &'a XlsxSource, file: &'a str, sheet: &'a str, each: &'a mut Each<'e>) -> Self {
+        let header_at = (src.header_row as u32).checked_sub(1);
+        Rows { src, file, sheet, each, header_at, header: Vec::new(), mapped: None, current: None, bounds: None, rows: 0 }
+    }
+
+    fn cell(&mut self, row: u32, col: u32, value: Data) -> Result<()> {
+        if value == Data::Empty {
+            return Ok(());
         }
+        let ((r0, c0), (r1, c1)) = self.bounds.unwrap_or(((row, col), (row, col)));
+        let bounds = ((r0.min(row), c0.min(col)), (r1.max(row), c1.max(col)));
+        self.bounds = Some(bounds);
+        self.within_bounds(bounds.0, bounds.1)?;
+        match self.header_at {
+            Some(h) if row < h => return Ok(()),
+            Some(h) if row == h => {
+                self.header.push((col, text(&value).unwrap_or_default().trim().to_string()));
+                return Ok(());
+            }
+            _ => {}
+        }
+        if self.mapped.is_none() {
+            self.mapped = Some(self.map()?);
+        }
+        let Some((_, wanted)) = &self.mapped else { return Ok(()) };
+        let Some(slot) = wanted.iter().position(|&(_, _, c)| c == col as usize) else { return Ok(()) };
+        let slots = wanted.len();
+        match &self.current {
+            Some((r, _)) if *r == row => {}
+            Some((r, _)) if *r > row => {
+                return Err(Error::Source(format!(
+                    "[{}]{}: row {} comes after row {} in the file; re-save the sheet in Excel or LibreOffice",
+                    self.file,
+                    sheet_ref(self.sheet),
+                    row + 1,
+                    r + 1
+                )))
+            }
+            _ => {
+                self.flush();
+                self.current = Some((row, vec![Data::Empty; slots]));
+            }
+        }
+        if let Some((_, values)) = &mut self.current {
+            // The same column twice in a row (a broken file): the first value counts.
+            if values[slot] == Data::Empty {
+                values[slot] = value;
+            }
+        }
+        Ok(())
     }
-    for (part, &c) in cells.places.more_stock.iter().enumerate() {
-        wanted.push((Field::Stock, part + 1, c));
+
+    /// Refuses a used range no product list has, naming it and its far corner.
+    fn within_bounds(&self, (r0, c0): (u32, u32), (r1, c1): (u32, u32)) -> Result<()> {
+        let cells = (r1 - r0 + 1) as u64 * (c1 - c0 + 1) as u64;
+        if cells <= MAX_SHEET_CELLS {
+            return Ok(());
+        }
+        let at = |r: u32, c: u32| format!("{}{}", column_letters(c as usize), r + 1);
+        Err(Error::Source(format!(
+            "[{}]{}: the sheet's used range {}:{} spans {} cells, far beyond any product list (at most {} are read); \
+             a stray value at {}? Delete the rows and columns past the data (Ctrl+End shows the last used cell) and save again",
+            self.file,
+            sheet_ref(self.sheet),
+            at(r0, c0),
+            at(r1, c1),
+            crate::widths::thousands(cells),
+            crate::widths::thousands(MAX_SHEET_CELLS),
+            at(r1, c1)
+        )))
     }
-    for row in start..=last_row {
+
+    /// The header's columns mapped to fields (also letters, or letters only without a header).
+    fn map(&mut self) -> Result<(Cells, Vec<(Field, usize, usize)>)> {
+        let shown_sheet = sheet_ref(self.sheet);
+        let mut headers: Vec<String> = Vec::new();
+        for (col, title) in std::mem::take(&mut self.header) {
+            let col = col as usize;
+            if headers.len() <= col {
+                headers.resize(col + 1, String::new());
+            }
+            headers[col] = title;
+        }
+        if self.header_at.is_some() && headers.iter().all(String::is_empty) {
+            return Err(Error::Source(format!(
+                "[{}]{shown_sheet} row {}: the header row is empty; set [source] header_row to the row with the column titles \
+                 (or 0 and map columns by letter)",
+                self.file, self.src.header_row
+            )));
+        }
+        let at = match self.header_at {
+            Some(_) => format!("[{}]{shown_sheet} row {}", self.file, self.src.header_row),
+            None => format!("[{}]{shown_sheet}", self.file),
+        };
+        let places = map_columns(&headers, &self.src.columns, &at, true)?;
+        let mut wanted: Vec<(Field, usize, usize)> = Vec::with_capacity(FIELDS + places.more_stock.len());
+        for f in Field::ALL {
+            if let Some(c) = places.index[f as usize] {
+                wanted.push((f, 0, c));
+            }
+        }
+        for (part, &c) in places.more_stock.iter().enumerate() {
+            wanted.push((Field::Stock, part + 1, c));
+        }
+        Ok((Cells { file: self.file.to_string(), sheet: shown_sheet, places }, wanted))
+    }
+
+    /// Hands the row being read on as a record.
+    fn flush(&mut self) {
+        let (Some((row, values)), Some((cells, wanted))) = (self.current.take(), &self.mapped) else { return };
         let mut record = RawRecord { line: row as u64 + 1, ..Default::default() };
         let mut filled = false;
-        for &(field, part, col) in &wanted {
-            let cell = range.get_value((row, col as u32)).unwrap_or(&Data::Empty);
+        for (&(field, part, _), cell) in wanted.iter().zip(&values) {
             let value = match text(cell) {
                 Ok(v) => v,
                 Err(message) => {
@@ -125,19 +250,26 @@ pub fn parse(bytes: Vec<u8>, src: &XlsxSource, file: &str, each: &mut Each<'_>) 
                 record.more_stock.push(value);
             }
         }
-        if !filled {
-            continue;
+        if filled {
+            self.rows += 1;
+            (self.each)(&record, cells);
         }
-        rows += 1;
-        each(&record, &cells);
     }
-    if rows == 0 {
-        return Err(Error::Source(format!(
-            "[{file}]{}: the sheet has no data rows; refusing to sync an empty feed",
-            cells.sheet
-        )));
+
+    fn finish(mut self) -> Result<()> {
+        if self.bounds.is_none() {
+            return Err(Error::Source(format!("{}: sheet `{}` is empty; refusing to sync an empty feed", self.file, self.sheet)));
+        }
+        if self.mapped.is_none() {
+            // A header and nothing below it: still check the header maps.
+            self.mapped = Some(self.map()?);
+        }
+        self.flush();
+        if self.rows == 0 {
+            return Err(Error::Source(format!("[{}]{}: the sheet has no data rows; refusing to sync an empty feed", self.file, sheet_ref(self.sheet))));
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The text a cell shows; `Err` for an error cell.
