@@ -57,8 +57,10 @@ pub fn sanitize_title(title: &str) -> String {
     let t = out.replace('.', "-");
     let t: String = t
         .chars()
-        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '%' | ' ' | '_' | '-') || c.is_whitespace())
-        .map(|c| if c.is_whitespace() { '-' } else { c })
+        // `[^%a-z0-9 _-]` goes first, so a tab or a newline is dropped, not made a hyphen; only
+        // the spaces left are (`\s+` → `-`).
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '%' | ' ' | '_' | '-'))
+        .map(|c| if c == ' ' { '-' } else { c })
         .collect();
     let mut collapsed = String::new();
     for c in t.chars() {
@@ -141,6 +143,8 @@ mod tests {
         assert_eq!(sanitize_title("<b>Bold</b> tag"), "bold-tag");
         assert_eq!(sanitize_title("Crème brûlée"), "creme-brulee");
         assert_eq!(sanitize_title("A/B 3×4"), "a-b-3x4");
+        // WordPress 6.8 drops what is not `[%a-z0-9 _-]` before it turns whitespace into hyphens.
+        assert_eq!(sanitize_title("Tea\tpot\nlarge \r\n set"), "teapotlarge-set");
     }
 
     #[test]
