@@ -92,7 +92,6 @@ pub fn parse<R: Read>(input: R, src: &CsvSource, label: &str, each: &mut Each<'_
     };
 
     let (bounded, mark) = RowBound::new(decoded);
-    mark.set((0, 1));
     let mut reader = ::csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
@@ -100,7 +99,8 @@ pub fn parse<R: Read>(input: R, src: &CsvSource, label: &str, each: &mut Each<'_
         .buffer_capacity(1 << 16)
         .from_reader(bounded);
     let csv_error = |e: ::csv::Error| -> Error {
-        let line = e.position().map(|p| p.line()).unwrap_or(0);
+        // The row being read starts here (the reader's own count is off after CRLF).
+        let line = mark.borrow().line;
         match e.kind() {
             ::csv::ErrorKind::Utf8 { err, .. } => Error::Source(format!(
                 "{label}:{line}: not valid UTF-8 (in field {}, byte {} of it); if this is a 1C/Excel export in Windows-1251, \
@@ -123,20 +123,28 @@ pub fn parse<R: Read>(input: R, src: &CsvSource, label: &str, each: &mut Each<'_
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
         .collect();
-    let next_row = |reader: &::csv::Reader<_>| (reader.position().byte(), reader.position().line());
-    mark.set(next_row(&reader));
+    // The file's own line numbers (the reader's are one short after each CRLF, and count the
+    // blank lines before a row as its own): a row ends on the line of its last byte and starts
+    // as many lines up as its quoted values hold newlines.
+    let row_ended = |reader: &::csv::Reader<_>| -> u64 {
+        let end = reader.position().byte();
+        let mut mark = mark.borrow_mut();
+        let last = mark.line_before(end);
+        (mark.end, mark.line) = (end, last + 1);
+        last
+    };
+    row_ended(&reader);
     let places = map_columns(&headers, &src.columns, &format!("{label}:1"), false)?;
     let places = Places { file: label.to_string(), ..places };
 
     let mut rows = 0usize;
     let mut record = ::csv::StringRecord::new();
     loop {
-        match reader.read_record(&mut record) {
+        let line = match reader.read_record(&mut record) {
             Ok(false) => break,
-            Ok(true) => mark.set(next_row(&reader)),
+            Ok(true) => row_ended(&reader) - record.iter().map(|f| memchr::memchr_iter(b'\n', f.as_bytes()).count() as u64).sum::<u64>(),
             Err(e) => return Err(csv_error(e)),
-        }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        };
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
@@ -306,6 +314,16 @@ mod tests {
         let mut rows = 0;
         parse(many.as_slice(), &src(Encoding::Utf8, cols), "f.csv", &mut |_, _| rows += 1).unwrap();
         assert_eq!(rows, 2_200_000);
+    }
+
+    #[test]
+    fn line_numbers_are_the_files_for_lf_and_crlf() {
+        for eol in ["\n", "\r\n"] {
+            let feed = ["sku,name", "A-1,Tea", "", "A-2,\"Two", "lines\"", "A-3,Cup"].join(eol) + eol;
+            let records = parse_all(feed.as_bytes(), &src(Encoding::Utf8, Columns::default()), "f.csv").unwrap();
+            let lines: Vec<u64> = records.iter().map(|r| r.line).collect();
+            assert_eq!(lines, [2, 4, 6], "{eol:?}");
+        }
     }
 
     #[test]

@@ -94,21 +94,50 @@ pub async fn read(source: &Source, pages: &Pages<'_>, each: &mut Each<'_>) -> Re
 /// broken), and reading it whole would take the memory a huge row needs.
 pub const MAX_ROW_BYTES: u64 = 16 << 20;
 
-/// The mark a [`RowBound`] reader counts from: where the last whole row ended (in bytes read
-/// through it) and the line the next row starts on.
-pub(crate) type RowMark = std::rc::Rc<std::cell::Cell<(u64, u64)>>;
+/// What a [`RowBound`] reader shares with its parser: where the last whole row ended (in bytes
+/// read through it) and the line the next row starts on, set by the parser; the offsets of the
+/// newlines read but not yet passed, kept by the reader, so the parser can tell the file's own
+/// line of any offset it has reached (whatever the line endings).
+#[derive(Debug, Default)]
+pub(crate) struct RowMark {
+    pub(crate) end: u64,
+    pub(crate) line: u64,
+    newlines: std::collections::VecDeque<u64>,
+    passed: u64,
+    last_passed: Option<u64>,
+}
 
-/// Refuses to read more than [`MAX_ROW_BYTES`] (plus one buffer) past the mark its parser keeps
-/// at each row's end, so a row that never ends costs bounded memory, not the file's size.
+impl RowMark {
+    /// The 1-based line the byte just before `offset` is on (`offset` at or after every offset
+    /// asked before): the line a row ending at `offset` ends on.
+    pub(crate) fn line_before(&mut self, offset: u64) -> u64 {
+        while self.newlines.front().is_some_and(|&n| n < offset) {
+            self.last_passed = self.newlines.pop_front();
+            self.passed += 1;
+        }
+        // A row's own terminating newline belongs to its line.
+        match self.last_passed {
+            Some(n) if offset > 0 && n == offset - 1 => self.passed,
+            _ => self.passed + 1,
+        }
+    }
+}
+
+pub(crate) type SharedMark = std::rc::Rc<std::cell::RefCell<RowMark>>;
+
+/// Refuses to read more than [`MAX_ROW_BYTES`] (plus one buffer) past the end of the last row
+/// its parser marked, so a row that never ends costs bounded memory, not the file's size; and
+/// notes where the newlines are, for line numbers.
 pub(crate) struct RowBound<R> {
     inner: R,
     read: u64,
-    mark: RowMark,
+    mark: SharedMark,
 }
 
 impl<R> RowBound<R> {
-    pub(crate) fn new(inner: R) -> (RowBound<R>, RowMark) {
-        let mark: RowMark = Default::default();
+    pub(crate) fn new(inner: R) -> (RowBound<R>, SharedMark) {
+        let mark = SharedMark::default();
+        mark.borrow_mut().line = 1;
         (RowBound { inner, read: 0, mark: mark.clone() }, mark)
     }
 }
@@ -127,11 +156,13 @@ impl std::error::Error for RowTooLong {}
 
 impl<R: std::io::Read> std::io::Read for RowBound<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let (end, line) = self.mark.get();
-        if self.read.saturating_sub(end) > MAX_ROW_BYTES {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, RowTooLong(line)));
+        let mut mark = self.mark.borrow_mut();
+        if self.read.saturating_sub(mark.end) > MAX_ROW_BYTES {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, RowTooLong(mark.line)));
         }
         let n = self.inner.read(buf)?;
+        let at = self.read;
+        mark.newlines.extend(memchr::memchr_iter(b'\n', &buf[..n]).map(|i| at + i as u64));
         self.read += n as u64;
         Ok(n)
     }
