@@ -82,6 +82,7 @@ async fn handle(State(api): State<Api>, uri: axum::http::Uri, q: Params) -> Resp
     let body = |v: serde_json::Value| ([("content-type", "application/json")], v.to_string()).into_response();
     match uri.path() {
         "/bomb" => ([("content-type", "application/json"), ("content-encoding", "gzip")], bomb()).into_response(),
+        "/login" => ([("content-type", "text/html; charset=utf-8")], "<!DOCTYPE html>\n<html><head><title>Sign in</title></head></html>").into_response(),
         "/loop" => body(json!({"items": [{"sku": "L-1", "stock": 1}], "next": "/loop?page=1"})),
         // Three pages with items, then an empty one.
         "/three" => {
@@ -169,5 +170,19 @@ async fn an_api_of_exactly_max_pages_pages_is_read_whole() {
     let settings = shop.settings_source(&http(&base, "/three", &paging.replace("max_pages = 3", "max_pages = 2")), "");
     let err = read_error(&settings).await;
     assert!(err.contains("more than 2 pages"), "{err}");
+    shop.drop_db().await;
+}
+
+#[tokio::test]
+async fn an_html_page_where_json_was_expected_says_so() {
+    let shop = TestShop::new().await;
+    let (base, _) = serve().await;
+    let settings = shop.settings_source(&http(&base, "/login", ""), "");
+    let err = read_error(&settings).await;
+    assert!(
+        err.contains("the server answered with an HTML page (content type `text/html; charset=utf-8`) where JSON was expected")
+            && err.contains("the body starts `<!DOCTYPE html> <html><head><title>Sign in</title>"),
+        "{err}"
+    );
     shop.drop_db().await;
 }

@@ -60,6 +60,17 @@ pub fn parse<R: Read>(input: R, src: &CsvSource, label: &str, each: &mut Each<'_
     let unreadable = |e: std::io::Error| Error::Source(format!("cannot read feed {label}: {e}"));
     let mut input = BufReader::with_capacity(1 << 20, input);
     let head = input.fill_buf().map_err(unreadable)?;
+    match sniff(head) {
+        Some(Sniffed::Utf16) => {
+            // Excel's "Unicode text": UTF-16 with its byte-order mark, read as UTF-8 from here on.
+            tracing::info!("{label} is UTF-16 text (Excel's \"Unicode text\"); reading it as such");
+            let utf8: Box<dyn Read + '_> = Box::new(encoding_rs_io::DecodeReaderBytesBuilder::new().bom_sniffing(true).build(input));
+            let src = CsvSource { encoding: Encoding::Utf8, ..src.clone() };
+            return parse(utf8, &src, label, each);
+        }
+        Some(other) => return Err(Error::Source(format!("{label}: {}", other.told()))),
+        None => {}
+    }
     let bom = head.starts_with(b"\xEF\xBB\xBF");
     let head = if bom { &head[3..] } else { head };
     // The header line picks the delimiter (it is in the first megabyte of any sane feed).
@@ -167,6 +178,44 @@ pub fn parse<R: Read>(input: R, src: &CsvSource, label: &str, each: &mut Each<'_
         )));
     }
     Ok(())
+}
+
+/// What a file that is not CSV text turns out to be, by its first bytes.
+#[derive(Debug, PartialEq, Eq)]
+enum Sniffed {
+    Utf16,
+    Gzip,
+    Zip,
+    OldExcel,
+    Binary,
+}
+
+impl Sniffed {
+    fn told(&self) -> &'static str {
+        match self {
+            Sniffed::Utf16 => "the file is UTF-16 text",
+            Sniffed::Gzip => "the file is gzip-compressed, not CSV text; unpack it first (gunzip) and point [source] path at the unpacked file",
+            Sniffed::Zip => "the file is a ZIP archive, not CSV text: an .xlsx workbook? Set [source] type = \"xlsx\" (or unpack the archive)",
+            Sniffed::OldExcel => "the file is an old Excel workbook (.xls), not CSV text; set [source] type = \"xlsx\" (it reads .xls too)",
+            Sniffed::Binary => "the file holds NUL bytes, so it is not CSV text: UTF-16 without its byte-order mark, or a binary file? Save it as \"CSV UTF-8\"",
+        }
+    }
+}
+
+fn sniff(head: &[u8]) -> Option<Sniffed> {
+    if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
+        Some(Sniffed::Utf16)
+    } else if head.starts_with(b"\x1F\x8B") {
+        Some(Sniffed::Gzip)
+    } else if head.starts_with(b"PK\x03\x04") {
+        Some(Sniffed::Zip)
+    } else if head.starts_with(b"\xD0\xCF\x11\xE0") {
+        Some(Sniffed::OldExcel)
+    } else if head[..head.len().min(4096)].contains(&0) {
+        Some(Sniffed::Binary)
+    } else {
+        None
+    }
 }
 
 /// Finds each configured column in a header row (case-insensitively). A column named twice in
@@ -324,6 +373,24 @@ mod tests {
             let lines: Vec<u64> = records.iter().map(|r| r.line).collect();
             assert_eq!(lines, [2, 4, 6], "{eol:?}");
         }
+    }
+
+    #[test]
+    fn utf16_is_read_and_other_files_are_named() {
+        let text = "sku\tname\r\nА-1\tЧай\r\n";
+        let mut le = vec![0xFF, 0xFE];
+        le.extend(text.encode_utf16().flat_map(|u| u.to_le_bytes()));
+        let records = parse_all(&le, &src(Encoding::Windows1251, Columns::default()), "f.txt").unwrap();
+        assert_eq!((records[0].get(Field::Sku), records[0].get(Field::Name), records[0].line), (Some("А-1"), Some("Чай"), 2));
+        let mut be = vec![0xFE, 0xFF];
+        be.extend(text.encode_utf16().flat_map(|u| u.to_be_bytes()));
+        assert_eq!(parse_all(&be, &src(Encoding::Utf8, Columns::default()), "f.txt").unwrap().len(), 1);
+
+        let told = |bytes: &[u8]| parse_all(bytes, &src(Encoding::Utf8, Columns::default()), "f.csv").unwrap_err().to_string();
+        assert!(told(b"\x1F\x8B\x08\x00rest").contains("f.csv: the file is gzip-compressed"));
+        assert!(told(b"PK\x03\x04rest").contains("a ZIP archive, not CSV text: an .xlsx workbook?"));
+        assert!(told(b"\xD0\xCF\x11\xE0rest").contains("an old Excel workbook (.xls)"));
+        assert!(told(b"s\0k\0u\0\n\0").contains("UTF-16 without its byte-order mark"));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, LINK, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, LINK, RETRY_AFTER};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -197,8 +197,16 @@ pub async fn read(src: &HttpSource, pages: &Pages<'_>, each: &mut Each<'_>) -> R
             )));
         }
         pace.wait().await;
-        let (body, link_next) = fetch(&client, src, &headers, &url, page).await?;
+        let Fetched { body, link: link_next, content_type } = fetch(&client, src, &headers, &url, page).await?;
         hasher.update(&body);
+        if looks_like_html(&body, &content_type) {
+            return Err(Error::Source(format!(
+                "page {page} ({}): the server answered with an HTML page (content type `{content_type}`) where JSON was expected: \
+                 a login or error page? Check the URL and the credentials; the body starts {}",
+                redact_url(&url),
+                start_of(&body)
+            )));
+        }
         let json: Value = serde_json::from_slice(&body).map_err(|e| malformed(&body, &e, page, &url))?;
         drop(body);
         let list = if src.items.is_empty() { Some(&json) } else { json.pointer(&src.items) };
@@ -297,6 +305,12 @@ fn follow(current: &Url, base: &Url, target: &str, page: u32) -> Result<Url> {
     Ok(next)
 }
 
+/// An HTML page rather than JSON: said so by its content type, or starting with a tag.
+fn looks_like_html(body: &[u8], content_type: &str) -> bool {
+    let start = body.iter().position(|b| !b.is_ascii_whitespace()).map(|i| &body[i..]).unwrap_or(&[]);
+    content_type.to_ascii_lowercase().contains("html") || start.starts_with(b"<")
+}
+
 fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -335,8 +349,15 @@ fn malformed(body: &[u8], e: &serde_json::Error, page: u32, url: &Url) -> Error 
     ))
 }
 
-/// One page, with retries. Returns the body and the `Link: rel="next"` target, if any.
-async fn fetch(client: &reqwest::Client, src: &HttpSource, headers: &HeaderMap, url: &Url, page: u32) -> Result<(Vec<u8>, Option<String>)> {
+/// One fetched page: its body, the `Link: rel="next"` target and the content type, if any.
+struct Fetched {
+    body: Vec<u8>,
+    link: Option<String>,
+    content_type: String,
+}
+
+/// One page, with retries.
+async fn fetch(client: &reqwest::Client, src: &HttpSource, headers: &HeaderMap, url: &Url, page: u32) -> Result<Fetched> {
     let shown = redact_url(url);
     let attempts = src.retries + 1;
     let mut attempt = 0u32;
@@ -354,8 +375,9 @@ async fn fetch(client: &reqwest::Client, src: &HttpSource, headers: &HeaderMap, 
                 let status = response.status();
                 if status.is_success() {
                     let link = response.headers().get_all(LINK).iter().filter_map(|v| v.to_str().ok()).find_map(next_link);
+                    let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
                     match bounded_body(response, src.max_response_bytes).await {
-                        Ok(body) => return Ok((body, link)),
+                        Ok(body) => return Ok(Fetched { body, link, content_type }),
                         Err(None) => {
                             return Err(Error::Source(format!(
                                 "page {page} ({shown}): the response is larger than {} MiB once decoded ([source] max_response_mb); \
@@ -488,6 +510,14 @@ mod tests {
         let msg = malformed(body, &e, 2, &Url::parse("http://127.0.0.1/api?token=secret").unwrap()).to_string();
         assert!(msg.contains("page 2 (http://127.0.0.1/api): malformed JSON at byte 34 of 38 (line 3, column 10)"), "{msg}");
         assert!(!msg.contains("secret"));
+    }
+
+    #[test]
+    fn html_is_told_apart_from_json() {
+        assert!(looks_like_html(b"<!DOCTYPE html><title>Login</title>", "application/json"));
+        assert!(looks_like_html(b"  \n<html>", ""));
+        assert!(looks_like_html(b"{}", "text/html; charset=utf-8"));
+        assert!(!looks_like_html(b" {\"items\": []}", "application/json"));
     }
 
     #[test]
