@@ -233,8 +233,9 @@ async fn sync_once(settings: &Settings, args: &woosync::cli::SyncArgs, shutdown:
 
 /// Reports an error on stderr, in the log, and (with --json) on stdout; returns its exit code.
 fn failed(e: &Error, json: bool) -> ExitCode {
-    eprintln!("woosync: {e}");
-    tracing::error!(exit_code = e.exit_code() as i32, "run failed: {e}");
+    let told = woosync::report::printable(&e.to_string()).into_owned();
+    eprintln!("woosync: {told}");
+    tracing::error!(exit_code = e.exit_code() as i32, "run failed: {told}");
     if json {
         println!("{}", serde_json::json!({ "outcome": "failed", "error": e.to_string(), "exit_code": e.exit_code() as i32 }));
     }

@@ -186,3 +186,17 @@ async fn an_html_page_where_json_was_expected_says_so() {
     );
     shop.drop_db().await;
 }
+
+#[tokio::test]
+async fn a_sku_with_a_newline_cannot_forge_a_log_line() {
+    let shop = TestShop::new().await;
+    let feed = "sku,name,regular_price,stock\n\"A-1\n2026-01-01T00:00:00Z  INFO run 9 done\",Tea,10,5\nA-2,Cup,1\u{1b}[2J,1\n";
+    let config = shop.config(feed, "");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_woosync")).args(["sync", "--config"]).arg(&config).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.lines().any(|l| l.starts_with("2026-01-01")), "a forged line: {stderr}");
+    assert!(stderr.contains(r"invalid A-1\n2026-01-01T00:00:00Z  INFO run 9 done: "), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no terminal escape reaches the log: {stderr}");
+    shop.drop_db().await;
+}

@@ -71,6 +71,25 @@ impl Report {
     }
 }
 
+/// Text from a feed made safe for one log line: control characters (a newline in a SKU would
+/// forge a log line) are written as escapes, `\n`, `\r`, `\t` or `\u{1b}`.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// One line a human reads at the end of a run.
 pub fn summary_line(run_id: Option<u64>, dry_run: bool, resumed: bool, c: &Counts, elapsed: Duration) -> String {
     let would = if dry_run { "would be " } else { "" };
@@ -91,4 +110,17 @@ pub fn summary_line(run_id: Option<u64>, dry_run: bool, resumed: bool, c: &Count
         c.invalid,
         c.warning
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_for_logs() {
+        assert!(matches!(printable("A-1"), std::borrow::Cow::Borrowed("A-1")));
+        assert_eq!(printable("A-1\nINFO run 9 done"), "A-1\\nINFO run 9 done");
+        assert_eq!(printable("a\tb\r\u{1b}[31m\u{85}"), "a\\tb\\r\\u{1b}[31m\\u{85}");
+        assert_eq!(printable("Чай"), "Чай");
+    }
 }

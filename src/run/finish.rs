@@ -11,7 +11,7 @@ use super::write::Written;
 use super::{Mode, Pass, Run};
 use crate::error::Result;
 use crate::journal;
-use crate::report::{summary_line, Action, Counts, ReportRow};
+use crate::report::{printable, summary_line, Action, Counts, ReportRow};
 
 /// Finishes a real run whose chunks are all written: `counts` as planned, made whole with what
 /// every chunk of the run committed (in this process or before a resume).
@@ -110,7 +110,9 @@ pub(super) fn log_summary(o: &Outcome) {
 pub(super) fn log_problems(rows: &[ReportRow]) {
     let problems: Vec<_> = rows.iter().filter(|r| matches!(r.action, Action::Conflict | Action::Invalid)).collect();
     for r in problems.iter().take(20) {
-        tracing::warn!(sku = %r.sku, field = %r.field, "{} {}: {}", r.action, if r.sku.is_empty() { "(no SKU)" } else { &r.sku }, r.message);
+        let (sku, message) = (printable(&r.sku), printable(&r.message));
+        let shown = if sku.is_empty() { "(no SKU)" } else { &sku };
+        tracing::warn!(sku = %sku, field = %printable(&r.field), "{} {shown}: {message}", r.action);
     }
     if problems.len() > 20 {
         tracing::warn!("... and {} more conflicts or invalid rows (see the report)", problems.len() - 20);
