@@ -34,12 +34,19 @@ pass=woosync_test
 mariadb --protocol=socket <<SQL
 CREATE USER IF NOT EXISTS '$user'@'127.0.0.1' IDENTIFIED BY '$pass';
 CREATE USER IF NOT EXISTS '$user'@'localhost' IDENTIFIED BY '$pass';
-GRANT ALL PRIVILEGES ON \`woosync\\_%\`.* TO '$user'@'127.0.0.1';
-GRANT ALL PRIVILEGES ON \`woosync\\_%\`.* TO '$user'@'localhost';
-GRANT PROCESS, CONNECTION ADMIN ON *.* TO '$user'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON \`woosync\\_%\`.* TO '$user'@'127.0.0.1' WITH GRANT OPTION;
+GRANT ALL PRIVILEGES ON \`woosync\\_%\`.* TO '$user'@'localhost' WITH GRANT OPTION;
+-- PROCESS and CONNECTION ADMIN: tests kill the run's connections; CREATE USER and GRANT OPTION:
+-- tests make logins with narrower grants (read-only, table-level) on their own databases.
+-- (mysql_async moves a loopback connection onto the socket, where the login is @localhost.)
+GRANT PROCESS, CONNECTION ADMIN, CREATE USER ON *.* TO '$user'@'127.0.0.1';
+GRANT PROCESS, CONNECTION ADMIN, CREATE USER ON *.* TO '$user'@'localhost';
 FLUSH PRIVILEGES;
 SQL
-# Throw away databases left behind by interrupted test runs.
+# Throw away logins and databases left behind by interrupted test runs.
+for login in $(mariadb --protocol=socket -N -e "SELECT CONCAT(QUOTE(User), '@', QUOTE(Host)) FROM mysql.user WHERE User LIKE 'wst\\_%'"); do
+  mariadb --protocol=socket -e "DROP USER $login" || true
+done
 for db in $(mariadb --protocol=socket -N -e "SHOW DATABASES LIKE 'woosync\\_t\\_%'"); do
   mariadb --protocol=socket -e "DROP DATABASE \`$db\`" || true
 done

@@ -78,7 +78,8 @@ impl TimeZone {
 
 impl Shop {
     /// Runs every pre-flight check; the first failure names what is missing and how to fix it.
-    pub async fn inspect(conn: &mut Conn, settings: &Settings) -> Result<Shop> {
+    /// `writes`: the run will write (else SELECT is all the login needs).
+    pub async fn inspect(conn: &mut Conn, settings: &Settings, writes: bool) -> Result<Shop> {
         let p = &settings.table_prefix;
         let database: Option<String> = conn.query_first("SELECT DATABASE()").await?.flatten();
         let database = database.ok_or_else(|| Error::Preflight("the database URL names no database (mysql://user:pass@host/DATABASE)".into()))?;
@@ -116,7 +117,7 @@ impl Shop {
         }
         let has_global_unique_id = columns.iter().any(|c| c == "global_unique_id");
 
-        check_privileges(conn, &database).await?;
+        check_privileges(conn, p, &database, writes).await?;
 
         let options: HashMap<String, String> = conn
             .query::<(String, String), _>(format!(
@@ -230,43 +231,112 @@ async fn read_widths(conn: &mut Conn, p: &str) -> Result<Widths> {
     Ok(widths)
 }
 
-/// Checks that the login may read and write the shop's tables and create woosync's own.
-/// Only database-wide and global grants are understood; table-level grants are trusted.
-pub async fn check_privileges(conn: &mut Conn, database: &str) -> Result<()> {
+/// What a run does to each WooCommerce table; a dry run only reads them.
+const WRITES: [(&str, &[&str]); 7] = [
+    ("posts", &["INSERT", "UPDATE"]),
+    ("postmeta", &["INSERT", "UPDATE", "DELETE"]),
+    ("options", &["INSERT", "UPDATE", "DELETE"]),
+    ("terms", &[]),
+    ("term_taxonomy", &["UPDATE"]),
+    ("term_relationships", &["INSERT", "DELETE"]),
+    ("wc_product_meta_lookup", &["INSERT", "UPDATE"]),
+];
+
+/// woosync's own tables, read and written by every real run (created by the first).
+const OWN_TABLES: [&str; 5] = ["woosync_runs", "woosync_input", "woosync_chunks", "woosync_parents", "woosync_seen"];
+
+/// Checks that the login may do what the run will do, table by table, by asking the server:
+/// each privilege is tried with a statement that touches no row (`... WHERE 1 = 0`), so global,
+/// database, table and column grants, roles and partial revokes all count as the server counts
+/// them. `writes` = false (a dry run, `doctor` without `--fix`) needs only SELECT. Creating
+/// woosync's tables on the first run needs CREATE on the database, read from `SHOW GRANTS`.
+/// Returns what was checked.
+pub async fn check_privileges(conn: &mut Conn, prefix: &str, database: &str, writes: bool) -> Result<String> {
+    let own_exist = crate::journal::tables_exist(conn, prefix).await?;
+    let mut wanted: Vec<(String, &str)> = Vec::new();
+    for (table, privileges) in WRITES {
+        wanted.push((format!("{prefix}{table}"), "SELECT"));
+        if writes {
+            wanted.extend(privileges.iter().map(|p| (format!("{prefix}{table}"), *p)));
+        }
+    }
+    if own_exist {
+        for table in OWN_TABLES {
+            let privileges: &[&str] = if writes { &["SELECT", "INSERT", "UPDATE", "DELETE"] } else { &["SELECT"] };
+            wanted.extend(privileges.iter().map(|p| (format!("{prefix}{table}"), *p)));
+        }
+    }
+    let mut missing: Vec<String> = Vec::new();
+    for (table, privilege) in &wanted {
+        if let Err(e) = conn.query_drop(probe(table, privilege)).await {
+            match &e {
+                // 1142: command denied for the table; 1143: for a column; 1044: for the database.
+                mysql_async::Error::Server(s) if matches!(s.code, 1142 | 1143 | 1044) => missing.push(format!("{privilege} on `{table}`")),
+                // A table a shop lacks (woosync's, dropped by hand) is pre-flight's to tell.
+                mysql_async::Error::Server(s) if s.code == 1146 => {}
+                _ => return Err(Error::db(format!("checking the {privilege} privilege on `{table}`"), e)),
+            }
+        }
+    }
+    if writes && !own_exist && !grants_create(conn, database).await? {
+        missing.push(format!("CREATE on `{database}` (woosync creates its tables `{prefix}woosync_*` on the first run)"));
+    }
+    if !missing.is_empty() {
+        return Err(Error::Preflight(format!(
+            "the database login lacks {}; grant them, e.g.: GRANT SELECT, INSERT, UPDATE, DELETE, CREATE ON `{database}`.* TO <user>{}",
+            missing.join(", "),
+            if writes { "" } else { " (a dry run needs only SELECT)" }
+        )));
+    }
+    let tables = wanted.iter().map(|(t, _)| t.as_str()).collect::<std::collections::BTreeSet<_>>().len();
+    Ok(match writes {
+        true => format!("SELECT, INSERT, UPDATE, DELETE as a run needs them on {tables} tables{}", if own_exist { "" } else { ", CREATE" }),
+        false => format!("SELECT on {tables} tables (enough for a dry run)"),
+    })
+}
+
+/// A statement that needs `privilege` on `table` and touches no row.
+fn probe(table: &str, privilege: &str) -> String {
+    match privilege {
+        "INSERT" => format!("INSERT INTO `{table}` SELECT * FROM `{table}` WHERE 1 = 0"),
+        "UPDATE" => format!("UPDATE `{table}` SET {col} = {col} WHERE 1 = 0", col = first_column(table)),
+        "DELETE" => format!("DELETE FROM `{table}` WHERE 1 = 0"),
+        _ => format!("SELECT 1 FROM `{table}` WHERE 1 = 0"),
+    }
+}
+
+/// A column every version of the table has, for the UPDATE probe.
+fn first_column(table: &str) -> &'static str {
+    let known = [
+        ("posts", "post_title"),
+        ("postmeta", "meta_value"),
+        ("options", "option_value"),
+        ("term_taxonomy", "count"),
+        ("wc_product_meta_lookup", "stock_status"),
+        ("woosync_runs", "state"),
+        ("woosync_input", "payload"),
+        ("woosync_chunks", "products"),
+        ("woosync_parents", "parent_id"),
+        ("woosync_seen", "product_id"),
+    ];
+    known.iter().find(|(t, _)| table.ends_with(t)).map(|(_, c)| *c).unwrap_or("1")
+}
+
+/// Whether `SHOW GRANTS` gives CREATE on the database (globally, by name or by a pattern).
+async fn grants_create(conn: &mut Conn, database: &str) -> Result<bool> {
     let grants: Vec<String> = conn.query("SHOW GRANTS").await?;
-    let mut have: Vec<String> = Vec::new();
     for g in &grants {
         let upper = g.to_uppercase();
         let Some(on) = upper.find(" ON ") else { continue };
-        let target = &g[on + 4..];
-        let target = target.split(" TO ").next().unwrap_or("").trim();
-        let applies = target == "*.*" || {
-            let db_part = target.split('.').next().unwrap_or("").trim_matches('`').replace("\\_", "_").replace("\\%", "%");
-            let table_part = target.split('.').nth(1).unwrap_or("");
-            if table_part != "*" {
-                // A table-level grant: trust it rather than second-guess.
-                return Ok(());
-            }
-            db_part == database || (db_part.ends_with('%') && database.starts_with(db_part.trim_end_matches('%')))
-        };
-        if applies {
-            let privs = &upper[6..on];
-            if privs.contains("ALL PRIVILEGES") {
-                return Ok(());
-            }
-            have.extend(privs.split(',').map(|s| s.trim().to_string()));
+        let target = g[on + 4..].split(" TO ").next().unwrap_or("").trim();
+        let (db_part, table_part) = target.split_once('.').unwrap_or((target, ""));
+        let db_part = db_part.trim_matches('`').replace("\\_", "_").replace("\\%", "%");
+        let applies = target == "*.*"
+            || (table_part == "*" && (db_part == database || (db_part.ends_with('%') && database.starts_with(db_part.trim_end_matches('%')))));
+        let privileges = &upper[6.min(on)..on];
+        if applies && (privileges.contains("ALL PRIVILEGES") || privileges.split(',').any(|p| p.trim() == "CREATE")) {
+            return Ok(true);
         }
     }
-    let missing: Vec<&str> = ["SELECT", "INSERT", "UPDATE", "DELETE", "CREATE"]
-        .into_iter()
-        .filter(|p| !have.iter().any(|h| h == p))
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Preflight(format!(
-            "the database login lacks {} on `{database}`; grant them: GRANT SELECT, INSERT, UPDATE, DELETE, CREATE ON `{database}`.* TO <user>",
-            missing.join(", ")
-        )))
-    }
+    Ok(false)
 }

@@ -21,7 +21,7 @@ pub(super) const DOCTOR_LABEL: &str = "the shop itself (doctor)";
 /// Reports (and with `fix` repairs) the shop's inconsistencies; `true` beside the outcome when
 /// the `outofstock` term count was wrong.
 pub async fn doctor(settings: &Settings, fix: bool, report: Option<&Path>, shutdown: &Shutdown, observer: &dyn Observer) -> Result<(Outcome, bool)> {
-    let (conn, shop) = open(settings).await?;
+    let (conn, shop) = open(settings, fix).await?;
     let report = Report::create(report)?;
     let mut run = Run { settings, shop: &shop, shutdown, observer, conn, report, lock: None };
     let feed = Input::from_items(DOCTOR_LABEL, Vec::new());

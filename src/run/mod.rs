@@ -58,7 +58,7 @@ pub struct SyncOptions<'a> {
 /// `woosync sync`: finishes an unfinished run first (or abandons it), then reads, freezes and
 /// syncs the feed. A dry run takes no lock and writes nothing.
 pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdown, observer: &dyn Observer) -> Result<Vec<Outcome>> {
-    let (conn, shop) = open(settings).await?;
+    let (conn, shop) = open(settings, !opts.dry_run).await?;
     let report = Report::create(opts.report)?;
     let mut run = Run { settings, shop: &shop, shutdown, observer, conn, report, lock: None };
     observer.progress(Progress::starting("reading the feed"));
@@ -83,7 +83,7 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
 
 /// `woosync resume [RUN]`: continues an interrupted run from its last committed chunk.
 pub async fn resume(settings: &Settings, id: Option<u64>, report: Option<&Path>, shutdown: &Shutdown, observer: &dyn Observer) -> Result<Outcome> {
-    let (conn, shop) = open(settings).await?;
+    let (conn, shop) = open(settings, true).await?;
     let lock = Some(RunLock::acquire(settings, &shop).await?);
     let mut run = Run { settings, shop: &shop, shutdown, observer, conn, report: Report::create(None)?, lock };
     let record = resume::chosen(&mut run, id).await?;
@@ -96,17 +96,17 @@ pub async fn resume(settings: &Settings, id: Option<u64>, report: Option<&Path>,
 /// `woosync resume --abandon RUN`: gives up on an unfinished run (under the run lock); returns
 /// what to tell the person.
 pub async fn abandon(settings: &Settings, id: u64) -> Result<String> {
-    let (conn, shop) = open(settings).await?;
+    let (conn, shop) = open(settings, true).await?;
     let lock = Some(RunLock::acquire(settings, &shop).await?);
     let (shutdown, report) = (Shutdown::default(), Report::create(None)?);
     let mut run = Run { settings, shop: &shop, shutdown: &shutdown, observer: &Quiet, conn, report, lock };
     resume::abandon(&mut run, id).await
 }
 
-/// A connection to the shop, and what pre-flight found there.
-async fn open(settings: &Settings) -> Result<(Conn, Shop)> {
+/// A connection to the shop, and what pre-flight found there (`writes`: the run will write).
+async fn open(settings: &Settings, writes: bool) -> Result<(Conn, Shop)> {
     let mut conn = catalog::connect(settings).await?;
-    let shop = Shop::inspect(&mut conn, settings).await?;
+    let shop = Shop::inspect(&mut conn, settings, writes).await?;
     Ok((conn, shop))
 }
 
