@@ -56,6 +56,9 @@ pub enum Error {
     /// `detail` the server's words, `message` them in the run's context.
     #[error("database: {message}")]
     Refused { signature: String, detail: String, message: String },
+    /// The connection went away (killed, a server restart, the network): worth a new one.
+    #[error("database: {0}")]
+    Lost(String),
 }
 
 impl Error {
@@ -63,7 +66,7 @@ impl Error {
         match self {
             Error::Config(_) => ExitCode::Config,
             Error::Source(_) => ExitCode::Source,
-            Error::Database(_) | Error::Preflight(_) | Error::Refused { .. } => ExitCode::Database,
+            Error::Database(_) | Error::Preflight(_) | Error::Refused { .. } | Error::Lost(_) => ExitCode::Database,
             Error::Locked(_) => ExitCode::Locked,
             Error::Interrupted(_) => ExitCode::Interrupted,
             Error::ResumeRefused(_) => ExitCode::ResumeRefused,

@@ -138,7 +138,10 @@ pub async fn read_block(conn: &mut Conn, prefix: &str, run_id: u64, no: u32) -> 
     let payload: Option<String> = conn
         .exec_first(format!("SELECT payload FROM `{prefix}woosync_input` WHERE run_id = ? AND block = ?"), (run_id, no))
         .await
-        .map_err(|e| Error::db("reading the run's frozen input", e))?;
+        .map_err(|e| match crate::error::is_connection_lost(&e) {
+            true => Error::Lost(format!("reading the run's frozen input: {e}")),
+            false => Error::db("reading the run's frozen input", e),
+        })?;
     payload.ok_or_else(|| Error::ResumeRefused(format!("run {run_id}: frozen block {no} is missing")))
 }
 

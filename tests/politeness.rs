@@ -238,3 +238,57 @@ async fn a_connection_killed_mid_chunk_is_reconnected_and_the_chunk_applied_once
     common::assert_same(&expected, &common::without_clock(&shop.snapshot().await), "killed connection vs uninterrupted run");
     shop.drop_db().await;
 }
+
+/// Says when the run holds before a chunk because of the pause file.
+struct PausedFlag(std::sync::Arc<AtomicBool>);
+
+impl Observer for PausedFlag {
+    fn progress(&self, p: Progress) {
+        if p.phase == run::PAUSED {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_run_whose_every_connection_is_killed_reconnects_and_finishes() {
+    let mut shop = TestShop::new().await;
+    // Long names close frozen blocks early (about nine rows a block), so the planner's reader
+    // still has blocks to read from the journal when its connection is killed.
+    let name = "N".repeat(60_000);
+    let mut feed = String::from("sku,name,regular_price,stock\n");
+    for i in 0..300 {
+        feed.push_str(&format!("K-{i:03},{name},{},{}\n", 10 + i, i % 7));
+    }
+    let pause = shop.dir.path().join("woosync.pause");
+    std::fs::write(&pause, "").unwrap();
+    let s = shop.settings(&feed, &format!("[sync]\nchunk_size = 10\nchunk_target_ms = 0\npause_file = \"woosync.pause\"\n{GUARD_OFF}"));
+    let paused = std::sync::Arc::new(AtomicBool::new(false));
+    let observer = PausedFlag(paused.clone());
+    let sync = tokio::spawn(async move { run::sync(&s, SyncOptions { dry_run: false, report: None, force: false, fresh: false }, &Shutdown::default(), &observer).await });
+
+    let started = Instant::now();
+    while !paused.load(Ordering::SeqCst) {
+        assert!(started.elapsed() < Duration::from_secs(60), "the run never paused");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Every connection of the run: its own, the run lock's and the planner's reader.
+    let ids: Vec<u64> = shop
+        .conn
+        .exec("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()", (shop.db.clone(),))
+        .await
+        .unwrap();
+    assert!(ids.len() >= 3, "the run's connections: {ids:?}");
+    for id in &ids {
+        shop.conn.query_drop(format!("KILL CONNECTION {id}")).await.unwrap();
+    }
+    std::fs::remove_file(&pause).unwrap();
+
+    let outcomes = sync.await.unwrap().expect("the run reconnects and finishes");
+    assert_eq!(outcomes.last().unwrap().counts.created, 300);
+    let products: u64 = shop.scalar("SELECT COUNT(*) FROM {p}posts WHERE post_type = 'product'").await;
+    assert_eq!(products, 300, "every product once");
+    let applied: i64 = shop.scalar("SELECT COALESCE(SUM(products), 0) FROM {p}woosync_chunks").await;
+    assert_eq!(applied, 300);
+    shop.drop_db().await;
+}

@@ -53,7 +53,8 @@ impl Planning {
             drop(catalog);
             result
         });
-        let reader = if input.in_journal() { Some(catalog::connect(run.settings).await?) } else { None };
+        let conn = if input.in_journal() { Some(catalog::connect(run.settings).await?) } else { None };
+        let reader = Reader { conn, settings: run.settings.clone() };
         let feeder = tokio::spawn(feed(input, std::mem::take(&mut survey.missing), reader, block_tx, feed_failed));
         Ok(Planning { units, planned, planner, feeder })
     }
@@ -91,16 +92,10 @@ impl Planning {
 }
 
 /// The reader task: every frozen block, then the missing items, to the planner.
-async fn feed(
-    mut input: Input,
-    missing: Vec<Item>,
-    mut reader: Option<mysql_async::Conn>,
-    blocks: mpsc::Sender<Vec<Item>>,
-    failed: Arc<AtomicBool>,
-) -> Result<()> {
+async fn feed(mut input: Input, missing: Vec<Item>, mut reader: Reader, blocks: mpsc::Sender<Vec<Item>>, failed: Arc<AtomicBool>) -> Result<()> {
     let result = async {
         for no in 0..input.blocks() {
-            let items = input.block(reader.as_mut(), no, true).await?;
+            let items = reader.block(&mut input, no).await?;
             if blocks.send(items).await.is_err() {
                 return Ok(());
             }
@@ -115,8 +110,38 @@ async fn feed(
         failed.store(true, Ordering::SeqCst);
     }
     drop(blocks);
-    if let Some(reader) = reader {
-        let _ = reader.disconnect().await;
+    if let Some(conn) = reader.conn {
+        let _ = conn.disconnect().await;
     }
     result
+}
+
+/// The reader's own connection to the journal (none for a feed held in memory), and what it
+/// needs to open a new one when the old one is lost (killed, a server restart).
+struct Reader {
+    conn: Option<mysql_async::Conn>,
+    settings: crate::config::Settings,
+}
+
+impl Reader {
+    /// One frozen block; a lost connection is opened again and the block read again, with the
+    /// same patience as a chunk's.
+    async fn block(&mut self, input: &mut Input, no: u32) -> Result<Vec<Item>> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match input.block(self.conn.as_mut(), no, true).await {
+                Err(Error::Lost(e)) if attempt < crate::error::RECONNECT_ATTEMPTS => {
+                    let wait = crate::error::reconnect_wait(attempt);
+                    tracing::warn!(block = no, attempt, "reading frozen block {no}: the connection was lost ({e}); reconnecting in {} ms", wait.as_millis());
+                    tokio::time::sleep(wait).await;
+                    match catalog::connect(&self.settings).await {
+                        Ok(conn) => self.conn = Some(conn),
+                        Err(e) => tracing::warn!(block = no, "reconnecting failed: {e}"),
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
 }
