@@ -112,11 +112,7 @@ fn bomb() -> Vec<u8> {
 
 async fn serve() -> (String, Api) {
     let api = Api::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let app = Router::new().route("/{*path}", get(handle)).with_state(api.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (base, api)
+    (common::listen(Router::new().route("/{*path}", get(handle)).with_state(api.clone())).await, api)
 }
 
 /// The error reading a feed ends in (it must end in one).

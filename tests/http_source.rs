@@ -105,11 +105,7 @@ async fn handle(State(api): State<Api>, uri: Uri, headers: HeaderMap, q: Params)
 
 async fn serve() -> (String, Api) {
     let api = Api::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let app = Router::new().route("/{*path}", get(handle)).with_state(api.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (base, api)
+    (common::listen(Router::new().route("/{*path}", get(handle)).with_state(api.clone())).await, api)
 }
 
 /// A source section for `path` with the given paging table, auth from `ERP_TEST_TOKEN`.

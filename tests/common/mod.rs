@@ -13,6 +13,14 @@ use woosync::fixture;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// Serves `app` on a free port of 127.0.0.1 for the rest of the test; returns `http://127.0.0.1:PORT`.
+pub async fn listen(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
 pub fn server_url() -> String {
     std::env::var("WOOSYNC_TEST_DATABASE_URL")
         .expect("WOOSYNC_TEST_DATABASE_URL must name a MariaDB server (run: bash scripts/test-db.sh)")
