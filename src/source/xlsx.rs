@@ -100,6 +100,9 @@ fn pick_sheet(names: &[String], src: &XlsxSource, file: &str) -> Result<String> 
 /// 64 columns), far below what reading a range whole would need for Excel's largest sheet.
 const MAX_SHEET_CELLS: u64 = 1 << 26;
 
+/// The mapped columns: where values are, and (field, stock part, column) of each read.
+type Mapped = (Cells, Vec<(Field, usize, usize)>);
+
 /// Turns a sheet's non-empty cells, in row order, into records: the header row first (its
 /// columns are mapped as soon as the data begins), then one record per row with a value in a
 /// mapped column, handed on as soon as the row is complete. Only the mapped columns of one row
@@ -113,7 +116,7 @@ struct Rows<'a, 'e> {
     header_at: Option<u32>,
     header: Vec<(u32, String)>,
     /// Once the data begins: the places of the mapped columns and (field, part, column) of each.
-    mapped: Option<(Cells, Vec<(Field, usize, usize)>)>,
+    mapped: Option<Mapped>,
     /// The row being read: its index and the values of its mapped columns, by `mapped` order.
     current: Option<(u32, Vec<Data>)>,
     /// The used range so far: first row and column, last row and column.
@@ -123,7 +126,7 @@ struct Rows<'a, 'e> {
 
 impl<'a, 'e> Rows<'a, 'e> {
     fn new(src: &'a XlsxSource, file: &'a str, sheet: &'a str, each: &'a mut Each<'e>) -> Self {
-        let header_at = (src.header_row as u32).checked_sub(1);
+        let header_at = src.header_row.checked_sub(1);
         Rows { src, file, sheet, each, header_at, header: Vec::new(), mapped: None, current: None, bounds: None, rows: 0 }
     }
 
@@ -195,7 +198,7 @@ impl<'a, 'e> Rows<'a, 'e> {
     }
 
     /// The header's columns mapped to fields (also letters, or letters only without a header).
-    fn map(&mut self) -> Result<(Cells, Vec<(Field, usize, usize)>)> {
+    fn map(&mut self) -> Result<Mapped> {
         let shown_sheet = sheet_ref(self.sheet);
         let mut headers: Vec<String> = Vec::new();
         for (col, title) in std::mem::take(&mut self.header) {
