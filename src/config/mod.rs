@@ -1,6 +1,7 @@
 //! Config file + environment → one validated [`Settings`] value, before any I/O on the shop.
 //!
-//! One file per section (`database`, `source`, `sync`, `guard`, `alerts`, `log`, `hooks`), each
+//! One file per section (`database`, `source`, `sync`, `guard`, `alerts`, `log`, `hooks`,
+//! `object_cache`), each
 //! with its TOML shape, its defaults and the checks that settle it into plain data; this file
 //! holds what they share (`${VAR}` expansion, [`Secret`]) and puts the sections together. The
 //! config module owns the section types the rest of the crate reads and imports no pipeline
@@ -24,6 +25,7 @@ mod database;
 mod guard;
 mod hooks;
 mod log;
+mod object_cache;
 mod source;
 mod sync;
 
@@ -31,6 +33,7 @@ pub use alerts::{default_state_file, AlertSettings, Telegram};
 pub use guard::Limits;
 pub use hooks::Hooks;
 pub use log::LogSettings;
+pub use object_cache::{CacheMode, ObjectCache};
 pub use source::{CmlSource, Columns, CsvSource, Encoding, Field, HttpSource, OneOrMany, Paging, SheetRef, Source, XlsxSource, FIELDS};
 pub use sync::ChunkPolicy;
 
@@ -39,6 +42,7 @@ use database::DatabaseSection;
 use guard::GuardSection;
 use hooks::HooksSection;
 use log::LogSection;
+use object_cache::ObjectCacheSection;
 use source::SourceSection;
 use sync::SyncSection;
 
@@ -54,6 +58,7 @@ struct FileConfig {
     log: Option<LogSection>,
     alerts: Option<AlertsSection>,
     hooks: Option<HooksSection>,
+    object_cache: Option<ObjectCacheSection>,
 }
 
 /// A value that must never reach a log, a report or an error message.
@@ -118,6 +123,8 @@ pub struct Settings {
     /// `[sync] missing = "zero_stock"`: products this source synced before and now absent go to stock 0.
     pub zero_missing: bool,
     pub hooks: Option<Hooks>,
+    /// The shop's persistent object cache, kept in step with every write.
+    pub object_cache: Option<ObjectCache>,
 }
 
 impl Settings {
@@ -162,6 +169,10 @@ impl Settings {
             zero_missing: sync.zero_missing,
             hooks: file.hooks.map(HooksSection::settle),
             guard: file.guard.settle()?,
+            object_cache: file
+                .object_cache
+                .map(|c| c.settle(std::env::var("WOOSYNC_REDIS_URL").ok().filter(|s| !s.is_empty())))
+                .transpose()?,
         })
     }
 
