@@ -59,6 +59,10 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
         });
     }
 
+    if let Some(config) = &settings.object_cache {
+        checks.push(cache_check(config, &settings.table_prefix).await);
+    }
+
     let mut conn = match catalog::connect(settings).await {
         Ok(conn) => conn,
         Err(e) => {
@@ -119,6 +123,28 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
         Err(e) => checks.push(Check::fail("journal", &e)),
     }
     checks
+}
+
+/// The object cache answers, and holds keys of this site: a wrong prefix or database would
+/// silently invalidate nothing.
+async fn cache_check(config: &crate::config::ObjectCache, table_prefix: &str) -> Check {
+    let mut cache = match crate::cache::Cache::connect(config, table_prefix).await {
+        Ok(cache) => cache,
+        Err(e) => return Check::fail("cache", &e),
+    };
+    let pattern = cache.keys().pattern();
+    match cache.site_keys().await {
+        Ok(keys) if !keys.is_empty() => Check::pass("cache", format!("{}: {} keys match `{pattern}` in database {}", config.shown, keys.len(), config.database)),
+        Ok(_) => Check::fail(
+            "cache",
+            &Error::Cache(format!(
+                "{}: no key matches `{pattern}` in database {}: set [object_cache] prefix and database as WP_REDIS_PREFIX (or WP_CACHE_KEY_SALT) \
+                 and WP_REDIS_DATABASE in wp-config.php, or woosync would invalidate nothing",
+                config.shown, config.database
+            )),
+        ),
+        Err(e) => Check::fail("cache", &Error::Cache(format!("{}: cannot list its keys: {e}", config.shown))),
+    }
 }
 
 /// The exit code for a list of checks: the first failure's, or success.

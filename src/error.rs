@@ -28,6 +28,8 @@ pub enum ExitCode {
     ResumeRefused = 7,
     /// The safety guard refused the feed; nothing was written (`--force` overrides).
     Guard = 8,
+    /// The run's database writes are done, but the shop's object cache could not be updated.
+    Cache = 9,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +58,9 @@ pub enum Error {
     /// `detail` the server's words, `message` them in the run's context.
     #[error("database: {message}")]
     Refused { signature: String, detail: String, message: String },
+    /// The shop's object cache could not be reached or updated (the database writes stand).
+    #[error("object cache: {0}")]
+    Cache(String),
     /// The connection went away (killed, a server restart, the network): worth a new one.
     #[error("database: {0}")]
     Lost(String),
@@ -72,6 +77,7 @@ impl Error {
             Error::ResumeRefused(_) => ExitCode::ResumeRefused,
             Error::Internal(_) => ExitCode::Internal,
             Error::Guard(_) => ExitCode::Guard,
+            Error::Cache(_) => ExitCode::Cache,
         }
     }
 

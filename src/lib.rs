@@ -21,6 +21,7 @@
 
 pub mod alert;
 pub mod apply;
+pub mod cache;
 pub mod catalog;
 pub mod check;
 pub mod cli;

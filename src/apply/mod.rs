@@ -45,6 +45,8 @@ pub struct ChunkDone {
     pub attempts: u32,
     /// IDs of the products this chunk created.
     pub created_ids: Vec<u64>,
+    /// IDs of the existing products and variations it updated (not the re-synced parents).
+    pub updated_ids: Vec<u64>,
 }
 
 /// Summarises a chunk without writing (dry run), or after writing it.
@@ -56,6 +58,7 @@ fn summarise(chunk: &[Unit]) -> ChunkDone {
         for u in &unit.updates {
             if !u.resynced_parent {
                 done.updated += 1;
+                done.updated_ids.push(u.id);
             }
             if u.resynced_parent {
                 done.parents.push(u.id);

@@ -48,6 +48,8 @@ pub struct Shop {
     pub database: String,
     pub has_global_unique_id: bool,
     pub outofstock_tt: u64,
+    /// The `outofstock` term's own ID (the object cache keeps terms by it).
+    pub outofstock_term: u64,
     pub simple_tt: u64,
     pub default_cat_tt: Option<u64>,
     pub notify_no_stock_amount: i64,
@@ -179,6 +181,7 @@ impl Shop {
             database,
             has_global_unique_id,
             outofstock_tt,
+            outofstock_term: terms.iter().find(|t| t.1 == "product_visibility").map(|t| t.3).unwrap_or(0),
             simple_tt,
             default_cat_tt: find("product_cat"),
             notify_no_stock_amount: opt("woocommerce_notify_no_stock_amount").trim().parse().unwrap_or(0),

@@ -23,10 +23,11 @@ pub(super) const DOCTOR_LABEL: &str = "the shop itself (doctor)";
 pub async fn doctor(settings: &Settings, fix: bool, report: Option<&Path>, shutdown: &Shutdown, observer: &dyn Observer) -> Result<(Outcome, bool)> {
     let (conn, shop) = open(settings, fix).await?;
     let report = Report::create(report)?;
-    let mut run = Run { settings, shop: &shop, shutdown, observer, conn, report, lock: None };
+    let mut run = Run { settings, shop: &shop, shutdown, observer, conn, report, lock: None, cache: None };
     let feed = Input::from_items(DOCTOR_LABEL, Vec::new());
     let run_id = if fix {
         run.lock = Some(RunLock::acquire(settings, &shop).await?);
+        run.cache = super::open_cache(settings).await?;
         journal::ensure_tables(&mut run.conn, &shop.prefix).await?;
         let run_id = journal::start_run(&mut run.conn, &shop.prefix, settings).await?;
         journal::mark_doctor(&mut run.conn, &shop.prefix, run_id).await?;

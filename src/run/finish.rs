@@ -42,6 +42,9 @@ pub(super) async fn finish(run: &mut Run<'_>, pass: &Pass, run_id: u64, mut coun
     journal::set_state(&mut run.conn, p, run_id, "done", None).await?;
     let outcome = pass.outcome(counts);
     log_summary(&outcome);
+    if let Some(cache) = run.cache.as_mut() {
+        cache.after_run(created + updated > 0).await?;
+    }
     Ok(outcome)
 }
 

@@ -37,6 +37,7 @@ pub use history::{status, status_json};
 pub use lock::{lock_name, RunLock};
 pub use pace::{PAUSED, WAITING_FOR_SERVER};
 
+use crate::cache::Cache;
 use crate::catalog::{self, Catalog, Shop};
 use crate::config::Settings;
 use crate::error::Result;
@@ -60,7 +61,7 @@ pub struct SyncOptions<'a> {
 pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdown, observer: &dyn Observer) -> Result<Vec<Outcome>> {
     let (conn, shop) = open(settings, !opts.dry_run).await?;
     let report = Report::create(opts.report)?;
-    let mut run = Run { settings, shop: &shop, shutdown, observer, conn, report, lock: None };
+    let mut run = Run { settings, shop: &shop, shutdown, observer, conn, report, lock: None, cache: None };
     observer.progress(Progress::starting("reading the feed"));
     let mode = Mode::Fresh { force: opts.force };
     if opts.dry_run {
@@ -70,6 +71,7 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
         return Ok(vec![outcome]);
     }
     run.lock = Some(RunLock::acquire(settings, &shop).await?);
+    run.cache = open_cache(settings).await?;
     journal::ensure_tables(&mut run.conn, &shop.prefix).await?;
     let mut outcomes: Vec<Outcome> = resume::finish_pending(&mut run, opts.fresh).await?.into_iter().collect();
     let run_id = journal::start_run(&mut run.conn, &shop.prefix, settings).await?;
@@ -85,7 +87,8 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
 pub async fn resume(settings: &Settings, id: Option<u64>, report: Option<&Path>, shutdown: &Shutdown, observer: &dyn Observer) -> Result<Outcome> {
     let (conn, shop) = open(settings, true).await?;
     let lock = Some(RunLock::acquire(settings, &shop).await?);
-    let mut run = Run { settings, shop: &shop, shutdown, observer, conn, report: Report::create(None)?, lock };
+    let cache = open_cache(settings).await?;
+    let mut run = Run { settings, shop: &shop, shutdown, observer, conn, report: Report::create(None)?, lock, cache };
     let record = resume::chosen(&mut run, id).await?;
     run.report = Report::create(report)?;
     let outcome = resume::resume_chosen(&mut run, &record).await?;
@@ -99,8 +102,17 @@ pub async fn abandon(settings: &Settings, id: u64) -> Result<String> {
     let (conn, shop) = open(settings, true).await?;
     let lock = Some(RunLock::acquire(settings, &shop).await?);
     let (shutdown, report) = (Shutdown::default(), Report::create(None)?);
-    let mut run = Run { settings, shop: &shop, shutdown: &shutdown, observer: &Quiet, conn, report, lock };
+    let mut run = Run { settings, shop: &shop, shutdown: &shutdown, observer: &Quiet, conn, report, lock, cache: None };
     resume::abandon(&mut run, id).await
+}
+
+/// The shop's object cache, when the config names one: connected before anything is written,
+/// so a cache that cannot be reached at all stops the run while the database is untouched.
+async fn open_cache(settings: &Settings) -> Result<Option<Cache>> {
+    match &settings.object_cache {
+        None => Ok(None),
+        Some(config) => Ok(Some(Cache::connect(config, &settings.table_prefix).await?)),
+    }
 }
 
 /// A connection to the shop, and what pre-flight found there (`writes`: the run will write).
@@ -132,6 +144,8 @@ struct Run<'a> {
     report: Report,
     /// Held by writing runs; `None` for dry runs.
     lock: Option<RunLock>,
+    /// The shop's object cache, kept in step by writing runs (`None` without one, and for dry runs).
+    cache: Option<Cache>,
 }
 
 /// One pass from a frozen feed to its outcome: what the phases of it need to know.

@@ -178,6 +178,10 @@ impl Writer {
         self.done.seen.extend(&done.created_ids);
         self.done.products += done.created + done.updated;
         run.observer.progress(self.progress(planning));
+        if let Some(cache) = run.cache.as_mut() {
+            let term = (done.term_changes > 0).then_some(run.shop.outofstock_term);
+            cache.after_chunk(&done.updated_ids, &done.parents, term).await;
+        }
         self.done.parents.extend(done.parents);
         self.done.term_changes += done.term_changes;
         run.observer.chunk_committed(run_id, chunk_no, if more { 1 } else { 0 }, done.attempts);

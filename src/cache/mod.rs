@@ -1,0 +1,175 @@
+//! The shop's persistent object cache (Redis, as the Redis Object Cache plugin fills it): after
+//! each chunk commits, the keys of what it changed go and the shop-wide versions and lists move,
+//! in one pipelined round trip, so the storefront follows the run chunk by chunk as it follows
+//! WooCommerce's own saves; at the end of the run the shop-wide keys move once more. MySQL is
+//! the truth: a cache that cannot be reached never undoes or blocks a database write, the run
+//! says so at its end instead. Dry runs never connect.
+
+pub mod keys;
+
+use std::time::{Duration, SystemTime};
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, IntoConnectionInfo};
+
+use crate::config::{CacheMode, ObjectCache};
+use crate::error::{Error, Result};
+pub use keys::{Invalidation, Keys};
+
+/// Attempts at one invalidation before it is given up (0.2 s, 0.4 s, 0.8 s between them).
+const ATTEMPTS: u32 = 4;
+/// Keys per DEL command.
+const DEL_BATCH: usize = 1000;
+
+/// Sets each version key to the current `time()`, or one past its value when that is not older,
+/// so a version always moves (two chunks in one second, WooCommerce's own bump in it).
+const BUMP_VERSIONS: &str = r"
+local now = tonumber(ARGV[1])
+for _, key in ipairs(KEYS) do
+  local old = tonumber(redis.call('GET', key))
+  local new = now
+  if old and old >= now then new = old + 1 end
+  redis.call('SET', key, string.format('%d', new))
+end
+return #KEYS";
+
+/// A connection to the object cache, and how its keys are built.
+pub struct Cache {
+    conn: MultiplexedConnection,
+    keys: Keys,
+    /// `WP_REDIS_PREFIX`, for a flush of its keys only.
+    prefix: String,
+    mode: CacheMode,
+    /// Where it is, for messages (no password).
+    shown: String,
+    /// The first invalidation that could not be made, if one could not.
+    failed: Option<String>,
+}
+
+impl Cache {
+    /// Connects to the configured cache (its database selected); the error never holds the URL.
+    pub async fn connect(config: &ObjectCache, table_prefix: &str) -> Result<Cache> {
+        let unreachable = |e: redis::RedisError| Error::Cache(format!("cannot reach the object cache at {}: {}", config.shown, describe(&e)));
+        let info = config.url.expose().into_connection_info().map_err(|_| Error::Config(format!("[object_cache] url {} is not a Redis URL", config.shown)))?;
+        let redis = info.redis_settings().clone().set_db(config.database as i64);
+        let client = redis::Client::open(info.set_redis_settings(redis)).map_err(unreachable)?;
+        let timeouts = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(5)))
+            .set_response_timeout(Some(Duration::from_secs(10)));
+        let conn = client.get_multiplexed_async_connection_with_config(&timeouts).await.map_err(unreachable)?;
+        Ok(Cache { conn, keys: Keys::new(&config.prefix, table_prefix), prefix: config.prefix.clone(), mode: config.mode, shown: config.shown.clone(), failed: None })
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// After a chunk committed: its products and re-synced parents, and the `outofstock` term
+    /// when its count moved. A failure is remembered, not returned: the chunk stands.
+    pub async fn after_chunk(&mut self, products: &[u64], parents: &[u64], term: Option<u64>) {
+        // Once the cache failed, the run no longer waits on it chunk after chunk.
+        if self.mode == CacheMode::Flush || self.failed.is_some() {
+            return;
+        }
+        let invalidation = keys::after_write(&self.keys, products, parents, term);
+        self.apply(&invalidation, "a chunk's products").await;
+    }
+
+    /// At the end of a run that wrote: the shop-wide keys once more (targeted), or every key of
+    /// the shop (flush). Then the run's verdict on the cache: an error if any step failed.
+    pub async fn after_run(&mut self, wrote: bool) -> Result<()> {
+        if wrote {
+            match self.mode {
+                CacheMode::Targeted => self.apply(&keys::after_write(&self.keys, &[], &[], None), "the shop-wide keys").await,
+                CacheMode::Flush => {
+                    if let Err(e) = self.flush().await {
+                        self.failed.get_or_insert(format!("flushing it: {}", describe(&e)));
+                    }
+                }
+            }
+        }
+        match self.failed.take() {
+            None => Ok(()),
+            Some(what) => Err(Error::Cache(format!(
+                "the shop's database is updated, but its object cache at {} is not ({what}): the storefront may show old prices and \
+                 stock until it is flushed (`wp cache flush`, or `[object_cache] mode = \"flush\"`) or the next run that reaches it",
+                self.shown
+            ))),
+        }
+    }
+
+    /// Sends one invalidation as a pipeline, retrying with backoff.
+    async fn apply(&mut self, inv: &Invalidation, what: &str) {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.send(inv).await {
+                Ok(()) => return,
+                Err(e) if attempt < ATTEMPTS => {
+                    let wait = Duration::from_millis(200 * 2u64.pow(attempt - 1));
+                    tracing::warn!(attempt, "the object cache refused invalidating {what} ({}); retrying in {} ms", describe(&e), wait.as_millis());
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => {
+                    tracing::error!("the object cache could not be updated for {what}: {}", describe(&e));
+                    self.failed.get_or_insert(format!("invalidating {what}: {}", describe(&e)));
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn send(&mut self, inv: &Invalidation) -> redis::RedisResult<()> {
+        let mut pipe = redis::pipe();
+        for batch in inv.delete.chunks(DEL_BATCH) {
+            pipe.cmd("DEL").arg(batch).ignore();
+        }
+        let stamp = keys::microtime(SystemTime::now());
+        for key in &inv.last_changed {
+            pipe.cmd("SET").arg(key).arg(&stamp).ignore();
+        }
+        if !inv.versions.is_empty() {
+            let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs();
+            pipe.cmd("EVAL").arg(BUMP_VERSIONS).arg(inv.versions.len()).arg(&inv.versions).arg(now).ignore();
+        }
+        pipe.query_async::<()>(&mut self.conn).await
+    }
+
+    /// Every key of the shop: FLUSHDB of its database, or, with a prefix, each key under it
+    /// (what `WP_REDIS_SELECTIVE_FLUSH` does).
+    async fn flush(&mut self) -> redis::RedisResult<()> {
+        if self.prefix.is_empty() {
+            return redis::cmd("FLUSHDB").query_async(&mut self.conn).await;
+        }
+        let keys = self.scan(&keys::pattern_of(&self.prefix)).await?;
+        for batch in keys.chunks(DEL_BATCH) {
+            redis::cmd("DEL").arg(batch).query_async::<()>(&mut self.conn).await?;
+        }
+        Ok(())
+    }
+
+    /// The keys of this site (`WP_REDIS_PREFIX` + site prefix): `check` counts them.
+    pub async fn site_keys(&mut self) -> redis::RedisResult<Vec<String>> {
+        let pattern = self.keys.pattern();
+        self.scan(&pattern).await
+    }
+
+    async fn scan(&mut self, pattern: &str) -> redis::RedisResult<Vec<String>> {
+        let mut cursor: u64 = 0;
+        let mut found = Vec::new();
+        loop {
+            let (next, batch): (u64, Vec<String>) =
+                redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(1000).query_async(&mut self.conn).await?;
+            found.extend(batch);
+            if next == 0 {
+                return Ok(found);
+            }
+            cursor = next;
+        }
+    }
+}
+
+/// A Redis error as a message (the driver's carry no URL and no password).
+fn describe(e: &redis::RedisError) -> String {
+    e.to_string()
+}
