@@ -234,3 +234,21 @@ async fn check_counts_the_sites_keys_and_fails_when_the_prefix_finds_none() {
     forget(&mut r, &p).await;
     shop.drop_db().await;
 }
+
+#[tokio::test]
+async fn flush_mode_with_a_prefix_deletes_that_prefix_only() {
+    let mut shop = TestShop::new().await;
+    shop.insert(&[Spec::simple("A-1", "10", 5)]).await;
+    let (mine, other) = (prefix(), prefix());
+    let mut r = redis().await;
+    for p in [&mine, &other] {
+        let _: () = r.set(format!("{p}wp:post_meta:1"), "a:0:{}").await.unwrap();
+        let _: () = r.set(format!("{p}custom-layout-key"), "x").await.unwrap();
+    }
+    let settings = shop.settings("sku,regular_price\nA-1,12\n", &format!("{}mode = \"flush\"\n", cache_config(&mine)));
+    shop.sync(&settings).await;
+    assert!(dump(&mut r, &mine).await.is_empty(), "every key under the prefix went");
+    assert_eq!(dump(&mut r, &other).await.len(), 2, "another prefix is untouched");
+    forget(&mut r, &other).await;
+    shop.drop_db().await;
+}
