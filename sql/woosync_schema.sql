@@ -62,3 +62,15 @@ CREATE TABLE IF NOT EXISTS `{prefix}woosync_parents` (
   `parent_id` bigint(20) unsigned NOT NULL,
   PRIMARY KEY (`run_id`, `parent_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;
+-- ;
+-- Object-cache invalidations a committed chunk still owes (only kept with [object_cache]):
+-- written in the chunk's own transaction, deleted once Redis has done them, so a crash or an
+-- outage between the two is made good by the next run or `woosync resume`.
+CREATE TABLE IF NOT EXISTS `{prefix}woosync_cache_owed` (
+  `run_id` bigint(20) unsigned NOT NULL,
+  `chunk_no` int(11) NOT NULL,
+  `products` longtext NOT NULL,
+  `parents` longtext NOT NULL,
+  `term` tinyint(1) NOT NULL,
+  PRIMARY KEY (`run_id`, `chunk_no`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;

@@ -273,3 +273,57 @@ pub async fn record_seen(conn: &mut Conn, prefix: &str, source: &str, ids: &[u64
     }
     Ok(())
 }
+
+/// What a committed chunk owes the object cache: its products, re-synced parents, and whether
+/// the `outofstock` term's count moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheOwed {
+    pub run_id: u64,
+    pub chunk_no: u32,
+    pub products: Vec<u64>,
+    pub parents: Vec<u64>,
+    pub term: bool,
+}
+
+fn id_list(ids: &[u64]) -> String {
+    ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn parse_ids(text: &str) -> Vec<u64> {
+    text.split(',').filter_map(|s| s.trim().parse().ok()).collect()
+}
+
+/// Records a chunk's debt to the object cache (in the chunk's own transaction).
+pub async fn owe_cache<Q: Queryable>(q: &mut Q, prefix: &str, owed: &CacheOwed) -> std::result::Result<(), mysql_async::Error> {
+    q.exec_drop(
+        format!("INSERT INTO `{prefix}woosync_cache_owed` (run_id, chunk_no, products, parents, term) VALUES (?, ?, ?, ?, ?)"),
+        (owed.run_id, owed.chunk_no, id_list(&owed.products), id_list(&owed.parents), owed.term),
+    )
+    .await
+}
+
+/// The debt is paid: Redis did the chunk's invalidation.
+pub async fn cache_paid(conn: &mut Conn, prefix: &str, run_id: u64, chunk_no: u32) -> Result<()> {
+    conn.exec_drop(format!("DELETE FROM `{prefix}woosync_cache_owed` WHERE run_id = ? AND chunk_no = ?"), (run_id, chunk_no))
+        .await
+        .map_err(|e| Error::db("recording the object cache's invalidation", e))
+}
+
+/// Every debt is paid (the cache was flushed).
+pub async fn cache_paid_all(conn: &mut Conn, prefix: &str) -> Result<()> {
+    conn.query_drop(format!("DELETE FROM `{prefix}woosync_cache_owed`"))
+        .await
+        .map_err(|e| Error::db("recording the object cache's flush", e))
+}
+
+/// Every invalidation still owed, by any run, oldest first.
+pub async fn cache_debts(conn: &mut Conn, prefix: &str) -> Result<Vec<CacheOwed>> {
+    let rows: Vec<(u64, u32, String, String, bool)> = conn
+        .query(format!("SELECT run_id, chunk_no, products, parents, term FROM `{prefix}woosync_cache_owed` ORDER BY run_id, chunk_no"))
+        .await
+        .map_err(|e| Error::db("reading the object cache's owed invalidations", e))?;
+    Ok(rows
+        .into_iter()
+        .map(|(run_id, chunk_no, products, parents, term)| CacheOwed { run_id, chunk_no, products: parse_ids(&products), parents: parse_ids(&parents), term })
+        .collect())
+}

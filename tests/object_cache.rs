@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use common::TestShop;
+use mysql_async::prelude::Queryable;
 use redis::AsyncCommands;
 use woosync::fixture::Spec;
 
@@ -153,8 +154,9 @@ async fn a_cache_that_refuses_the_login_stops_the_run_before_it_writes_and_never
 struct OwnRedis(std::process::Child, String);
 
 impl OwnRedis {
-    async fn start() -> OwnRedis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    /// On a free port, or on `port` again.
+    async fn start(port: Option<u16>) -> OwnRedis {
+        let port = port.unwrap_or_else(|| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
         let child = std::process::Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
             .stdout(std::process::Stdio::null())
@@ -196,7 +198,8 @@ impl woosync::run::Observer for KillAfterFirst {
 async fn a_cache_that_goes_away_mid_run_leaves_the_database_written_and_the_run_says_so() {
     let mut shop = TestShop::new().await;
     let ids = shop.insert(&[Spec::simple("A-1", "10", 5), Spec::simple("A-2", "10", 5), Spec::simple("A-3", "10", 5)]).await;
-    let own = OwnRedis::start().await;
+    let own = OwnRedis::start(None).await;
+    let url = own.1.clone();
     let extra = format!("[sync]\nchunk_size = 1\nchunk_target_ms = 0\n[guard]\nmax_price_change_percent = 100\n[object_cache]\ntype = \"redis\"\nurl = \"{}\"\n", own.1);
     let settings = shop.settings("sku,regular_price\nA-1,12\nA-2,12\nA-3,12\n", &extra);
     let observer = KillAfterFirst(std::sync::Mutex::new(Some(own)));
@@ -206,11 +209,29 @@ async fn a_cache_that_goes_away_mid_run_leaves_the_database_written_and_the_run_
     assert_eq!(err.exit_code(), woosync::error::ExitCode::Cache, "{err}");
     assert!(err.to_string().contains("the shop's database is updated, but its object cache at redis://127.0.0.1:"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(15), "a dead cache is not waited on chunk after chunk: {:?}", started.elapsed());
-    for id in ids {
+    for &id in &ids {
         assert_eq!(shop.one(id, "_regular_price").await.as_deref(), Some("12"), "every chunk was written");
     }
     let state: String = shop.scalar("SELECT state FROM {p}woosync_runs ORDER BY id DESC LIMIT 1").await;
     assert_eq!(state, "done");
+    let owed: Vec<(u32, String)> = shop.conn.query("SELECT chunk_no, products FROM wp_woosync_cache_owed ORDER BY chunk_no").await.unwrap();
+    assert_eq!(owed, vec![(2, ids[1].to_string()), (3, ids[2].to_string())], "the chunks the cache missed are owed it");
+
+    // The cache is back (empty, as a restarted Redis is, but the shop has cached the products
+    // again meanwhile): `woosync resume` has no run to resume, and pays what is owed first.
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let back = OwnRedis::start(Some(port)).await;
+    let mut r = redis::Client::open(back.1.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    for id in &ids {
+        let _: () = r.set(format!("wp:post_meta:{id}"), "a:0:{}").await.unwrap();
+    }
+    let err = woosync::run::resume(&settings, None, None, &woosync::run::Shutdown::default(), &woosync::run::Quiet).await.unwrap_err();
+    assert_eq!(err.exit_code(), woosync::error::ExitCode::ResumeRefused, "{err}");
+    let left: Vec<String> = r.keys("wp:post_meta:*").await.unwrap();
+    assert_eq!(left, vec![format!("wp:post_meta:{}", ids[0])], "the owed products' entries went, the paid one's stayed");
+    let owed: u64 = shop.scalar("SELECT COUNT(*) FROM {p}woosync_cache_owed").await;
+    assert_eq!(owed, 0, "nothing is owed any more");
+    drop(back);
     shop.drop_db().await;
 }
 
@@ -250,5 +271,36 @@ async fn flush_mode_with_a_prefix_deletes_that_prefix_only() {
     assert!(dump(&mut r, &mine).await.is_empty(), "every key under the prefix went");
     assert_eq!(dump(&mut r, &other).await.len(), 2, "another prefix is untouched");
     forget(&mut r, &other).await;
+    shop.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_crash_between_a_chunks_commit_and_its_invalidation_is_made_good_by_the_next_run() {
+    let mut shop = TestShop::new().await;
+    let ids = shop.insert(&[Spec::simple("A-1", "10", 5)]).await;
+    let p = prefix();
+    let mut r = redis().await;
+    let key = format!("{p}wp:post_meta:{}", ids[0]);
+    let _: () = r.set(&key, "a:0:{}").await.unwrap();
+    let config = shop.config("sku,regular_price\nA-1,12\n", &cache_config(&p));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_woosync"))
+        .args(["sync", "--config"])
+        .arg(&config)
+        .env("WOOSYNC_CRASH_AT", "chunk-1-committed")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), None, "killed at the crash point: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(shop.one(ids[0], "_regular_price").await.as_deref(), Some("12"), "the chunk committed");
+    let _: String = r.get(&key).await.expect("the crash left the entry in the cache");
+    let owed: u64 = shop.scalar("SELECT COUNT(*) FROM {p}woosync_cache_owed").await;
+    assert_eq!(owed, 1);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_woosync")).args(["sync", "--config"]).arg(&config).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let gone: bool = r.exists(&key).await.unwrap();
+    assert!(!gone, "the next run paid the debt");
+    let owed: u64 = shop.scalar("SELECT COUNT(*) FROM {p}woosync_cache_owed").await;
+    assert_eq!(owed, 0);
+    forget(&mut r, &p).await;
     shop.drop_db().await;
 }

@@ -29,6 +29,8 @@ pub struct Target<'a> {
     pub new_status: &'a str,
     pub author_id: u64,
     pub external_id_meta: &'static str,
+    /// The shop has an object cache: each chunk records what it owes it, with its checkpoint.
+    pub owe_cache: bool,
 }
 
 /// What one committed chunk did.
@@ -282,7 +284,17 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
     }
     crate::crashpoint::here(format_args!("chunk-{chunk_no}-end"));
 
-    // The checkpoint commits with the work.
+    // The checkpoint commits with the work, and with it what the object cache is owed.
+    if target.owe_cache {
+        let owed = crate::journal::CacheOwed {
+            run_id: target.run_id,
+            chunk_no,
+            products: done.updated_ids.clone(),
+            parents: done.parents.clone(),
+            term: done.term_changes > 0,
+        };
+        crate::journal::owe_cache(&mut tx, p, &owed).await?;
+    }
     checkpoint(&mut tx, target, chunk_no, &done).await?;
     tx.commit().await?;
     crate::crashpoint::here(format_args!("chunk-{chunk_no}-committed"));

@@ -64,15 +64,45 @@ impl Cache {
         &self.keys
     }
 
+    pub fn mode(&self) -> CacheMode {
+        self.mode
+    }
+
     /// After a chunk committed: its products and re-synced parents, and the `outofstock` term
-    /// when its count moved. A failure is remembered, not returned: the chunk stands.
-    pub async fn after_chunk(&mut self, products: &[u64], parents: &[u64], term: Option<u64>) {
+    /// when its count moved. True once Redis has done it; a failure is remembered, not returned
+    /// (the chunk stands, and its debt stays in the journal). A flushing cache does nothing here.
+    pub async fn after_chunk(&mut self, products: &[u64], parents: &[u64], term: Option<u64>) -> bool {
         // Once the cache failed, the run no longer waits on it chunk after chunk.
         if self.mode == CacheMode::Flush || self.failed.is_some() {
-            return;
+            return false;
         }
         let invalidation = keys::after_write(&self.keys, products, parents, term);
-        self.apply(&invalidation, "a chunk's products").await;
+        self.apply(&invalidation, "a chunk's products").await
+    }
+
+    /// Invalidations earlier runs still owe: each debt's keys (targeted), or one flush for all.
+    /// Returns how many of `debts`, from the first, were paid.
+    pub async fn pay(&mut self, debts: &[(Vec<u64>, Vec<u64>, Option<u64>)]) -> usize {
+        if debts.is_empty() {
+            return 0;
+        }
+        if self.mode == CacheMode::Flush {
+            return match self.flush().await {
+                Ok(()) => debts.len(),
+                Err(e) => {
+                    self.failed.get_or_insert(format!("flushing it: {}", describe(&e)));
+                    0
+                }
+            };
+        }
+        let mut paid = 0;
+        for (products, parents, term) in debts {
+            if !self.after_chunk(products, parents, *term).await {
+                break;
+            }
+            paid += 1;
+        }
+        paid
     }
 
     /// At the end of a run that wrote: the shop-wide keys once more (targeted), or every key of
@@ -80,7 +110,9 @@ impl Cache {
     pub async fn after_run(&mut self, wrote: bool) -> Result<()> {
         if wrote {
             match self.mode {
-                CacheMode::Targeted => self.apply(&keys::after_write(&self.keys, &[], &[], None), "the shop-wide keys").await,
+                CacheMode::Targeted => {
+                    self.apply(&keys::after_write(&self.keys, &[], &[], None), "the shop-wide keys").await;
+                }
                 CacheMode::Flush => {
                     if let Err(e) = self.flush().await {
                         self.failed.get_or_insert(format!("flushing it: {}", describe(&e)));
@@ -92,19 +124,20 @@ impl Cache {
             None => Ok(()),
             Some(what) => Err(Error::Cache(format!(
                 "the shop's database is updated, but its object cache at {} is not ({what}): the storefront may show old prices and \
-                 stock until it is flushed (`wp cache flush`, or `[object_cache] mode = \"flush\"`) or the next run that reaches it",
+                 stock until `woosync resume` or the next sync reaches the cache (the invalidations it owes are kept in the run journal), \
+                 or the cache is flushed (`wp cache flush`)",
                 self.shown
             ))),
         }
     }
 
-    /// Sends one invalidation as a pipeline, retrying with backoff.
-    async fn apply(&mut self, inv: &Invalidation, what: &str) {
+    /// Sends one invalidation as a pipeline, retrying with backoff; true once it is done.
+    async fn apply(&mut self, inv: &Invalidation, what: &str) -> bool {
         let mut attempt = 0;
         loop {
             attempt += 1;
             match self.send(inv).await {
-                Ok(()) => return,
+                Ok(()) => return true,
                 Err(e) if attempt < ATTEMPTS => {
                     let wait = Duration::from_millis(200 * 2u64.pow(attempt - 1));
                     tracing::warn!(attempt, "the object cache refused invalidating {what} ({}); retrying in {} ms", describe(&e), wait.as_millis());
@@ -113,7 +146,7 @@ impl Cache {
                 Err(e) => {
                     tracing::error!("the object cache could not be updated for {what}: {}", describe(&e));
                     self.failed.get_or_insert(format!("invalidating {what}: {}", describe(&e)));
-                    return;
+                    return false;
                 }
             }
         }

@@ -29,6 +29,7 @@ pub async fn doctor(settings: &Settings, fix: bool, report: Option<&Path>, shutd
         run.lock = Some(RunLock::acquire(settings, &shop).await?);
         run.cache = super::open_cache(settings).await?;
         journal::ensure_tables(&mut run.conn, &shop.prefix).await?;
+        super::owed::settle(&mut run).await?;
         let run_id = journal::start_run(&mut run.conn, &shop.prefix, settings).await?;
         journal::mark_doctor(&mut run.conn, &shop.prefix, run_id).await?;
         Some(run_id)

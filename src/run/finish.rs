@@ -44,6 +44,7 @@ pub(super) async fn finish(run: &mut Run<'_>, pass: &Pass, run_id: u64, mut coun
     log_summary(&outcome);
     if let Some(cache) = run.cache.as_mut() {
         cache.after_run(created + updated > 0).await?;
+        super::owed::flushed(run).await?;
     }
     Ok(outcome)
 }

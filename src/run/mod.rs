@@ -17,6 +17,7 @@ mod finish;
 mod freeze;
 mod history;
 mod lock;
+mod owed;
 mod pace;
 mod planning;
 mod resume;
@@ -73,6 +74,7 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
     run.lock = Some(RunLock::acquire(settings, &shop).await?);
     run.cache = open_cache(settings).await?;
     journal::ensure_tables(&mut run.conn, &shop.prefix).await?;
+    owed::settle(&mut run).await?;
     let mut outcomes: Vec<Outcome> = resume::finish_pending(&mut run, opts.fresh).await?.into_iter().collect();
     let run_id = journal::start_run(&mut run.conn, &shop.prefix, settings).await?;
     tracing::info!(run = run_id, "run {run_id} started");
@@ -89,6 +91,7 @@ pub async fn resume(settings: &Settings, id: Option<u64>, report: Option<&Path>,
     let lock = Some(RunLock::acquire(settings, &shop).await?);
     let cache = open_cache(settings).await?;
     let mut run = Run { settings, shop: &shop, shutdown, observer, conn, report: Report::create(None)?, lock, cache };
+    owed::settle(&mut run).await?;
     let record = resume::chosen(&mut run, id).await?;
     run.report = Report::create(report)?;
     let outcome = resume::resume_chosen(&mut run, &record).await?;

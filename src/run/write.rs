@@ -180,7 +180,9 @@ impl Writer {
         run.observer.progress(self.progress(planning));
         if let Some(cache) = run.cache.as_mut() {
             let term = (done.term_changes > 0).then_some(run.shop.outofstock_term);
-            cache.after_chunk(&done.updated_ids, &done.parents, term).await;
+            if cache.after_chunk(&done.updated_ids, &done.parents, term).await {
+                journal::cache_paid(&mut run.conn, &run.shop.prefix, run_id, chunk_no).await?;
+            }
         }
         self.done.parents.extend(done.parents);
         self.done.term_changes += done.term_changes;
@@ -239,6 +241,7 @@ impl Writer {
             new_status: &settings.new_product_status,
             author_id: settings.author_id,
             external_id_meta: settings.external_id_meta,
+            owe_cache: run.cache.is_some(),
         }
     }
 
