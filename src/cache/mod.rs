@@ -206,3 +206,19 @@ impl Cache {
 fn describe(e: &redis::RedisError) -> String {
     e.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use redis::IntoConnectionInfo;
+
+    #[test]
+    fn the_driver_takes_every_url_form_the_config_accepts() {
+        for url in ["redis://127.0.0.1:6379", "redis://:pw@cache.example:6390/3", "rediss://cache.example:6380", "unix:///run/redis/redis.sock", "redis+unix:///run/redis.sock"] {
+            assert!(url.into_connection_info().is_ok(), "{url}");
+        }
+        let info = "rediss://user:pw@cache.example:6380".into_connection_info().unwrap();
+        assert!(matches!(info.addr(), redis::ConnectionAddr::TcpTls { host, port: 6380, .. } if host == "cache.example"), "{:?}", info.addr());
+        let socket = "unix:///run/redis/redis.sock".into_connection_info().unwrap();
+        assert!(matches!(socket.addr(), redis::ConnectionAddr::Unix(path) if path.to_str() == Some("/run/redis/redis.sock")));
+    }
+}
