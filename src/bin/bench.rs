@@ -28,10 +28,12 @@ struct Args {
     demo: bool,
     parse: Option<usize>,
     parse_child: Option<PathBuf>,
+    /// A Redis to hold the shop's object cache for the object-cache scenarios.
+    redis: Option<String>,
 }
 
 fn args() -> Args {
-    let mut a = Args { url: String::new(), products: 200_000, creates: 50_000, reuse: false, demo: false, parse: None, parse_child: None };
+    let mut a = Args { url: String::new(), products: 200_000, creates: 50_000, reuse: false, demo: false, parse: None, parse_child: None, redis: None };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         match flag.as_str() {
@@ -39,10 +41,11 @@ fn args() -> Args {
             "--products" => a.products = it.next().and_then(|v| v.parse().ok()).expect("--products N"),
             "--creates" => a.creates = it.next().and_then(|v| v.parse().ok()).expect("--creates N"),
             "--reuse" => a.reuse = true,
+            "--redis" => a.redis = Some(it.next().expect("--redis redis://127.0.0.1:6379")),
             "--demo" => a.demo = true,
             "--parse" => a.parse = Some(it.next().and_then(|v| v.parse().ok()).expect("--parse ROWS")),
             "--parse-child" => a.parse_child = Some(PathBuf::from(it.next().expect("--parse-child CONFIG"))),
-            other => panic!("unknown argument {other}; usage: woosync-bench --url mysql://user:pass@host:3306 [--products N] [--creates N] [--reuse]"),
+            other => panic!("unknown argument {other}; usage: woosync-bench --url mysql://user:pass@host:3306 [--products N] [--creates N] [--reuse] [--redis URL]"),
         }
     }
     if a.url.is_empty() && a.parse_child.is_none() {
@@ -111,15 +114,54 @@ async fn main() {
     println!("|---|---:|---:|---:|---:|---:|");
 
     // Baseline: the feed says what the shop holds (a reused shop is brought back to it).
-    run(&exe, &dir, &url, "baseline (feed = shop)", &items, &[], 0).await;
-    run(&exe, &dir, &url, "nothing changed", &items, &[], 0).await;
+    let plain = Scenario { exe: &exe, dir: &dir, url: &url, extra: String::new() };
+    plain.run("baseline (feed = shop)", &items, &[], 0).await;
+    plain.run("nothing changed", &items, &[], 0).await;
     let n = items.len();
     let changed = change(&mut items, n / 100, 1);
-    run(&exe, &dir, &url, "steady state: 1% changed", &items, &[], changed).await;
+    plain.run("steady state: 1% changed", &items, &[], changed).await;
     let changed = change(&mut items, n / 2, 2);
-    run(&exe, &dir, &url, "full: 50% price+stock changed", &items, &[], changed).await;
+    plain.run("full: 50% price+stock changed", &items, &[], changed).await;
+    if let Some(redis) = &a.redis {
+        object_cache(&plain, redis, &mut items).await;
+    }
     let new: Vec<Item> = (0..a.creates).map(|i| Item { sku: format!("NEW-{i:07}"), cents: 1000 + i as u64, stock: (i % 20) as i64 }).collect();
-    run(&exe, &dir, &url, &format!("create {} new products", a.creates), &items, &new, a.creates).await;
+    plain.run(&format!("create {} new products", a.creates), &items, &new, a.creates).await;
+}
+
+/// The same runs with and without the shop's object cache in Redis, which holds every
+/// product's `post_meta` and `posts` entries (as a warm Redis Object Cache does) before each.
+async fn object_cache(plain: &Scenario<'_>, redis: &str, items: &mut [Item]) {
+    const PREFIX: &str = "woosync_bench:";
+    let mut db = Conn::new(Opts::from_url(plain.url).unwrap()).await.unwrap();
+    let ids: Vec<u64> = db.query("SELECT ID FROM wp_posts WHERE post_type IN ('product', 'product_variation')").await.unwrap();
+    let mut cache = redis::Client::open(redis).unwrap().get_multiplexed_async_connection().await.expect("connect to --redis");
+    let cached = Scenario { extra: format!("[object_cache]\ntype = \"redis\"\nurl = \"{redis}\"\nprefix = \"{PREFIX}\"\n"), ..*plain };
+    let n = items.len();
+    for (share, round) in [(100, 3), (2, 5)] {
+        for (scenario, with_cache) in [(plain, false), (&cached, true)] {
+            seed(&mut cache, PREFIX, &ids).await;
+            let changed = change(items, n / share, round + with_cache as u64);
+            let name = format!("{}% changed, {}", 100 / share, if with_cache { "object cache on" } else { "no object cache" });
+            scenario.run(&name, items, &[], changed).await;
+        }
+    }
+    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{PREFIX}*")).query_async(&mut cache).await.unwrap();
+    for batch in keys.chunks(10_000) {
+        redis::cmd("DEL").arg(batch).query_async::<()>(&mut cache).await.unwrap();
+    }
+}
+
+/// Every product's `post_meta` and `posts` entries, as WordPress caches them.
+async fn seed(cache: &mut redis::aio::MultiplexedConnection, prefix: &str, ids: &[u64]) {
+    for batch in ids.chunks(5_000) {
+        let mut pipe = redis::pipe();
+        for id in batch {
+            pipe.cmd("SET").arg(format!("{prefix}wp:post_meta:{id}")).arg("a:3:{s:4:\"_sku\";a:1:{i:0;s:11:\"SKU-0000001\";}s:6:\"_price\";a:1:{i:0;s:5:\"10.00\";}s:6:\"_stock\";a:1:{i:0;s:1:\"5\";}}").ignore();
+            pipe.cmd("SET").arg(format!("{prefix}wp:posts:{id}")).arg("O:7:\"WP_Post\":2:{s:2:\"ID\";i:1;s:11:\"post_status\";s:7:\"publish\";}").ignore();
+        }
+        pipe.query_async::<()>(cache).await.unwrap();
+    }
 }
 
 fn build_items(products: usize) -> Vec<Item> {
@@ -167,7 +209,18 @@ fn change(items: &mut [Item], count: usize, round: u64) -> usize {
     changed
 }
 
-async fn run(exe: &Path, dir: &tempfile::TempDir, url: &str, name: &str, items: &[Item], new: &[Item], changed: usize) {
+/// Where a scenario runs: the binary, its directory, the shop, and config to add.
+#[derive(Clone)]
+struct Scenario<'a> {
+    exe: &'a Path,
+    dir: &'a tempfile::TempDir,
+    url: &'a str,
+    extra: String,
+}
+
+impl Scenario<'_> {
+async fn run(&self, name: &str, items: &[Item], new: &[Item], changed: usize) {
+    let (exe, dir, url) = (self.exe, self.dir, self.url);
     let feed = dir.path().join("feed.csv");
     let mut text = String::with_capacity(items.len() * 32);
     text.push_str("sku,name,regular_price,stock\n");
@@ -176,7 +229,7 @@ async fn run(exe: &Path, dir: &tempfile::TempDir, url: &str, name: &str, items: 
     }
     std::fs::write(&feed, text).unwrap();
     let config: PathBuf = dir.path().join("bench.toml");
-    std::fs::write(&config, "[database]\ntable_prefix = \"wp_\"\n[source]\ntype = \"csv\"\npath = \"feed.csv\"\n").unwrap();
+    std::fs::write(&config, format!("[database]\ntable_prefix = \"wp_\"\n[source]\ntype = \"csv\"\npath = \"feed.csv\"\n{}", self.extra)).unwrap();
     let started = Instant::now();
     let child = Command::new(exe)
         .args(["sync", "--config"])
@@ -191,6 +244,7 @@ async fn run(exe: &Path, dir: &tempfile::TempDir, url: &str, name: &str, items: 
     assert!(status == 0, "woosync exited with {status} in scenario {name}");
     let rate = if changed > 0 { format!("{:.0}", changed as f64 / wall) } else { "-".into() };
     println!("| {name} | {} | {changed} | {wall:.2} | {rate} | {:.0} |", items.len() + new.len(), rss_kib as f64 / 1024.0);
+}
 }
 
 /// Waits for the child and returns its exit code and peak resident set size (KiB).
