@@ -39,6 +39,9 @@ pub struct DoctorArgs {
     /// One CSV row per inconsistent field (the same columns as sync's report).
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Also compare N products at random, as the object cache holds them, with the database.
+    #[arg(long, value_name = "N")]
+    pub cache_sample: Option<usize>,
 }
 
 #[derive(Debug, Args)]

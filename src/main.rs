@@ -136,7 +136,10 @@ async fn run(cli: Cli, loaded: woosync::error::Result<Settings>) -> ExitCode {
                     if count_wrong { "; the outofstock term count was wrong" } else { "" },
                     if found > 0 && !args.fix { " (see --report; repair with --fix)" } else { "" }
                 );
-                ExitCode::Ok
+                match args.cache_sample {
+                    Some(n) => cache_sample(&settings, n).await,
+                    None => ExitCode::Ok,
+                }
             }
             Err(e) => failed(&e, false),
         },
@@ -158,6 +161,27 @@ async fn run(cli: Cli, loaded: woosync::error::Result<Settings>) -> ExitCode {
             }
             woosync::check::exit_code(&checks)
         }
+    }
+}
+
+/// `doctor --cache-sample N`: what the object cache holds for a sample of products.
+async fn cache_sample(settings: &Settings, n: usize) -> ExitCode {
+    match run::cache_sample(settings, n).await {
+        Ok(sample) => {
+            let products: std::collections::BTreeSet<u64> = sample.stale.iter().map(|s| s.id).collect();
+            println!(
+                "doctor: object cache: {} of {} sampled products cached, {} of them disagree with the database{}",
+                sample.cached,
+                sample.sampled,
+                products.len(),
+                if products.is_empty() { "" } else { " (flush the cache, or let woosync's next run invalidate them)" }
+            );
+            for s in sample.stale.iter().take(20) {
+                println!("  product {}: {} cached `{}`, database `{}`", s.id, s.key, s.cached, s.stored);
+            }
+            ExitCode::Ok
+        }
+        Err(e) => failed(&e, false),
     }
 }
 

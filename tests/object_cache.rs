@@ -304,3 +304,27 @@ async fn a_crash_between_a_chunks_commit_and_its_invalidation_is_made_good_by_th
     forget(&mut r, &p).await;
     shop.drop_db().await;
 }
+
+#[tokio::test]
+async fn doctor_samples_the_cache_against_the_database() {
+    let mut shop = TestShop::new().await;
+    let ids = shop.insert(&[Spec::simple("A-1", "10", 5), Spec::simple("A-2", "10", 5), Spec::simple("A-3", "10", 5)]).await;
+    let p = prefix();
+    let mut r = redis().await;
+    let entry = |price: &str| {
+        let meta: std::collections::HashMap<String, Vec<String>> = [("_sku", "x"), ("_price", price), ("_regular_price", "10"), ("_stock", "5"), ("_stock_status", "instock")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), vec![v.to_string()]))
+            .collect();
+        php_serde::to_vec(&meta).unwrap()
+    };
+    let _: () = r.set(format!("{p}wp:post_meta:{}", ids[0]), entry("10")).await.unwrap();
+    let _: () = r.set(format!("{p}wp:post_meta:{}", ids[1]), entry("9")).await.unwrap();
+    let settings = shop.settings("sku,stock\nA-1,5\n", &cache_config(&p));
+    let sample = woosync::run::cache_sample(&settings, 100).await.unwrap();
+    assert_eq!((sample.sampled, sample.cached), (3, 2));
+    assert_eq!(sample.stale.len(), 1, "{:?}", sample.stale);
+    assert_eq!((sample.stale[0].id, sample.stale[0].key, sample.stale[0].cached.as_str(), sample.stale[0].stored.as_str()), (ids[1], "_price", "9", "10"));
+    forget(&mut r, &p).await;
+    shop.drop_db().await;
+}

@@ -202,6 +202,46 @@ impl Cache {
     }
 }
 
+/// The meta WooCommerce reads price and stock from, compared between the cache and MySQL.
+pub const WATCHED_META: [&str; 5] = ["_price", "_regular_price", "_sale_price", "_stock", "_stock_status"];
+
+/// A product whose cached `post_meta` says something other than the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stale {
+    pub id: u64,
+    pub key: &'static str,
+    pub cached: String,
+    pub stored: String,
+}
+
+impl Cache {
+    /// The cached `post_meta` entries of `ids`, as WordPress would read them (`None` where a
+    /// product is not cached, or its entry is not PHP-serialized: igbinary).
+    pub async fn cached_meta(&mut self, ids: &[u64]) -> redis::RedisResult<Vec<Option<MetaCache>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids.iter().map(|id| self.keys.key("post_meta", &id.to_string())).collect();
+        let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET").arg(&keys).query_async(&mut self.conn).await?;
+        Ok(values.into_iter().map(|v| v.and_then(|bytes| php_serde::from_bytes::<MetaCache>(&bytes).ok())).collect())
+    }
+}
+
+/// One product's cached meta: meta key → its values, as `update_meta_cache()` stores them.
+pub type MetaCache = std::collections::HashMap<String, Vec<String>>;
+
+/// Where a cached entry and the database's rows disagree on the watched meta.
+pub fn disagreements(id: u64, cached: &MetaCache, stored: &MetaCache) -> Vec<Stale> {
+    let none = Vec::new();
+    WATCHED_META
+        .iter()
+        .filter_map(|&key| {
+            let (c, s) = (cached.get(key).unwrap_or(&none), stored.get(key).unwrap_or(&none));
+            (c != s).then(|| Stale { id, key, cached: c.join(" "), stored: s.join(" ") })
+        })
+        .collect()
+}
+
 /// A Redis error as a message (the driver's carry no URL and no password).
 fn describe(e: &redis::RedisError) -> String {
     e.to_string()
@@ -209,7 +249,19 @@ fn describe(e: &redis::RedisError) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use redis::IntoConnectionInfo;
+
+    #[test]
+    fn a_cached_entry_is_read_as_php_serialized_and_compared() {
+        let entry = br#"a:3:{s:4:"_sku";a:1:{i:0;s:3:"A-1";}s:6:"_price";a:1:{i:0;s:2:"10";}s:6:"_stock";a:1:{i:0;s:1:"5";}}"#;
+        let cached: MetaCache = php_serde::from_bytes(entry).unwrap();
+        let stored: MetaCache = [("_price", "12"), ("_stock", "5"), ("_stock_status", "instock")].iter().map(|(k, v)| (k.to_string(), vec![v.to_string()])).collect();
+        let found = disagreements(7, &cached, &stored);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0], Stale { id: 7, key: "_price", cached: "10".into(), stored: "12".into() });
+        assert_eq!((found[1].key, found[1].cached.as_str(), found[1].stored.as_str()), ("_stock_status", "", "instock"));
+    }
 
     #[test]
     fn the_driver_takes_every_url_form_the_config_accepts() {

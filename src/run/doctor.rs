@@ -64,6 +64,54 @@ pub async fn doctor(settings: &Settings, fix: bool, report: Option<&Path>, shutd
     Ok((outcome, count_wrong))
 }
 
+/// What a sample of the object cache says against the database.
+#[derive(Debug, Default)]
+pub struct CacheSample {
+    pub sampled: usize,
+    /// Sampled products whose `post_meta` entry the cache holds (and could read).
+    pub cached: usize,
+    pub stale: Vec<crate::cache::Stale>,
+}
+
+/// `doctor --cache-sample N`: N products at random, their cached `post_meta` (where the cache
+/// holds it) against the database's price and stock rows. Reads only.
+pub async fn cache_sample(settings: &Settings, n: usize) -> Result<CacheSample> {
+    let config = settings.object_cache.as_ref().ok_or_else(|| Error::Config("--cache-sample needs an [object_cache] section in the config".into()))?;
+    let (mut conn, shop) = open(settings, false).await?;
+    let mut cache = crate::cache::Cache::connect(config, &settings.table_prefix).await?;
+    let p = &shop.prefix;
+    let ids: Vec<u64> = conn
+        .exec(
+            format!("SELECT ID FROM `{p}posts` WHERE post_type IN ('product', 'product_variation') AND post_status <> 'trash' ORDER BY RAND() LIMIT ?"),
+            (n as u64,),
+        )
+        .await
+        .map_err(|e| Error::db("sampling products", e))?;
+    let mut stored: std::collections::HashMap<u64, crate::cache::MetaCache> = Default::default();
+    for batch in ids.chunks(500) {
+        let keys = crate::cache::WATCHED_META.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(",");
+        let rows: Vec<(u64, String, Option<String>)> = conn
+            .exec(
+                format!("SELECT post_id, meta_key, meta_value FROM `{p}postmeta` WHERE post_id IN ({}) AND meta_key IN ({keys}) ORDER BY meta_id", vec!["?"; batch.len()].join(",")),
+                batch.to_vec(),
+            )
+            .await
+            .map_err(|e| Error::db("reading the sampled products' meta", e))?;
+        for (id, key, value) in rows {
+            stored.entry(id).or_default().entry(key).or_default().push(value.unwrap_or_default());
+        }
+    }
+    let cached = cache.cached_meta(&ids).await.map_err(|e| Error::Cache(format!("{}: cannot read its entries: {e}", config.shown)))?;
+    let mut sample = CacheSample { sampled: ids.len(), ..CacheSample::default() };
+    for (id, entry) in ids.iter().zip(&cached) {
+        if let Some(entry) = entry {
+            sample.cached += 1;
+            sample.stale.extend(crate::cache::disagreements(*id, entry, stored.get(id).unwrap_or(&Default::default())));
+        }
+    }
+    Ok(sample)
+}
+
 /// The `outofstock` term's count as stored.
 async fn stored_term_count(run: &mut Run<'_>) -> Result<Option<i64>> {
     let p = &run.shop.prefix;

@@ -30,7 +30,7 @@ use std::time::Instant;
 use chrono::Utc;
 use mysql_async::Conn;
 
-pub use doctor::doctor;
+pub use doctor::{cache_sample, doctor, CacheSample};
 pub use events::{Observer, Progress, Quiet, Shutdown};
 pub use finish::Outcome;
 pub use freeze::{read_and_freeze, read_feed, Journal, FETCHING_PAGES};
