@@ -215,7 +215,11 @@ async fn a_cache_that_goes_away_mid_run_leaves_the_database_written_and_the_run_
     let state: String = shop.scalar("SELECT state FROM {p}woosync_runs ORDER BY id DESC LIMIT 1").await;
     assert_eq!(state, "done");
     let owed: Vec<(u32, String)> = shop.conn.query("SELECT chunk_no, products FROM wp_woosync_cache_owed ORDER BY chunk_no").await.unwrap();
-    assert_eq!(owed, vec![(2, ids[1].to_string()), (3, ids[2].to_string())], "the chunks the cache missed are owed it");
+    // Chunk 1's invalidation was in flight when the cache went: it may or may not have landed.
+    let owed_chunks: Vec<u32> = owed.iter().map(|(c, _)| *c).collect();
+    assert!(owed_chunks.ends_with(&[2, 3]) && owed.len() <= 3, "the chunks the cache missed are owed it: {owed:?}");
+    let paid_first = owed.len() == 2;
+    assert!(owed.iter().all(|(c, products)| products == &ids[*c as usize - 1].to_string()), "{owed:?}");
 
     // The cache is back (empty, as a restarted Redis is, but the shop has cached the products
     // again meanwhile): `woosync resume` has no run to resume, and pays what is owed first.
@@ -228,7 +232,8 @@ async fn a_cache_that_goes_away_mid_run_leaves_the_database_written_and_the_run_
     let err = woosync::run::resume(&settings, None, None, &woosync::run::Shutdown::default(), &woosync::run::Quiet).await.unwrap_err();
     assert_eq!(err.exit_code(), woosync::error::ExitCode::ResumeRefused, "{err}");
     let left: Vec<String> = r.keys("wp:post_meta:*").await.unwrap();
-    assert_eq!(left, vec![format!("wp:post_meta:{}", ids[0])], "the owed products' entries went, the paid one's stayed");
+    let expected: Vec<String> = if paid_first { vec![format!("wp:post_meta:{}", ids[0])] } else { Vec::new() };
+    assert_eq!(left, expected, "the owed products' entries went, a paid one's stayed");
     let owed: u64 = shop.scalar("SELECT COUNT(*) FROM {p}woosync_cache_owed").await;
     assert_eq!(owed, 0, "nothing is owed any more");
     drop(back);

@@ -44,6 +44,8 @@ pub struct Cache {
     shown: String,
     /// The first invalidation that could not be made, if one could not.
     failed: Option<String>,
+    /// The invalidation in flight: its chunk, what it sends (to retry), the task sending it.
+    pending: Option<(u32, Invalidation, tokio::task::JoinHandle<redis::RedisResult<()>>)>,
 }
 
 impl Cache {
@@ -57,7 +59,7 @@ impl Cache {
             .set_connection_timeout(Some(Duration::from_secs(5)))
             .set_response_timeout(Some(Duration::from_secs(10)));
         let conn = client.get_multiplexed_async_connection_with_config(&timeouts).await.map_err(unreachable)?;
-        Ok(Cache { conn, keys: Keys::new(&config.prefix, table_prefix), prefix: config.prefix.clone(), mode: config.mode, shown: config.shown.clone(), failed: None })
+        Ok(Cache { conn, keys: Keys::new(&config.prefix, table_prefix), prefix: config.prefix.clone(), mode: config.mode, shown: config.shown.clone(), failed: None, pending: None })
     }
 
     pub fn keys(&self) -> &Keys {
@@ -68,16 +70,41 @@ impl Cache {
         self.mode
     }
 
-    /// After a chunk committed: its products and re-synced parents, and the `outofstock` term
-    /// when its count moved. True once Redis has done it; a failure is remembered, not returned
-    /// (the chunk stands, and its debt stays in the journal). A flushing cache does nothing here.
-    pub async fn after_chunk(&mut self, products: &[u64], parents: &[u64], term: Option<u64>) -> bool {
+    /// After chunk `chunk_no` committed: its products and re-synced parents, and the
+    /// `outofstock` term when its count moved. The invalidation is sent while the next chunk is
+    /// written; returns the chunks whose invalidations Redis has done by now (so their debts can
+    /// go from the journal). A failure is remembered, not returned: the chunks stand, their debts
+    /// stay. A flushing cache does nothing here.
+    pub async fn after_chunk(&mut self, products: &[u64], parents: &[u64], term: Option<u64>, chunk_no: u32) -> Vec<u32> {
+        let done = self.drain().await;
         // Once the cache failed, the run no longer waits on it chunk after chunk.
         if self.mode == CacheMode::Flush || self.failed.is_some() {
-            return false;
+            return done;
         }
         let invalidation = keys::after_write(&self.keys, products, parents, term);
-        self.apply(&invalidation, "a chunk's products").await
+        let conn = self.conn.clone();
+        let sent = invalidation.clone();
+        let task = tokio::spawn(async move { send(conn, &sent).await });
+        self.pending = Some((chunk_no, invalidation, task));
+        done
+    }
+
+    /// Waits for the invalidation in flight, if one is (retrying it when it failed); returns
+    /// its chunk once Redis has done it.
+    pub async fn drain(&mut self) -> Vec<u32> {
+        let Some((chunk_no, invalidation, task)) = self.pending.take() else { return Vec::new() };
+        let done = match task.await {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                tracing::warn!(chunk = chunk_no, "the object cache refused chunk {chunk_no}'s invalidation ({}); retrying", describe(&e));
+                self.apply(&invalidation, "a chunk's products").await
+            }
+            Err(e) => {
+                self.failed.get_or_insert(format!("invalidating a chunk's products: {e}"));
+                false
+            }
+        };
+        if done { vec![chunk_no] } else { Vec::new() }
     }
 
     /// Invalidations earlier runs still owe: each debt's keys (targeted), or one flush for all.
@@ -97,7 +124,7 @@ impl Cache {
         }
         let mut paid = 0;
         for (products, parents, term) in debts {
-            if !self.after_chunk(products, parents, *term).await {
+            if self.failed.is_some() || !self.apply(&keys::after_write(&self.keys, products, parents, *term), "what earlier runs owe").await {
                 break;
             }
             paid += 1;
@@ -108,6 +135,7 @@ impl Cache {
     /// At the end of a run that wrote: the shop-wide keys once more (targeted), or every key of
     /// the shop (flush). Then the run's verdict on the cache: an error if any step failed.
     pub async fn after_run(&mut self, wrote: bool) -> Result<()> {
+        debug_assert!(self.pending.is_none(), "drain() before after_run()");
         if wrote {
             match self.mode {
                 CacheMode::Targeted => {
@@ -153,19 +181,7 @@ impl Cache {
     }
 
     async fn send(&mut self, inv: &Invalidation) -> redis::RedisResult<()> {
-        let mut pipe = redis::pipe();
-        for batch in inv.delete.chunks(DEL_BATCH) {
-            pipe.cmd("DEL").arg(batch).ignore();
-        }
-        let stamp = keys::microtime(SystemTime::now());
-        for key in &inv.last_changed {
-            pipe.cmd("SET").arg(key).arg(&stamp).ignore();
-        }
-        if !inv.versions.is_empty() {
-            let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs();
-            pipe.cmd("EVAL").arg(BUMP_VERSIONS).arg(inv.versions.len()).arg(&inv.versions).arg(now).ignore();
-        }
-        pipe.query_async::<()>(&mut self.conn).await
+        send(self.conn.clone(), inv).await
     }
 
     /// Every key of the shop: FLUSHDB of its database, or, with a prefix, each key under it
@@ -240,6 +256,23 @@ pub fn disagreements(id: u64, cached: &MetaCache, stored: &MetaCache) -> Vec<Sta
             (c != s).then(|| Stale { id, key, cached: c.join(" "), stored: s.join(" ") })
         })
         .collect()
+}
+
+/// One invalidation as one pipeline: the deletes, the `last_changed` keys, the versions.
+async fn send(mut conn: MultiplexedConnection, inv: &Invalidation) -> redis::RedisResult<()> {
+    let mut pipe = redis::pipe();
+    for batch in inv.delete.chunks(DEL_BATCH) {
+        pipe.cmd("DEL").arg(batch).ignore();
+    }
+    let stamp = keys::microtime(SystemTime::now());
+    for key in &inv.last_changed {
+        pipe.cmd("SET").arg(key).arg(&stamp).ignore();
+    }
+    if !inv.versions.is_empty() {
+        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs();
+        pipe.cmd("EVAL").arg(BUMP_VERSIONS).arg(inv.versions.len()).arg(&inv.versions).arg(now).ignore();
+    }
+    pipe.query_async::<()>(&mut conn).await
 }
 
 /// A Redis error as a message (the driver's carry no URL and no password).
