@@ -333,3 +333,23 @@ async fn doctor_samples_the_cache_against_the_database() {
     forget(&mut r, &p).await;
     shop.drop_db().await;
 }
+
+#[tokio::test]
+async fn doctor_fix_invalidates_what_it_repairs() {
+    let mut shop = TestShop::new().await;
+    let ids = shop.insert(&[Spec::simple("A-1", "10", 5), Spec::simple("A-2", "10", 5)]).await;
+    shop.conn.query_drop(format!("UPDATE wp_postmeta SET meta_value = '99' WHERE post_id = {} AND meta_key = '_price'", ids[0])).await.unwrap();
+    let p = prefix();
+    let mut r = redis().await;
+    for id in &ids {
+        let _: () = r.set(format!("{p}wp:post_meta:{id}"), "a:0:{}").await.unwrap();
+    }
+    let settings = shop.settings("sku,stock\nA-1,5\n", &cache_config(&p));
+    woosync::run::doctor(&settings, true, None, &woosync::run::Shutdown::default(), &woosync::run::Quiet).await.unwrap();
+    assert_eq!(shop.one(ids[0], "_price").await.as_deref(), Some("10"), "repaired");
+    let repaired: bool = r.exists(format!("{p}wp:post_meta:{}", ids[0])).await.unwrap();
+    let untouched: bool = r.exists(format!("{p}wp:post_meta:{}", ids[1])).await.unwrap();
+    assert!(!repaired && untouched, "the repaired product's entry went, the sound one's stayed");
+    forget(&mut r, &p).await;
+    shop.drop_db().await;
+}
