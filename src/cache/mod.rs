@@ -1,7 +1,8 @@
 //! The shop's persistent object cache (Redis, as the Redis Object Cache plugin fills it): after
 //! each chunk commits, the keys of what it changed go and the shop-wide versions and lists move,
-//! in one pipelined round trip, so the storefront follows the run chunk by chunk as it follows
-//! WooCommerce's own saves; at the end of the run the shop-wide keys move once more. MySQL is
+//! in one pipelined round trip sent while the next chunk is written, so the storefront follows
+//! the run chunk by chunk as it follows WooCommerce's own saves; at the end of the run the
+//! shop-wide keys move once more. MySQL is
 //! the truth: a cache that cannot be reached never undoes or blocks a database write, the run
 //! says so at its end instead. Dry runs never connect.
 
@@ -72,10 +73,10 @@ impl Cache {
 
     /// After chunk `chunk_no` committed: its products and re-synced parents, and the
     /// `outofstock` term when its count moved. The invalidation is sent while the next chunk is
-    /// written; returns the chunks whose invalidations Redis has done by now (so their debts can
-    /// go from the journal). A failure is remembered, not returned: the chunks stand, their debts
+    /// written; returns the earlier chunk whose invalidation Redis has done by now, if one has
+    /// (so its debt can go from the journal). A failure is remembered, not returned: the chunks stand, their debts
     /// stay. A flushing cache does nothing here.
-    pub async fn after_chunk(&mut self, products: &[u64], parents: &[u64], term: Option<u64>, chunk_no: u32) -> Vec<u32> {
+    pub async fn after_chunk(&mut self, products: &[u64], parents: &[u64], term: Option<u64>, chunk_no: u32) -> Option<u32> {
         let done = self.drain().await;
         // Once the cache failed, the run no longer waits on it chunk after chunk.
         if self.mode == CacheMode::Flush || self.failed.is_some() {
@@ -91,8 +92,8 @@ impl Cache {
 
     /// Waits for the invalidation in flight, if one is (retrying it when it failed); returns
     /// its chunk once Redis has done it.
-    pub async fn drain(&mut self) -> Vec<u32> {
-        let Some((chunk_no, invalidation, task)) = self.pending.take() else { return Vec::new() };
+    pub async fn drain(&mut self) -> Option<u32> {
+        let (chunk_no, invalidation, task) = self.pending.take()?;
         let done = match task.await {
             Ok(Ok(())) => true,
             Ok(Err(e)) => {
@@ -104,7 +105,7 @@ impl Cache {
                 false
             }
         };
-        if done { vec![chunk_no] } else { Vec::new() }
+        done.then_some(chunk_no)
     }
 
     /// Invalidations earlier runs still owe: each debt's keys (targeted), or one flush for all.
@@ -164,7 +165,7 @@ impl Cache {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.send(inv).await {
+            match send(self.conn.clone(), inv).await {
                 Ok(()) => return true,
                 Err(e) if attempt < ATTEMPTS => {
                     let wait = Duration::from_millis(200 * 2u64.pow(attempt - 1));
@@ -178,10 +179,6 @@ impl Cache {
                 }
             }
         }
-    }
-
-    async fn send(&mut self, inv: &Invalidation) -> redis::RedisResult<()> {
-        send(self.conn.clone(), inv).await
     }
 
     /// Every key of the shop: FLUSHDB of its database, or, with a prefix, each key under it

@@ -43,7 +43,7 @@ pub(super) async fn finish(run: &mut Run<'_>, pass: &Pass, run_id: u64, mut coun
     let outcome = pass.outcome(counts);
     log_summary(&outcome);
     if let Some(cache) = run.cache.as_mut() {
-        for paid in cache.drain().await {
+        if let Some(paid) = cache.drain().await {
             journal::cache_paid(&mut run.conn, p, run_id, paid).await?;
         }
         cache.after_run(created + updated > 0).await?;

@@ -180,7 +180,7 @@ impl Writer {
         run.observer.progress(self.progress(planning));
         if let Some(cache) = run.cache.as_mut() {
             let term = (done.term_changes > 0).then_some(run.shop.outofstock_term);
-            for paid in cache.after_chunk(&done.updated_ids, &done.parents, term, chunk_no).await {
+            if let Some(paid) = cache.after_chunk(&done.updated_ids, &done.parents, term, chunk_no).await {
                 journal::cache_paid(&mut run.conn, &run.shop.prefix, run_id, paid).await?;
             }
         }
