@@ -118,6 +118,7 @@ impl Collector {
                 self.freezer.item(&item)
             }
             Err(rejection) => {
+                self.facts.add_rejected(&rejection);
                 let block = self.freezer.rejection(&rejection);
                 self.rejections.push(rejection);
                 block
@@ -164,6 +165,7 @@ pub async fn from_journal(conn: &mut Conn, prefix: &str, run: &journal::RunRecor
         let (block, rejected) = frozen::decode(&payload, run.id)?;
         items += block.len();
         block.iter().for_each(|i| facts.add(i));
+        rejected.iter().for_each(|r| facts.add_rejected(r));
         rejections.extend(rejected);
     }
     Ok(Input {

@@ -220,6 +220,7 @@ pub fn build(items: &[Item], rejections: &[Rejection], catalog: &Catalog, rules:
     let mut units = Vec::new();
     let mut facts = FactsBuilder::default();
     items.iter().for_each(|i| facts.add(i));
+    rejections.iter().for_each(|r| facts.add_rejected(r));
     let facts = facts.finish();
     let mut planner = Planner::new(catalog, rules, &facts);
     planner.count_rejections(rejections.len());
@@ -257,6 +258,8 @@ pub fn text_print(text: &str) -> u128 {
 pub struct FeedFacts {
     repeated_skus: HashMap<u128, Vec<u64>>,
     repeated_externals: HashMap<u128, Vec<u64>>,
+    /// The lines among `repeated_skus` that normalisation rejected (they still make the SKU repeated).
+    rejected_copies: std::collections::HashSet<u64>,
 }
 
 /// Collects [`FeedFacts`] as the feed streams by: 48 bytes a row until [`FactsBuilder::finish`].
@@ -264,6 +267,7 @@ pub struct FeedFacts {
 pub struct FactsBuilder {
     skus: Vec<(u128, u64)>,
     externals: Vec<(u128, u64)>,
+    rejected: Vec<u64>,
 }
 
 impl FactsBuilder {
@@ -271,6 +275,16 @@ impl FactsBuilder {
         self.skus.push((text_print(&item.key()), item.line));
         if let Some(x) = item.external_id.as_deref() {
             self.externals.push((text_print(x), item.line));
+        }
+    }
+
+    /// A rejected row with a SKU: another row with that SKU is a conflict all the same (which
+    /// copy the ERP meant is not known).
+    pub fn add_rejected(&mut self, r: &Rejection) {
+        let key = crate::model::sku_key(&r.sku);
+        if !key.is_empty() {
+            self.skus.push((text_print(&key), r.line));
+            self.rejected.push(r.line);
         }
     }
 
@@ -283,7 +297,10 @@ impl FactsBuilder {
                 .map(|run| (run[0].0, run.iter().map(|p| p.1).collect()))
                 .collect()
         }
-        FeedFacts { repeated_skus: repeated(self.skus), repeated_externals: repeated(self.externals) }
+        let repeated_skus = repeated(self.skus);
+        let rejected: std::collections::HashSet<u64> = self.rejected.into_iter().collect();
+        let rejected_copies = repeated_skus.values().flatten().copied().filter(|l| rejected.contains(l)).collect();
+        FeedFacts { repeated_skus, repeated_externals: repeated(self.externals), rejected_copies }
     }
 }
 
@@ -369,7 +386,11 @@ impl<'a> Planner<'a> {
             self.position += 1;
             let key = item.key();
             if let Some(lines) = self.facts.repeated_skus.get(&text_print(&key)) {
-                let list = lines.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+                let list = lines
+                    .iter()
+                    .map(|l| if self.facts.rejected_copies.contains(l) { format!("{l} (rejected)") } else { l.to_string() })
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 self.notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, "_sku", format!(
                     "{w} {}: SKU appears {} times in the feed ({w}s {list}); nothing written for it", item.line, lines.len(), w = rules.row_word
                 ))));
