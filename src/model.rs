@@ -47,6 +47,19 @@ pub enum Sale {
     Set(Money),
 }
 
+/// What a stock quantity with a fraction (goods sold per kg or m²: `2.383`) becomes; WooCommerce
+/// keeps stock as a whole number (`wc_stock_amount()` rounds down by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fractional {
+    /// The whole part, with a warning (WooCommerce's own default).
+    #[default]
+    Floor,
+    /// The nearest whole number (halves away from zero), with a warning.
+    Round,
+    /// The row is rejected.
+    Reject,
+}
+
 /// A warning attached to an item by normalisation (e.g. negative stock written as 0).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Note {

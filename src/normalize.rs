@@ -4,7 +4,8 @@
 //! Rules: the SKU is trimmed and required, and like the name, the external ID and the prices it
 //! must fit the shop's columns (the lookup's `sku`, `post_title`, the lookup's price columns),
 //! and the row the server's `max_allowed_packet`; prices accept `1234.5`, `1234,50`, `1 234,50` (space or no-break space as
-//! thousands separator); stock accepts whole numbers, also written as `12,000`; an empty
+//! thousands separator); stock accepts numbers, a fraction made whole by `[sync] fractional_stock`
+//! (the whole part by default, with a warning); an empty
 //! regular price or stock leaves that value alone, an empty sale price means "no sale";
 //! a sale price not below the regular price rejects the row; negative stock becomes 0 with a
 //! warning.
@@ -13,7 +14,7 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use crate::model::{Item, Money, Note, Rejection, Sale};
+use crate::model::{Fractional, Item, Money, Note, Rejection, Sale};
 use crate::source::{Field, Locate, RawRecord};
 use crate::widths::{thousands, Widths};
 
@@ -22,7 +23,8 @@ pub const MAX_EXTERNAL_ID_CHARS: usize = 255;
 
 /// One raw row as an item, or why it is rejected. `widths` are the shop's columns: a value
 /// they cannot hold rejects the row here, before anything is frozen or written.
-pub fn normalize_record(r: &RawRecord, at: &dyn Locate, widths: &Widths) -> Result<Item, Rejection> {
+/// `fractional`: what a stock quantity with a fraction becomes.
+pub fn normalize_record(r: &RawRecord, at: &dyn Locate, widths: &Widths, fractional: Fractional) -> Result<Item, Rejection> {
     let sku = r.get(Field::Sku).unwrap_or("").trim().to_string();
     let reject = |place: Option<(Field, usize)>, message: String| Rejection {
         line: r.line,
@@ -65,7 +67,7 @@ pub fn normalize_record(r: &RawRecord, at: &dyn Locate, widths: &Widths) -> Resu
         },
     };
 
-    let mut notes = Vec::new();
+    let mut notes: Vec<Note> = Vec::new();
     let name = r.get(Field::Name).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     if let Some(why) = name.as_deref().and_then(|n| widths.title.refuses(n)) {
         return Err(reject(Some((Field::Name, 0)), format!("the name {why}; shorten it in the feed")));
@@ -89,15 +91,19 @@ pub fn normalize_record(r: &RawRecord, at: &dyn Locate, widths: &Widths) -> Resu
         }
     }
     // Several stock columns or warehouses are summed; an empty one counts as 0 when another is filled.
-    let mut stock: Option<i64> = None;
+    let mut quantity: Option<Decimal> = None;
     for (part, text) in r.stock_parts().enumerate() {
         let text = text.trim();
         if text.is_empty() {
             continue;
         }
-        let q = parse_stock(text).map_err(|m| reject(Some((Field::Stock, part)), m))?;
-        stock = Some(stock.unwrap_or(0).saturating_add(q));
+        let q = parse_quantity(text).map_err(|m| reject(Some((Field::Stock, part)), m))?;
+        quantity = Some(quantity.unwrap_or_default().saturating_add(q));
     }
+    let mut stock = match quantity {
+        None => None,
+        Some(q) => Some(whole_stock(q, fractional, &mut notes).map_err(|m| reject(Some((Field::Stock, 0)), m))?),
+    };
     if let Some(q) = stock {
         if q.abs() > MAX_STOCK {
             return Err(reject(Some((Field::Stock, 0)), format!("the stock adds up to {q}; expected at most {MAX_STOCK}")));
@@ -193,17 +199,35 @@ pub fn parse_price(input: &str) -> Result<Money, String> {
     Ok(Money { value })
 }
 
-pub fn parse_stock(input: &str) -> Result<i64, String> {
-    let expected = "expected a whole number of items like 12 or 12,000";
+/// A stock quantity as given (several columns are added up before it is made whole).
+fn parse_quantity(input: &str) -> Result<Decimal, String> {
+    let expected = "expected a number of items like 12, 12,000 or 2.5";
     let (_, value) = parse_number(input).map_err(|m| format!("{m}; {expected}"))?;
-    if !value.fract().is_zero() {
-        return Err(format!("`{input}` is not a whole number; {expected}"));
-    }
-    let q: i64 = value.trunc().try_into().map_err(|_| format!("`{input}` is too large; {expected}"))?;
-    if q.abs() > MAX_STOCK {
+    if value.abs() > Decimal::from(MAX_STOCK) {
         return Err(format!("`{input}` is too large; {expected}"));
     }
-    Ok(q)
+    Ok(value)
+}
+
+/// A quantity as the whole number WooCommerce stores, by the `fractional_stock` policy; a
+/// quantity with a fraction leaves a warning saying what was written.
+fn whole_stock(q: Decimal, fractional: Fractional, notes: &mut Vec<Note>) -> Result<i64, String> {
+    if q.fract().is_zero() {
+        return Ok(q.trunc().try_into().unwrap_or(0));
+    }
+    let (whole, how) = match fractional {
+        Fractional::Floor => (q.floor(), "floor"),
+        Fractional::Round => (q.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero), "round"),
+        Fractional::Reject => {
+            return Err(format!("the stock {q} is not a whole number; expected whole items (or set [sync] fractional_stock = \"floor\" or \"round\")"))
+        }
+    };
+    let whole: i64 = whole.try_into().unwrap_or(0);
+    notes.push(Note {
+        field: "_stock".into(),
+        message: format!("stock {q} is not a whole number; {whole} written (fractional_stock = \"{how}\"; WooCommerce keeps whole items)"),
+    });
+    Ok(whole)
 }
 
 #[cfg(test)]
@@ -229,7 +253,7 @@ mod tests {
     }
 
     fn normalize(r: &RawRecord) -> Result<Item, Rejection> {
-        normalize_record(r, &Here, &Widths::stock("wp_"))
+        normalize_record(r, &Here, &Widths::stock("wp_"), Fractional::Floor)
     }
 
     #[test]
@@ -239,12 +263,12 @@ mod tests {
         assert!(normalize(&r).is_ok());
         // A server with a tiny packet: the row is refused as a whole, before any column.
         let tiny = Widths { packet: 2048, ..Widths::stock("wp_") };
-        let e = normalize_record(&r, &Here, &tiny).unwrap_err();
+        let e = normalize_record(&r, &Here, &tiny, Fractional::Floor).unwrap_err();
         assert_eq!((e.field.as_str(), e.location.as_str()), ("row", "here:7"));
         assert!(e.message.contains("the row is 606 bytes long; the database server takes at most 2,048 bytes in one statement"), "{}", e.message);
         // A narrow title column: the name, by its cell.
         let narrow = Widths { title: crate::widths::Width::new("wp_posts.post_title", 255, 255, crate::widths::Charset::Full), ..Widths::stock("wp_") };
-        let e = normalize_record(&r, &Here, &narrow).unwrap_err();
+        let e = normalize_record(&r, &Here, &narrow, Fractional::Floor).unwrap_err();
         assert_eq!((e.field.as_str(), e.location.as_str()), ("name", "here:7:name#0"));
         assert!(e.message.starts_with("the name is 600 bytes long; `wp_posts.post_title` holds at most 255 bytes"), "{}", e.message);
         let e = normalize(&rec([Some("A-1"), None, Some("1"), Some("10000000000000000"), None])).unwrap_err();
@@ -269,12 +293,13 @@ mod tests {
 
     #[test]
     fn stock_whole_numbers_only() {
-        assert_eq!(parse_stock("12").unwrap(), 12);
-        assert_eq!(parse_stock("12,000").unwrap(), 12);
-        assert_eq!(parse_stock("1 200").unwrap(), 1200);
-        assert_eq!(parse_stock("-3").unwrap(), -3);
-        assert!(parse_stock("12,5").unwrap_err().contains("whole number"));
-        assert!(parse_stock("many").is_err());
+        let q = |s: &str| parse_quantity(s).map(|d| d.to_string());
+        assert_eq!(q("12").unwrap(), "12");
+        assert_eq!(q("12,000").unwrap(), "12.000");
+        assert_eq!(q("1 200").unwrap(), "1200");
+        assert_eq!(q("-3").unwrap(), "-3");
+        assert_eq!(q("12,5").unwrap(), "12.5");
+        assert!(q("many").is_err());
     }
 
     #[test]
@@ -298,8 +323,20 @@ mod tests {
         assert!(r.message.contains("`ten`"));
         let r = normalize(&rec([Some("A"), None, Some("10"), Some("10"), None])).unwrap_err();
         assert_eq!(r.field, "sale_price");
-        let r = normalize(&rec([Some("A"), None, None, None, Some("2.5")])).unwrap_err();
+        let r = normalize_record(&rec([Some("A"), None, None, None, Some("2.5")]), &Here, &Widths::stock("wp_"), Fractional::Reject).unwrap_err();
         assert_eq!(r.field, "stock");
+    }
+
+    #[test]
+    fn fractional_stock_is_made_whole_by_the_policy_with_a_warning() {
+        let with = |q: &str, f: Fractional| normalize_record(&rec([Some("A"), None, None, None, Some(q)]), &Here, &Widths::stock("wp_"), f);
+        let item = with("2.383", Fractional::Floor).unwrap();
+        assert_eq!(item.stock, Some(2));
+        assert_eq!(item.notes[0].message, "stock 2.383 is not a whole number; 2 written (fractional_stock = \"floor\"; WooCommerce keeps whole items)");
+        assert_eq!(with("30,5", Fractional::Round).unwrap().stock, Some(31));
+        assert_eq!(with("2.49", Fractional::Round).unwrap().stock, Some(2));
+        assert!(with("12", Fractional::Reject).unwrap().notes.is_empty(), "a whole number is no news");
+        assert!(with("0.5", Fractional::Reject).unwrap_err().message.contains("fractional_stock"));
     }
 
     #[test]

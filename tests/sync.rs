@@ -392,7 +392,7 @@ async fn windows_1251_semicolon_decimal_comma_feed() {
 async fn invalid_rows_are_reported_and_the_rest_syncs() {
     let mut shop = TestShop::new().await;
     let ids = shop.insert(&[Spec::simple("G-1", "10", 1), Spec::simple("G-2", "10", 1)]).await;
-    let s = shop.settings("sku,regular_price,sale_price,stock\nG-1,abc,,\nG-2,20,,7\nG-3,10,12,1\nG-4,5,,1.5\nG-5,1,2\n", "");
+    let s = shop.settings("sku,regular_price,sale_price,stock\nG-1,abc,,\nG-2,20,,7\nG-3,10,12,1\nG-4,5,,1.5\nG-5,1,2\n", "[sync]\nfractional_stock = \"reject\"\n");
     let out = shop.sync(&s).await;
     assert_eq!((out.counts.invalid, out.counts.updated, out.counts.created), (4, 1, 0));
     assert_eq!(shop.one(ids[0], "_regular_price").await.as_deref(), Some("10"));
@@ -400,7 +400,7 @@ async fn invalid_rows_are_reported_and_the_rest_syncs() {
     let r = shop.report();
     assert!(r.contains("invalid,G-1,,,regular_price,,,\"feed.csv:2:2: `abc` is not a number; expected a price like 1234.50"), "{r}");
     assert!(r.contains("invalid,G-3,,,sale_price,,,feed.csv:4:3: sale price 12 is not below the regular price 10"), "{r}");
-    assert!(r.contains("invalid,G-4,,,stock,,,\"feed.csv:5:4: `1.5` is not a whole number"), "{r}");
+    assert!(r.contains("invalid,G-4,,,stock,,,\"feed.csv:5:4: the stock 1.5 is not a whole number; expected whole items"), "{r}");
     assert!(r.contains("invalid,G-5,,,row,,,\"feed.csv:6: expected 4 columns as in the header, found 3"), "{r}");
     shop.drop_db().await;
 }

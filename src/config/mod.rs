@@ -122,6 +122,8 @@ pub struct Settings {
     pub alerts: Option<AlertSettings>,
     /// `[sync] missing = "zero_stock"`: products this source synced before and now absent go to stock 0.
     pub zero_missing: bool,
+    /// `[sync] fractional_stock`: what a stock quantity with a fraction becomes.
+    pub fractional_stock: crate::model::Fractional,
     pub hooks: Option<Hooks>,
     /// The shop's persistent object cache, kept in step with every write.
     pub object_cache: Option<ObjectCache>,
@@ -167,6 +169,7 @@ impl Settings {
             log,
             alerts,
             zero_missing: sync.zero_missing,
+            fractional_stock: sync.fractional_stock,
             hooks: file.hooks.map(HooksSection::settle),
             guard: file.guard.settle()?,
             object_cache: file

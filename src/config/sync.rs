@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::model::Key;
+use crate::model::{Fractional, Key};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,6 +38,12 @@ pub(super) struct SyncSection {
     max_threads_running: u64,
     pause_file: Option<PathBuf>,
     stop_file: Option<PathBuf>,
+    #[serde(default = "default_fractional")]
+    fractional_stock: String,
+}
+
+fn default_fractional() -> String {
+    "floor".into()
 }
 
 fn default_chunk_target() -> u64 {
@@ -75,6 +81,7 @@ impl Default for SyncSection {
             max_threads_running: 0,
             pause_file: None,
             stop_file: None,
+            fractional_stock: default_fractional(),
         }
     }
 }
@@ -123,6 +130,7 @@ pub(super) struct SyncSettings {
     pub author_id: u64,
     pub lock_wait_timeout_secs: u64,
     pub zero_missing: bool,
+    pub fractional_stock: Fractional,
 }
 
 impl SyncSection {
@@ -168,6 +176,12 @@ impl SyncSection {
             "zero_stock" => true,
             other => return Err(Error::Config(format!("[sync] missing = {other:?}: expected \"ignore\" or \"zero_stock\""))),
         };
+        let fractional_stock = match self.fractional_stock.as_str() {
+            "floor" => Fractional::Floor,
+            "round" => Fractional::Round,
+            "reject" => Fractional::Reject,
+            other => return Err(Error::Config(format!("[sync] fractional_stock = {other:?}: expected \"floor\", \"round\" or \"reject\""))),
+        };
         Ok(SyncSettings {
             external_id_meta: Box::leak(external_id_meta.into_boxed_str()),
             new_product_status: self.new_product_status,
@@ -185,6 +199,7 @@ impl SyncSection {
             author_id: self.author_id,
             lock_wait_timeout_secs: self.lock_wait_timeout_secs.clamp(1, 3600),
             zero_missing,
+            fractional_stock,
         })
     }
 }

@@ -90,7 +90,7 @@ async fn read_http<'a>(settings: &Settings, widths: &Widths, observer: &dyn Obse
         observer.progress(Progress { phase: FETCHING_PAGES, planned: n as usize, total: 0, written: 0 });
     };
     let raw = source::read(&settings.source, &pages, &mut |record, at| {
-        blocks.extend(collector.push(crate::normalize::normalize_record(record, at, widths)));
+        blocks.extend(collector.push(crate::normalize::normalize_record(record, at, widths, settings.fractional_stock)));
     })
     .await?;
     blocks.extend(collector.last_block());
@@ -108,12 +108,12 @@ async fn read_http<'a>(settings: &Settings, widths: &Widths, observer: &dyn Obse
 /// A file source: parsed on a blocking thread while the blocks are stored as they fill.
 async fn read_file<'a>(settings: &Settings, widths: &Widths, journal: Option<Journal<'a>>) -> Result<Read<'a>> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Block>(2);
-    let (owned, widths) = (settings.clone(), widths.clone());
+    let (owned, widths, fractional) = (settings.clone(), widths.clone(), settings.fractional_stock);
     let parse = tokio::task::spawn_blocking(move || -> Result<(Collector, source::RawFeed)> {
         let mut collector = Collector::default();
         let raw = source::read_file(&owned.source, &mut |record, at| {
             // A closed channel means storing failed; that error is reported below.
-            if let Some(block) = collector.push(crate::normalize::normalize_record(record, at, &widths)) {
+            if let Some(block) = collector.push(crate::normalize::normalize_record(record, at, &widths, fractional)) {
                 let _ = tx.blocking_send(block);
             }
         })?;
