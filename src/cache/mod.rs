@@ -15,6 +15,7 @@ use redis::{AsyncConnectionConfig, IntoConnectionInfo};
 
 use crate::config::{CacheMode, ObjectCache};
 use crate::error::{Error, Result};
+use crate::journal::CacheOwed;
 pub use keys::{Invalidation, Keys};
 
 /// Attempts at one invalidation before it is given up (0.2 s, 0.4 s, 0.8 s between them).
@@ -108,9 +109,9 @@ impl Cache {
         done.then_some(chunk_no)
     }
 
-    /// Invalidations earlier runs still owe: each debt's keys (targeted), or one flush for all.
-    /// Returns how many of `debts`, from the first, were paid.
-    pub async fn pay(&mut self, debts: &[(Vec<u64>, Vec<u64>, Option<u64>)]) -> usize {
+    /// Invalidations earlier runs still owe: each debt's keys (targeted), or one flush for all;
+    /// `term` is the `outofstock` term's ID. Returns how many of `debts`, from the first, were paid.
+    pub async fn pay(&mut self, debts: &[CacheOwed], term: u64) -> usize {
         if debts.is_empty() {
             return 0;
         }
@@ -124,8 +125,9 @@ impl Cache {
             };
         }
         let mut paid = 0;
-        for (products, parents, term) in debts {
-            if self.failed.is_some() || !self.apply(&keys::after_write(&self.keys, products, parents, *term), "what earlier runs owe").await {
+        for d in debts {
+            let invalidation = keys::after_write(&self.keys, &d.products, &d.parents, d.term.then_some(term));
+            if self.failed.is_some() || !self.apply(&invalidation, "what earlier runs owe").await {
                 break;
             }
             paid += 1;

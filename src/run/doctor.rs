@@ -88,8 +88,8 @@ pub async fn cache_sample(settings: &Settings, n: usize) -> Result<CacheSample> 
         .await
         .map_err(|e| Error::db("sampling products", e))?;
     let mut stored: std::collections::HashMap<u64, crate::cache::MetaCache> = Default::default();
+    let keys = crate::cache::WATCHED_META.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(",");
     for batch in ids.chunks(500) {
-        let keys = crate::cache::WATCHED_META.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(",");
         let rows: Vec<(u64, String, Option<String>)> = conn
             .exec(
                 format!("SELECT post_id, meta_key, meta_value FROM `{p}postmeta` WHERE post_id IN ({}) AND meta_key IN ({keys}) ORDER BY meta_id", vec!["?"; batch.len()].join(",")),

@@ -18,9 +18,7 @@ pub(super) async fn settle(run: &mut Run<'_>) -> Result<()> {
     if debts.is_empty() {
         return Ok(());
     }
-    let term = run.shop.outofstock_term;
-    let asked: Vec<(Vec<u64>, Vec<u64>, Option<u64>)> = debts.iter().map(|d| (d.products.clone(), d.parents.clone(), d.term.then_some(term))).collect();
-    let paid = cache.pay(&asked).await;
+    let paid = cache.pay(&debts, run.shop.outofstock_term).await;
     for d in &debts[..paid] {
         journal::cache_paid(&mut run.conn, prefix, d.run_id, d.chunk_no).await?;
     }
