@@ -246,7 +246,7 @@ const WRITES: [(&str, &[&str]); 7] = [
 ];
 
 /// woosync's own tables, read and written by every real run (created by the first).
-const OWN_TABLES: [&str; 5] = ["woosync_runs", "woosync_input", "woosync_chunks", "woosync_parents", "woosync_seen"];
+const OWN_TABLES: [&str; 6] = ["woosync_runs", "woosync_input", "woosync_chunks", "woosync_parents", "woosync_seen", "woosync_cache_owed"];
 
 /// Checks that the login may do what the run will do, table by table, by asking the server:
 /// each privilege is tried with a statement that touches no row (`... WHERE 1 = 0`), so global,
@@ -321,6 +321,7 @@ fn first_column(table: &str) -> &'static str {
         ("woosync_chunks", "products"),
         ("woosync_parents", "parent_id"),
         ("woosync_seen", "product_id"),
+        ("woosync_cache_owed", "term"),
     ];
     known.iter().find(|(t, _)| table.ends_with(t)).map(|(_, c)| *c).unwrap_or("1")
 }
