@@ -195,8 +195,8 @@ fn add_product(rows: &mut Rows, id: u64, parent: u64, spec: &Spec, kind: &str) {
     rows.lookup.push(vec![
         id.into(),
         spec.sku.as_str().into(),
-        price.clone().map(Value::from).unwrap_or(Value::NULL),
-        price.map(Value::from).unwrap_or(Value::NULL),
+        price.clone().map_or_else(|| "0".into(), Value::from),
+        price.map_or_else(|| "0".into(), Value::from),
         (onsale as i32).into(),
         spec.stock.map(|q| Value::from(q as f64)).unwrap_or(Value::NULL),
         status.into(),
@@ -238,8 +238,9 @@ fn add_variable_parent(rows: &mut Rows, id: u64, spec: &Spec, prices: &[String],
     rows.lookup.push(vec![
         id.into(),
         spec.sku.as_str().into(),
-        prices.first().cloned().map(Value::from).unwrap_or(Value::NULL),
-        prices.last().cloned().map(Value::from).unwrap_or(Value::NULL),
+        // As WooCommerce stores a product without `_price` rows: 0.0000, not NULL.
+        prices.first().cloned().map_or_else(|| "0".into(), Value::from),
+        prices.last().cloned().map_or_else(|| "0".into(), Value::from),
         0i32.into(),
         Value::NULL,
         status.into(),

@@ -754,8 +754,8 @@ fn finish(draft: &mut Draft, p: &Product, catalog: &Catalog, rules: &Rules) {
     let target = if p.kind == Kind::Variable {
         LookupValues {
             sku: sku.into(),
-            min_price: fin.prices.first().map(|m| m.value),
-            max_price: fin.prices.last().map(|m| m.value),
+            min_price: woo::lookup_price(fin.prices.first()),
+            max_price: woo::lookup_price(fin.prices.last()),
             onsale: false,
             stock_quantity: fin.managed_qty.map(|q| q as f64),
             stock_status: fin.status.as_str().into(),

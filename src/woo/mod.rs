@@ -68,13 +68,22 @@ impl LookupValues {
         let onsale = matches!((sale, price), (Some(s), Some(p)) if s.text() == p.text());
         LookupValues {
             sku: sku.into(),
-            min_price: price.map(|p| p.value),
-            max_price: price.map(|p| p.value),
+            min_price: lookup_price(price),
+            max_price: lookup_price(price),
             onsale,
             stock_quantity: managed_stock.map(|q| q as f64),
             stock_status: stock_status.into(),
         }
     }
+}
+
+/// What the lookup's `min_price`/`max_price` hold for a product whose first/last `_price` row is
+/// `price`. WooCommerce stores `reset()`/`end()` of the product's `_price` rows through
+/// `$wpdb->replace()` without formats: a product with no `_price` row (saved without a price)
+/// sends `false` as `''`, which MySQL's non-strict mode (WordPress turns strict modes off) stores
+/// in the DECIMAL column as `0.0000` — never NULL.
+pub fn lookup_price(price: Option<&Money>) -> Option<Decimal> {
+    Some(price.map_or(Decimal::new(0, 4), |p| p.value))
 }
 
 /// Two lookup prices are the same when the table's DECIMAL(19,4) would store them alike.
@@ -151,6 +160,15 @@ mod tests {
         assert!(same_price(l2.min_price, l.min_price) && same_price(l2.max_price, l.max_price));
         assert!(!same_price(Some(Decimal::new(1999, 2)), Some(Decimal::new(19991, 3))));
         assert!(!same_price(None, l.min_price));
+    }
+
+    #[test]
+    fn a_priceless_lookup_row_holds_zero_not_null() {
+        let l = LookupValues::for_simple("A", None, None, None, INSTOCK);
+        assert_eq!((l.min_price, l.max_price), (Some(Decimal::ZERO), Some(Decimal::ZERO)));
+        assert!(!l.onsale);
+        assert!(same_price(l.min_price, Some(Decimal::new(0, 4))), "0.0000 as read back is the same");
+        assert!(!same_price(l.min_price, None), "a NULL left by an earlier run is not");
     }
 
     #[test]
