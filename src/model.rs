@@ -110,6 +110,17 @@ pub struct Rejection {
     pub message: String,
 }
 
+/// A feed row that is not a product (a footer, total or group row of a report): counted, and
+/// reported as a warning only when `warning` says why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub line: u64,
+    /// The SKU cell, for the report.
+    pub sku: String,
+    pub location: String,
+    pub warning: Option<String>,
+}
+
 /// The meta keys woosync reads and writes, in the order WooCommerce writes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Key {

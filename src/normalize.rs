@@ -14,17 +14,94 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use crate::model::{Fractional, Item, Money, Note, Rejection, Sale};
+use crate::config::RowRules;
+use crate::model::{Fractional, Item, Money, Note, Rejection, Sale, Skipped};
 use crate::source::{Field, Locate, RawRecord};
 use crate::widths::{thousands, Widths};
 
 /// External IDs are kept in a meta value; 1C's are 36 or 73 characters (`guid#guid`).
 pub const MAX_EXTERNAL_ID_CHARS: usize = 255;
 
-/// One raw row as an item, or why it is rejected. `widths` are the shop's columns: a value
-/// they cannot hold rejects the row here, before anything is frozen or written.
-/// `fractional`: what a stock quantity with a fraction becomes.
-pub fn normalize_record(r: &RawRecord, at: &dyn Locate, widths: &Widths, fractional: Fractional) -> Result<Item, Rejection> {
+/// What normalising a row needs to know: the shop's columns (a value they cannot hold rejects
+/// the row here, before anything is frozen or written), what a stock quantity with a fraction
+/// becomes, and the source's row rules (price divisor, rows to skip).
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub widths: Widths,
+    pub fractional: Fractional,
+    pub rows: RowRules,
+}
+
+impl Rules {
+    pub fn new(widths: Widths, settings: &crate::config::Settings) -> Rules {
+        Rules { widths, fractional: settings.fractional_stock, rows: settings.rows.clone() }
+    }
+}
+
+/// A feed row once normalised.
+#[derive(Debug)]
+pub enum Row {
+    Item(Item),
+    Rejected(Rejection),
+    /// Not a product: a footer, total or group row.
+    Skipped(Skipped),
+}
+
+/// Words a spreadsheet report's totals row carries in its first columns (compared without case,
+/// a trailing colon allowed).
+pub const TOTAL_WORDS: [&str; 3] = ["итого", "всего", "total"];
+
+/// One raw row as an item, a rejection or a skipped row.
+pub fn normalize_row(r: &RawRecord, at: &dyn Locate, rules: &Rules) -> Row {
+    if r.problem.is_none() {
+        if let Some(skipped) = skip(r, at, &rules.rows) {
+            return Row::Skipped(skipped);
+        }
+    }
+    match normalize_record(r, at, rules) {
+        Ok(item) => Row::Item(item),
+        Err(rejection) => Row::Rejected(rejection),
+    }
+}
+
+/// Whether a row is to be skipped: a `skip_rows` rule matches one of its cells (silently), or
+/// its SKU cell — or, with no SKU, its name cell — is a totals word (with a warning).
+fn skip(r: &RawRecord, at: &dyn Locate, rules: &RowRules) -> Option<Skipped> {
+    for rule in &rules.skip {
+        let cell = if rule.field == Field::Stock { r.stock_parts().nth(rule.part) } else { r.get(rule.field) };
+        if rule.pattern.is_match(cell.unwrap_or("").trim()) {
+            return Some(Skipped { line: r.line, sku: String::new(), location: String::new(), warning: None });
+        }
+    }
+    if !rules.skip_totals {
+        return None;
+    }
+    let is_total = |text: &str| {
+        let t = text.trim().trim_end_matches(':').trim_end().to_lowercase();
+        TOTAL_WORDS.contains(&t.as_str())
+    };
+    let sku = r.get(Field::Sku).unwrap_or("").trim();
+    let (field, cell) = match (sku, r.get(Field::Name)) {
+        ("", Some(name)) => (Field::Name, name.trim()),
+        _ => (Field::Sku, sku),
+    };
+    if !is_total(cell) {
+        return None;
+    }
+    let column = if field == Field::Sku { "SKU" } else { "name" };
+    Some(Skipped {
+        line: r.line,
+        sku: sku.to_string(),
+        location: at.locate(r, Some((field, 0))),
+        warning: Some(format!(
+            "`{cell}` in the {column} column: a totals row, not a product; skipped (skip_rows skips such rows without a warning)"
+        )),
+    })
+}
+
+/// One raw row as an item, or why it is rejected (the rules' skipping aside).
+pub fn normalize_record(r: &RawRecord, at: &dyn Locate, rules: &Rules) -> Result<Item, Rejection> {
+    let (widths, fractional, price_scale) = (&rules.widths, rules.fractional, rules.rows.price_scale);
     let sku = r.get(Field::Sku).unwrap_or("").trim().to_string();
     let reject = |place: Option<(Field, usize)>, message: String| Rejection {
         line: r.line,
@@ -75,12 +152,12 @@ pub fn normalize_record(r: &RawRecord, at: &dyn Locate, widths: &Widths, fractio
 
     let regular = match r.get(Field::RegularPrice).map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
-        Some(text) => Some(fitting_price(text, widths).map_err(|m| reject(Some((Field::RegularPrice, 0)), m))?),
+        Some(text) => Some(fitting_price(text, price_scale, widths).map_err(|m| reject(Some((Field::RegularPrice, 0)), m))?),
     };
     let sale = match r.get(Field::SalePrice).map(str::trim) {
         None => Sale::Absent,
         Some("") => Sale::Clear,
-        Some(text) => Sale::Set(fitting_price(text, widths).map_err(|m| reject(Some((Field::SalePrice, 0)), m))?),
+        Some(text) => Sale::Set(fitting_price(text, price_scale, widths).map_err(|m| reject(Some((Field::SalePrice, 0)), m))?),
     };
     if let (Some(reg), Sale::Set(s)) = (&regular, &sale) {
         if s.value >= reg.value {
@@ -179,12 +256,34 @@ pub fn parse_number(input: &str) -> Result<(String, Decimal), String> {
 }
 
 /// A price that the shop's lookup table can hold.
-fn fitting_price(input: &str, widths: &Widths) -> Result<Money, String> {
-    let price = parse_price(input)?;
+/// A feed price as the shop stores it: parsed, divided by `price_divisor` (10^`scale`), held to
+/// the lookup's price columns.
+fn fitting_price(input: &str, scale: u32, widths: &Widths) -> Result<Money, String> {
+    let price = in_units(parse_price(input)?, scale);
     match widths.refuses_price(&price.value) {
+        Some(why) if scale > 0 => Err(format!("the price `{input}` (= {price} with price_divisor = {}) {why}", 10u64.pow(scale))),
         Some(why) => Err(format!("the price `{input}` {why}")),
         None => Ok(price),
     }
+}
+
+/// A price given in 10^-`scale` units (kopecks for 2) in the currency itself, exactly: the
+/// decimal point moves, no arithmetic rounds. The result has at least `scale` decimals and no
+/// trailing zeros beyond them (`619000` and `619000.0` kopecks are both `6190.00`).
+pub fn in_units(price: Money, scale: u32) -> Money {
+    if scale == 0 {
+        return price;
+    }
+    let mut value = price.value;
+    // parse_price keeps at most 30 characters, far from rust_decimal's 28-decimal limit plus 6.
+    if value.set_scale(value.scale() + scale).is_err() {
+        return price;
+    }
+    let mut value = value.normalize();
+    if value.scale() < scale {
+        value.rescale(scale);
+    }
+    Money { value }
 }
 
 pub fn parse_price(input: &str) -> Result<Money, String> {
@@ -252,8 +351,12 @@ mod tests {
         r
     }
 
+    fn rules(widths: &Widths, fractional: Fractional) -> Rules {
+        Rules { widths: widths.clone(), fractional, rows: RowRules::default() }
+    }
+
     fn normalize(r: &RawRecord) -> Result<Item, Rejection> {
-        normalize_record(r, &Here, &Widths::stock("wp_"), Fractional::Floor)
+        normalize_record(r, &Here, &rules(&Widths::stock("wp_"), Fractional::Floor))
     }
 
     #[test]
@@ -263,12 +366,12 @@ mod tests {
         assert!(normalize(&r).is_ok());
         // A server with a tiny packet: the row is refused as a whole, before any column.
         let tiny = Widths { packet: 2048, ..Widths::stock("wp_") };
-        let e = normalize_record(&r, &Here, &tiny, Fractional::Floor).unwrap_err();
+        let e = normalize_record(&r, &Here, &rules(&tiny, Fractional::Floor)).unwrap_err();
         assert_eq!((e.field.as_str(), e.location.as_str()), ("row", "here:7"));
         assert!(e.message.contains("the row is 606 bytes long; the database server takes at most 2,048 bytes in one statement"), "{}", e.message);
         // A narrow title column: the name, by its cell.
         let narrow = Widths { title: crate::widths::Width::new("wp_posts.post_title", 255, 255, crate::widths::Charset::Full), ..Widths::stock("wp_") };
-        let e = normalize_record(&r, &Here, &narrow, Fractional::Floor).unwrap_err();
+        let e = normalize_record(&r, &Here, &rules(&narrow, Fractional::Floor)).unwrap_err();
         assert_eq!((e.field.as_str(), e.location.as_str()), ("name", "here:7:name#0"));
         assert!(e.message.starts_with("the name is 600 bytes long; `wp_posts.post_title` holds at most 255 bytes"), "{}", e.message);
         let e = normalize(&rec([Some("A-1"), None, Some("1"), Some("10000000000000000"), None])).unwrap_err();
@@ -323,13 +426,13 @@ mod tests {
         assert!(r.message.contains("`ten`"));
         let r = normalize(&rec([Some("A"), None, Some("10"), Some("10"), None])).unwrap_err();
         assert_eq!(r.field, "sale_price");
-        let r = normalize_record(&rec([Some("A"), None, None, None, Some("2.5")]), &Here, &Widths::stock("wp_"), Fractional::Reject).unwrap_err();
+        let r = normalize_record(&rec([Some("A"), None, None, None, Some("2.5")]), &Here, &rules(&Widths::stock("wp_"), Fractional::Reject)).unwrap_err();
         assert_eq!(r.field, "stock");
     }
 
     #[test]
     fn fractional_stock_is_made_whole_by_the_policy_with_a_warning() {
-        let with = |q: &str, f: Fractional| normalize_record(&rec([Some("A"), None, None, None, Some(q)]), &Here, &Widths::stock("wp_"), f);
+        let with = |q: &str, f: Fractional| normalize_record(&rec([Some("A"), None, None, None, Some(q)]), &Here, &rules(&Widths::stock("wp_"), f));
         let item = with("2.383", Fractional::Floor).unwrap();
         assert_eq!(item.stock, Some(2));
         assert_eq!(item.notes[0].message, "stock 2.383 is not a whole number; 2 written (fractional_stock = \"floor\"; WooCommerce keeps whole items)");
@@ -367,5 +470,64 @@ mod tests {
         r.reject(None, "expected 3 columns".into());
         let bad = normalize(&r).unwrap_err();
         assert_eq!((bad.field.as_str(), bad.location.as_str()), ("row", "here:7"));
+    }
+
+    #[test]
+    fn prices_in_minor_units_move_the_decimal_point_exactly() {
+        let units = |text: &str, scale: u32| in_units(parse_price(text).unwrap(), scale).text();
+        assert_eq!(units("619000", 2), "6190.00");
+        assert_eq!(units("619000.0", 2), "6190.00", "a JSON float's .0 is not a digit the ERP gave");
+        assert_eq!(units("61905", 2), "619.05");
+        assert_eq!(units("5", 2), "0.05");
+        assert_eq!(units("0", 2), "0.00");
+        assert_eq!(units("619000.5", 2), "6190.005", "a fraction of a kopeck is kept, not rounded");
+        assert_eq!(units("12 990", 1), "1299.0");
+        assert_eq!(units("9999999999999999.99", 2), "99999999999999.9999");
+        assert_eq!(units("19.99", 0), "19.99");
+        let mut kopecks = rules(&Widths::stock("wp_"), Fractional::Floor);
+        kopecks.rows.price_scale = 2;
+        let item = normalize_record(&rec([Some("A"), None, Some("619000"), Some("499900"), None]), &Here, &kopecks).unwrap();
+        assert_eq!((item.regular.unwrap().text(), item.sale), ("6190.00".to_string(), Sale::Set(Money { value: Decimal::new(499900, 2) })));
+        let e = normalize_record(&rec([Some("A"), None, Some("100000000000000000"), None, None]), &Here, &kopecks).unwrap_err();
+        assert!(e.message.starts_with("the price `100000000000000000` (= 1000000000000000.00 with price_divisor = 100)"), "{}", e.message);
+    }
+
+    fn skip_rule(field: Field, pattern: &str) -> crate::config::SkipRule {
+        crate::config::SkipRule { column: field.name().into(), field, part: 0, pattern: regex::Regex::new(pattern).unwrap() }
+    }
+
+    #[test]
+    fn totals_rows_are_skipped_with_a_warning_and_skip_rows_silently() {
+        let base = rules(&Widths::stock("wp_"), Fractional::Floor);
+        let row = |sku: &str, name: Option<&str>| normalize_row(&rec([Some(sku), name, None, None, Some("135")]), &Here, &base);
+        for total in ["Итого", "ИТОГО:", " всего ", "Total", "TOTAL :"] {
+            match row(total, None) {
+                Row::Skipped(s) => {
+                    assert_eq!((s.line, s.sku.as_str(), s.location.as_str()), (7, total.trim(), "here:7:sku#0"));
+                    assert_eq!(s.warning.unwrap(), format!("`{}` in the SKU column: a totals row, not a product; skipped (skip_rows skips such rows without a warning)", total.trim()));
+                }
+                other => panic!("{total}: {other:?}"),
+            }
+        }
+        match row("", Some("Итого")) {
+            Row::Skipped(s) => assert_eq!(s.location, "here:7:name#0", "no SKU: the name cell says it"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(row("Итого-1", None), Row::Item(_)), "only the word itself");
+        assert!(matches!(row("", Some("Ламинат")), Row::Rejected(_)), "an empty SKU is still an error");
+        let off = Rules { rows: RowRules { skip_totals: false, ..RowRules::default() }, ..base.clone() };
+        assert!(matches!(normalize_row(&rec([Some("Total"), None, None, None, None]), &Here, &off), Row::Item(_)));
+
+        let groups = Rules { rows: RowRules { skip: vec![skip_rule(Field::Sku, "^$"), skip_rule(Field::Name, "(?i)^группа ")], ..RowRules::default() }, ..base };
+        for (sku, name) in [("", Some("Ламинат")), ("G-1", Some("Группа Ламинат")), ("  ", None)] {
+            match normalize_row(&rec([Some(sku), name, None, None, None]), &Here, &groups) {
+                Row::Skipped(s) => assert_eq!(s.warning, None, "{sku:?} {name:?}: skipped silently"),
+                other => panic!("{sku:?} {name:?}: {other:?}"),
+            }
+        }
+        assert!(matches!(normalize_row(&rec([Some("L-1"), Some("Ламинат"), None, None, None]), &Here, &groups), Row::Item(_)));
+        let mut r = rec([Some("L-1"), None, None, None, Some("1")]);
+        r.reject(None, "expected 5 columns".into());
+        assert!(matches!(normalize_row(&r, &Here, &groups), Row::Rejected(_)), "a malformed row is reported, not skipped");
     }
 }

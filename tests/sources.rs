@@ -276,3 +276,90 @@ async fn commerceml_in_windows_1251_and_broken_exports() {
     common::assert_same(&before, &shop.snapshot().await, "failed sources write nothing");
     shop.drop_db().await;
 }
+
+/// A 1C "Остатки товаров" report saved as Excel, laid out as 1C lays it out: a title, the
+/// parameters and filter above a header, group rows (the group's name, no article, the group's
+/// subtotal), goods with fractional quantities, and an `Итого` footer with the grand total.
+fn stock_report(path: &std::path::Path) {
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet().set_name("TDSheet").unwrap();
+    let bold = Format::new().set_bold();
+    sheet.write_string_with_format(0, 0, "Остатки товаров", &bold).unwrap();
+    sheet.write_string(2, 0, "Параметры:").unwrap();
+    sheet.write_string(2, 1, "Период: 04.12.2026").unwrap();
+    sheet.write_string(3, 0, "Отбор:").unwrap();
+    sheet.write_string(3, 1, "Склад Равно \"Основной склад\"").unwrap();
+    for (c, h) in ["Артикул", "Номенклатура", "Ед. изм.", "Количество", "Цена"].iter().enumerate() {
+        sheet.write_string_with_format(5, c as u16, *h, &bold).unwrap();
+    }
+    let rows: [(&str, &str, &str, f64, Option<f64>); 7] = [
+        ("", "Ламинат", "", 62.883, None),
+        ("2045", "Ламинат Дуб серый 8 мм", "м²", 30.5, Some(1290.0)),
+        ("2046", "Ламинат Ясень 8 мм", "м²", 32.383, Some(1150.0)),
+        ("", "Плинтус", "", 14.0, None),
+        ("P-1", "Плинтус МДФ белый", "шт", 14.0, Some(390.0)),
+        ("", "Услуги", "", 0.0, None),
+        ("Итого", "", "", 76.883, None),
+    ];
+    for (i, (article, name, unit, qty, price)) in rows.iter().enumerate() {
+        let r = 6 + i as u32;
+        let group = article.is_empty() || *article == "Итого";
+        let format = if group { bold.clone() } else { Format::new() };
+        if !article.is_empty() {
+            sheet.write_string_with_format(r, 0, *article, &format).unwrap();
+        }
+        if !name.is_empty() {
+            sheet.write_string_with_format(r, 1, *name, &format).unwrap();
+        }
+        if !unit.is_empty() {
+            sheet.write_string(r, 2, *unit).unwrap();
+        }
+        if *qty != 0.0 {
+            sheet.write_number_with_format(r, 3, *qty, &format).unwrap();
+        }
+        if let Some(p) = price {
+            sheet.write_number(r, 4, *p).unwrap();
+        }
+    }
+    book.save(path).unwrap();
+}
+
+#[tokio::test]
+async fn a_1c_stock_report_skips_its_group_rows_and_its_total() {
+    let mut shop = TestShop::new().await;
+    let ids = shop.insert(&[Spec::simple("2045", "1200", 1), Spec::simple("P-1", "350", 2)]).await;
+    stock_report(&shop.dir.path().join("report.xlsx"));
+    let source = "[source]\ntype = \"xlsx\"\npath = \"report.xlsx\"\nheader_row = 6\n{skip}\
+        [source.columns]\nsku = \"Артикул\"\nname = \"Номенклатура\"\nstock = \"Количество\"\nregular_price = \"Цена\"\n";
+
+    // Out of the box: the footer is skipped with a warning; the group rows have no article and
+    // are reported as such (the user sees what to skip); nothing called "Итого" is created.
+    let out = shop.try_sync(&shop.settings_source(&source.replace("{skip}", ""), ""), true).await.unwrap();
+    assert_eq!((out.counts.items, out.counts.invalid, out.counts.skipped), (6, 3, 1), "{:?}", out.counts);
+    let r = shop.report();
+    assert!(r.contains("warning,Итого,,,row,,,\"[report.xlsx]TDSheet!A13: `Итого` in the SKU column: a totals row, not a product; skipped"), "{r}");
+    assert!(r.contains("invalid,,,,sku,,,[report.xlsx]TDSheet!A7: empty SKU"), "{r}");
+
+    // With the groups skipped by rule: counted, not reported; the goods are written.
+    let skip = "skip_rows = [{ column = \"Артикул\", matches = \"^$\" }]\n";
+    let out = shop.sync(&shop.settings_source(&source.replace("{skip}", skip), "")).await;
+    assert_eq!((out.counts.items, out.counts.updated, out.counts.created, out.counts.invalid), (3, 2, 1, 0), "{:?}", out.counts);
+    assert_eq!((out.counts.skipped, out.counts.warning), (4, 3), "3 groups and the total; the total's and two fractions' warnings");
+    assert!(out.summary().ends_with("invalid 0, warnings 3, skipped 4"), "{}", out.summary());
+    let r = shop.report();
+    assert!(!r.contains("Ламинат,") && !r.contains("Плинтус,") && !r.contains("empty SKU"), "skipped group rows are not reported:\n{r}");
+    assert_eq!(r.lines().filter(|l| l.starts_with("warning,Итого,")).count(), 1, "{r}");
+    assert_eq!(shop.one(ids[0], "_stock").await.as_deref(), Some("30"), "30.5 m² → 30");
+    assert_eq!(shop.one(ids[0], "_regular_price").await.as_deref(), Some("1290"));
+    assert_eq!(shop.one(ids[1], "_stock").await.as_deref(), Some("14"));
+    let ash = shop.id_of("2046").await.expect("the new laminate is created");
+    assert_eq!(shop.title(ash).await, "Ламинат Ясень 8 мм");
+    let products: i64 = shop.scalar("SELECT COUNT(*) FROM {p}posts WHERE post_type = 'product'").await;
+    assert_eq!(products, 3, "no product for a group or the total");
+
+    // A rule for the footer too: nothing left to warn about.
+    let both = "skip_rows = [{ column = \"Артикул\", matches = \"^$\" }, { column = \"артикул\", matches = \"^Итого$\" }]\n";
+    let out = shop.sync(&shop.settings_source(&source.replace("{skip}", both), "")).await;
+    assert_eq!((out.counts.unchanged, out.counts.skipped, out.counts.warning), (3, 4, 2), "{:?}", out.counts);
+    shop.drop_db().await;
+}

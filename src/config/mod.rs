@@ -34,7 +34,7 @@ pub use guard::Limits;
 pub use hooks::Hooks;
 pub use log::LogSettings;
 pub use object_cache::{CacheMode, ObjectCache};
-pub use source::{CmlSource, Columns, CsvSource, Encoding, Field, HttpSource, OneOrMany, Paging, SheetRef, Source, XlsxSource, FIELDS};
+pub use source::{CmlSource, Columns, RowRules, SkipRule, CsvSource, Encoding, Field, HttpSource, OneOrMany, Paging, SheetRef, Source, XlsxSource, FIELDS};
 pub use sync::ChunkPolicy;
 
 use alerts::AlertsSection;
@@ -105,6 +105,8 @@ pub struct Settings {
     pub database_url: Secret,
     pub table_prefix: String,
     pub source: Source,
+    /// `[source] price_divisor`, `skip_rows`, `skip_total_rows`: how rows are read.
+    pub rows: RowRules,
     /// The meta key holding the source's external ID (`[sync] external_id_meta`); leaked once
     /// per config load so the writer can treat it like WooCommerce's own keys.
     pub external_id_meta: &'static str,
@@ -147,7 +149,7 @@ impl Settings {
             .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.to_string().trim())))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let (database_url, table_prefix) = file.database.settle(env_url, path)?;
-        let source = file.source.settle(&base)?;
+        let (source, rows) = file.source.settle(&base)?;
         let sync = file.sync.settle(&base)?;
         let log = file.log.map(|l| l.settle(&base)).transpose()?;
         let alerts = match file.alerts {
@@ -159,6 +161,7 @@ impl Settings {
             database_url,
             table_prefix,
             source,
+            rows,
             external_id_meta: sync.external_id_meta,
             new_product_status: sync.new_product_status,
             chunk_size: sync.chunk_size,
@@ -302,5 +305,31 @@ mod tests {
         assert!(parse(cml).unwrap_err().to_string().contains("sku does not apply to commerceml"));
         let meta = format!("{MINIMAL}[sync]\nexternal_id_meta = \"_sku\"\n");
         assert!(parse(&meta).unwrap_err().to_string().contains("external_id_meta"));
+    }
+
+    #[test]
+    fn price_divisor_and_skip_rows_are_checked() {
+        let s = parse(MINIMAL).unwrap();
+        assert_eq!((s.rows.price_scale, s.rows.skip.len(), s.rows.skip_totals), (0, 0, true));
+        let s = parse(&format!("{MINIMAL}price_divisor = 100
+skip_total_rows = false
+")).unwrap();
+        assert_eq!((s.rows.price_scale, s.rows.skip_totals), (2, false));
+        for bad in ["0", "50", "-100", "1100", "10000000"] {
+            let err = parse(&format!("{MINIMAL}price_divisor = {bad}
+")).unwrap_err().to_string();
+            assert!(err.contains(&format!("[source] price_divisor = {bad}: expected a power of ten from 1 to 1000000")), "{err}");
+        }
+        let rows = "skip_rows = [{ column = \"Артикул\", matches = \"^Итого\" }, { column = \"остаток\", matches = \"^$\" }]\n";
+        let columns = "[source.columns]\nsku = \"Артикул\"\nstock = [\"Склад\", \"Остаток\"]\n";
+        let s = parse(&format!("{MINIMAL}{rows}{columns}")).unwrap();
+        let got: Vec<_> = s.rows.skip.iter().map(|r| (r.field, r.part, r.pattern.as_str())).collect();
+        assert_eq!(got, [(Field::Sku, 0, "^Итого"), (Field::Stock, 1, "^$")], "by configured name, without case");
+        let err = parse(&format!("{MINIMAL}skip_rows = [{{ column = \"Группа\", matches = \"x\" }}]\n{columns}")).unwrap_err().to_string();
+        assert!(err.contains("[source] skip_rows[0] column = \"Группа\" is not a column the source reads; expected one of: Артикул (sku), name (name)"), "{err}");
+        let err = parse(&format!("{MINIMAL}skip_rows = [{{ column = \"sku\", matches = \"(Итого\" }}]\n")).unwrap_err().to_string();
+        assert!(err.contains("[source] skip_rows[0] matches = \"(Итого\" is not a valid regular expression: error: unclosed group"), "{err}");
+        let err = parse(&format!("{MINIMAL}skip_rows = [{{ column = \"sku\", match = \"x\" }}]\n")).unwrap_err().to_string();
+        assert!(err.contains("unknown field `match`"), "{err}");
     }
 }

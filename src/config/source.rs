@@ -65,9 +65,54 @@ pub(super) struct SourceSection {
     max_requests_per_sec: Option<f64>,
     max_response_mb: Option<u64>,
     paging: Option<PagingSection>,
+    // every type
+    price_divisor: Option<i64>,
+    skip_rows: Option<Vec<SkipRowSection>>,
+    skip_total_rows: Option<bool>,
     #[serde(default)]
     columns: Columns,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SkipRowSection {
+    column: String,
+    matches: String,
+}
+
+/// How rows are read whatever the source type: `[source] price_divisor`, `skip_rows` and
+/// `skip_total_rows`.
+#[derive(Debug, Clone)]
+pub struct RowRules {
+    /// The feed's prices are in units of 10^-`price_scale` of the currency: `price_divisor =
+    /// 100` (kopecks, cents) is 2.
+    pub price_scale: u32,
+    /// Rows any of these match are skipped: counted, not reported.
+    pub skip: Vec<SkipRule>,
+    /// A row whose SKU cell (or, with no SKU, name cell) is a totals word is skipped with a warning.
+    pub skip_totals: bool,
+}
+
+impl Default for RowRules {
+    fn default() -> Self {
+        RowRules { price_scale: 0, skip: Vec::new(), skip_totals: true }
+    }
+}
+
+/// One `skip_rows` entry: a regular expression on the trimmed text of a mapped column.
+#[derive(Debug, Clone)]
+pub struct SkipRule {
+    /// The column as configured (for messages).
+    pub column: String,
+    pub field: Field,
+    /// Which of several stock columns (0 for every other field).
+    pub part: usize,
+    pub pattern: regex::Regex,
+}
+
+/// The largest `price_divisor` exponent: rust_decimal keeps at most 28 decimals, and no
+/// currency has a use for more than a millionth.
+const MAX_PRICE_SCALE: u32 = 6;
 
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
@@ -281,11 +326,69 @@ pub struct HttpSource {
     pub columns: Columns,
 }
 
-/// `[source]` → [`Source`]: the keys of the chosen type only, each checked.
+/// `[source]` → [`Source`] and its [`RowRules`]: the keys of the chosen type only, each checked.
 impl SourceSection {
-    pub(super) fn settle(self, base: &Path) -> Result<Source> {
-        parse_source(self, base)
+    pub(super) fn settle(mut self, base: &Path) -> Result<(Source, RowRules)> {
+        let price_scale = price_scale(self.price_divisor)?;
+        let (skip_rows, skip_totals) = (self.skip_rows.take().unwrap_or_default(), self.skip_total_rows.unwrap_or(true));
+        let source = parse_source(self, base)?;
+        let skip = skip_rows.into_iter().enumerate().map(|(i, r)| skip_rule(i, r, &source)).collect::<Result<Vec<_>>>()?;
+        Ok((source, RowRules { price_scale, skip, skip_totals }))
     }
+}
+
+/// `price_divisor = 100` → 2: only powers of ten, so dividing is moving the decimal point.
+fn price_scale(divisor: Option<i64>) -> Result<u32> {
+    let Some(d) = divisor else { return Ok(0) };
+    let mut scale = 0;
+    let mut rest = d;
+    while rest >= 10 && rest % 10 == 0 {
+        rest /= 10;
+        scale += 1;
+    }
+    if rest != 1 || scale > MAX_PRICE_SCALE {
+        return Err(Error::Config(format!(
+            "[source] price_divisor = {d}: expected a power of ten from 1 to {} (100 for prices in kopecks or cents)",
+            10u64.pow(MAX_PRICE_SCALE)
+        )));
+    }
+    Ok(scale)
+}
+
+/// A `skip_rows` entry: its column must be one the source maps (by its configured name, the
+/// field's own name, or for CommerceML Артикул/Наименование/Ид), its pattern a valid regex.
+fn skip_rule(i: usize, r: SkipRowSection, source: &Source) -> Result<SkipRule> {
+    let key = format!("[source] skip_rows[{i}]");
+    let columns = source.columns();
+    let wanted = r.column.trim().to_lowercase();
+    let mut candidates: Vec<(Field, usize, String)> = Vec::new();
+    for field in Field::ALL {
+        if field == Field::Stock {
+            candidates.extend(columns.stock_names().into_iter().enumerate().map(|(part, n)| (field, part, n)));
+        } else {
+            candidates.push((field, 0, columns.name_of(field)));
+        }
+        candidates.push((field, 0, field.name().to_string()));
+    }
+    if matches!(source, Source::CommerceMl(_)) {
+        candidates.extend([(Field::Sku, 0, "Артикул".into()), (Field::Name, 0, "Наименование".into()), (Field::ExternalId, 0, "Ид".into())]);
+    }
+    let Some((field, part, _)) = candidates.iter().find(|(_, _, n)| n.trim().to_lowercase() == wanted).cloned() else {
+        let mapped: Vec<String> = Field::ALL.iter().map(|f| format!("{} ({})", columns.name_of(*f), f.name())).collect();
+        return Err(Error::Config(format!(
+            "{key} column = {:?} is not a column the source reads; expected one of: {}",
+            r.column,
+            mapped.join(", ")
+        )));
+    };
+    let pattern = regex::Regex::new(&r.matches)
+        .map_err(|e| Error::Config(format!("{key} matches = {:?} is not a valid regular expression: {}", r.matches, last_line(&e.to_string()))))?;
+    Ok(SkipRule { column: r.column, field, part, pattern })
+}
+
+/// regex errors end with the line that says what is wrong.
+fn last_line(s: &str) -> String {
+    s.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(s).trim().to_string()
 }
 
 fn parse_source(mut src: SourceSection, base: &Path) -> Result<Source> {

@@ -7,9 +7,10 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
-use crate::model::{Item, Money, Note, Rejection, Sale};
+use crate::model::{Item, Money, Note, Rejection, Sale, Skipped};
 
-/// One frozen feed row: an item (`k` = "i") or a rejected row (`k` = "x", with its reason in `e`).
+/// One frozen feed row: an item (`k` = "i"), a rejected row (`k` = "x", with its reason in `e`)
+/// or a skipped one (`k` = "s", with its warning, if any, in `e`).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Frozen {
     k: char,
@@ -101,6 +102,13 @@ impl Freezer {
         self.push(&frozen)
     }
 
+    pub fn skipped(&mut self, skipped: &Skipped) -> Option<Block> {
+        let note: Vec<Note> = skipped.warning.iter().map(|w| Note { field: "row".into(), message: w.clone() }).collect();
+        let location = (!skipped.location.is_empty()).then_some(skipped.location.as_str());
+        let frozen = FrozenRef { k: 's', l: skipped.line, s: &skipped.sku, n: None, r: None, p: None, q: None, e: &note, x: location };
+        self.push(&frozen)
+    }
+
     fn push(&mut self, frozen: &FrozenRef<'_>) -> Option<Block> {
         serde_json::to_writer(&mut self.payload, frozen).expect("frozen rows serialise");
         self.payload.push(b'\n');
@@ -122,9 +130,17 @@ impl Freezer {
     }
 }
 
-/// A frozen block back as the rows it was: the items and the rejected rows, in feed order.
-pub fn decode(payload: &str, run_id: u64) -> Result<(Vec<Item>, Vec<Rejection>)> {
-    let (mut items, mut rejections) = (Vec::new(), Vec::new());
+/// A frozen block thawed: its rows by kind, each in feed order.
+#[derive(Debug, Default)]
+pub struct Thawed {
+    pub items: Vec<Item>,
+    pub rejections: Vec<Rejection>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// A frozen block back as the rows it was.
+pub fn decode(payload: &str, run_id: u64) -> Result<Thawed> {
+    let (mut items, mut rejections, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
     let unreadable = |what: &str| Error::ResumeRefused(format!("run {run_id}: its frozen input is unreadable ({what})"));
     let money = |s: String| -> Result<Money> {
         let value = Decimal::from_str(&s).map_err(|_| unreadable(&format!("price `{s}`")))?;
@@ -135,6 +151,11 @@ pub fn decode(payload: &str, run_id: u64) -> Result<(Vec<Item>, Vec<Rejection>)>
         if f.k == 'x' {
             let note = f.e.into_iter().next().unwrap_or(Note { field: String::new(), message: String::new() });
             rejections.push(Rejection { line: f.l, sku: f.s, field: note.field, location: f.x.unwrap_or_default(), message: note.message });
+            continue;
+        }
+        if f.k == 's' {
+            let warning = f.e.into_iter().next().map(|n| n.message);
+            skipped.push(Skipped { line: f.l, sku: f.s, location: f.x.unwrap_or_default(), warning });
             continue;
         }
         items.push(Item {
@@ -153,7 +174,7 @@ pub fn decode(payload: &str, run_id: u64) -> Result<(Vec<Item>, Vec<Rejection>)>
             missing: false,
         });
     }
-    Ok((items, rejections))
+    Ok(Thawed { items, rejections, skipped })
 }
 
 #[cfg(test)]
@@ -187,8 +208,22 @@ mod tests {
         blocks.extend(freezer.finish());
         assert!(blocks.len() >= 4, "{} blocks", blocks.len());
         assert!(blocks.iter().all(|b| b.payload.len() < BLOCK_BYTES + 70_000), "a block is at most one row over the size");
-        let (items, _) = decode(&blocks[1].payload, 1).unwrap();
+        let items = decode(&blocks[1].payload, 1).unwrap().items;
         assert_eq!(items[0].name.as_deref(), Some(long.as_str()));
         assert_eq!(blocks.iter().map(|b| b.rows).sum::<usize>(), 40);
+    }
+
+    #[test]
+    fn skipped_rows_thaw_with_their_warning() {
+        let mut freezer = Freezer::default();
+        assert!(freezer.item(&item(1, "Tea")).is_none());
+        let total = Skipped { line: 9, sku: "Итого".into(), location: "feed.csv:9:1".into(), warning: Some("a totals row".into()) };
+        let group = Skipped { line: 4, sku: String::new(), location: String::new(), warning: None };
+        assert!(freezer.skipped(&group).is_none() && freezer.skipped(&total).is_none());
+        let block = freezer.finish().unwrap();
+        assert_eq!(block.rows, 3);
+        let thawed = decode(&block.payload, 1).unwrap();
+        assert_eq!((thawed.items.len(), thawed.rejections.len()), (1, 0));
+        assert_eq!(thawed.skipped, [group, total]);
     }
 }

@@ -9,7 +9,8 @@ use mysql_async::Conn;
 
 use crate::error::Result;
 use crate::journal;
-use crate::model::{Item, Rejection};
+use crate::model::{Item, Rejection, Skipped};
+use crate::normalize::Row;
 use crate::plan::{FactsBuilder, FeedFacts};
 use frozen::{Block, Freezer};
 
@@ -31,6 +32,10 @@ pub struct Input {
     /// Valid rows.
     pub items: usize,
     pub rejections: Vec<Rejection>,
+    /// Rows that are not products (totals, `skip_rows`): counted, not planned.
+    pub skipped: usize,
+    /// The skipped rows that are reported as warnings.
+    pub skip_warnings: Vec<Skipped>,
     pub facts: FeedFacts,
     blocks: Blocks,
 }
@@ -45,6 +50,8 @@ impl Input {
             sha256: String::new(),
             items: items.len(),
             rejections: Vec::new(),
+            skipped: 0,
+            skip_warnings: Vec::new(),
             facts: facts.finish(),
             blocks: Blocks::Items(items),
         }
@@ -55,7 +62,7 @@ impl Input {
         journal::Provenance {
             label: &self.label,
             sha256: &self.sha256,
-            rows: (self.items + self.rejections.len()) as u64,
+            rows: (self.items + self.rejections.len() + self.skipped) as u64,
             invalid: self.rejections.len() as u64,
         }
     }
@@ -80,7 +87,7 @@ impl Input {
         match &mut self.blocks {
             Blocks::Memory(blocks) => {
                 let Some(payload) = blocks.get_mut(no as usize) else { return Ok(Vec::new()) };
-                let rows = frozen::decode(payload, 0)?.0;
+                let rows = frozen::decode(payload, 0)?.items;
                 if last_look {
                     *payload = String::new();
                 }
@@ -92,7 +99,7 @@ impl Input {
             Blocks::Journal { prefix, run_id, .. } => {
                 let conn = conn.ok_or_else(|| crate::error::Error::Internal("a journal block read without a connection".into()))?;
                 let payload = journal::read_block(conn, prefix, *run_id, no).await?;
-                Ok(frozen::decode(&payload, *run_id)?.0)
+                Ok(frozen::decode(&payload, *run_id)?.items)
             }
         }
     }
@@ -106,21 +113,31 @@ pub struct Collector {
     facts: FactsBuilder,
     items: usize,
     rejections: Vec<Rejection>,
+    skipped: usize,
+    skip_warnings: Vec<Skipped>,
 }
 
 impl Collector {
     /// Takes one normalised row; returns a block when one has filled.
-    pub fn push(&mut self, row: std::result::Result<Item, Rejection>) -> Option<Block> {
+    pub fn push(&mut self, row: Row) -> Option<Block> {
         match row {
-            Ok(item) => {
+            Row::Item(item) => {
                 self.facts.add(&item);
                 self.items += 1;
                 self.freezer.item(&item)
             }
-            Err(rejection) => {
+            Row::Rejected(rejection) => {
                 self.facts.add_rejected(&rejection);
                 let block = self.freezer.rejection(&rejection);
                 self.rejections.push(rejection);
+                block
+            }
+            Row::Skipped(skipped) => {
+                self.skipped += 1;
+                let block = self.freezer.skipped(&skipped);
+                if skipped.warning.is_some() {
+                    self.skip_warnings.push(skipped);
+                }
                 block
             }
         }
@@ -148,6 +165,8 @@ impl Collector {
             sha256: String::new(),
             items: self.items,
             rejections: self.rejections,
+            skipped: self.skipped,
+            skip_warnings: self.skip_warnings,
             facts: self.facts.finish(),
             blocks,
         }
@@ -159,20 +178,24 @@ impl Collector {
 pub async fn from_journal(conn: &mut Conn, prefix: &str, run: &journal::RunRecord) -> Result<Input> {
     let count = journal::block_count(conn, prefix, run.id).await?;
     let mut facts = FactsBuilder::default();
-    let (mut items, mut rejections) = (0, Vec::new());
+    let (mut items, mut rejections, mut skipped, mut skip_warnings) = (0, Vec::new(), 0, Vec::new());
     for no in 0..count {
         let payload = journal::read_block(conn, prefix, run.id, no).await?;
-        let (block, rejected) = frozen::decode(&payload, run.id)?;
-        items += block.len();
-        block.iter().for_each(|i| facts.add(i));
-        rejected.iter().for_each(|r| facts.add_rejected(r));
-        rejections.extend(rejected);
+        let thawed = frozen::decode(&payload, run.id)?;
+        items += thawed.items.len();
+        thawed.items.iter().for_each(|i| facts.add(i));
+        thawed.rejections.iter().for_each(|r| facts.add_rejected(r));
+        rejections.extend(thawed.rejections);
+        skipped += thawed.skipped.len();
+        skip_warnings.extend(thawed.skipped.into_iter().filter(|s| s.warning.is_some()));
     }
     Ok(Input {
         label: run.source_label.clone(),
         sha256: String::new(),
         items,
         rejections,
+        skipped,
+        skip_warnings,
         facts: facts.finish(),
         blocks: Blocks::Journal { prefix: prefix.into(), run_id: run.id, count },
     })

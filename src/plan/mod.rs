@@ -243,6 +243,14 @@ pub fn rejection_rows(rejections: &[Rejection]) -> Vec<ReportRow> {
         .collect()
 }
 
+/// Warning rows of the feed rows skipped as totals, in feed order.
+pub fn skip_rows(skipped: &[crate::model::Skipped]) -> Vec<ReportRow> {
+    skipped
+        .iter()
+        .filter_map(|s| Some(ReportRow::note(Action::Warning, &s.sku, "row", format!("{}: {}", s.location, s.warning.as_deref()?))))
+        .collect()
+}
+
 /// A 128-bit print of a SKU key or external ID: what the whole-feed facts keep instead of the
 /// text (two different texts with the same print are not a practical concern).
 pub fn text_print(text: &str) -> u128 {

@@ -24,6 +24,8 @@ pub struct Counts {
     pub conflict: usize,
     pub invalid: usize,
     pub warning: usize,
+    /// Feed rows that are not products (totals, `skip_rows`): not among `items`.
+    pub skipped: usize,
 }
 
 pub const HEADER: [&str; 8] = ["action", "sku", "product_id", "post_type", "field", "old", "new", "message"];
@@ -99,8 +101,9 @@ pub fn summary_line(run_id: Option<u64>, dry_run: bool, resumed: bool, c: &Count
         (Some(id), _, false) => format!("run {id} done"),
         (None, _, _) => "run done".to_string(),
     };
+    let skipped = if c.skipped > 0 { format!(", skipped {}", c.skipped) } else { String::new() };
     format!(
-        "{head} in {:.1}s: {} rows; {would}created {}, {would}updated {}, unchanged {}, conflict {}, invalid {}, warnings {}",
+        "{head} in {:.1}s: {} rows; {would}created {}, {would}updated {}, unchanged {}, conflict {}, invalid {}, warnings {}{skipped}",
         elapsed.as_secs_f64(),
         c.items,
         c.created,

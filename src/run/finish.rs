@@ -80,7 +80,7 @@ impl Outcome {
             "source": self.source,
             "counts": {
                 "rows": c.items, "created": c.created, "updated": c.updated, "unchanged": c.unchanged,
-                "conflict": c.conflict, "invalid": c.invalid, "warnings": c.warning,
+                "conflict": c.conflict, "invalid": c.invalid, "warnings": c.warning, "skipped": c.skipped,
             },
         })
     }
@@ -108,6 +108,7 @@ pub(super) fn log_summary(o: &Outcome) {
         conflict = c.conflict,
         invalid = c.invalid,
         warnings = c.warning,
+        skipped = c.skipped,
         "{}",
         o.summary()
     );

@@ -50,10 +50,12 @@ pub async fn read_and_freeze(settings: &Settings, widths: &Widths, observer: &dy
         source = %input.label,
         items = input.items,
         invalid = input.rejections.len(),
+        skipped = input.skipped,
         ms = started.elapsed().as_millis() as u64,
-        "read the feed: {} rows to sync, {} rejected",
+        "read the feed: {} rows to sync, {} rejected{}",
         input.items,
-        input.rejections.len()
+        input.rejections.len(),
+        if input.skipped > 0 { format!(", {} skipped (totals and skip_rows)", input.skipped) } else { String::new() }
     );
     Ok(input)
 }
@@ -86,11 +88,12 @@ type Read<'a> = (Collector, source::RawFeed, StoredBlocks, Option<Journal<'a>>);
 async fn read_http<'a>(settings: &Settings, widths: &Widths, observer: &dyn Observer, journal: Option<Journal<'a>>) -> Result<Read<'a>> {
     let mut collector = Collector::default();
     let mut blocks = Vec::new();
+    let rules = crate::normalize::Rules::new(widths.clone(), settings);
     let pages = |n: u32| {
         observer.progress(Progress { phase: FETCHING_PAGES, planned: n as usize, total: 0, written: 0 });
     };
     let raw = source::read(&settings.source, &pages, &mut |record, at| {
-        blocks.extend(collector.push(crate::normalize::normalize_record(record, at, widths, settings.fractional_stock)));
+        blocks.extend(collector.push(crate::normalize::normalize_row(record, at, &rules)));
     })
     .await?;
     blocks.extend(collector.last_block());
@@ -108,12 +111,12 @@ async fn read_http<'a>(settings: &Settings, widths: &Widths, observer: &dyn Obse
 /// A file source: parsed on a blocking thread while the blocks are stored as they fill.
 async fn read_file<'a>(settings: &Settings, widths: &Widths, journal: Option<Journal<'a>>) -> Result<Read<'a>> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Block>(2);
-    let (owned, widths, fractional) = (settings.clone(), widths.clone(), settings.fractional_stock);
+    let (owned, rules) = (settings.clone(), crate::normalize::Rules::new(widths.clone(), settings));
     let parse = tokio::task::spawn_blocking(move || -> Result<(Collector, source::RawFeed)> {
         let mut collector = Collector::default();
         let raw = source::read_file(&owned.source, &mut |record, at| {
             // A closed channel means storing failed; that error is reported below.
-            if let Some(block) = collector.push(crate::normalize::normalize_record(record, at, &widths, fractional)) {
+            if let Some(block) = collector.push(crate::normalize::normalize_row(record, at, &rules)) {
                 let _ = tx.blocking_send(block);
             }
         })?;

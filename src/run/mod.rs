@@ -201,12 +201,17 @@ impl Run<'_> {
         let rejected = plan::rejection_rows(&input.rejections);
         self.report.rows(&rejected)?;
         finish::log_problems(&rejected);
+        let skipped = plan::skip_rows(&input.skip_warnings);
+        self.report.rows(&skipped)?;
+        let (skip_count, skip_warnings) = (input.skipped, skipped.len());
 
         let mut surveyed = survey::survey(self, &catalog, &mut input, &pass).await?;
         pass.total += surveyed.missing.len();
         let mut planning = Planning::start(self, catalog, pass.rules.clone(), input, &mut surveyed).await?;
         let written = write::chunks(self, &mut planning, &pass, std::mem::take(&mut surveyed.seen)).await?;
-        let (notes, counts) = planning.finish(self, run_id).await?;
+        let (notes, mut counts) = planning.finish(self, run_id).await?;
+        counts.skipped = skip_count;
+        counts.warning += skip_warnings;
         self.observer.progress(Progress { phase: "finishing", planned: pass.total, total: pass.total, written: written.products });
         self.report.rows(&notes)?;
         finish::log_problems(&notes);
