@@ -388,7 +388,7 @@ fn skip_rule(i: usize, r: SkipRowSection, source: &Source) -> Result<SkipRule> {
 
 /// regex errors end with the line that says what is wrong.
 fn last_line(s: &str) -> String {
-    s.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(s).trim().to_string()
+    s.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(s).trim().to_string()
 }
 
 fn parse_source(mut src: SourceSection, base: &Path) -> Result<Source> {

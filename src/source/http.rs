@@ -4,7 +4,9 @@
 //! the body, or the `Link: <...>; rel="next"` header), bounded by `max_pages` pages with items (a
 //! link back to a page already read fails at once). Every response is bounded by
 //! `max_response_mb` as it is decoded, gzip included. Faults: connection
-//! errors, timeouts and 5xx are retried with exponential backoff; 429 waits for `Retry-After`;
+//! errors, timeouts and 5xx are retried with exponential backoff; 429 waits for `Retry-After`
+//! (or МойСклад's `X-Lognex-Retry-After`), and a response that used up the rate limit
+//! (`X-RateLimit-Remaining: 0`) rests until `X-Lognex-Reset`;
 //! any other 4xx fails at once with the status and the start of the body; malformed JSON names
 //! the page and the byte. When the retries are spent the source fails, so nothing is written.
 //! Secrets (headers, basic auth, the URL's query) never appear in messages.
@@ -16,6 +18,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use super::pointer::FieldPath;
 use super::{Each, Field, Locate, Pages, RawFeed, RawRecord, FIELDS};
 use crate::config::{hex, redact_url, HttpSource, Paging};
 use crate::error::{Error, Result};
@@ -28,19 +31,20 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Where JSON values are: `page 3, /data/products/4/prices/retail`.
 struct Pointers {
     items: String,
-    /// The pointer (relative to an item) of each field, `None` when not read.
-    fields: [Option<String>; FIELDS],
-    more_stock: Vec<String>,
+    /// The path (relative to an item) of each field, `None` when not read.
+    fields: [Option<FieldPath>; FIELDS],
+    more_stock: Vec<FieldPath>,
 }
 
 impl Locate for Pointers {
     fn locate(&self, record: &RawRecord, field: Option<(Field, usize)>) -> String {
         let item = format!("page {}, {}/{}", record.page, self.items, record.index);
         let tail = match field {
-            Some((Field::Stock, part)) if part > 0 => self.more_stock.get(part - 1).cloned(),
-            Some((f, _)) => self.fields[f as usize].clone(),
+            Some((Field::Stock, part)) if part > 0 => self.more_stock.get(part - 1),
+            Some((f, _)) => self.fields[f as usize].as_ref(),
             None => None,
         };
+        let tail = tail.map(|p| if p.as_str().starts_with('/') { p.as_str().to_string() } else { as_pointer(p.as_str()) });
         format!("{item}{}", tail.unwrap_or_default())
     }
 }
@@ -54,17 +58,19 @@ fn as_pointer(s: &str) -> String {
     }
 }
 
-fn pointers(src: &HttpSource) -> Pointers {
+/// The configured field paths, parsed (see [`FieldPath`] for the syntax).
+fn pointers(src: &HttpSource) -> Result<Pointers> {
     let c = &src.columns;
-    let mut fields: [Option<String>; FIELDS] = Default::default();
+    let parse = |f: Field, text: &str| FieldPath::parse(text).map_err(|why| Error::Config(format!("[source.columns] {}: {why}", f.name())));
+    let mut fields: [Option<FieldPath>; FIELDS] = Default::default();
     for f in Field::ALL {
         if f == Field::ExternalId && c.external_id.is_none() {
             continue;
         }
-        fields[f as usize] = Some(as_pointer(&c.name_of(f)));
+        fields[f as usize] = Some(parse(f, &c.name_of(f))?);
     }
-    let more_stock = c.stock_names().iter().skip(1).map(|s| as_pointer(s)).collect();
-    Pointers { items: src.items.clone(), fields, more_stock }
+    let more_stock = c.stock_names().iter().skip(1).map(|s| parse(Field::Stock, s)).collect::<Result<_>>()?;
+    Ok(Pointers { items: src.items.clone(), fields, more_stock })
 }
 
 /// A JSON value as cell text: strings as they are, numbers as written, null as empty.
@@ -89,9 +95,9 @@ fn record(item: &Value, p: &Pointers, line: u64, page: u32, index: u32) -> RawRe
         if f == Field::Stock {
             continue;
         }
-        let Some(ptr) = &p.fields[f as usize] else { continue };
+        let Some(path) = &p.fields[f as usize] else { continue };
         // A key the item lacks leaves the field alone; null or "" is an empty value.
-        let Some(v) = item.pointer(ptr) else { continue };
+        let Some(v) = path.find(item) else { continue };
         match cell(v) {
             Ok(text) => r.set(f, text),
             Err(m) => r.reject(Some((f, 0)), m),
@@ -99,10 +105,10 @@ fn record(item: &Value, p: &Pointers, line: u64, page: u32, index: u32) -> RawRe
     }
     // Stock: one pointer or several (summed). None present leaves the stock alone; otherwise
     // a missing one is an empty value.
-    let stock: Vec<&String> = p.fields[Field::Stock as usize].iter().chain(p.more_stock.iter()).collect();
-    if stock.iter().any(|ptr| item.pointer(ptr).is_some()) {
-        for (part, ptr) in stock.iter().enumerate() {
-            let text = match item.pointer(ptr).map(cell) {
+    let stock: Vec<&FieldPath> = p.fields[Field::Stock as usize].iter().chain(p.more_stock.iter()).collect();
+    if stock.iter().any(|path| path.find(item).is_some()) {
+        for (part, path) in stock.iter().enumerate() {
+            let text = match path.find(item).map(cell) {
                 None => String::new(),
                 Some(Ok(text)) => text,
                 Some(Err(m)) => {
@@ -120,22 +126,32 @@ fn record(item: &Value, p: &Pointers, line: u64, page: u32, index: u32) -> RawRe
     r
 }
 
-/// Paces requests to `max_requests_per_sec`.
+/// Paces requests to `max_requests_per_sec`, and past a rest the API asked for.
 struct Pace {
     every: Option<Duration>,
     last: Option<Instant>,
+    not_before: Option<Instant>,
 }
 
 impl Pace {
     async fn wait(&mut self) {
-        if let (Some(every), Some(last)) = (self.every, self.last) {
-            let due = last + every;
+        let due = match (self.every, self.last) {
+            (Some(every), Some(last)) => Some(last + every),
+            _ => None,
+        };
+        let due = due.max(self.not_before.take());
+        if let Some(due) = due {
             let now = Instant::now();
             if due > now {
                 tokio::time::sleep(due - now).await;
             }
         }
         self.last = Some(Instant::now());
+    }
+
+    /// No request before `d` from now.
+    fn rest(&mut self, d: Duration) {
+        self.not_before = Some(Instant::now() + d);
     }
 }
 
@@ -154,8 +170,8 @@ pub async fn read(src: &HttpSource, pages: &Pages<'_>, each: &mut Each<'_>) -> R
         value.set_sensitive(true);
         headers.insert(name, value);
     }
-    let p = pointers(src);
-    let mut pace = Pace { every: src.max_requests_per_sec.map(|r| Duration::from_secs_f64(1.0 / r)), last: None };
+    let p = pointers(src)?;
+    let mut pace = Pace { every: src.max_requests_per_sec.map(|r| Duration::from_secs_f64(1.0 / r)), last: None, not_before: None };
     let mut hasher = Sha256::new();
     let mut items_seen = 0u64;
     let mut next: Option<Url> = Some(base.clone());
@@ -197,7 +213,11 @@ pub async fn read(src: &HttpSource, pages: &Pages<'_>, each: &mut Each<'_>) -> R
             )));
         }
         pace.wait().await;
-        let Fetched { body, link: link_next, content_type } = fetch(&client, src, &headers, &url, page).await?;
+        let Fetched { body, link: link_next, content_type, rest } = fetch(&client, src, &headers, &url, page).await?;
+        if let Some(rest) = rest {
+            tracing::info!(page, wait_ms = rest.as_millis() as u64, "page {page}: the API's rate limit is used up; resting {} ms before the next request", rest.as_millis());
+            pace.rest(rest);
+        }
         hasher.update(&body);
         if looks_like_html(&body, &content_type) {
             return Err(Error::Source(format!(
@@ -349,11 +369,13 @@ fn malformed(body: &[u8], e: &serde_json::Error, page: u32, url: &Url) -> Error 
     ))
 }
 
-/// One fetched page: its body, the `Link: rel="next"` target and the content type, if any.
+/// One fetched page: its body, the `Link: rel="next"` target and the content type, if any, and
+/// how long the API asks to rest before the next request (its rate limit is used up).
 struct Fetched {
     body: Vec<u8>,
     link: Option<String>,
     content_type: String,
+    rest: Option<Duration>,
 }
 
 /// One page, with retries.
@@ -376,8 +398,9 @@ async fn fetch(client: &reqwest::Client, src: &HttpSource, headers: &HeaderMap, 
                 if status.is_success() {
                     let link = response.headers().get_all(LINK).iter().filter_map(|v| v.to_str().ok()).find_map(next_link);
                     let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                    let rest = exhausted(response.headers());
                     match bounded_body(response, src.max_response_bytes).await {
-                        Ok(body) => return Ok(Fetched { body, link, content_type }),
+                        Ok(body) => return Ok(Fetched { body, link, content_type, rest }),
                         Err(None) => {
                             return Err(Error::Source(format!(
                                 "page {page} ({shown}): the response is larger than {} MiB once decoded ([source] max_response_mb); \
@@ -397,7 +420,7 @@ async fn fetch(client: &reqwest::Client, src: &HttpSource, headers: &HeaderMap, 
                         )));
                     }
                     if attempt < attempts {
-                        tracing::warn!(page, wait_ms = wait.as_millis() as u64, "page {page}: HTTP 429, waiting {} ms as Retry-After asks", wait.as_millis());
+                        tracing::warn!(page, wait_ms = wait.as_millis() as u64, "page {page}: HTTP 429, waiting {} ms as the API asks", wait.as_millis());
                         tokio::time::sleep(wait).await;
                         continue;
                     }
@@ -407,7 +430,13 @@ async fn fetch(client: &reqwest::Client, src: &HttpSource, headers: &HeaderMap, 
                     format!("HTTP {status}: {body}")
                 } else {
                     let body = response.bytes().await.map(|b| start_of(&b)).unwrap_or_default();
-                    return Err(Error::Source(format!("page {page} ({shown}): HTTP {status}; the body starts {body}")));
+                    let hint = if status.as_u16() == 415 {
+                        " (an API that insists on compressed responses, МойСклад among them, answers 415 to a request that does not \
+                         accept gzip: woosync always asks for gzip, so leave Accept-Encoding out of [source.headers])"
+                    } else {
+                        ""
+                    };
+                    return Err(Error::Source(format!("page {page} ({shown}): HTTP {status}; the body starts {body}{hint}")));
                 }
             }
         };
@@ -454,14 +483,33 @@ fn describe(e: &reqwest::Error) -> String {
     if detail.is_empty() { what.to_string() } else { format!("{what} ({detail})") }
 }
 
-/// `Retry-After` as seconds or as an HTTP date.
+/// How long a 429 asks to wait: `Retry-After` (seconds or an HTTP date), else МойСклад's
+/// `X-Lognex-Retry-After` (milliseconds until its limit resets).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let Some(v) = headers.get(RETRY_AFTER) else { return millis(headers, "x-lognex-retry-after") };
+    let v = v.to_str().ok()?.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
     let at = httpdate::parse_http_date(v).ok()?;
     Some(at.duration_since(std::time::SystemTime::now()).unwrap_or_default())
+}
+
+/// A header holding milliseconds.
+fn millis(headers: &HeaderMap, name: &str) -> Option<Duration> {
+    let v = headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok()?;
+    (v.is_finite() && v >= 0.0).then(|| Duration::from_secs_f64(v / 1000.0))
+}
+
+/// After a successful response that used up the rate limit (`X-RateLimit-Remaining: 0`), how
+/// long until it resets: МойСклад's `X-Lognex-Reset`, else its `X-Lognex-Retry-TimeInterval`
+/// (both milliseconds). Waiting it out spares the API a request it would refuse with 429.
+fn exhausted(headers: &HeaderMap) -> Option<Duration> {
+    let remaining = headers.get("x-ratelimit-remaining")?.to_str().ok()?.trim().parse::<i64>().ok()?;
+    if remaining > 0 {
+        return None;
+    }
+    millis(headers, "x-lognex-reset").filter(|d| !d.is_zero()).or_else(|| millis(headers, "x-lognex-retry-timeinterval")).map(|d| d.min(MAX_RETRY_AFTER))
 }
 
 /// The target of `rel="next"` in a `Link` header value.

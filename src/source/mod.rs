@@ -6,6 +6,7 @@
 pub mod commerceml;
 pub mod csv;
 pub mod http;
+pub mod pointer;
 pub mod xlsx;
 
 use std::sync::{Arc, Mutex};
