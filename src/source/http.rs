@@ -343,6 +343,15 @@ fn kind(v: &Value) -> &'static str {
 }
 
 /// The first 200 characters of a body, on one line.
+/// "the body starts `...`", or "the body is empty".
+fn body_said(body: &[u8]) -> String {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        "the body is empty".into()
+    } else {
+        format!("the body starts {}", start_of(body))
+    }
+}
+
 fn start_of(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(800)]);
     let one_line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(200).collect();
@@ -429,14 +438,14 @@ async fn fetch(client: &reqwest::Client, src: &HttpSource, headers: &HeaderMap, 
                     let body = response.bytes().await.map(|b| start_of(&b)).unwrap_or_default();
                     format!("HTTP {status}: {body}")
                 } else {
-                    let body = response.bytes().await.map(|b| start_of(&b)).unwrap_or_default();
+                    let body = response.bytes().await.map(|b| body_said(&b)).unwrap_or_default();
                     let hint = if status.as_u16() == 415 {
                         " (an API that insists on compressed responses, МойСклад among them, answers 415 to a request that does not \
                          accept gzip: woosync always asks for gzip, so leave Accept-Encoding out of [source.headers])"
                     } else {
                         ""
                     };
-                    return Err(Error::Source(format!("page {page} ({shown}): HTTP {status}; the body starts {body}{hint}")));
+                    return Err(Error::Source(format!("page {page} ({shown}): HTTP {status}; {body}{hint}")));
                 }
             }
         };
