@@ -59,6 +59,19 @@ async fn product_rows(shop: &mut TestShop, sku: &str) -> Option<Vec<(String, Str
     rows.push(("post_title".into(), post.0));
     rows.push(("post_status".into(), post.1));
     rows.push(("post_modified".into(), post.2));
+    // The lookup row as `lookup.<column>` (NULL as "NULL").
+    let lookup: Option<(String, String, String, String)> = shop
+        .conn
+        .exec_first(
+            "SELECT COALESCE(CAST(min_price AS CHAR), 'NULL'), COALESCE(CAST(max_price AS CHAR), 'NULL'), CAST(onsale AS CHAR), \
+             COALESCE(CAST(stock_quantity AS CHAR), 'NULL') FROM wp_wc_product_meta_lookup WHERE product_id = ?",
+            (id,),
+        )
+        .await
+        .unwrap();
+    if let Some((min, max, onsale, qty)) = lookup {
+        rows.extend([("lookup.min_price".into(), min), ("lookup.max_price".into(), max), ("lookup.onsale".into(), onsale), ("lookup.stock_quantity".into(), qty)]);
+    }
     Some(rows)
 }
 
