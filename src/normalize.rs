@@ -77,8 +77,9 @@ fn skip(r: &RawRecord, at: &dyn Locate, rules: &RowRules) -> Option<Skipped> {
         return None;
     }
     let is_total = |text: &str| {
-        let t = text.trim().trim_end_matches(':').trim_end().to_lowercase();
-        TOTAL_WORDS.contains(&t.as_str())
+        let t = text.trim().trim_end_matches(':').trim_end();
+        // The words are at most 10 bytes: most SKUs are told apart without lowercasing them.
+        t.len() <= 10 && TOTAL_WORDS.contains(&t.to_lowercase().as_str())
     };
     let sku = r.get(Field::Sku).unwrap_or("").trim();
     let (field, cell) = match (sku, r.get(Field::Name)) {
