@@ -37,6 +37,7 @@ pub fn items(catalog: &Catalog) -> Vec<Item> {
             },
             stock,
             external_id: None,
+            content: None,
             notes: Vec::new(),
             missing: false,
         });

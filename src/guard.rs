@@ -117,7 +117,7 @@ mod tests {
     }
 
     fn item(i: u64, stock: Option<i64>, price: &str) -> Item {
-        Item { line: i, sku: format!("S{i}").into(), name: None, regular: Money::from_stored(price), sale: Sale::Absent, stock, external_id: None, notes: vec![], missing: false }
+        Item { line: i, sku: format!("S{i}").into(), name: None, regular: Money::from_stored(price), sale: Sale::Absent, stock, external_id: None, content: None, notes: vec![], missing: false }
     }
 
     #[test]

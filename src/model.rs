@@ -81,12 +81,40 @@ pub struct Item {
     pub stock: Option<i64>,
     /// The source's own ID for the product (a column, a JSON field, CommerceML `Ид`), if any.
     pub external_id: Option<CompactString>,
+    /// The card's texts and GTIN, when the feed gives any (most rows of a price feed do not).
+    pub content: Option<Box<Content>>,
     pub notes: Vec<Note>,
     /// Not a feed row: a product this source synced before that is absent now (`missing = "zero_stock"`).
     pub missing: bool,
 }
 
+/// What a feed row says of a product's card beyond prices and stock. `None` = not given (the
+/// column is absent or the cell empty): left alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Content {
+    /// `post_content`, HTML as given.
+    #[serde(rename = "d", skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+    /// `post_excerpt`, HTML as given.
+    #[serde(rename = "h", skip_serializing_if = "Option::is_none", default)]
+    pub short_description: Option<String>,
+    /// WooCommerce's GTIN/UPC/EAN/ISBN (`_global_unique_id`), digits and `-` only.
+    #[serde(rename = "g", skip_serializing_if = "Option::is_none", default)]
+    pub gtin: Option<String>,
+}
+
+impl Content {
+    pub fn is_empty(&self) -> bool {
+        self.description.is_none() && self.short_description.is_none() && self.gtin.is_none()
+    }
+}
+
 impl Item {
+    /// The GTIN the row gives, if any.
+    pub fn gtin(&self) -> Option<&str> {
+        self.content.as_ref().and_then(|c| c.gtin.as_deref())
+    }
+
     /// The identity key: SKUs compare the way the shop's `utf8mb4_unicode_520_ci` collation
     /// mostly does (case-insensitive), after trimming.
     pub fn key(&self) -> String {

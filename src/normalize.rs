@@ -15,7 +15,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 
 use crate::config::RowRules;
-use crate::model::{Fractional, Item, Money, Note, Rejection, Sale, Skipped};
+use crate::model::{Content, Fractional, Item, Money, Note, Rejection, Sale, Skipped};
 use crate::source::{Field, Locate, RawRecord};
 use crate::widths::{thousands, Widths};
 
@@ -191,6 +191,7 @@ pub fn normalize_record(r: &RawRecord, at: &dyn Locate, rules: &Rules) -> Result
             stock = Some(0);
         }
     }
+    let content = content(r, &mut notes).map_err(|(field, m)| reject(Some((field, 0)), m))?;
     Ok(Item {
         line: r.line,
         sku: sku.into(),
@@ -199,9 +200,39 @@ pub fn normalize_record(r: &RawRecord, at: &dyn Locate, rules: &Rules) -> Result
         sale,
         stock,
         external_id: external_id.map(Into::into),
+        content,
         notes,
         missing: false,
     })
+}
+
+/// The longest GTIN: the lookup's `global_unique_id` is a VARCHAR(100).
+pub const MAX_GTIN_CHARS: usize = 100;
+
+/// The card's texts (as given; blank = not given) and GTIN (digits and `-` kept, as WooCommerce
+/// keeps them; a value with no digit is left out with a warning).
+fn content(r: &RawRecord, notes: &mut Vec<Note>) -> Result<Option<Box<Content>>, (Field, String)> {
+    let text = |f: Field| r.get(f).filter(|s| !s.trim().is_empty()).map(str::to_string);
+    let gtin = match r.get(Field::Gtin).map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(given) => {
+            let kept: String = given.chars().filter(|c| c.is_ascii_digit() || *c == '-').collect();
+            if kept.len() > MAX_GTIN_CHARS {
+                return Err((Field::Gtin, format!("the GTIN is {} characters long; WooCommerce's field holds at most {MAX_GTIN_CHARS}", kept.len())));
+            }
+            if kept.chars().any(|c| c.is_ascii_digit()) {
+                Some(kept)
+            } else {
+                notes.push(Note {
+                    field: "_global_unique_id".into(),
+                    message: format!("GTIN `{}` has no digits (WooCommerce keeps digits and `-` only); left alone", given.chars().take(40).collect::<String>()),
+                });
+                None
+            }
+        }
+    };
+    let content = Content { description: text(Field::Description), short_description: text(Field::ShortDescription), gtin };
+    Ok((!content.is_empty()).then(|| Box::new(content)))
 }
 
 /// Control characters (C0, DEL, C1), checked byte-wise for the common ASCII case.

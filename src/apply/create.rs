@@ -1,5 +1,7 @@
 //! Creating products exactly as WooCommerce does for a new simple product (WRITES.md §a): the
-//! post row, the fixed set of meta rows in WooCommerce's order, the `product_type:simple` and
+//! post row (with the description and short description as `post_content`/`post_excerpt`,
+//! CATALOGUE.md h1), the fixed set of meta rows in WooCommerce's order (`_global_unique_id`
+//! after `_sku` when the feed gives a GTIN, h2), the `product_type:simple` and
 //! default category terms, the lookup row. New products are never published, so no term
 //! count changes. IDs come from AUTO_INCREMENT and are read back, never assumed consecutive.
 
@@ -27,10 +29,18 @@ pub(super) async fn insert_products(
     let external_id_meta = target.external_id_meta;
     // A temporary, indexed post_name lets the new IDs be read back in one statement.
     let tokens: Vec<String> = (0..creates.len()).map(|i| format!("woosync-new-{}-{chunk_no}-{i}", target.run_id)).collect();
-    let row = "(?, ?, ?, '', ?, '', ?, 'open', 'closed', '', ?, '', '', ?, ?, '', 0, '', 0, 'product', '', 0)";
+    let row = "(?, ?, ?, ?, ?, ?, ?, 'open', 'closed', '', ?, '', '', ?, ?, '', 0, '', 0, 'product', '', 0)";
     let pairs: Vec<(&NewProduct, &String)> = creates.iter().copied().zip(&tokens).collect();
-    // Long names are batched apart, below the server's packet limit.
-    for batch in statements::by_size(&pairs, statements::BATCH, shop.widths.packet / 2, |(c, _)| c.title.len() + 200) {
+    fn text(c: &NewProduct) -> (&str, &str) {
+        let content = c.content.as_deref();
+        (
+            content.and_then(|c| c.description.as_deref()).unwrap_or(""),
+            content.and_then(|c| c.short_description.as_deref()).unwrap_or(""),
+        )
+    }
+    // Long names and descriptions are batched apart, below the server's packet limit.
+    let size = |(c, _): &(&NewProduct, &String)| c.title.len() + text(c).0.len() + text(c).1.len() + 200;
+    for batch in statements::by_size(&pairs, statements::BATCH, shop.widths.packet / 2, size) {
         let sql = format!(
             "INSERT INTO `{p}posts` (post_author, post_date, post_date_gmt, post_content, post_title, post_excerpt, post_status, \
              comment_status, ping_status, post_password, post_name, to_ping, pinged, post_modified, post_modified_gmt, \
@@ -39,11 +49,14 @@ pub(super) async fn insert_products(
         );
         let mut params: Vec<Value> = Vec::new();
         for (c, token) in batch {
+            let (content, excerpt) = text(c);
             params.extend([
                 Value::from(target.author_id),
                 Value::from(local),
                 Value::from(gmt),
+                Value::from(content),
                 Value::from(c.title.as_str()),
+                Value::from(excerpt),
                 Value::from(status),
                 Value::from(token.as_str()),
                 Value::from(local),
@@ -102,6 +115,10 @@ pub(super) async fn insert_products(
     for (c, &id) in creates.iter().zip(&ids) {
         let s = |v: &str| Some(v.to_string());
         meta.push((id, "_sku", s(&c.sku)));
+        let gtin = c.content.as_deref().and_then(|c| c.gtin.as_deref());
+        if let Some(g) = gtin {
+            meta.push((id, "_global_unique_id", s(g)));
+        }
         if let Some(r) = &c.regular {
             meta.push((id, "_regular_price", s(&r.text())));
         }
@@ -139,7 +156,9 @@ pub(super) async fn insert_products(
             terms.push((id, shop.outofstock_tt));
         }
         let values = woo::LookupValues::for_simple(&c.sku, c.price.as_ref(), c.sale.as_ref(), c.stock, c.stock_status);
-        lookups.push(super::lookup_row(id, &values));
+        let mut lookup = super::lookup_row(id, &values);
+        lookup.global_unique_id = gtin.map(str::to_string);
+        lookups.push(lookup);
     }
     run_all(tx, statements::insert_meta(p, &meta)).await?;
     run_all(tx, statements::add_terms(p, &terms)).await?;

@@ -260,7 +260,7 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
     crate::crashpoint::here(format_args!("chunk-{chunk_no}-mid"));
     run_all(&mut tx, statements::insert_meta(p, &inserts)).await?;
     run_all(&mut tx, statements::upsert_lookup(p, shop.has_global_unique_id, &lookups)).await?;
-    run_all(&mut tx, statements::fill_lookup(p, &missing_lookup)).await?;
+    run_all(&mut tx, statements::fill_lookup(p, target.shop.has_global_unique_id, &missing_lookup)).await?;
     run_all(&mut tx, statements::add_terms(p, &term_add)).await?;
     run_all(&mut tx, statements::remove_terms(p, shop.outofstock_tt, &term_remove)).await?;
     if count_delta != 0 {
@@ -335,6 +335,7 @@ fn lookup_row(id: u64, v: &crate::woo::LookupValues) -> LookupRow {
         onsale: v.onsale,
         stock_quantity: v.stock_quantity,
         stock_status: v.stock_status.to_string(),
+        global_unique_id: None,
     }
 }
 

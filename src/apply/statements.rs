@@ -94,6 +94,9 @@ pub struct LookupRow {
     pub onsale: bool,
     pub stock_quantity: Option<f64>,
     pub stock_status: String,
+    /// The GTIN of a row being created (where the shop has the column); never changed on
+    /// rows that exist.
+    pub global_unique_id: Option<String>,
 }
 
 /// Inserts missing rows whole (WooCommerce's defaults for the other columns) and, for rows
@@ -101,7 +104,7 @@ pub struct LookupRow {
 /// WooCommerce's `REPLACE INTO` of the whole row, without rewriting the rest.
 pub fn upsert_lookup(prefix: &str, has_global_unique_id: bool, rows: &[LookupRow]) -> Vec<Statement> {
     let guid_col = if has_global_unique_id { "global_unique_id, " } else { "" };
-    let guid_val = if has_global_unique_id { "'', " } else { "" };
+    let guid_val = if has_global_unique_id { "?, " } else { "" };
     rows.chunks(BATCH / 2)
         .map(|batch| {
             let values = vec![format!("(?, ?, {guid_val}0, 0, ?, ?, ?, ?, ?, 0, 0, 0, 'taxable', '')"); batch.len()].join(",");
@@ -115,15 +118,14 @@ pub fn upsert_lookup(prefix: &str, has_global_unique_id: bool, rows: &[LookupRow
             let params = batch
                 .iter()
                 .flat_map(|r| {
-                    [
-                        Value::from(r.product_id),
-                        Value::from(r.sku.as_str()),
+                    let gtin = has_global_unique_id.then(|| Value::from(r.global_unique_id.as_deref().unwrap_or("")));
+                    [Value::from(r.product_id), Value::from(r.sku.as_str())].into_iter().chain(gtin).chain([
                         opt(&r.min_price),
                         opt(&r.max_price),
                         Value::from(r.onsale as i32),
                         r.stock_quantity.map(Value::from).unwrap_or(Value::NULL),
                         Value::from(r.stock_status.as_str()),
-                    ]
+                    ])
                 })
                 .collect();
             (sql, params)
@@ -133,11 +135,19 @@ pub fn upsert_lookup(prefix: &str, has_global_unique_id: bool, rows: &[LookupRow
 
 /// Fills the columns of lookup rows woosync had to insert for existing products from their
 /// meta, as `get_data_for_lookup_table()` would.
-pub fn fill_lookup(prefix: &str, ids: &[u64]) -> Vec<Statement> {
+pub fn fill_lookup(prefix: &str, has_global_unique_id: bool, ids: &[u64]) -> Vec<Statement> {
     let template = include_str!("../../sql/lookup_fill.sql");
+    let gtin = if has_global_unique_id {
+        format!(
+            ",\n  l.global_unique_id = COALESCE((SELECT pm.meta_value FROM `{prefix}postmeta` pm\n                                 \
+             WHERE pm.post_id = l.product_id AND pm.meta_key = '_global_unique_id' ORDER BY pm.meta_id LIMIT 1), '')"
+        )
+    } else {
+        String::new()
+    };
     ids.chunks(BATCH)
         .map(|batch| {
-            let sql = template.replace("{prefix}", prefix).replace("{ids}", &list(batch.len()));
+            let sql = template.replace("{gtin}", &gtin).replace("{prefix}", prefix).replace("{ids}", &list(batch.len()));
             (sql, batch.iter().map(|id| Value::from(*id)).collect())
         })
         .collect()
@@ -208,13 +218,22 @@ mod tests {
     }
 
     #[test]
+    fn lookup_fill_reads_the_gtin_where_the_shop_keeps_one() {
+        let with = &fill_lookup("wp_", true, &[7])[0].0;
+        let without = &fill_lookup("wp_", false, &[7])[0].0;
+        assert!(with.contains("l.global_unique_id = COALESCE((SELECT pm.meta_value FROM `wp_postmeta` pm"), "{with}");
+        assert!(!without.contains("global_unique_id ="), "{without}");
+        assert!(!with.contains('{') && !without.contains('{'), "every slot filled");
+    }
+
+    #[test]
     fn lookup_upsert_adapts_to_old_schema() {
-        let row = LookupRow { product_id: 1, sku: "A".into(), min_price: None, max_price: None, onsale: false, stock_quantity: None, stock_status: "instock".into() };
+        let row = LookupRow { product_id: 1, sku: "A".into(), min_price: None, max_price: None, onsale: false, stock_quantity: None, stock_status: "instock".into(), global_unique_id: None };
         let new = upsert_lookup("wp_", true, std::slice::from_ref(&row));
         let old = upsert_lookup("wp_", false, &[row]);
         assert!(new[0].0.contains("global_unique_id"));
         assert!(!old[0].0.contains("global_unique_id"));
-        assert_eq!(new[0].1.len(), 7);
+        assert_eq!((new[0].1.len(), old[0].1.len()), (8, 7), "the GTIN of a row being created is a parameter");
     }
 
     #[test]

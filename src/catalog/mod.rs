@@ -309,6 +309,9 @@ pub struct Catalog {
     /// The rows of the external-ID meta key (`[sync] external_id_meta`), read only when the
     /// source has external IDs; by post, ascending by meta_id.
     pub external: HashMap<u64, Vec<MetaRow>>,
+    /// The products holding each GTIN (lookup `global_unique_id`), read only when the feed
+    /// gives GTINs.
+    pub gtins: HashMap<String, Vec<u64>>,
 }
 
 impl Catalog {
@@ -344,12 +347,18 @@ impl Catalog {
         self.products.is_empty()
     }
 
+    /// The live products and variations holding a GTIN (the lookup's `global_unique_id`).
+    pub fn gtin_owners(&self, gtin: &str) -> Vec<u64> {
+        self.gtins.get(gtin).into_iter().flatten().copied().filter(|id| self.product(*id).is_some_and(Product::is_live)).collect()
+    }
+
     /// Reads the shop in one sequential pass per table (never one query per product): first the
     /// product posts, then — at the same time, on three connections — the meta rows in two
     /// meta_id ranges and the types, `outofstock` terms and lookup rows. The streams are polled
     /// by one task and fill one catalog behind an uncontended lock.
-    /// `lookup_rows`: keep the lookup rows whole as well (the doctor reports them).
-    pub async fn load(conn: &mut Conn, settings: &Settings, shop: &Shop, lookup_rows: bool) -> Result<Catalog> {
+    /// `lookup_rows`: keep the lookup rows whole as well (the doctor reports them); `gtins`: read
+    /// the shop's GTINs (the feed gives some).
+    pub async fn load(conn: &mut Conn, settings: &Settings, shop: &Shop, lookup_rows: bool, gtins: bool) -> Result<Catalog> {
         let cat = Mutex::new(read_posts(conn, shop).await?);
         let (lo, hi): (Option<u64>, Option<u64>) = conn
             .query_first(format!("SELECT MIN(meta_id), MAX(meta_id) FROM `{}postmeta`", shop.prefix))
@@ -363,7 +372,7 @@ impl Catalog {
         tokio::try_join!(
             read_meta(conn, shop, &cat, 0, mid, external),
             read_meta(&mut second, shop, &cat, mid + 1, u64::MAX, external),
-            read_terms_and_lookup(&mut third, shop, &cat, lookup_rows)
+            read_terms_and_lookup(&mut third, shop, &cat, lookup_rows, gtins)
         )?;
         let _ = second.disconnect().await;
         let _ = third.disconnect().await;
@@ -657,7 +666,7 @@ async fn read_posts(conn: &mut Conn, shop: &Shop) -> Result<Catalog> {
 }
 
 /// Product types, `outofstock` terms and lookup rows, into the catalog.
-async fn read_terms_and_lookup(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, keep_rows: bool) -> Result<()> {
+async fn read_terms_and_lookup(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, keep_rows: bool, gtins: bool) -> Result<()> {
     let p = &shop.prefix;
     let types = types_query(p);
     let mut result = conn.query_iter(types).await.map_err(|e| Error::db("reading product types", e))?;
@@ -688,6 +697,16 @@ async fn read_terms_and_lookup(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog
         })
         .await
         .map_err(|e| Error::db("reading the product lookup table", e))?;
+    if gtins && shop.has_global_unique_id {
+        let held: Vec<(u64, String)> = conn
+            .query(format!("SELECT product_id, global_unique_id FROM `{p}wc_product_meta_lookup` WHERE global_unique_id <> ''"))
+            .await
+            .map_err(|e| Error::db("reading the shop's GTINs", e))?;
+        let mut cat = cat.lock().expect("catalog lock");
+        for (id, gtin) in held {
+            cat.gtins.entry(gtin).or_default().push(id);
+        }
+    }
     Ok(())
 }
 

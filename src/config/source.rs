@@ -19,13 +19,25 @@ pub enum Field {
     SalePrice = 3,
     Stock = 4,
     ExternalId = 5,
+    Description = 6,
+    ShortDescription = 7,
+    Gtin = 8,
 }
 
-pub const FIELDS: usize = 6;
+pub const FIELDS: usize = 9;
 
 impl Field {
-    pub const ALL: [Field; FIELDS] =
-        [Field::Sku, Field::Name, Field::RegularPrice, Field::SalePrice, Field::Stock, Field::ExternalId];
+    pub const ALL: [Field; FIELDS] = [
+        Field::Sku,
+        Field::Name,
+        Field::RegularPrice,
+        Field::SalePrice,
+        Field::Stock,
+        Field::ExternalId,
+        Field::Description,
+        Field::ShortDescription,
+        Field::Gtin,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -35,6 +47,9 @@ impl Field {
             Field::SalePrice => "sale_price",
             Field::Stock => "stock",
             Field::ExternalId => "external_id",
+            Field::Description => "description",
+            Field::ShortDescription => "short_description",
+            Field::Gtin => "gtin",
         }
     }
 }
@@ -155,6 +170,9 @@ pub struct Columns {
     pub sale_price: Option<String>,
     pub stock: Option<OneOrMany>,
     pub external_id: Option<String>,
+    pub description: Option<String>,
+    pub short_description: Option<String>,
+    pub gtin: Option<String>,
 }
 
 /// `stock = "Остаток"` or `stock = ["Склад Москва", "Склад СПб"]` (summed).
@@ -184,6 +202,9 @@ impl Columns {
             Field::SalePrice => self.sale_price.clone(),
             Field::Stock => self.stock.as_ref().and_then(|s| s.names().first().cloned()),
             Field::ExternalId => self.external_id.clone(),
+            Field::Description => self.description.clone(),
+            Field::ShortDescription => self.short_description.clone(),
+            Field::Gtin => self.gtin.clone(),
         };
         configured.unwrap_or_else(|| field.name().to_string())
     }
@@ -467,10 +488,17 @@ fn parse_source(mut src: SourceSection, base: &Path) -> Result<Source> {
             Ok(Source::Xlsx(XlsxSource { path: path(src.path, "path")?, sheet, header_row: src.header_row.unwrap_or(1), columns }))
         }
         "commerceml" => {
-            for (key, v) in [("sku", &columns.sku), ("name", &columns.name), ("external_id", &columns.external_id)] {
+            for (key, v) in [
+                ("sku", &columns.sku),
+                ("name", &columns.name),
+                ("external_id", &columns.external_id),
+                ("description", &columns.description),
+                ("short_description", &columns.short_description),
+                ("gtin", &columns.gtin),
+            ] {
                 if v.is_some() {
                     return Err(Error::Config(format!(
-                        "[source.columns] {key} does not apply to commerceml: it reads Артикул, Наименование and Ид; \
+                        "[source.columns] {key} does not apply to commerceml: it reads Артикул, Наименование, Ид, Описание and Штрихкод; \
                          map regular_price and sale_price to price types and stock to warehouses"
                     )));
                 }

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
-use crate::model::{Item, Money, Note, Rejection, Sale, Skipped};
+use crate::model::{Content, Item, Money, Note, Rejection, Sale, Skipped};
 
 /// One frozen feed row: an item (`k` = "i"), a rejected row (`k` = "x", with its reason in `e`)
 /// or a skipped one (`k` = "s", with its warning, if any, in `e`).
@@ -30,6 +30,9 @@ struct Frozen {
     /// The external ID of an item; the location of a rejected row.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     x: Option<String>,
+    /// The card's content, when the row gives any.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    c: Option<Box<Content>>,
 }
 
 /// One frozen row as written: [`Frozen`] borrowing from the item, so freezing copies nothing.
@@ -50,6 +53,8 @@ struct FrozenRef<'a> {
     e: &'a [Note],
     #[serde(skip_serializing_if = "Option::is_none")]
     x: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    c: Option<&'a Content>,
 }
 
 /// Rows per frozen block.
@@ -92,20 +97,21 @@ impl Freezer {
             q: item.stock,
             e: &item.notes,
             x: item.external_id.as_deref(),
+            c: item.content.as_deref(),
         };
         self.push(&frozen)
     }
 
     pub fn rejection(&mut self, r: &Rejection) -> Option<Block> {
         let note = [Note { field: r.field.clone(), message: r.message.clone() }];
-        let frozen = FrozenRef { k: 'x', l: r.line, s: &r.sku, n: None, r: None, p: None, q: None, e: &note, x: Some(&r.location) };
+        let frozen = FrozenRef { k: 'x', l: r.line, s: &r.sku, n: None, r: None, p: None, q: None, e: &note, x: Some(&r.location), c: None };
         self.push(&frozen)
     }
 
     pub fn skipped(&mut self, skipped: &Skipped) -> Option<Block> {
         let note: Vec<Note> = skipped.warning.iter().map(|w| Note { field: "row".into(), message: w.clone() }).collect();
         let location = (!skipped.location.is_empty()).then_some(skipped.location.as_str());
-        let frozen = FrozenRef { k: 's', l: skipped.line, s: &skipped.sku, n: None, r: None, p: None, q: None, e: &note, x: location };
+        let frozen = FrozenRef { k: 's', l: skipped.line, s: &skipped.sku, n: None, r: None, p: None, q: None, e: &note, x: location, c: None };
         self.push(&frozen)
     }
 
@@ -170,6 +176,7 @@ pub fn decode(payload: &str, run_id: u64) -> Result<Thawed> {
             },
             stock: f.q,
             external_id: f.x.map(Into::into),
+            content: f.c,
             notes: f.e,
             missing: false,
         });
@@ -190,6 +197,7 @@ mod tests {
             sale: Sale::Absent,
             stock: Some(1),
             external_id: None,
+            content: None,
             notes: vec![],
             missing: false,
         }

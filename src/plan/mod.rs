@@ -108,6 +108,8 @@ pub struct NewProduct {
     pub stock_status: &'static str,
     /// Stored under `Rules::external_id_meta` after WooCommerce's own rows.
     pub external_id: Option<String>,
+    /// Description, short description and GTIN, when the feed gives any.
+    pub content: Option<Box<crate::model::Content>>,
     pub rows: Vec<ReportRow>,
 }
 
@@ -266,6 +268,10 @@ pub fn text_print(text: &str) -> u128 {
 pub struct FeedFacts {
     repeated_skus: HashMap<u128, Vec<u64>>,
     repeated_externals: HashMap<u128, Vec<u64>>,
+    /// GTINs on more than one row: a conflict for every copy that would write it.
+    repeated_gtins: HashMap<u128, Vec<u64>>,
+    /// Whether any row gives a GTIN (the shop's GTINs are read only then).
+    pub has_gtins: bool,
     /// The lines among `repeated_skus` that normalisation rejected (they still make the SKU repeated).
     rejected_copies: std::collections::HashSet<u64>,
 }
@@ -275,6 +281,7 @@ pub struct FeedFacts {
 pub struct FactsBuilder {
     skus: Vec<(u128, u64)>,
     externals: Vec<(u128, u64)>,
+    gtins: Vec<(u128, u64)>,
     rejected: Vec<u64>,
 }
 
@@ -283,6 +290,9 @@ impl FactsBuilder {
         self.skus.push((text_print(&item.key()), item.line));
         if let Some(x) = item.external_id.as_deref() {
             self.externals.push((text_print(x), item.line));
+        }
+        if let Some(g) = item.gtin() {
+            self.gtins.push((text_print(g), item.line));
         }
     }
 
@@ -308,7 +318,8 @@ impl FactsBuilder {
         let repeated_skus = repeated(self.skus);
         let rejected: std::collections::HashSet<u64> = self.rejected.into_iter().collect();
         let rejected_copies = repeated_skus.values().flatten().copied().filter(|l| rejected.contains(l)).collect();
-        FeedFacts { repeated_skus, repeated_externals: repeated(self.externals), rejected_copies }
+        let has_gtins = !self.gtins.is_empty();
+        FeedFacts { repeated_skus, repeated_externals: repeated(self.externals), repeated_gtins: repeated(self.gtins), has_gtins, rejected_copies }
     }
 }
 
@@ -443,6 +454,11 @@ impl<'a> Planner<'a> {
                     self.counts.conflict += 1;
                 }
                 Target::New => {
+                    if let Some(why) = self.gtin_conflict(item, None) {
+                        self.notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, "gtin", format!("{} {}: {why}", rules.row_word, item.line))));
+                        self.counts.conflict += 1;
+                        continue;
+                    }
                     let (new, warnings) = plan_create(item, rules);
                     self.notes.extend(warnings.into_iter().map(|w| (item.line, w)));
                     self.counts.created += 1;
@@ -451,6 +467,21 @@ impl<'a> Planner<'a> {
             }
         }
         !self.stopped
+    }
+
+    /// Why the row's GTIN may not be written for product `own` (`None`: a new product): it is on
+    /// another feed row too, or another live product holds it (WooCommerce's
+    /// `wc_product_has_global_unique_id`).
+    fn gtin_conflict(&self, item: &Item, own: Option<u64>) -> Option<String> {
+        let gtin = item.gtin()?;
+        let w = self.rules.row_word;
+        if let Some(lines) = self.facts.repeated_gtins.get(&text_print(gtin)) {
+            let list = lines.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+            return Some(format!("GTIN {gtin} appears {} times in the feed ({w}s {list}); nothing written for it", lines.len()));
+        }
+        let other = self.catalog.gtin_owners(gtin).into_iter().find(|id| Some(*id) != own)?;
+        let sku = self.catalog.product(other).and_then(|p| p.get(Key::Sku)).unwrap_or("");
+        Some(format!("GTIN {gtin} belongs to product {other} (SKU {sku:?}); WooCommerce keeps GTINs unique; nothing written for it"))
     }
 
     /// Plans one variable family now that its last row is in (the parent follows its variations).
@@ -908,6 +939,13 @@ fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
     if let Some(x) = &item.external_id {
         add(rules.external_id_meta, x.to_string());
     }
+    if let Some(c) = &item.content {
+        for (field, value) in [("description", &c.description), ("short_description", &c.short_description), ("gtin", &c.gtin)] {
+            if let Some(v) = value {
+                add(field, v.clone());
+            }
+        }
+    }
     drop_rows_unless(rules.report_rows, &mut rows);
     let new = NewProduct {
         sku: item.sku.to_string(),
@@ -918,6 +956,7 @@ fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
         stock: item.stock,
         stock_status,
         external_id: item.external_id.as_ref().map(|x| x.to_string()),
+        content: item.content.clone(),
         rows,
     };
     (new, warnings)

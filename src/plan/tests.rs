@@ -45,7 +45,7 @@ fn simple(cat: &mut Catalog, id: u64, sku: &str, regular: &str, stock: &str) {
 }
 
 fn item(line: u64, sku: &str, regular: Option<&str>, sale: Sale, stock: Option<i64>) -> Item {
-    Item { line, sku: sku.into(), name: None, regular: regular.map(|r| Money::from_stored(r).unwrap()), sale, stock, external_id: None, notes: vec![], missing: false }
+    Item { line, sku: sku.into(), name: None, regular: regular.map(|r| Money::from_stored(r).unwrap()), sale, stock, external_id: None, content: None, notes: vec![], missing: false }
 }
 
 #[test]

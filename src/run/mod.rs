@@ -193,7 +193,7 @@ impl Run<'_> {
             rules: self.rules(mode),
         };
         self.observer.progress(Progress { total: pass.total, ..Progress::starting("reading the shop") });
-        let catalog = self.read_shop(&pass).await?;
+        let catalog = self.read_shop(&pass, input.facts.has_gtins).await?;
         if mode == Mode::Doctor {
             input = Input::from_items(doctor::DOCTOR_LABEL, crate::doctor::items(&catalog));
             pass.total = input.items;
@@ -230,9 +230,10 @@ impl Run<'_> {
         }
     }
 
-    /// The shop as it is now, in one pass (every row the doctor compares, for `doctor`).
-    async fn read_shop(&mut self, pass: &Pass) -> Result<Catalog> {
-        let catalog = Catalog::load(&mut self.conn, self.settings, self.shop, pass.mode == Mode::Doctor).await?;
+    /// The shop as it is now, in one pass (every row the doctor compares, for `doctor`; the
+    /// GTINs when the feed gives some).
+    async fn read_shop(&mut self, pass: &Pass, gtins: bool) -> Result<Catalog> {
+        let catalog = Catalog::load(&mut self.conn, self.settings, self.shop, pass.mode == Mode::Doctor, gtins).await?;
         tracing::info!(
             products = catalog.len(),
             ms = pass.started.elapsed().as_millis() as u64,

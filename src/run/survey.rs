@@ -152,6 +152,7 @@ impl<'a> Survey<'a> {
                     sale: crate::model::Sale::Absent,
                     stock: Some(0),
                     external_id: None,
+            content: None,
                     notes: Vec::new(),
                     missing: true,
                 })

@@ -165,6 +165,8 @@ enum Tag {
     Rest,
     Goods,
     Good,
+    Description,
+    Barcode,
 }
 
 impl Tag {
@@ -188,6 +190,8 @@ impl Tag {
             "Остаток" => Tag::Rest,
             "Товары" => Tag::Goods,
             "Товар" => Tag::Good,
+            "Описание" => Tag::Description,
+            "Штрихкод" => Tag::Barcode,
             _ => Tag::Other,
         }
     }
@@ -230,7 +234,10 @@ impl Cursor {
     /// Whether the innermost open element is one whose text woosync reads.
     fn wants_text(&self) -> bool {
         self.depth > 0
-            && matches!(self.tags[self.depth - 1], Tag::Id | Tag::Article | Tag::Name | Tag::Quantity | Tag::PriceTypeId | Tag::PerUnit)
+            && matches!(
+                self.tags[self.depth - 1],
+                Tag::Id | Tag::Article | Tag::Name | Tag::Quantity | Tag::PriceTypeId | Tag::PerUnit | Tag::Description | Tag::Barcode
+            )
     }
 
     /// Whether the open elements end with `tail`.
@@ -365,6 +372,9 @@ struct Named {
 struct Good {
     article: Option<String>,
     name: Option<String>,
+    /// `Описание`: HTML as 1C gives it (entities decoded by the XML reader).
+    description: Option<String>,
+    barcode: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -405,6 +415,8 @@ fn read_import(path: &Path) -> Result<Catalogue> {
                             Tag::Id => *id = text.to_string(),
                             Tag::Article => g.article = Some(text.to_string()).filter(|s| !s.is_empty()),
                             Tag::Name => g.name = Some(text.to_string()).filter(|s| !s.is_empty()),
+                            Tag::Description => g.description = Some(text.to_string()).filter(|s| !s.is_empty()),
+                            Tag::Barcode => g.barcode = Some(text.to_string()).filter(|s| !s.is_empty()),
                             _ => {}
                         }
                     } else if name == Tag::Good && cur.at(&[Tag::Goods]) {
@@ -444,6 +456,7 @@ struct Offer {
     id: String,
     article: Option<String>,
     name: Option<String>,
+    barcode: Option<String>,
     /// (`ИдТипаЦены`, `ЦенаЗаЕдиницу`) in document order.
     prices: Vec<(String, String)>,
     quantity: Option<String>,
@@ -485,6 +498,8 @@ impl Locate for Places {
             Some((Field::Sku, _)) => "/Артикул".into(),
             Some((Field::Name, _)) => "/Наименование".into(),
             Some((Field::ExternalId, _)) => "/Ид".into(),
+            Some((Field::Description, _)) | Some((Field::ShortDescription, _)) => " (the good's Описание in import.xml)".into(),
+            Some((Field::Gtin, _)) => "/Штрихкод (or the good's Штрихкод in import.xml)".into(),
             Some((Field::RegularPrice, _)) => price_path(self.regular.as_deref()),
             Some((Field::SalePrice, _)) => price_path(self.sale.as_deref()),
             Some((Field::Stock, part)) => match self.warehouses.get(part) {
@@ -593,6 +608,7 @@ impl OfferParser {
                     Tag::Id => o.id = text.to_string(),
                     Tag::Article => o.article = Some(text.to_string()).filter(|s| !s.is_empty()),
                     Tag::Name => o.name = Some(text.to_string()).filter(|s| !s.is_empty()),
+                    Tag::Barcode => o.barcode = Some(text.to_string()).filter(|s| !s.is_empty()),
                     Tag::Quantity => o.quantity = Some(text.to_string()),
                     Tag::Store => {
                         if let Some(store) = opened_store {
@@ -846,6 +862,12 @@ fn record(mut o: Offer, n: u64, p: &Places, import: Option<&Catalogue>) -> RawRe
     }
     if let Some(name) = name {
         r.set(Field::Name, name);
+    }
+    if let Some(d) = good.and_then(|g| g.description.clone()) {
+        r.set(Field::Description, d);
+    }
+    if let Some(b) = o.barcode.take().or_else(|| good.and_then(|g| g.barcode.clone())) {
+        r.set(Field::Gtin, b);
     }
     if o.id.is_empty() {
         r.reject(Some((Field::ExternalId, 0)), "the offer has no Ид".into());

@@ -285,6 +285,9 @@ pub(crate) fn map_columns(headers: &[String], columns: &Columns, at: &str, lette
         (Field::SalePrice, &columns.sale_price),
         (Field::Name, &columns.name),
         (Field::ExternalId, &columns.external_id),
+        (Field::Description, &columns.description),
+        (Field::ShortDescription, &columns.short_description),
+        (Field::Gtin, &columns.gtin),
     ] {
         if let (Some(name), None) = (explicit, index[field as usize]) {
             return Err(Error::Source(format!(
