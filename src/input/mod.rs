@@ -62,7 +62,7 @@ impl Input {
         journal::Provenance {
             label: &self.label,
             sha256: &self.sha256,
-            rows: (self.items + self.rejections.len() + self.skipped) as u64,
+            rows: (self.items + self.rejections.len()) as u64,
             invalid: self.rejections.len() as u64,
         }
     }
