@@ -34,6 +34,9 @@ struct Pointers {
     /// The path (relative to an item) of each field, `None` when not read.
     fields: [Option<FieldPath>; FIELDS],
     more_stock: Vec<FieldPath>,
+    /// Card fields read by their own name without being configured: a value there that is not
+    /// text (an ERP's own `description` object, say) is ignored rather than rejecting the row.
+    implicit: [bool; FIELDS],
 }
 
 impl Locate for Pointers {
@@ -70,7 +73,11 @@ fn pointers(src: &HttpSource) -> Result<Pointers> {
         fields[f as usize] = Some(parse(f, &c.name_of(f))?);
     }
     let more_stock = c.stock_names().iter().skip(1).map(|s| parse(Field::Stock, s)).collect::<Result<_>>()?;
-    Ok(Pointers { items: src.items.clone(), fields, more_stock })
+    let mut implicit = [false; FIELDS];
+    for (f, configured) in [(Field::Description, &c.description), (Field::ShortDescription, &c.short_description), (Field::Gtin, &c.gtin)] {
+        implicit[f as usize] = configured.is_none();
+    }
+    Ok(Pointers { items: src.items.clone(), fields, more_stock, implicit })
 }
 
 /// A JSON value as cell text: strings as they are, numbers as written, null as empty.
@@ -100,6 +107,7 @@ fn record(item: &Value, p: &Pointers, line: u64, page: u32, index: u32) -> RawRe
         let Some(v) = path.find(item) else { continue };
         match cell(v) {
             Ok(text) => r.set(f, text),
+            Err(_) if p.implicit[f as usize] => {}
             Err(m) => r.reject(Some((f, 0)), m),
         }
     }
@@ -558,6 +566,35 @@ mod tests {
         assert_eq!(cell(&serde_json::json!(123)).unwrap(), "123");
         assert_eq!(cell(&serde_json::json!(null)).unwrap(), "");
         assert!(cell(&serde_json::json!({"a": 1})).unwrap_err().contains("object"));
+    }
+
+    #[test]
+    fn an_unconfigured_card_field_that_is_not_text_is_ignored() {
+        let src = crate::config::HttpSource {
+            url: crate::config::Secret("http://127.0.0.1/api".into()),
+            label: String::new(),
+            method: "GET".into(),
+            headers: vec![],
+            basic_auth: None,
+            timeout: Duration::from_secs(1),
+            retries: 0,
+            retry_base: Duration::from_millis(1),
+            items: String::new(),
+            paging: Paging::None,
+            max_pages: 1,
+            max_requests_per_sec: None,
+            max_response_bytes: 1 << 20,
+            columns: crate::config::Columns::default(),
+        };
+        let item = serde_json::json!({"sku": "A-1", "description": {"ru": "текст"}, "gtin": "4600000000017"});
+        let r = record(&item, &pointers(&src).unwrap(), 1, 1, 0);
+        assert_eq!((r.problem.as_ref(), r.get(Field::Description), r.get(Field::Gtin)), (None, None, Some("4600000000017")));
+        let configured = crate::config::HttpSource {
+            columns: crate::config::Columns { description: Some("/description".into()), ..Default::default() },
+            ..src
+        };
+        let r = record(&item, &pointers(&configured).unwrap(), 1, 1, 0);
+        assert!(r.problem.unwrap().message.contains("found an object"), "a configured field is held to its type");
     }
 
     #[test]
