@@ -333,4 +333,13 @@ skip_total_rows = false
         let err = parse(&format!("{MINIMAL}skip_rows = [{{ column = \"sku\", match = \"x\" }}]\n")).unwrap_err().to_string();
         assert!(err.contains("unknown field `match`"), "{err}");
     }
+
+    #[test]
+    fn an_empty_http_path_is_refused_for_every_field() {
+        let http = "[database]\nurl = \"mysql://u:p@h/s\"\n[source]\ntype = \"http\"\nurl = \"https://erp/api\"\n[source.columns]\n";
+        for key in ["sku", "regular_price", "description", "gtin"] {
+            let err = parse(&format!("{http}{key} = \"\"\n")).unwrap_err().to_string();
+            assert!(err.contains(&format!("[source.columns] {key} = \"\": expected a JSON pointer")), "{err}");
+        }
+    }
 }

@@ -193,18 +193,27 @@ impl OneOrMany {
 }
 
 impl Columns {
+    /// What `[source.columns]` names for a field of one source (every field but the stock,
+    /// which may have several), if anything.
+    pub fn configured(&self, field: Field) -> Option<&String> {
+        match field {
+            Field::Sku => self.sku.as_ref(),
+            Field::Name => self.name.as_ref(),
+            Field::RegularPrice => self.regular_price.as_ref(),
+            Field::SalePrice => self.sale_price.as_ref(),
+            Field::Stock => None,
+            Field::ExternalId => self.external_id.as_ref(),
+            Field::Description => self.description.as_ref(),
+            Field::ShortDescription => self.short_description.as_ref(),
+            Field::Gtin => self.gtin.as_ref(),
+        }
+    }
+
     /// The configured name of a field's source (the stock's first one), else the field's own name.
     pub fn name_of(&self, field: Field) -> String {
         let configured = match field {
-            Field::Sku => self.sku.clone(),
-            Field::Name => self.name.clone(),
-            Field::RegularPrice => self.regular_price.clone(),
-            Field::SalePrice => self.sale_price.clone(),
             Field::Stock => self.stock.as_ref().and_then(|s| s.names().first().cloned()),
-            Field::ExternalId => self.external_id.clone(),
-            Field::Description => self.description.clone(),
-            Field::ShortDescription => self.short_description.clone(),
-            Field::Gtin => self.gtin.clone(),
+            _ => self.configured(field).cloned(),
         };
         configured.unwrap_or_else(|| field.name().to_string())
     }
@@ -488,20 +497,12 @@ fn parse_source(mut src: SourceSection, base: &Path) -> Result<Source> {
             Ok(Source::Xlsx(XlsxSource { path: path(src.path, "path")?, sheet, header_row: src.header_row.unwrap_or(1), columns }))
         }
         "commerceml" => {
-            for (key, v) in [
-                ("sku", &columns.sku),
-                ("name", &columns.name),
-                ("external_id", &columns.external_id),
-                ("description", &columns.description),
-                ("short_description", &columns.short_description),
-                ("gtin", &columns.gtin),
-            ] {
-                if v.is_some() {
-                    return Err(Error::Config(format!(
-                        "[source.columns] {key} does not apply to commerceml: it reads Артикул, Наименование, Ид, Описание and Штрихкод; \
-                         map regular_price and sale_price to price types and stock to warehouses"
-                    )));
-                }
+            let fixed = [Field::Sku, Field::Name, Field::ExternalId, Field::Description, Field::ShortDescription, Field::Gtin];
+            if let Some(key) = fixed.into_iter().find(|f| columns.configured(*f).is_some()).map(Field::name) {
+                return Err(Error::Config(format!(
+                    "[source.columns] {key} does not apply to commerceml: it reads Артикул, Наименование, Ид, Описание and Штрихкод; \
+                     map regular_price and sale_price to price types and stock to warehouses"
+                )));
             }
             let import = src.import_path.map(|p| if p.is_absolute() { p } else { base.join(p) });
             Ok(Source::CommerceMl(CmlSource { offers: path(src.path, "path")?, import, columns }))
@@ -606,18 +607,8 @@ fn parse_http(src: SourceSection, columns: Columns) -> Result<Source> {
             }
         }
     };
-    for (key, v) in [
-        ("sku", &columns.sku),
-        ("name", &columns.name),
-        ("regular_price", &columns.regular_price),
-        ("sale_price", &columns.sale_price),
-        ("external_id", &columns.external_id),
-    ] {
-        if let Some(v) = v {
-            if v.is_empty() {
-                return Err(Error::Config(format!("[source.columns] {key} = \"\": expected a JSON pointer like \"/article\" or a field name")));
-            }
-        }
+    if let Some(key) = Field::ALL.into_iter().find(|f| columns.configured(*f).is_some_and(|v| v.is_empty())).map(Field::name) {
+        return Err(Error::Config(format!("[source.columns] {key} = \"\": expected a JSON pointer like \"/article\" or a field name")));
     }
     if let Some(rate) = max_requests_per_sec {
         if !(rate > 0.0 && rate.is_finite()) {

@@ -74,8 +74,8 @@ fn pointers(src: &HttpSource) -> Result<Pointers> {
     }
     let more_stock = c.stock_names().iter().skip(1).map(|s| parse(Field::Stock, s)).collect::<Result<_>>()?;
     let mut implicit = [false; FIELDS];
-    for (f, configured) in [(Field::Description, &c.description), (Field::ShortDescription, &c.short_description), (Field::Gtin, &c.gtin)] {
-        implicit[f as usize] = configured.is_none();
+    for f in [Field::Description, Field::ShortDescription, Field::Gtin] {
+        implicit[f as usize] = c.configured(f).is_none();
     }
     Ok(Pointers { items: src.items.clone(), fields, more_stock, implicit })
 }
