@@ -129,3 +129,9 @@ CREATE TABLE `{prefix}wc_product_attributes_lookup` (
   PRIMARY KEY (`product_or_parent_id`,`term_id`,`product_id`,`taxonomy`),
   KEY `is_variation_attribute_term_id` (`is_variation_attribute`,`term_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;
+
+CREATE TABLE `{prefix}wc_category_lookup` (
+  `category_tree_id` bigint(20) unsigned NOT NULL,
+  `category_id` bigint(20) unsigned NOT NULL,
+  PRIMARY KEY (`category_tree_id`,`category_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;

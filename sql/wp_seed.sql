@@ -13,6 +13,7 @@ INSERT INTO `{prefix}term_taxonomy` VALUES (1,1,'category','',0,1),(2,2,'product
  (12,12,'product_visibility','',0,0),(13,13,'product_visibility','',0,0),(14,14,'product_visibility','',0,0),
  (15,15,'product_cat','',0,0);
 INSERT INTO `{prefix}termmeta` (term_id, meta_key, meta_value) VALUES (15,'product_count_product_cat','0');
+INSERT INTO `{prefix}wc_category_lookup` (category_tree_id, category_id) VALUES (15,15);
 INSERT INTO `{prefix}options` (option_name, option_value, autoload) VALUES
  ('siteurl','http://shop.example','on'),
  ('home','http://shop.example','on'),
@@ -22,6 +23,7 @@ INSERT INTO `{prefix}options` (option_name, option_value, autoload) VALUES
  ('woocommerce_db_version','9.9.5','on'),
  ('woocommerce_schema_version','920','on'),
  ('default_product_cat','15','on'),
+ ('product_cat_children','a:0:{}','auto'),
  ('woocommerce_manage_stock','yes','on'),
  ('woocommerce_notify_no_stock_amount','0','on'),
  ('woocommerce_hide_out_of_stock_items','no','on'),

@@ -16,7 +16,9 @@ pub const VERSION_TRANSIENTS: [&str; 3] = [
     "_transient_filter_data-transient-version",
 ];
 
-pub const FIXED_TRANSIENTS: [&str; 4] = ["wc_products_onsale", "wc_featured_products", "wc_outofstock_count", "wc_low_stock_count"];
+/// Deleted by every product save: the four lists (`wc_delete_product_transients()`) and the
+/// category counts the storefront shows (`_wc_term_recount()`, CATALOGUE.md f2/f3).
+pub const FIXED_TRANSIENTS: [&str; 5] = ["wc_products_onsale", "wc_featured_products", "wc_outofstock_count", "wc_low_stock_count", "wc_term_counts"];
 
 pub const PARENT_TRANSIENTS: [&str; 4] = ["wc_var_prices_", "wc_product_children_", "wc_child_has_weight_", "wc_child_has_dimensions_"];
 
@@ -89,7 +91,8 @@ mod tests {
     #[test]
     fn every_transient_goes_with_its_timeout() {
         let rows = transient_rows(&[40]);
-        assert_eq!(rows.len(), (4 + 4) * 2);
+        assert_eq!(rows.len(), (5 + 4) * 2);
+        assert!(rows.contains(&"_transient_timeout_wc_term_counts".to_string()), "category counts go with every save");
         assert!(rows.contains(&"_transient_wc_var_prices_40".to_string()));
         assert!(rows.contains(&"_transient_timeout_wc_product_children_40".to_string()));
         assert!(rows.contains(&"_transient_timeout_wc_products_onsale".to_string()));

@@ -101,18 +101,50 @@ pub struct Content {
     /// WooCommerce's GTIN/UPC/EAN/ISBN (`_global_unique_id`), digits and `-` only.
     #[serde(rename = "g", skip_serializing_if = "Option::is_none", default)]
     pub gtin: Option<String>,
+    /// The product's categories: one path (root first) per category the product is in.
+    #[serde(rename = "c", skip_serializing_if = "Option::is_none", default)]
+    pub categories: Option<Vec<CategoryPath>>,
 }
 
 impl Content {
     pub fn is_empty(&self) -> bool {
-        self.description.is_none() && self.short_description.is_none() && self.gtin.is_none()
+        self.description.is_none() && self.short_description.is_none() && self.gtin.is_none() && self.categories.is_none()
     }
+}
+
+/// A category as the feed names it: its ancestors and itself, root first.
+pub type CategoryPath = Vec<Segment>;
+
+/// One level of a category path: the name as the feed gives it and, from CommerceML, the
+/// group's `Ид` (kept in the term's meta, so a group renamed in 1C is still found).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Segment {
+    #[serde(rename = "n")]
+    pub name: String,
+    #[serde(rename = "i", skip_serializing_if = "Option::is_none", default)]
+    pub id: Option<String>,
+}
+
+impl Segment {
+    pub fn named(name: &str) -> Segment {
+        Segment { name: name.to_string(), id: None }
+    }
+}
+
+/// A path as people write it: `Одежда > Детская > Боди`.
+pub fn path_text(path: &[Segment]) -> String {
+    path.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(" > ")
 }
 
 impl Item {
     /// The GTIN the row gives, if any.
     pub fn gtin(&self) -> Option<&str> {
         self.content.as_ref().and_then(|c| c.gtin.as_deref())
+    }
+
+    /// The category paths the row gives, if any.
+    pub fn categories(&self) -> &[CategoryPath] {
+        self.content.as_ref().and_then(|c| c.categories.as_deref()).unwrap_or(&[])
     }
 
     /// The identity key: SKUs compare the way the shop's `utf8mb4_unicode_520_ci` collation

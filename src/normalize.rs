@@ -15,7 +15,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 
 use crate::config::RowRules;
-use crate::model::{Content, Fractional, Item, Money, Note, Rejection, Sale, Skipped};
+use crate::model::{CategoryPath, Content, Fractional, Item, Money, Note, Rejection, Sale, Segment, Skipped};
 use crate::source::{Field, Locate, RawRecord};
 use crate::widths::{thousands, Widths};
 
@@ -191,7 +191,7 @@ pub fn normalize_record(r: &RawRecord, at: &dyn Locate, rules: &Rules) -> Result
             stock = Some(0);
         }
     }
-    let content = content(r, &mut notes).map_err(|(field, m)| reject(Some((field, 0)), m))?;
+    let content = content(r, &rules.rows.category_separator, &mut notes).map_err(|(field, m)| reject(Some((field, 0)), m))?;
     Ok(Item {
         line: r.line,
         sku: sku.into(),
@@ -211,7 +211,7 @@ pub const MAX_GTIN_CHARS: usize = 100;
 
 /// The card's texts (as given; blank = not given) and GTIN (digits and `-` kept, as WooCommerce
 /// keeps them; a value with no digit is left out with a warning).
-fn content(r: &RawRecord, notes: &mut Vec<Note>) -> Result<Option<Box<Content>>, (Field, String)> {
+fn content(r: &RawRecord, separator: &str, notes: &mut Vec<Note>) -> Result<Option<Box<Content>>, (Field, String)> {
     let text = |f: Field| r.get(f).filter(|s| !s.trim().is_empty()).map(str::to_string);
     let gtin = match r.get(Field::Gtin).map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
@@ -231,8 +231,72 @@ fn content(r: &RawRecord, notes: &mut Vec<Note>) -> Result<Option<Box<Content>>,
             }
         }
     };
-    let content = Content { description: text(Field::Description), short_description: text(Field::ShortDescription), gtin };
+    let categories = match (&r.paths, r.get(Field::Category)) {
+        (Some(paths), _) => checked_paths(paths.clone()),
+        (None, Some(cell)) => category_paths(cell, separator),
+        (None, None) => Ok(None),
+    }
+    .map_err(|m| (Field::Category, m))?;
+    let content = Content { description: text(Field::Description), short_description: text(Field::ShortDescription), gtin, categories };
     Ok((!content.is_empty()).then(|| Box::new(content)))
+}
+
+/// The deepest category path a row may give (WooCommerce has no limit; a deeper one is a
+/// mistake in the feed, such as the wrong separator).
+pub const MAX_CATEGORY_DEPTH: usize = 10;
+/// `wp_terms.name` is a VARCHAR(200), holding the name as WordPress stores it (`&` as `&amp;`).
+pub const MAX_TERM_NAME_CHARS: usize = 200;
+
+/// A category cell: paths split by `|`, levels by `separator`, each level trimmed. A blank cell
+/// gives none (the categories are left alone).
+pub fn category_paths(cell: &str, separator: &str) -> Result<Option<Vec<CategoryPath>>, String> {
+    if cell.trim().is_empty() {
+        return Ok(None);
+    }
+    let mut paths = Vec::new();
+    for text in cell.split('|') {
+        let text = text.trim();
+        let levels: Vec<&str> = text.split(separator).map(str::trim).collect();
+        if let Some(at) = levels.iter().position(|l| l.is_empty()) {
+            let which = if text.is_empty() { "an empty path (two `|` in a row, or one at an end)".to_string() } else { format!("an empty level {} in path `{text}`", at + 1) };
+            return Err(format!("category {which}; expected names separated by `{separator}`, paths by `|`"));
+        }
+        paths.push(levels.into_iter().map(Segment::named).collect());
+    }
+    checked_paths(paths)
+}
+
+/// Paths held to WordPress's limits, repeats dropped.
+fn checked_paths(paths: Vec<CategoryPath>) -> Result<Option<Vec<CategoryPath>>, String> {
+    let mut kept: Vec<CategoryPath> = Vec::new();
+    for path in paths {
+        let text = crate::model::path_text(&path);
+        if path.len() > MAX_CATEGORY_DEPTH {
+            return Err(format!("category path `{text}` is {} levels deep; expected at most {MAX_CATEGORY_DEPTH} (is the separator right?)", path.len()));
+        }
+        for s in &path {
+            if s.name.trim().is_empty() {
+                return Err(format!("category path `{text}` has a level without a name"));
+            }
+            if has_control(&s.name) {
+                return Err(format!("category `{}` contains control characters (tab, newline, ...)", s.name.escape_debug()));
+            }
+            let stored = crate::woo::terms::stored_name(&s.name).chars().count();
+            if stored > MAX_TERM_NAME_CHARS {
+                return Err(format!(
+                    "category name `{}…` is {stored} characters as WordPress stores it; a term name holds at most {MAX_TERM_NAME_CHARS}",
+                    s.name.chars().take(40).collect::<String>()
+                ));
+            }
+            if crate::woo::terms::stored_name(&s.name).is_empty() {
+                return Err(format!("category `{}` has nothing left once WordPress cleans it (tags, %-codes)", s.name));
+            }
+        }
+        if !kept.contains(&path) {
+            kept.push(path);
+        }
+    }
+    Ok((!kept.is_empty()).then_some(kept))
 }
 
 /// Control characters (C0, DEL, C1), checked byte-wise for the common ASCII case.
@@ -561,5 +625,19 @@ mod tests {
         let mut r = rec([Some("L-1"), None, None, None, Some("1")]);
         r.reject(None, "expected 5 columns".into());
         assert!(matches!(normalize_row(&r, &Here, &groups), Row::Rejected(_)), "a malformed row is reported, not skipped");
+    }
+
+    #[test]
+    fn category_cells_become_paths() {
+        let names = |p: Option<Vec<CategoryPath>>| p.unwrap().iter().map(|p| p.iter().map(|s| s.name.clone()).collect::<Vec<_>>()).collect::<Vec<_>>();
+        assert_eq!(names(category_paths(" Одежда > Детская >  Боди ", " > ").unwrap()), vec![vec!["Одежда", "Детская", "Боди"]]);
+        assert_eq!(names(category_paths("A/B|C|A/B", "/").unwrap()), vec![vec!["A", "B"], vec!["C"]], "repeats dropped");
+        assert_eq!(category_paths("   ", " > ").unwrap(), None, "blank: left alone");
+        assert!(category_paths("A >  > B", " > ").unwrap_err().contains("an empty level 2 in path `A >  > B`"));
+        assert!(category_paths("A|", " > ").unwrap_err().contains("an empty path"));
+        let deep = (0..11).map(|i| i.to_string()).collect::<Vec<_>>().join("/");
+        assert!(category_paths(&deep, "/").unwrap_err().contains("11 levels deep"));
+        assert!(category_paths(&"&".repeat(41), "/").unwrap_err().contains("205 characters as WordPress stores it"), "`&` counts as `&amp;`");
+        assert!(category_paths("A\tB", "/").unwrap_err().contains("control characters"));
     }
 }

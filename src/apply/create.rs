@@ -149,7 +149,9 @@ pub(super) async fn insert_products(
             meta.push((id, external_id_meta, s(x)));
         }
         terms.push((id, shop.simple_tt));
-        if let Some(cat) = shop.default_cat_tt {
+        if !c.categories.is_empty() {
+            terms.extend(c.categories.iter().map(|(_, tt)| (id, *tt)));
+        } else if let Some(cat) = shop.default_cat_tt {
             terms.push((id, cat));
         }
         if c.stock_status == woo::OUTOFSTOCK {

@@ -4,6 +4,7 @@
 //! looks for the row); any other error stops the run (resumable).
 //! In a dry run the same path is walked and nothing is sent to the database.
 
+pub mod categories;
 mod create;
 pub mod statements;
 
@@ -49,6 +50,8 @@ pub struct ChunkDone {
     pub created_ids: Vec<u64>,
     /// IDs of the existing products and variations it updated (not the re-synced parents).
     pub updated_ids: Vec<u64>,
+    /// Categories whose count or count meta it wrote (the object cache's term entries go).
+    pub category_terms: Vec<u64>,
 }
 
 /// Summarises a chunk without writing (dry run), or after writing it.
@@ -223,6 +226,25 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
     let mut term_remove: Vec<u64> = Vec::new();
     let mut count_delta: i64 = 0;
     let mut touched: Vec<u64> = Vec::new();
+    let mut categories = categories::Touched::default();
+    for c in &creates {
+        categories.visible.extend(c.categories.iter().map(|(t, _)| *t));
+    }
+    let mut cat_add: Vec<(u64, u64)> = Vec::new();
+    let mut cat_remove: Vec<(u64, u64)> = Vec::new();
+    for u in &updates {
+        if let Some(m) = &u.categories {
+            cat_add.extend(m.add.iter().map(|(_, tt)| (u.id, *tt)));
+            cat_remove.extend(m.remove.iter().map(|(_, tt)| (u.id, *tt)));
+            for (term, tt) in m.add.iter().chain(&m.remove) {
+                categories.visible.insert(*term);
+                if u.published {
+                    categories.direct.insert(*tt);
+                }
+            }
+            categories.published |= u.published;
+        }
+    }
     for u in &updates {
         for op in &u.ops {
             match op {
@@ -271,6 +293,17 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
         .await?;
     }
     run_all(&mut tx, statements::touch(p, &touched, &local, &gmt)).await?;
+    if !cat_remove.is_empty() {
+        tx.exec_drop(
+            format!("DELETE FROM `{p}term_relationships` WHERE (object_id, term_taxonomy_id) IN ({})", vec!["(?, ?)"; cat_remove.len()].join(", ")),
+            cat_remove.iter().flat_map(|(id, tt)| [mysql_async::Value::from(*id), mysql_async::Value::from(*tt)]).collect::<Vec<_>>(),
+        )
+        .await?;
+    }
+    run_all(&mut tx, statements::add_terms(p, &cat_add)).await?;
+    if !categories.is_empty() {
+        done.category_terms = categories::recount(&mut tx, shop, &target.rules.categories.tree, &categories).await?;
+    }
     if !done.parents.is_empty() {
         let parents = &done.parents;
         tx.exec_drop(

@@ -60,6 +60,15 @@ struct Item {
     sku: String,
     cents: u64,
     stock: i64,
+    /// A category path (the category scenarios' new products only).
+    category: Option<String>,
+}
+
+/// The `i`-th of 450 leaves of a three-level tree of 500 categories (5 roots × 9 × 10).
+fn category_of(i: usize) -> String {
+    let leaf = i % 450;
+    let (root, sub) = (leaf / 90, leaf / 10);
+    format!("Раздел {root} > Подраздел {root}.{sub} > Категория {root}.{sub}.{leaf}")
 }
 
 fn price(cents: u64) -> String {
@@ -125,8 +134,17 @@ async fn main() {
     if let Some(redis) = &a.redis {
         object_cache(&plain, redis, &mut items).await;
     }
-    let new: Vec<Item> = (0..a.creates).map(|i| Item { sku: format!("NEW-{i:07}"), cents: 1000 + i as u64, stock: (i % 20) as i64 }).collect();
+    let new: Vec<Item> = (0..a.creates).map(|i| Item { sku: format!("NEW-{i:07}"), cents: 1000 + i as u64, stock: (i % 20) as i64, category: None }).collect();
     plain.run(&format!("create {} new products", a.creates), &items, &new, a.creates).await;
+    // Product cards: new products in a three-level tree of 500 categories (created by the run),
+    // then the steady state with categories kept in step and nothing to change.
+    let mut items: Vec<Item> = items.into_iter().chain(new).collect();
+    let carded: Vec<Item> = (0..a.creates).map(|i| Item { sku: format!("CARD-{i:07}"), cents: 2000 + i as u64, stock: (i % 20) as i64, category: Some(category_of(i)) }).collect();
+    plain.run(&format!("create {} new products in 500 new categories", a.creates), &items, &carded, a.creates).await;
+    items.extend(carded);
+    plain.run("nothing changed (category column, no update_content)", &items, &[], 0).await;
+    let content = Scenario { extra: "[sync]\nupdate_content = [\"categories\"]\n".into(), ..plain.clone() };
+    content.run("nothing changed, update_content = [\"categories\"]", &items, &[], 0).await;
 }
 
 /// The same runs with and without the shop's object cache in Redis, which holds every
@@ -169,10 +187,10 @@ fn build_items(products: usize) -> Vec<Item> {
     for i in 0..products {
         if i % 50 == 49 {
             for v in 0..3 {
-                items.push(Item { sku: format!("SKU-{i:07}-{v}"), cents: 1500 + v * 100, stock: 5 });
+                items.push(Item { sku: format!("SKU-{i:07}-{v}"), cents: 1500 + v * 100, stock: 5, category: None });
             }
         } else {
-            items.push(Item { sku: format!("SKU-{i:07}"), cents: 1000 + (i as u64 % 9000), stock: (i % 40) as i64 });
+            items.push(Item { sku: format!("SKU-{i:07}"), cents: 1000 + (i as u64 % 9000), stock: (i % 40) as i64, category: None });
         }
     }
     items
@@ -223,13 +241,20 @@ async fn run(&self, name: &str, items: &[Item], new: &[Item], changed: usize) {
     let (exe, dir, url) = (self.exe, self.dir, self.url);
     let feed = dir.path().join("feed.csv");
     let mut text = String::with_capacity(items.len() * 32);
-    text.push_str("sku,name,regular_price,stock\n");
+    let categories = items.iter().chain(new).any(|it| it.category.is_some());
+    text.push_str(if categories { "sku,name,regular_price,stock,category\n" } else { "sku,name,regular_price,stock\n" });
     for it in items.iter().chain(new) {
-        text.push_str(&format!("{},Bench {},{},{}\n", it.sku, it.sku, price(it.cents), it.stock));
+        text.push_str(&format!("{},Bench {},{},{}", it.sku, it.sku, price(it.cents), it.stock));
+        if categories {
+            text.push(',');
+            text.push_str(it.category.as_deref().unwrap_or(""));
+        }
+        text.push('\n');
     }
     std::fs::write(&feed, text).unwrap();
     let config: PathBuf = dir.path().join("bench.toml");
-    std::fs::write(&config, format!("[database]\ntable_prefix = \"wp_\"\n[source]\ntype = \"csv\"\npath = \"feed.csv\"\n{}", self.extra)).unwrap();
+    let columns = if categories { "[source.columns]\ncategory = \"category\"\n" } else { "" };
+    std::fs::write(&config, format!("[database]\ntable_prefix = \"wp_\"\n[source]\ntype = \"csv\"\npath = \"feed.csv\"\n{columns}{}", self.extra)).unwrap();
     let started = Instant::now();
     let child = Command::new(exe)
         .args(["sync", "--config"])

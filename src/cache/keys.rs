@@ -49,7 +49,7 @@ pub struct Invalidation {
 }
 
 /// The product lists WooCommerce caches for 30 days with no version (`wc_delete_product_transients`).
-const LISTS: [&str; 4] = ["wc_products_onsale", "wc_featured_products", "wc_outofstock_count", "wc_low_stock_count"];
+const LISTS: [&str; 5] = ["wc_products_onsale", "wc_featured_products", "wc_outofstock_count", "wc_low_stock_count", "wc_term_counts"];
 /// The version transients product caches are checked against.
 const VERSIONS: [&str; 3] = ["product-transient-version", "product_query-transient-version", "filter_data-transient-version"];
 
@@ -67,6 +67,7 @@ pub fn after_write(keys: &Keys, products: &[u64], parents: &[u64], term: Option<
             keys.key("posts", &id.to_string()),
             keys.key("posts", &format!("post_parent:{id}")),
             keys.key("product_visibility_relationships", &id.to_string()),
+            keys.key("product_cat_relationships", &id.to_string()),
             keys.key(&object, "lookup_table"),
             keys.key(&object, &format!("wc_{object}_cache_prefix")),
         ]);
@@ -86,6 +87,19 @@ pub fn after_write(keys: &Keys, products: &[u64], parents: &[u64], term: Option<
         last_changed: vec![keys.key("posts", "last_changed"), keys.key("terms", "last_changed")],
         versions: VERSIONS.iter().map(|v| keys.key("transient", v)).collect(),
     }
+}
+
+/// What creating, renaming or recounting categories asks of the cache: each term's object and
+/// its meta (`clean_term_cache()`); with the tree changed (`hierarchy`), the autoloaded options
+/// that hold `product_cat_children`; `terms:last_changed` moves.
+pub fn after_categories(keys: &Keys, terms: &[u64], hierarchy: bool) -> Invalidation {
+    let mut delete: Vec<String> = terms.iter().flat_map(|t| [keys.key("terms", &t.to_string()), keys.key("term_meta", &t.to_string())]).collect();
+    if hierarchy {
+        delete.extend([keys.key("options", "alloptions"), keys.key("options", "notoptions"), keys.key("options", "product_cat_children")]);
+    }
+    delete.sort_unstable();
+    delete.dedup();
+    Invalidation { delete, last_changed: vec![keys.key("terms", "last_changed")], versions: Vec::new() }
 }
 
 /// `microtime()` as WordPress stores it in a `last_changed` key: `"0.51692800 1796167288"`.
@@ -115,6 +129,7 @@ mod tests {
             "p:wp:posts:13",
             "p:wp:posts:post_parent-13",
             "p:wp:product_visibility_relationships:13",
+            "p:wp:product_cat_relationships:13",
             "p:wp:object_13:lookup_table",
             "p:wp:object_13:wc_object_13_cache_prefix",
             "p:wp:post_meta:20",
@@ -130,6 +145,15 @@ mod tests {
         assert_eq!(inv.last_changed, ["p:wp:posts:last_changed", "p:wp:terms:last_changed"]);
         assert_eq!(inv.versions[1], "p:wp:transient:product_query-transient-version");
         assert!(!after_write(&keys, &[13], &[], None).delete.iter().any(|d| d.contains(":terms:")));
+    }
+
+    #[test]
+    fn new_categories_drop_the_terms_and_the_autoloaded_options() {
+        let keys = Keys::new("", "wp_");
+        let inv = after_categories(&keys, &[16], true);
+        assert_eq!(inv.delete, ["wp:options:alloptions", "wp:options:notoptions", "wp:options:product_cat_children", "wp:term_meta:16", "wp:terms:16"]);
+        assert_eq!(inv.last_changed, ["wp:terms:last_changed"]);
+        assert!(!after_categories(&keys, &[16], false).delete.iter().any(|k| k.contains("options")));
     }
 
     #[test]

@@ -162,6 +162,16 @@ impl Cache {
         }
     }
 
+    /// After categories were created, renamed or recounted: their terms (`hierarchy`: and the
+    /// tree option) go at once. A flushing cache does nothing here.
+    pub async fn categories_changed(&mut self, terms: &[u64], hierarchy: bool) {
+        if self.mode == CacheMode::Flush || self.failed.is_some() || (terms.is_empty() && !hierarchy) {
+            return;
+        }
+        let invalidation = keys::after_categories(&self.keys, terms, hierarchy);
+        self.apply(&invalidation, "the product categories").await;
+    }
+
     /// Sends one invalidation as a pipeline, retrying with backoff; true once it is done.
     async fn apply(&mut self, inv: &Invalidation, what: &str) -> bool {
         let mut attempt = 0;

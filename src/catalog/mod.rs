@@ -3,6 +3,7 @@
 //! ([`Catalog::load`]): products and variations, their price/stock meta, their lookup rows,
 //! product types and `outofstock` terms. It never writes.
 
+pub mod categories;
 pub mod shop;
 mod slots;
 
@@ -312,6 +313,9 @@ pub struct Catalog {
     /// The products holding each GTIN (lookup `global_unique_id`), read only when the feed
     /// gives GTINs.
     pub gtins: HashMap<String, Vec<u64>>,
+    /// The `product_cat` term_taxonomy IDs of each product, read only when `update_content`
+    /// keeps categories in step and the feed names some.
+    pub product_categories: Option<HashMap<u64, Vec<u64>>>,
 }
 
 impl Catalog {
@@ -358,7 +362,8 @@ impl Catalog {
     /// by one task and fill one catalog behind an uncontended lock.
     /// `lookup_rows`: keep the lookup rows whole as well (the doctor reports them); `gtins`: read
     /// the shop's GTINs (the feed gives some).
-    pub async fn load(conn: &mut Conn, settings: &Settings, shop: &Shop, lookup_rows: bool, gtins: bool) -> Result<Catalog> {
+    /// `categories`: read each product's categories too (`update_content` keeps them in step).
+    pub async fn load(conn: &mut Conn, settings: &Settings, shop: &Shop, lookup_rows: bool, gtins: bool, categories: bool) -> Result<Catalog> {
         let cat = Mutex::new(read_posts(conn, shop).await?);
         let (lo, hi): (Option<u64>, Option<u64>) = conn
             .query_first(format!("SELECT MIN(meta_id), MAX(meta_id) FROM `{}postmeta`", shop.prefix))
@@ -378,6 +383,9 @@ impl Catalog {
         let _ = third.disconnect().await;
         let mut cat = cat.into_inner().expect("catalog lock");
         cat.settle();
+        if categories {
+            cat.product_categories = Some(categories::product_categories(conn, &shop.prefix).await?);
+        }
         Ok(cat)
     }
 

@@ -52,6 +52,10 @@ pub struct Shop {
     pub outofstock_term: u64,
     pub simple_tt: u64,
     pub default_cat_tt: Option<u64>,
+    /// The `product_visibility:exclude-from-catalog` term (catalogue counts leave its products out).
+    pub exclude_from_catalog_tt: Option<u64>,
+    /// WooCommerce's category closure table `wc_category_lookup` is there (3.6+).
+    pub has_category_lookup: bool,
     pub notify_no_stock_amount: i64,
     pub hide_out_of_stock: bool,
     pub siteurl: String,
@@ -119,7 +123,7 @@ impl Shop {
         }
         let has_global_unique_id = columns.iter().any(|c| c == "global_unique_id");
 
-        check_privileges(conn, p, &database, writes).await?;
+        check_privileges(conn, p, &database, writes, writes_categories(settings)).await?;
 
         let options: HashMap<String, String> = conn
             .query::<(String, String), _>(format!(
@@ -161,14 +165,14 @@ impl Shop {
                 format!(
                     "SELECT tt.term_taxonomy_id, tt.taxonomy, t.slug, t.term_id FROM `{p}term_taxonomy` tt \
                      JOIN `{p}terms` t ON t.term_id = tt.term_id \
-                     WHERE (tt.taxonomy = 'product_visibility' AND t.slug = 'outofstock') \
+                     WHERE (tt.taxonomy = 'product_visibility' AND t.slug IN ('outofstock', 'exclude-from-catalog')) \
                         OR (tt.taxonomy = 'product_type' AND t.slug = 'simple') \
                         OR (tt.taxonomy = 'product_cat' AND t.term_id = ?)"
                 ),
                 (default_cat,),
             )
             .await?;
-        let find = |tax: &str| terms.iter().find(|t| t.1 == tax).map(|t| t.0);
+        let find = |tax: &str| terms.iter().find(|t| t.1 == tax && (tax != "product_visibility" || t.2 == "outofstock")).map(|t| t.0);
         let outofstock_tt = find("product_visibility").ok_or_else(|| {
             Error::Preflight(format!("term product_visibility:outofstock is missing from {p}terms; WooCommerce creates it on install"))
         })?;
@@ -181,7 +185,9 @@ impl Shop {
             database,
             has_global_unique_id,
             outofstock_tt,
-            outofstock_term: terms.iter().find(|t| t.1 == "product_visibility").map(|t| t.3).unwrap_or(0),
+            outofstock_term: terms.iter().find(|t| t.1 == "product_visibility" && t.2 == "outofstock").map(|t| t.3).unwrap_or(0),
+            exclude_from_catalog_tt: terms.iter().find(|t| t.1 == "product_visibility" && t.2 == "exclude-from-catalog").map(|t| t.0),
+            has_category_lookup: tables.iter().any(|t| t.eq_ignore_ascii_case(&format!("{p}wc_category_lookup"))),
             simple_tt,
             default_cat_tt: find("product_cat"),
             notify_no_stock_amount: opt("woocommerce_notify_no_stock_amount").trim().parse().unwrap_or(0),
@@ -245,6 +251,22 @@ const WRITES: [(&str, &[&str]); 7] = [
     ("wc_product_meta_lookup", &["INSERT", "UPDATE"]),
 ];
 
+/// What a run that creates categories also does (the lookup table only where the shop has it).
+const CATEGORY_WRITES: [(&str, &[&str]); 4] = [
+    ("terms", &["INSERT", "UPDATE"]),
+    ("term_taxonomy", &["INSERT"]),
+    ("termmeta", &["INSERT", "UPDATE"]),
+    ("wc_category_lookup", &["INSERT"]),
+];
+
+/// Whether the feed can name categories (a mapped column, or CommerceML with `import.xml`).
+pub fn writes_categories(settings: &Settings) -> bool {
+    match &settings.source {
+        crate::config::Source::CommerceMl(c) => c.import.is_some(),
+        s => s.columns().category.is_some(),
+    }
+}
+
 /// woosync's own tables, read and written by every real run (created by the first).
 const OWN_TABLES: [&str; 6] = ["woosync_runs", "woosync_input", "woosync_chunks", "woosync_parents", "woosync_seen", "woosync_cache_owed"];
 
@@ -254,13 +276,21 @@ const OWN_TABLES: [&str; 6] = ["woosync_runs", "woosync_input", "woosync_chunks"
 /// them. `writes` = false (a dry run, `doctor` without `--fix`) needs only SELECT. Creating
 /// woosync's tables on the first run needs CREATE on the database, read from `SHOW GRANTS`.
 /// Returns what was checked.
-pub async fn check_privileges(conn: &mut Conn, prefix: &str, database: &str, writes: bool) -> Result<String> {
+pub async fn check_privileges(conn: &mut Conn, prefix: &str, database: &str, writes: bool, categories: bool) -> Result<String> {
     let own_exist = crate::journal::tables_exist(conn, prefix).await?;
     let mut wanted: Vec<(String, &str)> = Vec::new();
     for (table, privileges) in WRITES {
         wanted.push((format!("{prefix}{table}"), "SELECT"));
         if writes {
             wanted.extend(privileges.iter().map(|p| (format!("{prefix}{table}"), *p)));
+        }
+    }
+    if categories {
+        for (table, privileges) in CATEGORY_WRITES {
+            wanted.push((format!("{prefix}{table}"), "SELECT"));
+            if writes {
+                wanted.extend(privileges.iter().map(|p| (format!("{prefix}{table}"), *p)));
+            }
         }
     }
     if own_exist {
@@ -315,6 +345,8 @@ fn first_column(table: &str) -> &'static str {
         ("postmeta", "meta_value"),
         ("options", "option_value"),
         ("term_taxonomy", "count"),
+        ("terms", "name"),
+        ("termmeta", "meta_value"),
         ("wc_product_meta_lookup", "stock_status"),
         ("woosync_runs", "state"),
         ("woosync_input", "payload"),

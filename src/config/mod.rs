@@ -34,8 +34,8 @@ pub use guard::Limits;
 pub use hooks::Hooks;
 pub use log::LogSettings;
 pub use object_cache::{CacheMode, ObjectCache};
-pub use source::{CmlSource, Columns, RowRules, SkipRule, CsvSource, Encoding, Field, HttpSource, OneOrMany, Paging, SheetRef, Source, XlsxSource, FIELDS};
-pub use sync::ChunkPolicy;
+pub use source::{CmlSource, Columns, RowRules, CATEGORY_SEPARATOR, SkipRule, CsvSource, Encoding, Field, HttpSource, OneOrMany, Paging, SheetRef, Source, XlsxSource, FIELDS};
+pub use sync::{ChunkPolicy, ContentPolicy};
 
 use alerts::AlertsSection;
 use database::DatabaseSection;
@@ -126,6 +126,8 @@ pub struct Settings {
     pub zero_missing: bool,
     /// `[sync] fractional_stock`: what a stock quantity with a fraction becomes.
     pub fractional_stock: crate::model::Fractional,
+    /// `[sync] update_content`: the card fields kept in step on existing products.
+    pub update_content: ContentPolicy,
     pub hooks: Option<Hooks>,
     /// The shop's persistent object cache, kept in step with every write.
     pub object_cache: Option<ObjectCache>,
@@ -173,6 +175,7 @@ impl Settings {
             alerts,
             zero_missing: sync.zero_missing,
             fractional_stock: sync.fractional_stock,
+            update_content: sync.update_content,
             hooks: file.hooks.map(HooksSection::settle),
             guard: file.guard.settle()?,
             object_cache: file
@@ -200,6 +203,9 @@ impl Settings {
             h.update(self.external_id_meta.as_bytes());
         }
         h.update(if self.zero_missing { "\0missing=zero_stock" } else { "\0missing=ignore" }.as_bytes());
+        if self.update_content != ContentPolicy::default() || self.rows.category_separator != source::CATEGORY_SEPARATOR {
+            h.update(format!("\0update_content={:?}\0category_separator={}", self.update_content, self.rows.category_separator).as_bytes());
+        }
         hex(&h.finalize())
     }
 
@@ -306,6 +312,23 @@ mod tests {
         assert!(parse(cml).unwrap_err().to_string().contains("sku does not apply to commerceml"));
         let meta = format!("{MINIMAL}[sync]\nexternal_id_meta = \"_sku\"\n");
         assert!(parse(&meta).unwrap_err().to_string().contains("external_id_meta"));
+    }
+
+    #[test]
+    fn update_content_and_the_category_separator_are_checked() {
+        let s = parse(MINIMAL).unwrap();
+        assert_eq!((s.update_content, s.rows.category_separator.as_str()), (ContentPolicy::default(), " > "));
+        let s = parse(&format!("{MINIMAL}category_separator = \"/\"\n[sync]\nupdate_content = [\"categories\"]\n")).unwrap();
+        assert_eq!((s.update_content.categories, s.rows.category_separator.as_str()), (true, "/"));
+        assert_ne!(s.fingerprint(), parse(MINIMAL).unwrap().fingerprint(), "a resume under another policy is refused");
+        let err = parse(&format!("{MINIMAL}[sync]\nupdate_content = [\"price\"]\n")).unwrap_err().to_string();
+        assert!(err.contains("\"price\" is not a card field; expected some of \"categories\", \"attributes\""), "{err}");
+        let err = parse(&format!("{MINIMAL}[sync]\nupdate_content = [\"name\"]\n")).unwrap_err().to_string();
+        assert!(err.contains("\"name\" is not kept in step on existing products yet"), "{err}");
+        for bad in ["\"|\"", "\" \""] {
+            let err = parse(&format!("{MINIMAL}category_separator = {bad}\n")).unwrap_err().to_string();
+            assert!(err.contains("[source] category_separator"), "{err}");
+        }
     }
 
     #[test]

@@ -22,9 +22,10 @@ pub enum Field {
     Description = 6,
     ShortDescription = 7,
     Gtin = 8,
+    Category = 9,
 }
 
-pub const FIELDS: usize = 9;
+pub const FIELDS: usize = 10;
 
 impl Field {
     pub const ALL: [Field; FIELDS] = [
@@ -37,6 +38,7 @@ impl Field {
         Field::Description,
         Field::ShortDescription,
         Field::Gtin,
+        Field::Category,
     ];
 
     pub fn name(self) -> &'static str {
@@ -50,6 +52,7 @@ impl Field {
             Field::Description => "description",
             Field::ShortDescription => "short_description",
             Field::Gtin => "gtin",
+            Field::Category => "category",
         }
     }
 }
@@ -84,6 +87,7 @@ pub(super) struct SourceSection {
     price_divisor: Option<i64>,
     skip_rows: Option<Vec<SkipRowSection>>,
     skip_total_rows: Option<bool>,
+    category_separator: Option<String>,
     #[serde(default)]
     columns: Columns,
 }
@@ -106,11 +110,17 @@ pub struct RowRules {
     pub skip: Vec<SkipRule>,
     /// A row whose SKU cell (or, with no SKU, name cell) is a totals word is skipped with a warning.
     pub skip_totals: bool,
+    /// Between the levels of a category path (`Одежда > Детская > Боди`); several paths in one
+    /// cell are split by `|` first.
+    pub category_separator: String,
 }
+
+/// `[source] category_separator` unless set.
+pub const CATEGORY_SEPARATOR: &str = " > ";
 
 impl Default for RowRules {
     fn default() -> Self {
-        RowRules { price_scale: 0, skip: Vec::new(), skip_totals: true }
+        RowRules { price_scale: 0, skip: Vec::new(), skip_totals: true, category_separator: CATEGORY_SEPARATOR.into() }
     }
 }
 
@@ -173,6 +183,7 @@ pub struct Columns {
     pub description: Option<String>,
     pub short_description: Option<String>,
     pub gtin: Option<String>,
+    pub category: Option<String>,
 }
 
 /// `stock = "Остаток"` or `stock = ["Склад Москва", "Склад СПб"]` (summed).
@@ -206,6 +217,7 @@ impl Columns {
             Field::Description => self.description.as_ref(),
             Field::ShortDescription => self.short_description.as_ref(),
             Field::Gtin => self.gtin.as_ref(),
+            Field::Category => self.category.as_ref(),
         }
     }
 
@@ -361,9 +373,15 @@ impl SourceSection {
     pub(super) fn settle(mut self, base: &Path) -> Result<(Source, RowRules)> {
         let price_scale = price_scale(self.price_divisor)?;
         let (skip_rows, skip_totals) = (self.skip_rows.take().unwrap_or_default(), self.skip_total_rows.unwrap_or(true));
+        let category_separator = self.category_separator.take().unwrap_or_else(|| CATEGORY_SEPARATOR.into());
+        if category_separator.trim().is_empty() || category_separator.contains('|') {
+            return Err(Error::Config(format!(
+                "[source] category_separator = {category_separator:?}: expected the text between a path's levels, such as \" > \" or \"/\" (not blank, and not `|`, which separates paths)"
+            )));
+        }
         let source = parse_source(self, base)?;
         let skip = skip_rows.into_iter().enumerate().map(|(i, r)| skip_rule(i, r, &source)).collect::<Result<Vec<_>>>()?;
-        Ok((source, RowRules { price_scale, skip, skip_totals }))
+        Ok((source, RowRules { price_scale, skip, skip_totals, category_separator }))
     }
 }
 
@@ -497,10 +515,10 @@ fn parse_source(mut src: SourceSection, base: &Path) -> Result<Source> {
             Ok(Source::Xlsx(XlsxSource { path: path(src.path, "path")?, sheet, header_row: src.header_row.unwrap_or(1), columns }))
         }
         "commerceml" => {
-            let fixed = [Field::Sku, Field::Name, Field::ExternalId, Field::Description, Field::ShortDescription, Field::Gtin];
+            let fixed = [Field::Sku, Field::Name, Field::ExternalId, Field::Description, Field::ShortDescription, Field::Gtin, Field::Category];
             if let Some(key) = fixed.into_iter().find(|f| columns.configured(*f).is_some()).map(Field::name) {
                 return Err(Error::Config(format!(
-                    "[source.columns] {key} does not apply to commerceml: it reads Артикул, Наименование, Ид, Описание and Штрихкод; \
+                    "[source.columns] {key} does not apply to commerceml: it reads Артикул, Наименование, Ид, Описание, Штрихкод and Группы; \
                      map regular_price and sale_price to price types and stock to warehouses"
                 )));
             }

@@ -40,6 +40,8 @@ pub(super) struct SyncSection {
     stop_file: Option<PathBuf>,
     #[serde(default = "default_fractional")]
     fractional_stock: String,
+    #[serde(default)]
+    update_content: Vec<String>,
 }
 
 fn default_fractional() -> String {
@@ -82,6 +84,7 @@ impl Default for SyncSection {
             pause_file: None,
             stop_file: None,
             fractional_stock: default_fractional(),
+            update_content: Vec::new(),
         }
     }
 }
@@ -131,6 +134,44 @@ pub(super) struct SyncSettings {
     pub lock_wait_timeout_secs: u64,
     pub zero_missing: bool,
     pub fractional_stock: Fractional,
+    pub update_content: ContentPolicy,
+}
+
+/// `[sync] update_content`: the card fields the ERP owns on products that already exist (a
+/// person edits the rest of the card after the first import).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ContentPolicy {
+    /// The product's categories follow the feed (and a renamed 1C group renames its category).
+    pub categories: bool,
+}
+
+/// The fields `update_content` will name; those not listed in [`UPDATE_CONTENT_BUILT`] are refused.
+pub const UPDATE_CONTENT_FIELDS: [&str; 6] = ["categories", "attributes", "description", "short_description", "gtin", "name"];
+pub const UPDATE_CONTENT_BUILT: [&str; 1] = ["categories"];
+
+impl ContentPolicy {
+    fn parse(fields: &[String]) -> Result<ContentPolicy> {
+        let mut policy = ContentPolicy::default();
+        for f in fields {
+            match f.as_str() {
+                "categories" => policy.categories = true,
+                other if UPDATE_CONTENT_FIELDS.contains(&other) => {
+                    return Err(Error::Config(format!(
+                        "[sync] update_content: {other:?} is not kept in step on existing products yet (only {}); \
+                         new products get it from the feed all the same",
+                        UPDATE_CONTENT_BUILT.join(", ")
+                    )))
+                }
+                other => {
+                    return Err(Error::Config(format!(
+                        "[sync] update_content: {other:?} is not a card field; expected some of {}",
+                        UPDATE_CONTENT_FIELDS.map(|f| format!("{f:?}")).join(", ")
+                    )))
+                }
+            }
+        }
+        Ok(policy)
+    }
 }
 
 impl SyncSection {
@@ -182,7 +223,9 @@ impl SyncSection {
             "reject" => Fractional::Reject,
             other => return Err(Error::Config(format!("[sync] fractional_stock = {other:?}: expected \"floor\", \"round\" or \"reject\""))),
         };
+        let update_content = ContentPolicy::parse(&self.update_content)?;
         Ok(SyncSettings {
+            update_content,
             external_id_meta: Box::leak(external_id_meta.into_boxed_str()),
             new_product_status: self.new_product_status,
             chunk_size: self.chunk_size,

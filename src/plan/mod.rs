@@ -5,6 +5,7 @@
 //! writes set values, never deltas, so re-applying a plan after a crash is harmless.
 //! Units group a variable parent with its variations so a chunk always commits a whole family.
 
+pub mod categories;
 mod parent;
 
 use std::collections::HashMap;
@@ -33,6 +34,10 @@ pub struct Rules {
     pub external_id_meta: &'static str,
     /// Recompute derived values (`_price`) even when the inputs did not change: `woosync doctor`.
     pub rederive: bool,
+    /// The feed's categories as terms of the shop's tree (empty when the feed names none).
+    pub categories: std::sync::Arc<categories::Categories>,
+    /// `[sync] update_content`: the card fields kept in step on existing products.
+    pub content: crate::config::ContentPolicy,
 }
 
 /// The meta_ids of one key's rows: nearly always one, so kept inline.
@@ -78,12 +83,23 @@ pub struct Update {
     pub term: Option<TermChange>,
     /// `post_modified` is set (WooCommerce touches every product it saves).
     pub touch: bool,
+    /// The product's categories change (`update_content` has `categories`).
+    pub categories: Option<Box<CategoryMove>>,
     pub rows: Vec<ReportRow>,
     /// A variable parent whose prices/stock status follow its variations.
     pub resynced_parent: bool,
     /// The feed row the update was planned from (`None` for a re-synced parent), to plan it
     /// again if the product changes before its chunk commits.
     pub row: Option<Box<FeedRow>>,
+}
+
+/// A product's categories as they change: `wp_set_object_terms()` with the feed's leaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CategoryMove {
+    /// (term ID, term_taxonomy ID) of the categories it joins.
+    pub add: Vec<(u64, u64)>,
+    /// ... and of those it leaves.
+    pub remove: Vec<(u64, u64)>,
 }
 
 /// A feed row as matched to its product: what [`replan`] needs to plan the product again.
@@ -110,6 +126,8 @@ pub struct NewProduct {
     pub external_id: Option<String>,
     /// Description, short description and GTIN, when the feed gives any.
     pub content: Option<Box<crate::model::Content>>,
+    /// (term ID, term_taxonomy ID) of its categories; none: the shop's default category.
+    pub categories: Vec<(u64, u64)>,
     pub rows: Vec<ReportRow>,
 }
 
@@ -272,6 +290,8 @@ pub struct FeedFacts {
     repeated_gtins: HashMap<u128, Vec<u64>>,
     /// Whether any row gives a GTIN (the shop's GTINs are read only then).
     pub has_gtins: bool,
+    /// Whether any row names categories (the products' categories are read only then).
+    pub has_categories: bool,
     /// The lines among `repeated_skus` that normalisation rejected (they still make the SKU repeated).
     rejected_copies: std::collections::HashSet<u64>,
 }
@@ -283,6 +303,7 @@ pub struct FactsBuilder {
     externals: Vec<(u128, u64)>,
     gtins: Vec<(u128, u64)>,
     rejected: Vec<u64>,
+    categories: bool,
 }
 
 impl FactsBuilder {
@@ -294,6 +315,7 @@ impl FactsBuilder {
         if let Some(g) = item.gtin() {
             self.gtins.push((text_print(g), item.line));
         }
+        self.categories |= !item.categories().is_empty();
     }
 
     /// A rejected row with a SKU: another row with that SKU is a conflict all the same (which
@@ -319,7 +341,14 @@ impl FactsBuilder {
         let rejected: std::collections::HashSet<u64> = self.rejected.into_iter().collect();
         let rejected_copies = repeated_skus.values().flatten().copied().filter(|l| rejected.contains(l)).collect();
         let has_gtins = !self.gtins.is_empty();
-        FeedFacts { repeated_skus, repeated_externals: repeated(self.externals), repeated_gtins: repeated(self.gtins), has_gtins, rejected_copies }
+        FeedFacts {
+            repeated_skus,
+            repeated_externals: repeated(self.externals),
+            repeated_gtins: repeated(self.gtins),
+            has_gtins,
+            has_categories: self.categories,
+            rejected_copies,
+        }
     }
 }
 
@@ -599,6 +628,11 @@ pub fn replan(unit: &Unit, fresh: &Catalog, rules: &Rules) -> Unit {
         let Some(row) = &u.row else { continue };
         let Some(product) = fresh.product(u.id).filter(|p| p.is_live()) else { continue };
         let (mut update, fin, _) = plan_update(&row.item, product, fresh, rules, row.change_sku, row.link);
+        // An order moves stock, not categories: the move stays as planned (the fresh rows hold no categories).
+        if let Some(m) = &u.categories {
+            update.categories = Some(m.clone());
+            update.rows.extend(u.rows.iter().filter(|r| r.field == "categories").cloned());
+        }
         let now = product.get(Key::Stock);
         if now != row.stock_then.as_deref() {
             let (then, now) = (row.stock_then.as_deref().unwrap_or("(none)"), now.unwrap_or("(none)"));
@@ -769,6 +803,17 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
         rows.push(row(rules.external_id_meta, String::new(), x.to_string()));
     }
 
+    let categories = match catalog.product_categories.as_ref() {
+        Some(held) if rules.content.categories && p.post_type == PostType::Product => move_categories(item, p.id, held, rules),
+        _ => None,
+    };
+    if let Some(m) = &categories {
+        let tree = &rules.categories.tree;
+        let names = |ids: &mut dyn Iterator<Item = u64>| ids.map(|tt| tree.by_tt(tt).map(|c| tree.path_text(c.term_id)).unwrap_or_else(|| format!("term_taxonomy {tt}"))).collect::<Vec<_>>().join(" | ");
+        let now: Vec<u64> = catalog.product_categories.as_ref().and_then(|h| h.get(&p.id)).cloned().unwrap_or_default();
+        let after: Vec<u64> = now.iter().copied().filter(|tt| !m.remove.iter().any(|r| r.1 == *tt)).chain(m.add.iter().map(|a| a.1)).collect();
+        rows.push(row("categories", names(&mut now.iter().copied()), names(&mut after.into_iter())));
+    }
     let update = Update {
         id: p.id,
         sku: item.sku.to_string(),
@@ -776,6 +821,7 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
         parent: if p.post_type == PostType::Variation { p.parent } else { 0 },
         published: p.is_published(),
         touch: false,
+        categories,
         ops,
         lookup: None,
         term: None,
@@ -784,6 +830,24 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
         row: Some(Box::new(FeedRow { item: item.clone(), change_sku, link, stock_then: p.get(Key::Stock).map(Into::into) })),
     };
     (update, fin, warnings)
+}
+
+/// The categories a product joins and leaves when it is to be in exactly the row's (their
+/// leaves: `set_category_ids()`); `None` when the row names none or they are already its.
+fn move_categories(item: &Item, id: u64, held: &HashMap<u64, Vec<u64>>, rules: &Rules) -> Option<Box<CategoryMove>> {
+    let wanted: Vec<(u64, u64)> = item.categories().iter().filter_map(|path| rules.categories.leaf(path)).map(|c| (c.term_id, c.tt_id)).collect();
+    if wanted.is_empty() {
+        return None;
+    }
+    let now: &[u64] = held.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+    let tree = &rules.categories.tree;
+    let add: Vec<(u64, u64)> = wanted.iter().copied().filter(|(_, tt)| !now.contains(tt)).collect();
+    let remove: Vec<(u64, u64)> = now
+        .iter()
+        .filter(|tt| !wanted.iter().any(|w| w.1 == **tt))
+        .map(|tt| (tree.by_tt(*tt).map(|c| c.term_id).unwrap_or(0), *tt))
+        .collect();
+    (!add.is_empty() || !remove.is_empty()).then(|| Box::new(CategoryMove { add, remove }))
 }
 
 /// Lookup row, `outofstock` term and touch, from the product's final values.
@@ -814,7 +878,7 @@ fn finish(draft: &mut Draft, p: &Product, catalog: &Catalog, rules: &Rules) {
         _ => None,
     };
     // Linking a product to its external ID is woosync's own bookkeeping, invisible to the shop.
-    draft.update.touch = draft.update.ops.iter().any(|op| op.key() != rules.external_id_meta);
+    draft.update.touch = draft.update.ops.iter().any(|op| op.key() != rules.external_id_meta) || draft.update.categories.is_some();
     if rules.rederive {
         // The doctor reports the derived rows too (a sync's report shows the meta that causes them).
         let u = &mut draft.update;
@@ -862,7 +926,7 @@ fn lookup_text(min: Option<rust_decimal::Decimal>, max: Option<rust_decimal::Dec
 fn settle(mut draft: Draft, product: &Product, catalog: &Catalog, rules: &Rules, counts: &mut Counts) -> Option<Update> {
     finish(&mut draft, product, catalog, rules);
     drop_rows_unless(rules.report_rows, &mut draft.update.rows);
-    let writes = !draft.update.ops.is_empty() || draft.update.lookup.is_some() || draft.update.term.is_some();
+    let writes = !draft.update.ops.is_empty() || draft.update.lookup.is_some() || draft.update.term.is_some() || draft.update.categories.is_some();
     if draft.counts_as_item {
         if writes {
             counts.updated += 1;
@@ -946,8 +1010,14 @@ fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
             }
         }
     }
+    let categories: Vec<(u64, u64)> = item.categories().iter().filter_map(|path| rules.categories.leaf(path)).map(|c| (c.term_id, c.tt_id)).collect();
+    if !categories.is_empty() {
+        let tree = &rules.categories.tree;
+        add("categories", categories.iter().map(|(t, _)| tree.path_text(*t)).collect::<Vec<_>>().join(" | "));
+    }
     drop_rows_unless(rules.report_rows, &mut rows);
     let new = NewProduct {
+        categories,
         sku: item.sku.to_string(),
         title,
         regular,

@@ -11,6 +11,7 @@
 //! waits for the writer's turn; `events` is what watchers see. Dry runs walk the same path and
 //! stop short of every write.
 
+mod categories;
 mod doctor;
 mod events;
 mod finish;
@@ -193,7 +194,8 @@ impl Run<'_> {
             rules: self.rules(mode),
         };
         self.observer.progress(Progress { total: pass.total, ..Progress::starting("reading the shop") });
-        let catalog = self.read_shop(&pass, input.facts.has_gtins).await?;
+        let product_categories = input.facts.has_categories && self.settings.update_content.categories && mode != Mode::Doctor;
+        let catalog = self.read_shop(&pass, input.facts.has_gtins, product_categories).await?;
         if mode == Mode::Doctor {
             input = Input::from_items(doctor::DOCTOR_LABEL, crate::doctor::items(&catalog));
             pass.total = input.items;
@@ -207,6 +209,7 @@ impl Run<'_> {
 
         let mut surveyed = survey::survey(self, &catalog, &mut input, &pass).await?;
         pass.total += surveyed.missing.len();
+        pass.rules.categories = std::sync::Arc::new(categories::settle(self, &pass, &surveyed.paths).await?);
         let mut planning = Planning::start(self, catalog, pass.rules.clone(), input, &mut surveyed).await?;
         let written = write::chunks(self, &mut planning, &pass, std::mem::take(&mut surveyed.seen)).await?;
         let (notes, mut counts) = planning.finish(self, run_id).await?;
@@ -232,8 +235,8 @@ impl Run<'_> {
 
     /// The shop as it is now, in one pass (every row the doctor compares, for `doctor`; the
     /// GTINs when the feed gives some).
-    async fn read_shop(&mut self, pass: &Pass, gtins: bool) -> Result<Catalog> {
-        let catalog = Catalog::load(&mut self.conn, self.settings, self.shop, pass.mode == Mode::Doctor, gtins).await?;
+    async fn read_shop(&mut self, pass: &Pass, gtins: bool, categories: bool) -> Result<Catalog> {
+        let catalog = Catalog::load(&mut self.conn, self.settings, self.shop, pass.mode == Mode::Doctor, gtins, categories).await?;
         tracing::info!(
             products = catalog.len(),
             ms = pass.started.elapsed().as_millis() as u64,
@@ -255,6 +258,8 @@ impl Run<'_> {
             row_word: if mode == Mode::Doctor { "product" } else { settings.source.row_word() },
             external_id_meta: settings.external_id_meta,
             rederive: mode == Mode::Doctor,
+            categories: Default::default(),
+            content: settings.update_content,
         }
     }
 }

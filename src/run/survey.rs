@@ -22,6 +22,8 @@ pub(super) struct Surveyed {
     pub ends: plan::FamilyEnds,
     /// Items setting the stock of products missing from the feed to 0 (planned after the feed).
     pub missing: Vec<Item>,
+    /// Every category path the feed names, once each, in feed order.
+    pub paths: Vec<crate::model::CategoryPath>,
 }
 
 /// Surveys the feed's blocks (read on the run's own connection) and judges it by the guard.
@@ -32,6 +34,7 @@ pub(super) async fn survey(run: &mut Run<'_>, catalog: &Catalog, input: &mut Inp
         false => None,
     };
     let mut survey = Survey::new(catalog, known);
+    survey.every_path = run.settings.update_content.categories;
     for no in 0..input.blocks() {
         let items = input.block(Some(&mut run.conn), no, false).await?;
         survey.look(&items);
@@ -47,7 +50,7 @@ pub(super) async fn survey(run: &mut Run<'_>, catalog: &Catalog, input: &mut Inp
     if let Mode::Fresh { force } = pass.mode {
         judge(run, pass, &survey.tally, input.items, force).await?;
     }
-    Ok(Surveyed { seen: survey.seen, ends: survey.ends, missing })
+    Ok(Surveyed { seen: survey.seen, ends: survey.ends, missing, paths: survey.paths })
 }
 
 /// The safety guard's verdict on a fresh run: a real run it refuses is recorded as failed and
@@ -87,6 +90,11 @@ struct Survey<'a> {
     ends: plan::FamilyEnds,
     /// Rows looked at so far.
     position: u64,
+    paths: Vec<crate::model::CategoryPath>,
+    known_paths: HashSet<crate::model::CategoryPath>,
+    /// Collect the paths of rows for existing products too (`update_content` has categories);
+    /// else only new products' paths matter.
+    every_path: bool,
 }
 
 impl<'a> Survey<'a> {
@@ -101,6 +109,9 @@ impl<'a> Survey<'a> {
             tally: Default::default(),
             ends: Default::default(),
             position: 0,
+            paths: Vec::new(),
+            known_paths: HashSet::new(),
+            every_path: false,
         }
     }
 
@@ -111,6 +122,14 @@ impl<'a> Survey<'a> {
             let key = item.key();
             let by_sku = self.index.owners(&key);
             let by_external = item.external_id.as_deref().and_then(|x| self.externals.owners(x));
+            if self.every_path || (by_sku.is_none() && by_external.is_none()) {
+                for path in item.categories() {
+                    if !self.known_paths.contains(path) {
+                        self.known_paths.insert(path.clone());
+                        self.paths.push(path.clone());
+                    }
+                }
+            }
             // Every product the row may be planned against: its family ends here at the earliest.
             for &id in by_sku.iter().chain(&by_external).flat_map(SkuOwners::ids) {
                 if let Some(family) = self.catalog.product(id).and_then(plan::family_of) {
@@ -152,7 +171,7 @@ impl<'a> Survey<'a> {
                     sale: crate::model::Sale::Absent,
                     stock: Some(0),
                     external_id: None,
-            content: None,
+                    content: None,
                     notes: Vec::new(),
                     missing: true,
                 })

@@ -183,6 +183,7 @@ impl Writer {
             if let Some(paid) = cache.after_chunk(&done.updated_ids, &done.parents, term, chunk_no).await {
                 journal::cache_paid(&mut run.conn, &run.shop.prefix, run_id, paid).await?;
             }
+            cache.categories_changed(&done.category_terms, false).await;
         }
         self.done.parents.extend(done.parents);
         self.done.term_changes += done.term_changes;

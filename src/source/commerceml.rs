@@ -167,6 +167,8 @@ enum Tag {
     Good,
     Description,
     Barcode,
+    Groups,
+    Group,
 }
 
 impl Tag {
@@ -192,6 +194,8 @@ impl Tag {
             "Товар" => Tag::Good,
             "Описание" => Tag::Description,
             "Штрихкод" => Tag::Barcode,
+            "Группы" => Tag::Groups,
+            "Группа" => Tag::Group,
             _ => Tag::Other,
         }
     }
@@ -375,13 +379,44 @@ struct Good {
     /// `Описание`: HTML as 1C gives it (entities decoded by the XML reader).
     description: Option<String>,
     barcode: Option<String>,
+    /// `Группы/Ид`: the classifier groups the good is in.
+    groups: Vec<String>,
+}
+
+/// A group of `Классификатор/Группы` (nested groups are its children).
+#[derive(Debug, Default, Clone)]
+struct Group {
+    name: String,
+    parent: Option<String>,
 }
 
 #[derive(Debug, Default)]
 struct Catalogue {
     goods: HashMap<String, Good>,
+    /// The classifier's group tree, by `Ид`.
+    groups: HashMap<String, Group>,
     price_types: Vec<Named>,
     warehouses: Vec<Named>,
+}
+
+impl Catalogue {
+    /// A group as a category path, root first, each level with its `Ид`.
+    fn group_path(&self, id: &str) -> std::result::Result<crate::model::CategoryPath, String> {
+        let mut path = Vec::new();
+        let mut at = Some(id.to_string());
+        while let Some(id) = at {
+            let Some(group) = self.groups.get(&id) else {
+                return Err(format!("the good's group {id} is not in import.xml's Классификатор/Группы"));
+            };
+            if path.len() > crate::normalize::MAX_CATEGORY_DEPTH || path.iter().any(|s: &crate::model::Segment| s.id.as_deref() == Some(id.as_str())) {
+                return Err(format!("the group {id} of import.xml's Классификатор/Группы is nested deeper than {} levels", crate::normalize::MAX_CATEGORY_DEPTH));
+            }
+            path.push(crate::model::Segment { name: group.name.trim().to_string(), id: Some(id.clone()) });
+            at = group.parent.clone();
+        }
+        path.reverse();
+        Ok(path)
+    }
 }
 
 /// Articles and names of the goods, plus the price types and warehouses of the classifier.
@@ -393,6 +428,8 @@ fn read_import(path: &Path) -> Result<Catalogue> {
     let mut cat = Catalogue::default();
     let mut good: Option<(String, Good)> = None;
     let mut named: Option<Named> = None;
+    // The classifier groups open around the cursor: (Ид, Наименование), outermost first.
+    let mut groups: Vec<(String, String)> = Vec::new();
     let mut seen_root = false;
     while let Some((base, piece)) = pieces.next(&file)? {
         let mut reader = piece_reader(&piece);
@@ -403,6 +440,8 @@ fn read_import(path: &Path) -> Result<Catalogue> {
                     seen_root = true;
                     if cur.at(&[Tag::Goods, Tag::Good]) {
                         good = Some(Default::default());
+                    } else if cur.at(&[Tag::Groups, Tag::Group]) && good.is_none() {
+                        groups.push(Default::default());
                     } else if cur.at(&[Tag::PriceTypes, Tag::PriceType]) || cur.at(&[Tag::Stores, Tag::Store]) {
                         named = Some(Named::default());
                     }
@@ -418,6 +457,23 @@ fn read_import(path: &Path) -> Result<Catalogue> {
                             Tag::Description => g.description = Some(text.to_string()).filter(|s| !s.is_empty()),
                             Tag::Barcode => g.barcode = Some(text.to_string()).filter(|s| !s.is_empty()),
                             _ => {}
+                        }
+                    } else if let Some((_, g)) = good.as_mut().filter(|_| name == Tag::Id && cur.at(&[Tag::Good, Tag::Groups])) {
+                        if !text.is_empty() {
+                            g.groups.push(text.to_string());
+                        }
+                    } else if let Some(open) = groups.last_mut().filter(|_| cur.at(&[Tag::Groups, Tag::Group])) {
+                        match name {
+                            Tag::Id => open.0 = text.to_string(),
+                            Tag::Name => open.1 = text.to_string(),
+                            _ => {}
+                        }
+                    } else if name == Tag::Group && cur.at(&[Tag::Groups]) && good.is_none() {
+                        if let Some((id, group_name)) = groups.pop() {
+                            let parent = groups.last().map(|(p, _)| p.clone()).filter(|p| !p.is_empty());
+                            if !id.is_empty() {
+                                cat.groups.insert(id, Group { name: group_name, parent });
+                            }
                         }
                     } else if name == Tag::Good && cur.at(&[Tag::Goods]) {
                         if let Some((id, g)) = good.take() {
@@ -500,6 +556,7 @@ impl Locate for Places {
             Some((Field::ExternalId, _)) => "/Ид".into(),
             Some((Field::Description, _)) | Some((Field::ShortDescription, _)) => " (the good's Описание in import.xml)".into(),
             Some((Field::Gtin, _)) => "/Штрихкод (or the good's Штрихкод in import.xml)".into(),
+            Some((Field::Category, _)) => " (the good's Группы in import.xml)".into(),
             Some((Field::RegularPrice, _)) => price_path(self.regular.as_deref()),
             Some((Field::SalePrice, _)) => price_path(self.sale.as_deref()),
             Some((Field::Stock, part)) => match self.warehouses.get(part) {
@@ -868,6 +925,14 @@ fn record(mut o: Offer, n: u64, p: &Places, import: Option<&Catalogue>) -> RawRe
     }
     if let Some(b) = o.barcode.take().or_else(|| good.and_then(|g| g.barcode.clone())) {
         r.set(Field::Gtin, b);
+    }
+    if let (Some(g), Some(c)) = (good, import) {
+        if !g.groups.is_empty() && !c.groups.is_empty() {
+            match g.groups.iter().map(|id| c.group_path(id)).collect::<std::result::Result<Vec<_>, _>>() {
+                Ok(paths) => r.paths = Some(paths),
+                Err(why) => r.reject(Some((Field::Category, 0)), why),
+            }
+        }
     }
     if o.id.is_empty() {
         r.reject(Some((Field::ExternalId, 0)), "the offer has no Ид".into());

@@ -288,6 +288,7 @@ pub(crate) fn map_columns(headers: &[String], columns: &Columns, at: &str, lette
         (Field::Description, &columns.description),
         (Field::ShortDescription, &columns.short_description),
         (Field::Gtin, &columns.gtin),
+        (Field::Category, &columns.category),
     ] {
         if let (Some(name), None) = (explicit, index[field as usize]) {
             return Err(Error::Source(format!(

@@ -74,7 +74,7 @@ fn pointers(src: &HttpSource) -> Result<Pointers> {
     }
     let more_stock = c.stock_names().iter().skip(1).map(|s| parse(Field::Stock, s)).collect::<Result<_>>()?;
     let mut implicit = [false; FIELDS];
-    for f in [Field::Description, Field::ShortDescription, Field::Gtin] {
+    for f in [Field::Description, Field::ShortDescription, Field::Gtin, Field::Category] {
         implicit[f as usize] = c.configured(f).is_none();
     }
     Ok(Pointers { items: src.items.clone(), fields, more_stock, implicit })
@@ -105,7 +105,12 @@ fn record(item: &Value, p: &Pointers, line: u64, page: u32, index: u32) -> RawRe
         let Some(path) = &p.fields[f as usize] else { continue };
         // A key the item lacks leaves the field alone; null or "" is an empty value.
         let Some(v) = path.find(item) else { continue };
-        match cell(v) {
+        let text = match (f, v) {
+            // Several categories may come as an array of paths.
+            (Field::Category, Value::Array(paths)) => paths.iter().map(|p| p.as_str().map(str::to_string).ok_or_else(|| format!("found {p} in the array; expected category paths as strings"))).collect::<std::result::Result<Vec<_>, _>>().map(|v| v.join("|")),
+            _ => cell(v),
+        };
+        match text {
             Ok(text) => r.set(f, text),
             Err(_) if p.implicit[f as usize] => {}
             Err(m) => r.reject(Some((f, 0)), m),

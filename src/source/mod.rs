@@ -38,6 +38,8 @@ pub struct RawRecord {
     pub index: u32,
     pub cells: [Option<String>; FIELDS],
     pub more_stock: Vec<String>,
+    /// Category paths given as a structure rather than a cell (CommerceML's groups, with their `Ид`).
+    pub paths: Option<Vec<crate::model::CategoryPath>>,
     pub problem: Option<Problem>,
 }
 

@@ -4,6 +4,7 @@
 //! `../shared/woocommerce/` (WooCommerce 9.9) and is unit-tested; nothing here does I/O.
 
 pub mod slug;
+pub mod terms;
 
 use compact_str::CompactString;
 use rust_decimal::Decimal;
