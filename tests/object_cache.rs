@@ -353,3 +353,36 @@ async fn doctor_fix_invalidates_what_it_repairs() {
     forget(&mut r, &p).await;
     shop.drop_db().await;
 }
+
+#[tokio::test]
+async fn categories_drop_their_terms_the_moved_products_relationships_and_the_tree_option() {
+    let mut shop = TestShop::new().await;
+    let ids = shop.insert(&[Spec::simple("A-1", "10", 5), Spec::simple("A-2", "10", 5)]).await;
+    let (a1, a2) = (ids[0], ids[1]);
+    let p = prefix();
+    let mut r = redis().await;
+    let seed: Vec<(String, String)> = vec![
+        (format!("{p}wp:options:alloptions"), "a:1:{s:20:\"product_cat_children\";s:6:\"a:0:{}\";}".into()),
+        (format!("{p}wp:terms:15"), "O:7:\"WP_Term\":0:{}".into()),
+        (format!("{p}wp:term_meta:15"), "a:0:{}".into()),
+        (format!("{p}wp:product_cat_relationships:{a1}"), "a:1:{i:0;i:15;}".into()),
+        (format!("{p}wp:product_cat_relationships:{a2}"), "a:1:{i:0;i:15;}".into()),
+        (format!("{p}wp:terms:last_changed"), "0.10000000 100".into()),
+    ];
+    for (k, v) in &seed {
+        let _: () = r.set(k, v).await.unwrap();
+    }
+    let feed = "sku,name,regular_price,stock,category\nA-1,A,10,5,Одежда > Боди\nA-2,B,10,5,\n";
+    let s = shop.settings(feed, &format!("[source.columns]\ncategory = \"category\"\n[sync]\nupdate_content = [\"categories\"]\n{}", cache_config(&p)));
+    let out = shop.sync(&s).await;
+    assert_eq!(out.counts.updated, 1, "{}", shop.report());
+    let after = dump(&mut r, &p).await;
+    let gone = |k: &str| !after.contains_key(&format!("{p}wp:{k}"));
+    assert!(gone("options:alloptions"), "the new tree's option is autoloaded: {after:?}");
+    assert!(gone(&format!("product_cat_relationships:{a1}")), "the moved product's categories");
+    assert!(gone("terms:15") && gone("term_meta:15"), "Uncategorized's count and count meta moved");
+    assert!(!gone(&format!("product_cat_relationships:{a2}")), "an unchanged product's entry stays: {after:?}");
+    assert_ne!(after[&format!("{p}wp:terms:last_changed")].0, "0.10000000 100");
+    forget(&mut r, &p).await;
+    shop.drop_db().await;
+}

@@ -600,6 +600,15 @@ mod tests {
         };
         let r = record(&item, &pointers(&configured).unwrap(), 1, 1, 0);
         assert!(r.problem.unwrap().message.contains("found an object"), "a configured field is held to its type");
+        // Categories: one path as a string, or several as an array of strings.
+        let cats = crate::config::HttpSource { columns: crate::config::Columns { category: Some("/categories".into()), ..Default::default() }, ..configured };
+        let p = pointers(&cats).unwrap();
+        let r = record(&serde_json::json!({"sku": "A", "categories": ["Одежда > Боди", "Распродажа"]}), &p, 1, 1, 0);
+        assert_eq!(r.get(Field::Category), Some("Одежда > Боди|Распродажа"));
+        let r = record(&serde_json::json!({"sku": "A", "categories": "Одежда"}), &p, 1, 1, 0);
+        assert_eq!(r.get(Field::Category), Some("Одежда"));
+        let r = record(&serde_json::json!({"sku": "A", "categories": [{"id": 5}]}), &p, 1, 1, 0);
+        assert!(r.problem.unwrap().message.contains("expected category paths as strings"));
     }
 
     #[test]
