@@ -373,19 +373,32 @@ impl Catalog {
         let mid = lo + (hi - lo) / 2;
         let mut second = connect(settings).await?;
         let mut third = connect(settings).await?;
+        // The products' categories, when wanted, on a fourth connection at the same time.
+        let mut fourth = match categories {
+            true => Some(connect(settings).await?),
+            false => None,
+        };
         let external = settings.source.has_external_ids().then_some(settings.external_id_meta);
-        tokio::try_join!(
+        let product_categories = async {
+            match fourth.as_mut() {
+                Some(c) => categories::product_categories(c, &shop.prefix).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (_, _, _, product_categories) = tokio::try_join!(
             read_meta(conn, shop, &cat, 0, mid, external),
             read_meta(&mut second, shop, &cat, mid + 1, u64::MAX, external),
-            read_terms_and_lookup(&mut third, shop, &cat, lookup_rows, gtins)
+            read_terms_and_lookup(&mut third, shop, &cat, lookup_rows, gtins),
+            product_categories
         )?;
         let _ = second.disconnect().await;
         let _ = third.disconnect().await;
+        if let Some(c) = fourth {
+            let _ = c.disconnect().await;
+        }
         let mut cat = cat.into_inner().expect("catalog lock");
         cat.settle();
-        if categories {
-            cat.product_categories = Some(categories::product_categories(conn, &shop.prefix).await?);
-        }
+        cat.product_categories = product_categories;
         Ok(cat)
     }
 
