@@ -244,8 +244,6 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
             }
             categories.published |= u.published;
         }
-    }
-    for u in &updates {
         for op in &u.ops {
             match op {
                 MetaOp::Set { ids, value, .. } => sets.extend(ids.iter().map(|id| (*id, value.to_string()))),

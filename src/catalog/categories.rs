@@ -61,10 +61,6 @@ impl CategoryTree {
         self.by_tt.get(&tt_id).map(|&i| &self.terms[i])
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &Category> {
-        self.terms.iter()
-    }
-
     /// The term linked to a source group ID (the lowest term ID when several are).
     pub fn by_external(&self, id: &str) -> Option<&Category> {
         self.terms.iter().filter(|c| c.external.as_deref() == Some(id)).min_by_key(|c| c.term_id)

@@ -169,10 +169,6 @@ impl Categories {
     pub fn leaf(&self, path: &CategoryPath) -> Option<&Category> {
         self.leaves.get(&path_key(path)).and_then(|t| self.tree.get(*t))
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.leaves.is_empty()
-    }
 }
 
 /// Adds the created terms to the tree (`ids[i]` for `plan.creates[i]`).
