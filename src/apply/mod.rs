@@ -291,13 +291,7 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
         .await?;
     }
     run_all(&mut tx, statements::touch(p, &touched, &local, &gmt)).await?;
-    if !cat_remove.is_empty() {
-        tx.exec_drop(
-            format!("DELETE FROM `{p}term_relationships` WHERE (object_id, term_taxonomy_id) IN ({})", vec!["(?, ?)"; cat_remove.len()].join(", ")),
-            cat_remove.iter().flat_map(|(id, tt)| [mysql_async::Value::from(*id), mysql_async::Value::from(*tt)]).collect::<Vec<_>>(),
-        )
-        .await?;
-    }
+    run_all(&mut tx, statements::remove_term_pairs(p, &cat_remove)).await?;
     run_all(&mut tx, statements::add_terms(p, &cat_add)).await?;
     if !categories.is_empty() {
         done.category_terms = categories::recount(&mut tx, shop, &target.rules.categories.tree, &categories).await?;

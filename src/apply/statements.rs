@@ -181,6 +181,19 @@ pub fn remove_terms(prefix: &str, tt: u64, ids: &[u64]) -> Vec<Statement> {
         .collect()
 }
 
+/// Deletes (object, term_taxonomy) relationships, each pair by its primary key.
+pub fn remove_term_pairs(prefix: &str, pairs: &[(u64, u64)]) -> Vec<Statement> {
+    pairs
+        .chunks(BATCH)
+        .map(|batch| {
+            (
+                format!("DELETE FROM `{prefix}term_relationships` WHERE (object_id, term_taxonomy_id) IN ({})", placeholders(batch.len(), 2)),
+                batch.iter().flat_map(|(o, t)| [Value::from(*o), Value::from(*t)]).collect(),
+            )
+        })
+        .collect()
+}
+
 pub fn touch(prefix: &str, ids: &[u64], local: &str, gmt: &str) -> Vec<Statement> {
     ids.chunks(BATCH)
         .map(|batch| {
@@ -243,6 +256,14 @@ mod tests {
         assert_eq!(sizes(by_size(&rows, 1000, 60, |r| *r)), vec![vec![10, 10, 10], vec![50, 10], vec![100], vec![1]]);
         assert_eq!(sizes(by_size(&rows, 2, 1000, |r| *r)), vec![vec![10, 10], vec![10, 50], vec![10, 100], vec![1]]);
         assert!(by_size(&[] as &[usize], 10, 10, |r| *r).is_empty());
+    }
+
+    #[test]
+    fn term_pairs_are_deleted_by_primary_key() {
+        let st = remove_term_pairs("wp_", &[(1, 9), (2, 10)]);
+        assert_eq!(st[0].0, "DELETE FROM `wp_term_relationships` WHERE (object_id, term_taxonomy_id) IN ((?,?),(?,?))");
+        assert_eq!(st[0].1.len(), 4);
+        assert!(remove_term_pairs("wp_", &[]).is_empty());
     }
 
     #[test]

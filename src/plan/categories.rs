@@ -169,6 +169,16 @@ impl Categories {
     pub fn leaf(&self, path: &CategoryPath) -> Option<&Category> {
         self.leaves.get(&path_key(path)).and_then(|t| self.tree.get(*t))
     }
+
+    /// (term ID, term_taxonomy ID) of the leaves of a row's paths, in the row's order.
+    pub fn leaves(&self, paths: &[CategoryPath]) -> Vec<(u64, u64)> {
+        paths.iter().filter_map(|p| self.leaf(p)).map(|c| (c.term_id, c.tt_id)).collect()
+    }
+
+    /// Categories as a report cell: their paths, `|` between them.
+    pub fn text(&self, term_ids: impl IntoIterator<Item = u64>) -> String {
+        term_ids.into_iter().map(|t| self.tree.path_text(t)).collect::<Vec<_>>().join(" | ")
+    }
 }
 
 /// Adds the created terms to the tree (`ids[i]` for `plan.creates[i]`).

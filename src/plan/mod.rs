@@ -804,16 +804,18 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
     }
 
     let categories = match catalog.product_categories.as_ref() {
-        Some(held) if rules.content.categories && p.post_type == PostType::Product => move_categories(item, p.id, held, rules),
+        Some(held) if rules.content.categories && p.post_type == PostType::Product => {
+            let (cats, wanted) = (&rules.categories, rules.categories.leaves(item.categories()));
+            let now: &[u64] = held.get(&p.id).map(Vec::as_slice).unwrap_or(&[]);
+            let moved = move_categories(&wanted, now, &cats.tree);
+            if moved.is_some() {
+                let old = cats.text(now.iter().filter_map(|tt| cats.tree.by_tt(*tt)).map(|c| c.term_id));
+                rows.push(row("categories", old, cats.text(wanted.iter().map(|(t, _)| *t))));
+            }
+            moved
+        }
         _ => None,
     };
-    if let Some(m) = &categories {
-        let tree = &rules.categories.tree;
-        let names = |ids: &mut dyn Iterator<Item = u64>| ids.map(|tt| tree.by_tt(tt).map(|c| tree.path_text(c.term_id)).unwrap_or_else(|| format!("term_taxonomy {tt}"))).collect::<Vec<_>>().join(" | ");
-        let now: Vec<u64> = catalog.product_categories.as_ref().and_then(|h| h.get(&p.id)).cloned().unwrap_or_default();
-        let after: Vec<u64> = now.iter().copied().filter(|tt| !m.remove.iter().any(|r| r.1 == *tt)).chain(m.add.iter().map(|a| a.1)).collect();
-        rows.push(row("categories", names(&mut now.iter().copied()), names(&mut after.into_iter())));
-    }
     let update = Update {
         id: p.id,
         sku: item.sku.to_string(),
@@ -834,13 +836,11 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
 
 /// The categories a product joins and leaves when it is to be in exactly the row's (their
 /// leaves: `set_category_ids()`); `None` when the row names none or they are already its.
-fn move_categories(item: &Item, id: u64, held: &HashMap<u64, Vec<u64>>, rules: &Rules) -> Option<Box<CategoryMove>> {
-    let wanted: Vec<(u64, u64)> = item.categories().iter().filter_map(|path| rules.categories.leaf(path)).map(|c| (c.term_id, c.tt_id)).collect();
+/// `wanted`: (term ID, term_taxonomy ID) of the row's leaves; `now`: the product's term_taxonomy IDs.
+fn move_categories(wanted: &[(u64, u64)], now: &[u64], tree: &crate::catalog::categories::CategoryTree) -> Option<Box<CategoryMove>> {
     if wanted.is_empty() {
         return None;
     }
-    let now: &[u64] = held.get(&id).map(Vec::as_slice).unwrap_or(&[]);
-    let tree = &rules.categories.tree;
     let add: Vec<(u64, u64)> = wanted.iter().copied().filter(|(_, tt)| !now.contains(tt)).collect();
     let remove: Vec<(u64, u64)> = now
         .iter()
@@ -1010,10 +1010,9 @@ fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
             }
         }
     }
-    let categories: Vec<(u64, u64)> = item.categories().iter().filter_map(|path| rules.categories.leaf(path)).map(|c| (c.term_id, c.tt_id)).collect();
+    let categories = rules.categories.leaves(item.categories());
     if !categories.is_empty() {
-        let tree = &rules.categories.tree;
-        add("categories", categories.iter().map(|(t, _)| tree.path_text(*t)).collect::<Vec<_>>().join(" | "));
+        add("categories", rules.categories.text(categories.iter().map(|(t, _)| *t)));
     }
     drop_rows_unless(rules.report_rows, &mut rows);
     let new = NewProduct {
