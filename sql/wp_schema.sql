@@ -135,3 +135,14 @@ CREATE TABLE `{prefix}wc_category_lookup` (
   `category_id` bigint(20) unsigned NOT NULL,
   PRIMARY KEY (`category_tree_id`,`category_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;
+
+CREATE TABLE `{prefix}woocommerce_attribute_taxonomies` (
+  `attribute_id` bigint(20) unsigned NOT NULL AUTO_INCREMENT,
+  `attribute_name` varchar(200) NOT NULL,
+  `attribute_label` varchar(200) DEFAULT NULL,
+  `attribute_type` varchar(20) NOT NULL,
+  `attribute_orderby` varchar(20) NOT NULL,
+  `attribute_public` int(1) NOT NULL DEFAULT 1,
+  PRIMARY KEY (`attribute_id`),
+  KEY `attribute_name` (`attribute_name`(20))
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;

@@ -73,7 +73,7 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
     let version: Option<String> = conn.query_first("SELECT VERSION()").await.ok().flatten();
     checks.push(Check::pass("database", format!("connected to `{}` (server {})", settings.database_name(), version.unwrap_or_default())));
 
-    match check_privileges(&mut conn, &settings.table_prefix, &settings.database_name(), true, catalog::shop::writes_categories(settings)).await {
+    match check_privileges(&mut conn, &settings.table_prefix, &settings.database_name(), true, &catalog::shop::card_writes(settings)).await {
         Ok(checked) => checks.push(Check::pass("privileges", checked)),
         Err(e) => checks.push(Check::fail("privileges", &e)),
     }

@@ -104,12 +104,25 @@ pub struct Content {
     /// The product's categories: one path (root first) per category the product is in.
     #[serde(rename = "c", skip_serializing_if = "Option::is_none", default)]
     pub categories: Option<Vec<CategoryPath>>,
+    /// The product's attributes with their values, in the order the source maps them.
+    #[serde(rename = "a", skip_serializing_if = "Option::is_none", default)]
+    pub attributes: Option<Vec<AttributeValues>>,
 }
 
 impl Content {
     pub fn is_empty(&self) -> bool {
-        self.description.is_none() && self.short_description.is_none() && self.gtin.is_none() && self.categories.is_none()
+        self.description.is_none() && self.short_description.is_none() && self.gtin.is_none() && self.categories.is_none() && self.attributes.is_none()
     }
+}
+
+/// An attribute as a feed row gives it: its name (`Размер`) and one or more values (a simple
+/// product may be sold in several colours; a cell separates them by `|`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AttributeValues {
+    #[serde(rename = "n")]
+    pub name: String,
+    #[serde(rename = "v")]
+    pub values: Vec<String>,
 }
 
 /// A category as the feed names it: its ancestors and itself, root first.
@@ -140,6 +153,11 @@ impl Item {
     /// The GTIN the row gives, if any.
     pub fn gtin(&self) -> Option<&str> {
         self.content.as_ref().and_then(|c| c.gtin.as_deref())
+    }
+
+    /// The attributes the row gives, if any.
+    pub fn attributes(&self) -> &[AttributeValues] {
+        self.content.as_ref().and_then(|c| c.attributes.as_deref()).unwrap_or(&[])
     }
 
     /// The category paths the row gives, if any.

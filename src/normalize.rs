@@ -15,7 +15,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 
 use crate::config::RowRules;
-use crate::model::{CategoryPath, Content, Fractional, Item, Money, Note, Rejection, Sale, Segment, Skipped};
+use crate::model::{AttributeValues, CategoryPath, Content, Fractional, Item, Money, Note, Rejection, Sale, Segment, Skipped};
 use crate::source::{Field, Locate, RawRecord};
 use crate::widths::{thousands, Widths};
 
@@ -191,7 +191,14 @@ pub fn normalize_record(r: &RawRecord, at: &dyn Locate, rules: &Rules) -> Result
             stock = Some(0);
         }
     }
-    let content = content(r, &rules.rows.category_separator, &mut notes).map_err(|(field, m)| reject(Some((field, 0)), m))?;
+    let mut content = content(r, &rules.rows.category_separator, &mut notes).map_err(|(field, m)| reject(Some((field, 0)), m))?;
+    let attributes = attribute_values(&r.attributes).map_err(|(name, m)| Rejection {
+        field: format!("attribute:{name}"),
+        ..reject(None, m)
+    })?;
+    if let Some(attributes) = attributes {
+        content.get_or_insert_with(Default::default).attributes = Some(attributes);
+    }
     Ok(Item {
         line: r.line,
         sku: sku.into(),
@@ -237,8 +244,45 @@ fn content(r: &RawRecord, separator: &str, notes: &mut Vec<Note>) -> Result<Opti
         (None, None) => Ok(None),
     }
     .map_err(|m| (Field::Category, m))?;
-    let content = Content { description: text(Field::Description), short_description: text(Field::ShortDescription), gtin, categories };
+    let content = Content { description: text(Field::Description), short_description: text(Field::ShortDescription), gtin, categories, attributes: None };
     Ok((!content.is_empty()).then(|| Box::new(content)))
+}
+
+/// The longest attribute value: a term name as WordPress stores it (and the bound for a
+/// local attribute's value too).
+pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 200;
+
+/// A row's attribute cells as values: each cell split by `|`, values trimmed, blanks and repeats
+/// (without case) dropped; a blank cell gives nothing (left alone). A value over 200 characters
+/// as stored, or with control characters, rejects the row (the attribute's name and why).
+pub fn attribute_values(cells: &[(String, String)]) -> Result<Option<Vec<AttributeValues>>, (String, String)> {
+    let mut out: Vec<AttributeValues> = Vec::new();
+    for (name, cell) in cells {
+        let mut values: Vec<String> = Vec::new();
+        for v in cell.split('|').map(str::trim).filter(|v| !v.is_empty()) {
+            if has_control(v) {
+                return Err((name.clone(), format!("value `{}` of attribute {name} contains control characters (tab, newline, ...)", v.escape_debug())));
+            }
+            let stored = crate::woo::terms::stored_name(v).chars().count();
+            if stored > MAX_ATTRIBUTE_VALUE_CHARS {
+                return Err((name.clone(), format!(
+                    "value `{}…` of attribute {name} is {stored} characters as WordPress stores it; expected at most {MAX_ATTRIBUTE_VALUE_CHARS}",
+                    v.chars().take(40).collect::<String>()
+                )));
+            }
+            if crate::woo::terms::stored_name(v).is_empty() {
+                return Err((name.clone(), format!("value `{v}` of attribute {name} has nothing left once WordPress cleans it (tags, %-codes)")));
+            }
+            let key = crate::woo::terms::name_key(v);
+            if !values.iter().any(|k| crate::woo::terms::name_key(k) == key) {
+                values.push(v.to_string());
+            }
+        }
+        if !values.is_empty() {
+            out.push(AttributeValues { name: name.clone(), values });
+        }
+    }
+    Ok((!out.is_empty()).then_some(out))
 }
 
 /// The deepest category path a row may give (WooCommerce has no limit; a deeper one is a
@@ -625,6 +669,20 @@ mod tests {
         let mut r = rec([Some("L-1"), None, None, None, Some("1")]);
         r.reject(None, "expected 5 columns".into());
         assert!(matches!(normalize_row(&r, &Here, &groups), Row::Rejected(_)), "a malformed row is reported, not skipped");
+    }
+
+    #[test]
+    fn attribute_cells_become_values() {
+        let cells = |pairs: &[(&str, &str)]| pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect::<Vec<_>>();
+        let got = attribute_values(&cells(&[("Размер", " 42 | 44 |42"), ("Цвет", "  "), ("Бренд", "A & B")])).unwrap().unwrap();
+        assert_eq!(got, vec![AttributeValues { name: "Размер".into(), values: vec!["42".into(), "44".into()] }, AttributeValues { name: "Бренд".into(), values: vec!["A & B".into()] }]);
+        assert_eq!(attribute_values(&cells(&[("Цвет", "")])).unwrap(), None, "blank: left alone");
+        let long = "я".repeat(201);
+        let (name, why) = attribute_values(&cells(&[("Состав", &long)])).unwrap_err();
+        assert_eq!(name, "Состав");
+        assert!(why.contains("is 201 characters as WordPress stores it; expected at most 200"), "{why}");
+        assert!(attribute_values(&cells(&[("Цвет", "Бел\tый")])).unwrap_err().1.contains("control characters"));
+        assert!(attribute_values(&cells(&[("Цвет", "<b></b>")])).unwrap_err().1.contains("nothing left"));
     }
 
     #[test]

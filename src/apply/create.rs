@@ -112,6 +112,7 @@ pub(super) async fn insert_products(
     let mut meta: Vec<(u64, &str, Option<String>)> = Vec::new();
     let mut terms: Vec<(u64, u64)> = Vec::new();
     let mut lookups: Vec<LookupRow> = Vec::new();
+    let mut attribute_lookups: Vec<(u64, u64, &str, u64, bool, bool)> = Vec::new();
     for (c, &id) in creates.iter().zip(&ids) {
         let s = |v: &str| Some(v.to_string());
         meta.push((id, "_sku", s(&c.sku)));
@@ -140,8 +141,15 @@ pub(super) async fn insert_products(
             (id, "_stock_status", s(c.stock_status)),
             (id, "_wc_average_rating", s("0")),
             (id, "_wc_review_count", s("0")),
-            (id, "_product_version", s(&shop.wc_version)),
         ]);
+        if let Some(a) = &c.attributes {
+            meta.push((id, "_product_attributes", s(&crate::woo::attributes::product_attributes(&a.entries))));
+            terms.extend(a.term_taxonomy_ids.iter().map(|tt| (id, *tt)));
+            // What WooCommerce's queued lookup update writes for a simple product (LookupDataStore).
+            let in_stock = c.stock_status != woo::OUTOFSTOCK;
+            attribute_lookups.extend(a.lookup.iter().map(|(taxonomy, term)| (id, id, taxonomy.as_str(), *term, false, in_stock)));
+        }
+        meta.push((id, "_product_version", s(&shop.wc_version)));
         if let Some(price) = &c.price {
             meta.push((id, "_price", s(&price.text())));
         }
@@ -165,6 +173,9 @@ pub(super) async fn insert_products(
     run_all(tx, statements::insert_meta(p, &meta)).await?;
     run_all(tx, statements::add_terms(p, &terms)).await?;
     run_all(tx, statements::upsert_lookup(p, shop.has_global_unique_id, &lookups)).await?;
+    if shop.has_attribute_lookup {
+        run_all(tx, statements::add_attribute_lookups(p, &attribute_lookups)).await?;
+    }
     Ok(ids)
 }
 

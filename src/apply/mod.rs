@@ -4,6 +4,7 @@
 //! looks for the row); any other error stops the run (resumable).
 //! In a dry run the same path is walked and nothing is sent to the database.
 
+pub mod attributes;
 pub mod categories;
 mod create;
 pub mod statements;

@@ -168,6 +168,27 @@ pub fn add_terms(prefix: &str, pairs: &[(u64, u64)]) -> Vec<Statement> {
         .collect()
 }
 
+/// `wc_product_attributes_lookup` rows: (product, product or parent, taxonomy, term, is a
+/// variation attribute, in stock), as WooCommerce's `LookupDataStore` inserts them.
+pub fn add_attribute_lookups(prefix: &str, rows: &[(u64, u64, &str, u64, bool, bool)]) -> Vec<Statement> {
+    rows.chunks(BATCH)
+        .map(|batch| {
+            (
+                format!(
+                    "INSERT IGNORE INTO `{prefix}wc_product_attributes_lookup` (product_id, product_or_parent_id, taxonomy, term_id, is_variation_attribute, in_stock) VALUES {}",
+                    placeholders(batch.len(), 6)
+                ),
+                batch
+                    .iter()
+                    .flat_map(|(id, parent, taxonomy, term, variation, in_stock)| {
+                        [Value::from(*id), Value::from(*parent), Value::from(*taxonomy), Value::from(*term), Value::from(u8::from(*variation)), Value::from(u8::from(*in_stock))]
+                    })
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
 pub fn remove_terms(prefix: &str, tt: u64, ids: &[u64]) -> Vec<Statement> {
     ids.chunks(BATCH)
         .map(|batch| {

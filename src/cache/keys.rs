@@ -102,6 +102,23 @@ pub fn after_categories(keys: &Keys, terms: &[u64], hierarchy: bool) -> Invalida
     Invalidation { delete, last_changed: vec![keys.key("terms", "last_changed")], versions: Vec::new() }
 }
 
+/// After new global attributes or attribute terms: the attribute list WooCommerce registers the
+/// `pa_*` taxonomies from (`transient:wc_attribute_taxonomies`, and the `woocommerce-attributes`
+/// group, orphaned by dropping its cache prefix as `WC_Cache_Helper::invalidate_cache_group()`
+/// does), the autoloaded options (`cron` holds the rewrite-rules flush), and the term queries.
+pub fn after_attributes(keys: &Keys, new_attributes: bool) -> Invalidation {
+    let mut delete = Vec::new();
+    if new_attributes {
+        delete.extend([
+            keys.key("transient", "wc_attribute_taxonomies"),
+            keys.key("woocommerce-attributes", "wc_woocommerce-attributes_cache_prefix"),
+            keys.key("options", "alloptions"),
+            keys.key("options", "notoptions"),
+        ]);
+    }
+    Invalidation { delete, last_changed: vec![keys.key("terms", "last_changed")], versions: Vec::new() }
+}
+
 /// `microtime()` as WordPress stores it in a `last_changed` key: `"0.51692800 1796167288"`.
 pub fn microtime(now: std::time::SystemTime) -> String {
     let d = now.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();

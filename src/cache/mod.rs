@@ -172,6 +172,15 @@ impl Cache {
         self.apply(&invalidation, "the product categories").await;
     }
 
+    /// After the attributes phase created attributes or terms.
+    pub async fn attributes_changed(&mut self, new_attributes: bool) {
+        if self.mode == CacheMode::Flush || self.failed.is_some() {
+            return;
+        }
+        let invalidation = keys::after_attributes(&self.keys, new_attributes);
+        self.apply(&invalidation, "the product attributes").await;
+    }
+
     /// Sends one invalidation as a pipeline, retrying with backoff; true once it is done.
     async fn apply(&mut self, inv: &Invalidation, what: &str) -> bool {
         let mut attempt = 0;

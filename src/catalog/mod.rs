@@ -3,6 +3,7 @@
 //! ([`Catalog::load`]): products and variations, their price/stock meta, their lookup rows,
 //! product types and `outofstock` terms. It never writes.
 
+pub mod attributes;
 pub mod categories;
 pub mod shop;
 mod slots;

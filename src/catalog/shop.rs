@@ -56,6 +56,8 @@ pub struct Shop {
     pub exclude_from_catalog_tt: Option<u64>,
     /// WooCommerce's category closure table `wc_category_lookup` is there (3.6+).
     pub has_category_lookup: bool,
+    /// WooCommerce's attribute lookup table `wc_product_attributes_lookup` is there (6.1+).
+    pub has_attribute_lookup: bool,
     pub notify_no_stock_amount: i64,
     pub hide_out_of_stock: bool,
     pub siteurl: String,
@@ -123,7 +125,7 @@ impl Shop {
         }
         let has_global_unique_id = columns.iter().any(|c| c == "global_unique_id");
 
-        check_privileges(conn, p, &database, writes, writes_categories(settings)).await?;
+        check_privileges(conn, p, &database, writes, &card_writes(settings)).await?;
 
         let options: HashMap<String, String> = conn
             .query::<(String, String), _>(format!(
@@ -188,6 +190,7 @@ impl Shop {
             outofstock_term: terms.iter().find(|t| t.1 == "product_visibility" && t.2 == "outofstock").map(|t| t.3).unwrap_or(0),
             exclude_from_catalog_tt: terms.iter().find(|t| t.1 == "product_visibility" && t.2 == "exclude-from-catalog").map(|t| t.0),
             has_category_lookup: tables.iter().any(|t| t.eq_ignore_ascii_case(&format!("{p}wc_category_lookup"))),
+            has_attribute_lookup: tables.iter().any(|t| t.eq_ignore_ascii_case(&format!("{p}wc_product_attributes_lookup"))),
             simple_tt,
             default_cat_tt: find("product_cat"),
             notify_no_stock_amount: opt("woocommerce_notify_no_stock_amount").trim().parse().unwrap_or(0),
@@ -259,6 +262,28 @@ const CATEGORY_WRITES: [(&str, &[&str]); 4] = [
     ("wc_category_lookup", &["INSERT"]),
 ];
 
+/// What a feed with attributes writes beyond the products: WooCommerce's attribute table, the
+/// terms (and their `order` meta), the attribute lookup rows.
+const ATTRIBUTE_WRITES: [(&str, &[&str]); 5] = [
+    ("woocommerce_attribute_taxonomies", &["INSERT"]),
+    ("terms", &["INSERT"]),
+    ("term_taxonomy", &["INSERT"]),
+    ("termmeta", &["INSERT"]),
+    ("wc_product_attributes_lookup", &["INSERT"]),
+];
+
+/// The tables and privileges the product cards need beyond the products themselves.
+pub fn card_writes(settings: &Settings) -> Vec<(&'static str, &'static [&'static str])> {
+    let mut wanted = Vec::new();
+    if writes_categories(settings) {
+        wanted.extend(CATEGORY_WRITES);
+    }
+    if !settings.source.columns().attributes.is_empty() {
+        wanted.extend(ATTRIBUTE_WRITES);
+    }
+    wanted
+}
+
 /// Whether the feed can name categories (a mapped column, or CommerceML with `import.xml`).
 pub fn writes_categories(settings: &Settings) -> bool {
     match &settings.source {
@@ -276,7 +301,7 @@ const OWN_TABLES: [&str; 6] = ["woosync_runs", "woosync_input", "woosync_chunks"
 /// them. `writes` = false (a dry run, `doctor` without `--fix`) needs only SELECT. Creating
 /// woosync's tables on the first run needs CREATE on the database, read from `SHOW GRANTS`.
 /// Returns what was checked.
-pub async fn check_privileges(conn: &mut Conn, prefix: &str, database: &str, writes: bool, categories: bool) -> Result<String> {
+pub async fn check_privileges(conn: &mut Conn, prefix: &str, database: &str, writes: bool, cards: &[(&str, &[&str])]) -> Result<String> {
     let own_exist = crate::journal::tables_exist(conn, prefix).await?;
     let mut wanted: Vec<(String, &str)> = Vec::new();
     for (table, privileges) in WRITES {
@@ -285,14 +310,14 @@ pub async fn check_privileges(conn: &mut Conn, prefix: &str, database: &str, wri
             wanted.extend(privileges.iter().map(|p| (format!("{prefix}{table}"), *p)));
         }
     }
-    if categories {
-        for (table, privileges) in CATEGORY_WRITES {
-            wanted.push((format!("{prefix}{table}"), "SELECT"));
-            if writes {
-                wanted.extend(privileges.iter().map(|p| (format!("{prefix}{table}"), *p)));
-            }
+    for (table, privileges) in cards {
+        wanted.push((format!("{prefix}{table}"), "SELECT"));
+        if writes {
+            wanted.extend(privileges.iter().map(|p| (format!("{prefix}{table}"), *p)));
         }
     }
+    wanted.sort();
+    wanted.dedup();
     if own_exist {
         for table in OWN_TABLES {
             let privileges: &[&str] = if writes { &["SELECT", "INSERT", "UPDATE", "DELETE"] } else { &["SELECT"] };

@@ -35,7 +35,7 @@ pub use hooks::Hooks;
 pub use log::LogSettings;
 pub use object_cache::{CacheMode, ObjectCache};
 pub use source::{CmlSource, Columns, RowRules, CATEGORY_SEPARATOR, SkipRule, CsvSource, Encoding, Field, HttpSource, OneOrMany, Paging, SheetRef, Source, XlsxSource, FIELDS};
-pub use sync::{ChunkPolicy, ContentPolicy};
+pub use sync::{AttributePolicy, ChunkPolicy, ContentPolicy};
 
 use alerts::AlertsSection;
 use database::DatabaseSection;
@@ -128,6 +128,8 @@ pub struct Settings {
     pub fractional_stock: crate::model::Fractional,
     /// `[sync] update_content`: the card fields kept in step on existing products.
     pub update_content: ContentPolicy,
+    /// `[sync] local_attributes` and `attribute_slugs`.
+    pub attributes: AttributePolicy,
     pub hooks: Option<Hooks>,
     /// The shop's persistent object cache, kept in step with every write.
     pub object_cache: Option<ObjectCache>,
@@ -176,6 +178,7 @@ impl Settings {
             zero_missing: sync.zero_missing,
             fractional_stock: sync.fractional_stock,
             update_content: sync.update_content,
+            attributes: sync.attributes,
             hooks: file.hooks.map(HooksSection::settle),
             guard: file.guard.settle()?,
             object_cache: file
@@ -205,6 +208,10 @@ impl Settings {
         h.update(if self.zero_missing { "\0missing=zero_stock" } else { "\0missing=ignore" }.as_bytes());
         if self.update_content != ContentPolicy::default() || self.rows.category_separator != source::CATEGORY_SEPARATOR {
             h.update(format!("\0update_content={:?}\0category_separator={}", self.update_content, self.rows.category_separator).as_bytes());
+        }
+        let columns = self.source.columns();
+        if !columns.attributes.is_empty() || self.attributes != AttributePolicy::default() {
+            h.update(format!("\0attributes={:?}\0{:?}", columns.attributes, self.attributes).as_bytes());
         }
         hex(&h.finalize())
     }
@@ -329,6 +336,22 @@ mod tests {
             let err = parse(&format!("{MINIMAL}category_separator = {bad}\n")).unwrap_err().to_string();
             assert!(err.contains("[source] category_separator"), "{err}");
         }
+    }
+
+    #[test]
+    fn attributes_keep_their_order_and_slugs_are_checked() {
+        let s = parse(&format!("{MINIMAL}[source.attributes]\n\"Размер\" = \"Размер\"\n\"Цвет\" = \"Colour\"\n\"Материал\" = \"M\"\n[sync]\nlocal_attributes = [\"цвет\"]\nattribute_slugs = {{ \"Размер\" = \"razmer\" }}\n")).unwrap();
+        let names: Vec<&str> = s.source.columns().attributes.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["Размер", "Цвет", "Материал"], "the config's order, not sorted");
+        assert!(s.attributes.is_local("Цвет") && !s.attributes.is_local("Размер"));
+        assert_eq!(s.attributes.slug("РАЗМЕР"), Some("razmer"));
+        assert_ne!(s.fingerprint(), parse(MINIMAL).unwrap().fingerprint());
+        let err = parse(&format!("{MINIMAL}[sync]\nattribute_slugs = {{ \"Материал\" = \"материал-изделия\" }}\n")).unwrap_err().to_string();
+        assert!(err.contains("is 31 bytes; WooCommerce takes at most 27"), "{err}");
+        let err = parse(&format!("{MINIMAL}[source.attributes]\n\"Размер\" = \"\"\n")).unwrap_err().to_string();
+        assert!(err.contains("expected the column, JSON pointer or CommerceML property"), "{err}");
+        let err = parse(&format!("{MINIMAL}[source.attributes]\n\"Размер\" = \"a\"\n\"размер\" = \"b\"\n")).unwrap_err().to_string();
+        assert!(err.contains("named twice"), "{err}");
     }
 
     #[test]

@@ -90,6 +90,33 @@ pub(super) struct SourceSection {
     category_separator: Option<String>,
     #[serde(default)]
     columns: Columns,
+    #[serde(default)]
+    attributes: AttributeMap,
+}
+
+/// `[source.attributes]` in the order it is written (positions on the product follow it):
+/// attribute name → column, JSON pointer or CommerceML property.
+#[derive(Debug, Default)]
+struct AttributeMap(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for AttributeMap {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Ordered;
+        impl<'de> serde::de::Visitor<'de> for Ordered {
+            type Value = AttributeMap;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("attribute names with the column, JSON pointer or property each comes from, like \"Размер\" = \"Размер\"")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<AttributeMap, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, String>()? {
+                    pairs.push((k, v));
+                }
+                Ok(AttributeMap(pairs))
+            }
+        }
+        d.deserialize_map(Ordered)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -184,6 +211,9 @@ pub struct Columns {
     pub short_description: Option<String>,
     pub gtin: Option<String>,
     pub category: Option<String>,
+    /// `[source.attributes]`: (attribute name, where its values come from), in the config's order.
+    #[serde(skip)]
+    pub attributes: Vec<(String, String)>,
 }
 
 /// `stock = "Остаток"` or `stock = ["Склад Москва", "Склад СПб"]` (summed).
@@ -379,10 +409,37 @@ impl SourceSection {
                 "[source] category_separator = {category_separator:?}: expected the text between a path's levels, such as \" > \" or \"/\" (not blank, and not `|`, which separates paths)"
             )));
         }
+        let attributes = attribute_map(std::mem::take(&mut self.attributes))?;
+        self.columns.attributes = attributes;
         let source = parse_source(self, base)?;
         let skip = skip_rows.into_iter().enumerate().map(|(i, r)| skip_rule(i, r, &source)).collect::<Result<Vec<_>>>()?;
         Ok((source, RowRules { price_scale, skip, skip_totals, category_separator }))
     }
+}
+
+/// `[source.attributes]` checked: names and sources present, no name twice (as WooCommerce tells
+/// names apart: without case).
+fn attribute_map(map: AttributeMap) -> Result<Vec<(String, String)>> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for (name, from) in map.0 {
+        let (name, from) = (name.trim().to_string(), from.trim().to_string());
+        if name.is_empty() || name.chars().any(char::is_control) {
+            return Err(Error::Config(format!("[source.attributes] {name:?}: expected an attribute name such as \"Размер\"")));
+        }
+        if from.is_empty() {
+            return Err(Error::Config(format!(
+                "[source.attributes] {name:?} = \"\": expected the column, JSON pointer or CommerceML property its values come from"
+            )));
+        }
+        let key = crate::woo::terms::name_key(&name);
+        if seen.contains(&key) {
+            return Err(Error::Config(format!("[source.attributes] {name:?} is named twice (names are told apart without case)")));
+        }
+        seen.push(key);
+        out.push((name, from));
+    }
+    Ok(out)
 }
 
 /// `price_divisor = 100` → 2: only powers of ten, so dividing is moving the decimal point.

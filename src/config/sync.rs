@@ -42,6 +42,10 @@ pub(super) struct SyncSection {
     fractional_stock: String,
     #[serde(default)]
     update_content: Vec<String>,
+    #[serde(default)]
+    local_attributes: Vec<String>,
+    #[serde(default)]
+    attribute_slugs: std::collections::BTreeMap<String, String>,
 }
 
 fn default_fractional() -> String {
@@ -85,6 +89,8 @@ impl Default for SyncSection {
             stop_file: None,
             fractional_stock: default_fractional(),
             update_content: Vec::new(),
+            local_attributes: Vec::new(),
+            attribute_slugs: Default::default(),
         }
     }
 }
@@ -135,6 +141,44 @@ pub(super) struct SyncSettings {
     pub zero_missing: bool,
     pub fractional_stock: Fractional,
     pub update_content: ContentPolicy,
+    pub attributes: AttributePolicy,
+}
+
+/// `[sync] local_attributes` and `attribute_slugs`: which attributes stay local to the product
+/// (no terms), and the slugs of global ones WooCommerce would otherwise derive from the name.
+/// Names are kept as WooCommerce tells them apart (`terms::name_key`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttributePolicy {
+    pub local: Vec<String>,
+    pub slugs: Vec<(String, String)>,
+}
+
+impl AttributePolicy {
+    pub fn is_local(&self, name: &str) -> bool {
+        self.local.contains(&crate::woo::terms::name_key(name))
+    }
+
+    /// The configured slug of a global attribute, if any.
+    pub fn slug(&self, name: &str) -> Option<&str> {
+        let key = crate::woo::terms::name_key(name);
+        self.slugs.iter().find(|(k, _)| *k == key).map(|(_, s)| s.as_str())
+    }
+
+    fn parse(local: &[String], slugs: &std::collections::BTreeMap<String, String>) -> Result<AttributePolicy> {
+        use crate::woo::attributes::{attribute_slug, slug_refused};
+        let mut policy = AttributePolicy { local: local.iter().map(|n| crate::woo::terms::name_key(n)).collect(), slugs: Vec::new() };
+        for (name, slug) in slugs {
+            let made = attribute_slug(name, Some(slug));
+            if let Some(why) = slug_refused(&made) {
+                return Err(Error::Config(format!("[sync] attribute_slugs {name:?} = {slug:?}: {why}")));
+            }
+            if policy.is_local(name) {
+                return Err(Error::Config(format!("[sync] attribute_slugs {name:?}: the attribute is in local_attributes, which have no slug")));
+            }
+            policy.slugs.push((crate::woo::terms::name_key(name), made));
+        }
+        Ok(policy)
+    }
 }
 
 /// `[sync] update_content`: the card fields the ERP owns on products that already exist (a
@@ -224,8 +268,10 @@ impl SyncSection {
             other => return Err(Error::Config(format!("[sync] fractional_stock = {other:?}: expected \"floor\", \"round\" or \"reject\""))),
         };
         let update_content = ContentPolicy::parse(&self.update_content)?;
+        let attributes = AttributePolicy::parse(&self.local_attributes, &self.attribute_slugs)?;
         Ok(SyncSettings {
             update_content,
+            attributes,
             external_id_meta: Box::leak(external_id_meta.into_boxed_str()),
             new_product_status: self.new_product_status,
             chunk_size: self.chunk_size,

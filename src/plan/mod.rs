@@ -5,6 +5,7 @@
 //! writes set values, never deltas, so re-applying a plan after a crash is harmless.
 //! Units group a variable parent with its variations so a chunk always commits a whole family.
 
+pub mod attributes;
 pub mod categories;
 mod parent;
 
@@ -38,6 +39,8 @@ pub struct Rules {
     pub categories: std::sync::Arc<categories::Categories>,
     /// `[sync] update_content`: the card fields kept in step on existing products.
     pub content: crate::config::ContentPolicy,
+    /// The feed's attributes as the shop holds them (empty when the feed gives none).
+    pub attributes: std::sync::Arc<attributes::Attributes>,
 }
 
 /// The meta_ids of one key's rows: nearly always one, so kept inline.
@@ -128,6 +131,8 @@ pub struct NewProduct {
     pub content: Option<Box<crate::model::Content>>,
     /// (term ID, term_taxonomy ID) of its categories; none: the shop's default category.
     pub categories: Vec<(u64, u64)>,
+    /// Its attributes (`_product_attributes`, terms, lookup rows), when the feed gives any.
+    pub attributes: Option<Box<attributes::ProductAttributes>>,
     pub rows: Vec<ReportRow>,
 }
 
@@ -483,6 +488,11 @@ impl<'a> Planner<'a> {
                     self.counts.conflict += 1;
                 }
                 Target::New => {
+                    if let Err((name, why)) = rules.attributes.for_product(item.attributes()) {
+                        self.notes.push((item.line, ReportRow::note(Action::Invalid, &item.sku, &format!("attribute:{name}"), format!("{} {}: {why}; nothing written for it", rules.row_word, item.line))));
+                        self.counts.invalid += 1;
+                        continue;
+                    }
                     if let Some(why) = self.gtin_conflict(item, None) {
                         self.notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, "gtin", format!("{} {}: {why}", rules.row_word, item.line))));
                         self.counts.conflict += 1;
@@ -1014,9 +1024,15 @@ fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
     if !categories.is_empty() {
         add("categories", rules.categories.text(categories.iter().map(|(t, _)| *t)));
     }
+    for a in item.attributes() {
+        add(&format!("attribute:{}", a.name), crate::woo::attributes::implode(&a.values));
+    }
+    // The planner checked that the shop can hold them.
+    let attributes = rules.attributes.for_product(item.attributes()).ok().filter(|a| !a.entries.is_empty()).map(Box::new);
     drop_rows_unless(rules.report_rows, &mut rows);
     let new = NewProduct {
         categories,
+        attributes,
         sku: item.sku.to_string(),
         title,
         regular,

@@ -11,6 +11,7 @@
 //! waits for the writer's turn; `events` is what watchers see. Dry runs walk the same path and
 //! stop short of every write.
 
+mod attributes;
 mod categories;
 mod doctor;
 mod events;
@@ -210,6 +211,7 @@ impl Run<'_> {
         let mut surveyed = survey::survey(self, &catalog, &mut input, &pass).await?;
         pass.total += surveyed.missing.len();
         pass.rules.categories = std::sync::Arc::new(categories::settle(self, &pass, &surveyed.paths).await?);
+        pass.rules.attributes = std::sync::Arc::new(attributes::settle(self, &pass, &surveyed.attributes).await?);
         let mut planning = Planning::start(self, catalog, pass.rules.clone(), input, &mut surveyed).await?;
         let written = write::chunks(self, &mut planning, &pass, std::mem::take(&mut surveyed.seen)).await?;
         let (notes, mut counts) = planning.finish(self, run_id).await?;
@@ -259,6 +261,7 @@ impl Run<'_> {
             external_id_meta: settings.external_id_meta,
             rederive: mode == Mode::Doctor,
             categories: Default::default(),
+            attributes: Default::default(),
             content: settings.update_content,
         }
     }

@@ -24,6 +24,8 @@ pub(super) struct Surveyed {
     pub missing: Vec<Item>,
     /// Every category path the feed names, once each, in feed order.
     pub paths: Vec<crate::model::CategoryPath>,
+    /// Every attribute the new products' rows give, with its values, once each, in feed order.
+    pub attributes: Vec<crate::model::AttributeValues>,
 }
 
 /// Surveys the feed's blocks (read on the run's own connection) and judges it by the guard.
@@ -50,7 +52,7 @@ pub(super) async fn survey(run: &mut Run<'_>, catalog: &Catalog, input: &mut Inp
     if let Mode::Fresh { force } = pass.mode {
         judge(run, pass, &survey.tally, input.items, force).await?;
     }
-    Ok(Surveyed { seen: survey.seen, ends: survey.ends, missing, paths: survey.paths })
+    Ok(Surveyed { seen: survey.seen, ends: survey.ends, missing, paths: survey.paths, attributes: survey.attributes })
 }
 
 /// The safety guard's verdict on a fresh run: a real run it refuses is recorded as failed and
@@ -95,6 +97,9 @@ struct Survey<'a> {
     /// Collect the paths of rows for existing products too (`update_content` has categories);
     /// else only new products' paths matter.
     every_path: bool,
+    attributes: Vec<crate::model::AttributeValues>,
+    /// (attribute key, value key) pairs already in `attributes`.
+    known_values: HashSet<(String, String)>,
 }
 
 impl<'a> Survey<'a> {
@@ -112,6 +117,8 @@ impl<'a> Survey<'a> {
             paths: Vec::new(),
             known_paths: HashSet::new(),
             every_path: false,
+            attributes: Vec::new(),
+            known_values: HashSet::new(),
         }
     }
 
@@ -122,6 +129,9 @@ impl<'a> Survey<'a> {
             let key = item.key();
             let by_sku = self.index.owners(&key);
             let by_external = item.external_id.as_deref().and_then(|x| self.externals.owners(x));
+            if by_sku.is_none() && by_external.is_none() {
+                self.add_attributes(item);
+            }
             if self.every_path || (by_sku.is_none() && by_external.is_none()) {
                 for path in item.categories() {
                     if !self.known_paths.contains(path) {
@@ -145,6 +155,26 @@ impl<'a> Survey<'a> {
                 self.reached.push(id);
             }
             self.reached.extend(by_sku.iter().flat_map(SkuOwners::ids));
+        }
+    }
+
+    /// Adds a row's attributes and values not seen yet.
+    fn add_attributes(&mut self, item: &Item) {
+        use crate::woo::terms::name_key;
+        for a in item.attributes() {
+            let key = name_key(&a.name);
+            let at = match self.attributes.iter().position(|s| name_key(&s.name) == key) {
+                Some(at) => at,
+                None => {
+                    self.attributes.push(crate::model::AttributeValues { name: a.name.clone(), values: Vec::new() });
+                    self.attributes.len() - 1
+                }
+            };
+            for v in &a.values {
+                if self.known_values.insert((key.clone(), name_key(v))) {
+                    self.attributes[at].values.push(v.clone());
+                }
+            }
         }
     }
 

@@ -169,6 +169,14 @@ enum Tag {
     Barcode,
     Groups,
     Group,
+    Properties,
+    Property,
+    Variants,
+    RefValue,
+    ValueId,
+    Value,
+    PropValues,
+    PropValue,
 }
 
 impl Tag {
@@ -196,6 +204,14 @@ impl Tag {
             "Штрихкод" => Tag::Barcode,
             "Группы" => Tag::Groups,
             "Группа" => Tag::Group,
+            "Свойства" => Tag::Properties,
+            "Свойство" => Tag::Property,
+            "ВариантыЗначений" => Tag::Variants,
+            "Справочник" => Tag::RefValue,
+            "ИдЗначения" => Tag::ValueId,
+            "Значение" => Tag::Value,
+            "ЗначенияСвойств" => Tag::PropValues,
+            "ЗначенияСвойства" => Tag::PropValue,
             _ => Tag::Other,
         }
     }
@@ -240,7 +256,16 @@ impl Cursor {
         self.depth > 0
             && matches!(
                 self.tags[self.depth - 1],
-                Tag::Id | Tag::Article | Tag::Name | Tag::Quantity | Tag::PriceTypeId | Tag::PerUnit | Tag::Description | Tag::Barcode
+                Tag::Id
+                    | Tag::Article
+                    | Tag::Name
+                    | Tag::Quantity
+                    | Tag::PriceTypeId
+                    | Tag::PerUnit
+                    | Tag::Description
+                    | Tag::Barcode
+                    | Tag::ValueId
+                    | Tag::Value
             )
     }
 
@@ -381,6 +406,17 @@ struct Good {
     barcode: Option<String>,
     /// `Группы/Ид`: the classifier groups the good is in.
     groups: Vec<String>,
+    /// `ЗначенияСвойств`: (property `Ид`, value as given — text, or a reference value's `ИдЗначения`).
+    properties: Vec<(String, String)>,
+}
+
+/// A property of `Классификатор/Свойства`: its name and, for a reference property, the text of
+/// each `ВариантыЗначений/Справочник` by its `ИдЗначения`.
+#[derive(Debug, Default, Clone)]
+struct Property {
+    id: String,
+    name: String,
+    variants: HashMap<String, String>,
 }
 
 /// A group of `Классификатор/Группы` (nested groups are its children).
@@ -395,6 +431,8 @@ struct Catalogue {
     goods: HashMap<String, Good>,
     /// The classifier's group tree, by `Ид`.
     groups: HashMap<String, Group>,
+    /// The classifier's properties, in document order.
+    properties: Vec<Property>,
     price_types: Vec<Named>,
     warehouses: Vec<Named>,
 }
@@ -430,6 +468,10 @@ fn read_import(path: &Path) -> Result<Catalogue> {
     let mut named: Option<Named> = None;
     // The classifier groups open around the cursor: (Ид, Наименование), outermost first.
     let mut groups: Vec<(String, String)> = Vec::new();
+    let mut property: Option<Property> = None;
+    let mut variant: (String, String) = Default::default();
+    // A good's `ЗначенияСвойства` being read: the property's Ид and its values.
+    let mut prop_value: (String, Vec<String>) = Default::default();
     let mut seen_root = false;
     while let Some((base, piece)) = pieces.next(&file)? {
         let mut reader = piece_reader(&piece);
@@ -442,6 +484,10 @@ fn read_import(path: &Path) -> Result<Catalogue> {
                         good = Some(Default::default());
                     } else if cur.at(&[Tag::Groups, Tag::Group]) && good.is_none() {
                         groups.push(Default::default());
+                    } else if cur.at(&[Tag::Properties, Tag::Property]) && good.is_none() {
+                        property = Some(Property::default());
+                    } else if cur.at(&[Tag::PropValues, Tag::PropValue]) {
+                        prop_value = Default::default();
                     } else if cur.at(&[Tag::PriceTypes, Tag::PriceType]) || cur.at(&[Tag::Stores, Tag::Store]) {
                         named = Some(Named::default());
                     }
@@ -461,6 +507,38 @@ fn read_import(path: &Path) -> Result<Catalogue> {
                     } else if let Some((_, g)) = good.as_mut().filter(|_| name == Tag::Id && cur.at(&[Tag::Good, Tag::Groups])) {
                         if !text.is_empty() {
                             g.groups.push(text.to_string());
+                        }
+                    } else if good.is_some() && cur.at(&[Tag::PropValues, Tag::PropValue]) {
+                        match name {
+                            Tag::Id => prop_value.0 = text.to_string(),
+                            Tag::Value if !text.is_empty() => prop_value.1.push(text.to_string()),
+                            _ => {}
+                        }
+                    } else if let Some((_, g)) = good.as_mut().filter(|_| name == Tag::PropValue && cur.at(&[Tag::Good, Tag::PropValues])) {
+                        let (id, values) = std::mem::take(&mut prop_value);
+                        if !id.is_empty() {
+                            g.properties.extend(values.into_iter().map(|v| (id.clone(), v)));
+                        }
+                    } else if let Some(prop) = property.as_mut().filter(|_| cur.at(&[Tag::Properties, Tag::Property])) {
+                        match name {
+                            Tag::Id => prop.id = text.to_string(),
+                            Tag::Name => prop.name = text.to_string(),
+                            _ => {}
+                        }
+                    } else if property.is_some() && cur.at(&[Tag::Variants, Tag::RefValue]) {
+                        match name {
+                            Tag::ValueId => variant.0 = text.to_string(),
+                            Tag::Value => variant.1 = text.to_string(),
+                            _ => {}
+                        }
+                    } else if let Some(prop) = property.as_mut().filter(|_| name == Tag::RefValue && cur.at(&[Tag::Property, Tag::Variants])) {
+                        let (id, value) = std::mem::take(&mut variant);
+                        if !id.is_empty() {
+                            prop.variants.insert(id, value);
+                        }
+                    } else if name == Tag::Property && cur.at(&[Tag::Properties]) && good.is_none() {
+                        if let Some(prop) = property.take().filter(|p| !p.id.is_empty()) {
+                            cat.properties.push(prop);
                         }
                     } else if let Some(open) = groups.last_mut().filter(|_| cur.at(&[Tag::Groups, Tag::Group])) {
                         match name {
@@ -543,6 +621,8 @@ struct Places {
     /// The configured warehouses' IDs; empty = the offer's own total.
     warehouses: Vec<String>,
     sku_from_import: bool,
+    /// `[source.attributes]`: each attribute's name and the `Ид` of the property it reads.
+    attributes: Vec<(String, String)>,
 }
 
 impl Locate for Places {
@@ -795,7 +875,8 @@ fn read_in_pieces(src: &CmlSource, each: &mut Each<'_>, piece_size: usize) -> Re
             at_offer.path()
         )));
     }
-    let places = resolve(src, &file, &at_offer, &head.price_types, &head.warehouses)?;
+    let mut places = resolve(src, &file, &at_offer, &head.price_types, &head.warehouses)?;
+    places.attributes = properties(src, import.as_ref())?;
     let seed = OfferParser { cur: head.cur.clone(), seen_root: true, ..Default::default() };
 
     let mut offers = 0u64;
@@ -894,7 +975,41 @@ fn resolve(src: &CmlSource, file: &str, cur: &Cursor, price_types: &[Named], war
     };
     let stack = cur.stack();
     let parent = stack[..stack.len().saturating_sub(1)].join("/");
-    Ok(Places { file: file.to_string(), parent, regular, sale, warehouses, sku_from_import: src.import.is_some() })
+    Ok(Places { file: file.to_string(), parent, regular, sale, warehouses, sku_from_import: src.import.is_some(), attributes: Vec::new() })
+}
+
+/// `[source.attributes]` as properties of `import.xml`'s classifier, each by its `Ид` or
+/// `Наименование` (without case).
+fn properties(src: &CmlSource, import: Option<&Catalogue>) -> Result<Vec<(String, String)>> {
+    let wanted = &src.columns.attributes;
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(catalogue) = import else {
+        return Err(Error::Config(
+            "[source.attributes] reads the goods' properties (ЗначенияСвойств) from import.xml; set [source] import_path to it".into(),
+        ));
+    };
+    let file = src.import.as_deref().map(file_name).unwrap_or_default();
+    wanted
+        .iter()
+        .map(|(name, property)| {
+            let key = property.to_lowercase();
+            catalogue
+                .properties
+                .iter()
+                .find(|p| p.id == *property)
+                .or_else(|| catalogue.properties.iter().find(|p| p.name.trim().to_lowercase() == key))
+                .map(|p| (name.clone(), p.id.clone()))
+                .ok_or_else(|| {
+                    let known: Vec<String> = catalogue.properties.iter().map(|p| format!("{} ({})", p.name, p.id)).collect();
+                    Error::Source(format!(
+                        "{file}: no property `{property}` (attribute {name} in [source.attributes]) in Классификатор/Свойства; the properties are: {}",
+                        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    ))
+                })
+        })
+        .collect()
 }
 
 fn record(mut o: Offer, n: u64, p: &Places, import: Option<&Catalogue>) -> RawRecord {
@@ -931,6 +1046,22 @@ fn record(mut o: Offer, n: u64, p: &Places, import: Option<&Catalogue>) -> RawRe
             match g.groups.iter().map(|id| c.group_path(id)).collect::<std::result::Result<Vec<_>, _>>() {
                 Ok(paths) => r.paths = Some(paths),
                 Err(why) => r.reject(Some((Field::Category, 0)), why),
+            }
+        }
+    }
+    if let (Some(g), Some(c)) = (good, import) {
+        for (name, property) in &p.attributes {
+            let values: Vec<&str> = g
+                .properties
+                .iter()
+                .filter(|(id, _)| id == property)
+                .map(|(_, v)| {
+                    let variants = c.properties.iter().find(|p| p.id == *property).map(|p| &p.variants);
+                    variants.and_then(|vs| vs.get(v)).map(String::as_str).unwrap_or(v.as_str())
+                })
+                .collect();
+            if !values.is_empty() {
+                r.attributes.push((name.clone(), values.join("|")));
             }
         }
     }

@@ -37,6 +37,8 @@ struct Pointers {
     /// Card fields read by their own name without being configured: a value there that is not
     /// text (an ERP's own `description` object, say) is ignored rather than rejecting the row.
     implicit: [bool; FIELDS],
+    /// `[source.attributes]`: each attribute's name and path.
+    attributes: Vec<(String, FieldPath)>,
 }
 
 impl Locate for Pointers {
@@ -77,7 +79,12 @@ fn pointers(src: &HttpSource) -> Result<Pointers> {
     for f in [Field::Description, Field::ShortDescription, Field::Gtin, Field::Category] {
         implicit[f as usize] = c.configured(f).is_none();
     }
-    Ok(Pointers { items: src.items.clone(), fields, more_stock, implicit })
+    let attributes = c
+        .attributes
+        .iter()
+        .map(|(name, path)| FieldPath::parse(path).map(|p| (name.clone(), p)).map_err(|why| Error::Config(format!("[source.attributes] {name:?}: {why}"))))
+        .collect::<Result<_>>()?;
+    Ok(Pointers { items: src.items.clone(), fields, more_stock, implicit, attributes })
 }
 
 /// A JSON value as cell text: strings as they are, numbers as written, null as empty.
@@ -134,6 +141,18 @@ fn record(item: &Value, p: &Pointers, line: u64, page: u32, index: u32) -> RawRe
             } else {
                 r.more_stock.push(text);
             }
+        }
+    }
+    // An attribute may come as one value or as an array of values (a simple product in several colours).
+    for (name, path) in &p.attributes {
+        let Some(v) = path.find(item) else { continue };
+        let text = match v {
+            Value::Array(values) => values.iter().map(cell).collect::<std::result::Result<Vec<_>, _>>().map(|v| v.join("|")),
+            _ => cell(v),
+        };
+        match text {
+            Ok(text) => r.attributes.push((name.clone(), text)),
+            Err(m) => r.reject(None, format!("attribute {name} at {}: {m}", path.as_str())),
         }
     }
     r
@@ -609,6 +628,14 @@ mod tests {
         assert_eq!(r.get(Field::Category), Some("Одежда"));
         let r = record(&serde_json::json!({"sku": "A", "categories": [{"id": 5}]}), &p, 1, 1, 0);
         assert!(r.problem.unwrap().message.contains("expected category paths as strings"));
+        // Attributes: a value or an array of values; a missing key leaves the attribute alone.
+        let attrs = crate::config::Columns { attributes: vec![("Размер".into(), "/props/size".into()), ("Цвет".into(), "colour".into())], ..Default::default() };
+        let p = pointers(&crate::config::HttpSource { columns: attrs, ..cats }).unwrap();
+        let r = record(&serde_json::json!({"sku": "A", "props": {"size": 42}, "colour": ["Белый", "Синий"]}), &p, 1, 1, 0);
+        assert_eq!(r.attributes, [("Размер".to_string(), "42".to_string()), ("Цвет".into(), "Белый|Синий".into())]);
+        let r = record(&serde_json::json!({"sku": "A", "colour": {"ru": "Белый"}}), &p, 1, 1, 0);
+        assert!(r.attributes.is_empty());
+        assert!(r.problem.unwrap().message.contains("attribute Цвет at colour: found an object"));
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub struct RawRecord {
     pub more_stock: Vec<String>,
     /// Category paths given as a structure rather than a cell (CommerceML's groups, with their `Ид`).
     pub paths: Option<Vec<crate::model::CategoryPath>>,
+    /// Attribute values as read: (attribute name, cell), in `[source.attributes]` order (CommerceML:
+    /// the good's properties and the offer's characteristics).
+    pub attributes: Vec<(String, String)>,
     pub problem: Option<Problem>,
 }
 

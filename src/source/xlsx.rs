@@ -14,6 +14,10 @@ use super::{column_letters, Each, Field, Locate, RawFeed, RawRecord, FIELDS};
 use crate::config::{hex, SheetRef, XlsxSource};
 use crate::error::{Error, Result};
 
+/// In the list of columns read, an attribute's column is marked by a part from here up (its
+/// index in `[source.attributes]` added).
+const ATTRIBUTE_PART: usize = 1 << 24;
+
 /// Where spreadsheet values are, as Excel writes a reference to another workbook:
 /// `[prices.xlsx]Лист1!C17`.
 struct Cells {
@@ -229,6 +233,9 @@ impl<'a, 'e> Rows<'a, 'e> {
         for (part, &c) in places.more_stock.iter().enumerate() {
             wanted.push((Field::Stock, part + 1, c));
         }
+        for (i, (_, c)) in places.attributes.iter().enumerate() {
+            wanted.push((Field::Name, ATTRIBUTE_PART + i, *c));
+        }
         Ok((Cells { file: self.file.to_string(), sheet: shown_sheet, places }, wanted))
     }
 
@@ -241,13 +248,15 @@ impl<'a, 'e> Rows<'a, 'e> {
             let value = match text(cell) {
                 Ok(v) => v,
                 Err(message) => {
-                    record.reject(Some((field, part)), message);
+                    record.reject((part < ATTRIBUTE_PART).then_some((field, part)), message);
                     filled = true;
                     String::new()
                 }
             };
             filled |= !value.trim().is_empty();
-            if part == 0 {
+            if part >= ATTRIBUTE_PART {
+                record.attributes.push((cells.places.attributes[part - ATTRIBUTE_PART].0.clone(), value));
+            } else if part == 0 {
                 record.set(field, value);
             } else {
                 record.more_stock.push(value);

@@ -3,6 +3,7 @@
 //! parent follows its children, and how WordPress makes a slug. Everything here mirrors
 //! `../shared/woocommerce/` (WooCommerce 9.9) and is unit-tested; nothing here does I/O.
 
+pub mod attributes;
 pub mod slug;
 pub mod terms;
 
