@@ -107,11 +107,14 @@ pub struct Content {
     /// The product's attributes with their values, in the order the source maps them.
     #[serde(rename = "a", skip_serializing_if = "Option::is_none", default)]
     pub attributes: Option<Vec<AttributeValues>>,
+    /// The SKU of the variable product this row is a variation of.
+    #[serde(rename = "p", skip_serializing_if = "Option::is_none", default)]
+    pub parent_sku: Option<String>,
 }
 
 impl Content {
     pub fn is_empty(&self) -> bool {
-        self.description.is_none() && self.short_description.is_none() && self.gtin.is_none() && self.categories.is_none() && self.attributes.is_none()
+        self.description.is_none() && self.short_description.is_none() && self.gtin.is_none() && self.categories.is_none() && self.attributes.is_none() && self.parent_sku.is_none()
     }
 }
 
@@ -153,6 +156,11 @@ impl Item {
     /// The GTIN the row gives, if any.
     pub fn gtin(&self) -> Option<&str> {
         self.content.as_ref().and_then(|c| c.gtin.as_deref())
+    }
+
+    /// The SKU of the variable product the row is a variation of, if any.
+    pub fn parent_sku(&self) -> Option<&str> {
+        self.content.as_ref().and_then(|c| c.parent_sku.as_deref())
     }
 
     /// The attributes the row gives, if any.

@@ -244,7 +244,16 @@ fn content(r: &RawRecord, separator: &str, notes: &mut Vec<Note>) -> Result<Opti
         (None, None) => Ok(None),
     }
     .map_err(|m| (Field::Category, m))?;
-    let content = Content { description: text(Field::Description), short_description: text(Field::ShortDescription), gtin, categories, attributes: None };
+    let parent_sku = r.get(Field::ParentSku).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    if let Some(p) = &parent_sku {
+        if has_control(p) {
+            return Err((Field::ParentSku, "parent SKU contains control characters (tab, newline, ...)".into()));
+        }
+        if crate::model::sku_key(p) == crate::model::sku_key(r.get(Field::Sku).unwrap_or("")) {
+            return Err((Field::ParentSku, format!("the parent SKU is the row's own SKU {p}; a variation needs its parent's SKU (leave it empty on the parent's own row)")));
+        }
+    }
+    let content = Content { description: text(Field::Description), short_description: text(Field::ShortDescription), gtin, categories, attributes: None, parent_sku };
     Ok((!content.is_empty()).then(|| Box::new(content)))
 }
 

@@ -113,7 +113,7 @@ async fn attributes_are_created_as_woocommerce_creates_them_and_found_again() {
     let a1 = shop.id_of("A-1").await.unwrap();
     let expected = concat!(
         r#"a:3:{s:9:"pa_razmer";a:6:{s:4:"name";s:9:"pa_razmer";s:5:"value";s:0:"";s:8:"position";i:0;s:10:"is_visible";i:1;s:12:"is_variation";i:0;s:11:"is_taxonomy";i:1;}"#,
-        r#"s:11:"pa_цвет";a:6:{s:4:"name";s:11:"pa_цвет";s:5:"value";s:0:"";s:8:"position";i:1;s:10:"is_visible";i:1;s:12:"is_variation";i:0;s:11:"is_taxonomy";i:1;}"#,
+        r#"s:27:"pa_%d1%86%d0%b2%d0%b5%d1%82";a:6:{s:4:"name";s:11:"pa_цвет";s:5:"value";s:0:"";s:8:"position";i:1;s:10:"is_visible";i:1;s:12:"is_variation";i:0;s:11:"is_taxonomy";i:1;}"#,
         r#"s:48:"%d0%bc%d0%b0%d1%82%d0%b5%d1%80%d0%b8%d0%b0%d0%bb";a:6:{s:4:"name";s:16:"Материал";s:5:"value";s:12:"Хлопок";s:8:"position";i:2;s:10:"is_visible";i:1;s:12:"is_variation";i:0;s:11:"is_taxonomy";i:0;}}"#
     );
     assert_eq!(shop.one(a1, "_product_attributes").await.as_deref(), Some(expected));

@@ -60,7 +60,7 @@ fn summarise(chunk: &[Unit]) -> ChunkDone {
     let mut done = ChunkDone::default();
     for unit in chunk {
         done.products += unit.creates.len() + unit.updates.len();
-        done.created += unit.creates.len();
+        done.created += unit.creates.iter().filter(|c| c.from_row()).count();
         for u in &unit.updates {
             if !u.resynced_parent {
                 done.updated += 1;
@@ -362,6 +362,7 @@ fn lookup_row(id: u64, v: &crate::woo::LookupValues) -> LookupRow {
         stock_quantity: v.stock_quantity,
         stock_status: v.stock_status.to_string(),
         global_unique_id: None,
+        tax_class: "",
     }
 }
 

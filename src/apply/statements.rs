@@ -97,6 +97,8 @@ pub struct LookupRow {
     /// The GTIN of a row being created (where the shop has the column); never changed on
     /// rows that exist.
     pub global_unique_id: Option<String>,
+    /// `tax_class` of a row being created: `parent` for a variation (CATALOGUE.md g2).
+    pub tax_class: &'static str,
 }
 
 /// Inserts missing rows whole (WooCommerce's defaults for the other columns) and, for rows
@@ -107,7 +109,7 @@ pub fn upsert_lookup(prefix: &str, has_global_unique_id: bool, rows: &[LookupRow
     let guid_val = if has_global_unique_id { "?, " } else { "" };
     rows.chunks(BATCH / 2)
         .map(|batch| {
-            let values = vec![format!("(?, ?, {guid_val}0, 0, ?, ?, ?, ?, ?, 0, 0, 0, 'taxable', '')"); batch.len()].join(",");
+            let values = vec![format!("(?, ?, {guid_val}0, 0, ?, ?, ?, ?, ?, 0, 0, 0, 'taxable', ?)"); batch.len()].join(",");
             let sql = format!(
                 "INSERT INTO `{prefix}wc_product_meta_lookup` (product_id, sku, {guid_col}`virtual`, downloadable, min_price, max_price, \
                  onsale, stock_quantity, stock_status, rating_count, average_rating, total_sales, tax_status, tax_class) VALUES {values} \
@@ -125,6 +127,7 @@ pub fn upsert_lookup(prefix: &str, has_global_unique_id: bool, rows: &[LookupRow
                         Value::from(r.onsale as i32),
                         r.stock_quantity.map(Value::from).unwrap_or(Value::NULL),
                         Value::from(r.stock_status.as_str()),
+                        Value::from(r.tax_class),
                     ])
                 })
                 .collect();
@@ -262,7 +265,7 @@ mod tests {
 
     #[test]
     fn lookup_upsert_adapts_to_old_schema() {
-        let row = LookupRow { product_id: 1, sku: "A".into(), min_price: None, max_price: None, onsale: false, stock_quantity: None, stock_status: "instock".into(), global_unique_id: None };
+        let row = LookupRow { product_id: 1, sku: "A".into(), min_price: None, max_price: None, onsale: false, stock_quantity: None, stock_status: "instock".into(), global_unique_id: None, tax_class: "" };
         let new = upsert_lookup("wp_", true, std::slice::from_ref(&row));
         let old = upsert_lookup("wp_", false, &[row]);
         assert!(new[0].0.contains("global_unique_id"));

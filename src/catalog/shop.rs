@@ -51,6 +51,8 @@ pub struct Shop {
     /// The `outofstock` term's own ID (the object cache keeps terms by it).
     pub outofstock_term: u64,
     pub simple_tt: u64,
+    /// `product_type:variable`, for the variable products woosync creates.
+    pub variable_tt: Option<u64>,
     pub default_cat_tt: Option<u64>,
     /// The `product_visibility:exclude-from-catalog` term (catalogue counts leave its products out).
     pub exclude_from_catalog_tt: Option<u64>,
@@ -168,13 +170,13 @@ impl Shop {
                     "SELECT tt.term_taxonomy_id, tt.taxonomy, t.slug, t.term_id FROM `{p}term_taxonomy` tt \
                      JOIN `{p}terms` t ON t.term_id = tt.term_id \
                      WHERE (tt.taxonomy = 'product_visibility' AND t.slug IN ('outofstock', 'exclude-from-catalog')) \
-                        OR (tt.taxonomy = 'product_type' AND t.slug = 'simple') \
+                        OR (tt.taxonomy = 'product_type' AND t.slug IN ('simple', 'variable')) \
                         OR (tt.taxonomy = 'product_cat' AND t.term_id = ?)"
                 ),
                 (default_cat,),
             )
             .await?;
-        let find = |tax: &str| terms.iter().find(|t| t.1 == tax && (tax != "product_visibility" || t.2 == "outofstock")).map(|t| t.0);
+        let find = |tax: &str| terms.iter().find(|t| t.1 == tax && (tax != "product_visibility" || t.2 == "outofstock") && (tax != "product_type" || t.2 == "simple")).map(|t| t.0);
         let outofstock_tt = find("product_visibility").ok_or_else(|| {
             Error::Preflight(format!("term product_visibility:outofstock is missing from {p}terms; WooCommerce creates it on install"))
         })?;
@@ -192,6 +194,7 @@ impl Shop {
             has_category_lookup: tables.iter().any(|t| t.eq_ignore_ascii_case(&format!("{p}wc_category_lookup"))),
             has_attribute_lookup: tables.iter().any(|t| t.eq_ignore_ascii_case(&format!("{p}wc_product_attributes_lookup"))),
             simple_tt,
+            variable_tt: terms.iter().find(|t| t.1 == "product_type" && t.2 == "variable").map(|t| t.0),
             default_cat_tt: find("product_cat"),
             notify_no_stock_amount: opt("woocommerce_notify_no_stock_amount").trim().parse().unwrap_or(0),
             hide_out_of_stock: opt("woocommerce_hide_out_of_stock_items") == "yes",
@@ -316,8 +319,8 @@ pub async fn check_privileges(conn: &mut Conn, prefix: &str, database: &str, wri
             wanted.extend(privileges.iter().map(|p| (format!("{prefix}{table}"), *p)));
         }
     }
-    wanted.sort();
-    wanted.dedup();
+    let mut seen = std::collections::HashSet::new();
+    wanted.retain(|w| seen.insert(w.clone()));
     if own_exist {
         for table in OWN_TABLES {
             let privileges: &[&str] = if writes { &["SELECT", "INSERT", "UPDATE", "DELETE"] } else { &["SELECT"] };

@@ -23,9 +23,10 @@ pub enum Field {
     ShortDescription = 7,
     Gtin = 8,
     Category = 9,
+    ParentSku = 10,
 }
 
-pub const FIELDS: usize = 10;
+pub const FIELDS: usize = 11;
 
 impl Field {
     pub const ALL: [Field; FIELDS] = [
@@ -39,6 +40,7 @@ impl Field {
         Field::ShortDescription,
         Field::Gtin,
         Field::Category,
+        Field::ParentSku,
     ];
 
     pub fn name(self) -> &'static str {
@@ -53,6 +55,7 @@ impl Field {
             Field::ShortDescription => "short_description",
             Field::Gtin => "gtin",
             Field::Category => "category",
+            Field::ParentSku => "parent_sku",
         }
     }
 }
@@ -211,6 +214,7 @@ pub struct Columns {
     pub short_description: Option<String>,
     pub gtin: Option<String>,
     pub category: Option<String>,
+    pub parent_sku: Option<String>,
     /// `[source.attributes]`: (attribute name, where its values come from), in the config's order.
     #[serde(skip)]
     pub attributes: Vec<(String, String)>,
@@ -248,6 +252,7 @@ impl Columns {
             Field::ShortDescription => self.short_description.as_ref(),
             Field::Gtin => self.gtin.as_ref(),
             Field::Category => self.category.as_ref(),
+            Field::ParentSku => self.parent_sku.as_ref(),
         }
     }
 
@@ -572,7 +577,7 @@ fn parse_source(mut src: SourceSection, base: &Path) -> Result<Source> {
             Ok(Source::Xlsx(XlsxSource { path: path(src.path, "path")?, sheet, header_row: src.header_row.unwrap_or(1), columns }))
         }
         "commerceml" => {
-            let fixed = [Field::Sku, Field::Name, Field::ExternalId, Field::Description, Field::ShortDescription, Field::Gtin, Field::Category];
+            let fixed = [Field::Sku, Field::Name, Field::ExternalId, Field::Description, Field::ShortDescription, Field::Gtin, Field::Category, Field::ParentSku];
             if let Some(key) = fixed.into_iter().find(|f| columns.configured(*f).is_some()).map(Field::name) {
                 return Err(Error::Config(format!(
                     "[source.columns] {key} does not apply to commerceml: it reads Артикул, Наименование, Ид, Описание, Штрихкод and Группы; \

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use crate::catalog::attributes::{AttributeTerm, ShopAttributes};
 use crate::config::AttributePolicy;
 use crate::model::AttributeValues;
-use crate::woo::attributes::{attribute_slug, implode, local_key, slug_refused, Entry};
+use crate::woo::attributes::{attribute_slug, implode, attribute_key, slug_refused, Entry};
 use crate::woo::terms::{name_key, stored_name};
 
 /// A global attribute to create.
@@ -39,7 +39,8 @@ pub struct NewTerm {
 /// What an attribute name is on the shop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
-    Global { taxonomy: String },
+    /// `label`: the attribute's `attribute_label` (the feed's name for a new one).
+    Global { taxonomy: String, label: String },
     Local,
     /// Why WooCommerce could not hold it.
     Refused(String),
@@ -69,14 +70,14 @@ pub fn plan_attributes<'a>(feed: impl IntoIterator<Item = &'a AttributeValues>, 
         let key = name_key(&attr.name);
         let kind = plan.kinds.entry(key).or_insert_with(|| {
             if policy.is_local(&attr.name) {
-                return match local_key(&attr.name) {
+                return match attribute_key(&attr.name) {
                     k if k.is_empty() => Kind::Refused("its name gives an empty key (sanitize_title); name it with letters or digits".into()),
                     _ => Kind::Local,
                 };
             }
             let slug = attribute_slug(&attr.name, policy.slug(&attr.name));
             if let Some(a) = shop.by_slug(&slug).or_else(|| shop.by_label(&attr.name)) {
-                return Kind::Global { taxonomy: a.taxonomy() };
+                return Kind::Global { taxonomy: a.taxonomy(), label: a.label.clone() };
             }
             if let Some(why) = slug_refused(&slug) {
                 return Kind::Refused(format!("attribute {}: {why}", attr.name));
@@ -84,9 +85,9 @@ pub fn plan_attributes<'a>(feed: impl IntoIterator<Item = &'a AttributeValues>, 
             if !plan.attributes.iter().any(|a| a.slug == slug) {
                 plan.attributes.push(NewAttribute { label: attr.name.trim().to_string(), slug: slug.clone() });
             }
-            Kind::Global { taxonomy: format!("pa_{slug}") }
+            Kind::Global { taxonomy: format!("pa_{slug}"), label: attr.name.trim().to_string() }
         });
-        let Kind::Global { taxonomy } = kind else { continue };
+        let Kind::Global { taxonomy, .. } = kind else { continue };
         for value in &attr.values {
             let vkey = (taxonomy.clone(), name_key(value));
             if plan.found.contains_key(&vkey) || new_terms.contains_key(&vkey) {
@@ -149,13 +150,18 @@ impl Attributes {
         self.kinds.get(&name_key(name))
     }
 
+    /// The term a global attribute's value is.
+    pub fn term(&self, taxonomy: &str, value: &str) -> Option<&AttributeTerm> {
+        self.terms.get(&(taxonomy.to_string(), name_key(value)))
+    }
+
     /// A row's attributes on a product: entries in the row's order, positions from 0. Err: the
     /// attribute WooCommerce cannot hold, and why.
     pub fn for_product(&self, given: &[AttributeValues]) -> Result<ProductAttributes, (String, String)> {
         let mut out = ProductAttributes::default();
         for attr in given {
             match self.kind(&attr.name) {
-                Some(Kind::Global { taxonomy }) => {
+                Some(Kind::Global { taxonomy, .. }) => {
                     for v in &attr.values {
                         let t = self
                             .terms
@@ -166,10 +172,10 @@ impl Attributes {
                             out.lookup.push((taxonomy.clone(), t.term_id));
                         }
                     }
-                    out.entries.push(Entry { key: taxonomy.clone(), name: taxonomy.clone(), value: String::new(), is_variation: false, is_taxonomy: true });
+                    out.entries.push(Entry { key: attribute_key(taxonomy), name: taxonomy.clone(), value: String::new(), is_variation: false, is_taxonomy: true });
                 }
                 Some(Kind::Local) => {
-                    out.entries.push(Entry { key: local_key(&attr.name), name: attr.name.clone(), value: implode(&attr.values), is_variation: false, is_taxonomy: false });
+                    out.entries.push(Entry { key: attribute_key(&attr.name), name: attr.name.clone(), value: implode(&attr.values), is_variation: false, is_taxonomy: false });
                 }
                 Some(Kind::Refused(why)) => return Err((attr.name.clone(), why.clone())),
                 None => return Err((attr.name.clone(), format!("attribute {} was not surveyed", attr.name))),

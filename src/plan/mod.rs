@@ -7,6 +7,7 @@
 
 pub mod attributes;
 pub mod categories;
+mod family;
 mod parent;
 
 use std::collections::HashMap;
@@ -133,7 +134,55 @@ pub struct NewProduct {
     pub categories: Vec<(u64, u64)>,
     /// Its attributes (`_product_attributes`, terms, lookup rows), when the feed gives any.
     pub attributes: Option<Box<attributes::ProductAttributes>>,
+    /// A simple product, a variable parent, or a variation of one.
+    pub kind: NewKind,
     pub rows: Vec<ReportRow>,
+}
+
+/// What kind of product a create makes.
+#[derive(Debug, Clone, Default)]
+pub enum NewKind {
+    #[default]
+    Simple,
+    /// A variable parent, created in the same unit as its variations (which follow it).
+    Variable(Box<NewParent>),
+    /// A variation of the variable parent created in the same unit.
+    Variation(Box<NewVariation>),
+}
+
+/// What a new variable parent takes from its variations (`WC_Product_Variable::sync()`).
+#[derive(Debug, Clone)]
+pub struct NewParent {
+    /// A feed row names it; else its name came from its family's first row (not a feed item).
+    pub from_row: bool,
+    /// Its `_price` rows: the distinct prices of its visible variations, ascending.
+    pub prices: Vec<Money>,
+    pub lookup: LookupValues,
+}
+
+/// A new variation's own values beyond a product's.
+#[derive(Debug, Clone)]
+pub struct NewVariation {
+    /// `post_excerpt`: `Размер: 42`.
+    pub excerpt: String,
+    /// Its `attribute_*` meta: (key, value), in the parent's attribute order.
+    pub attributes: Vec<(String, String)>,
+    /// (taxonomy, term ID) of its attribute lookup rows.
+    pub lookup: Vec<(String, u64)>,
+}
+
+impl NewProduct {
+    /// Whether a feed row asked for it (a parent made from its family's first row did not).
+    pub fn from_row(&self) -> bool {
+        !matches!(&self.kind, NewKind::Variable(p) if !p.from_row)
+    }
+
+    pub fn post_type(&self) -> &'static str {
+        match self.kind {
+            NewKind::Variation(_) => "product_variation",
+            _ => "product",
+        }
+    }
 }
 
 /// What commits together: one product, or a variable parent with its variations.
@@ -175,13 +224,13 @@ impl Unit {
 
     /// Feed items this unit counts for (a re-synced parent is a consequence, not an item).
     pub fn items(&self) -> usize {
-        self.creates.len() + self.updates.iter().filter(|u| !u.resynced_parent).count()
+        self.creates.iter().filter(|c| c.from_row()).count() + self.updates.iter().filter(|u| !u.resynced_parent).count()
     }
 
     /// The report's `invalid` rows for a unit the database refused to write: one per feed item
     /// (a family is refused whole, its variations and their parent stay as they were).
     pub fn refused(&self, message: &str) -> Vec<ReportRow> {
-        let created = self.creates.iter().map(|c| (c.sku.as_str(), None, "product"));
+        let created = self.creates.iter().filter(|c| c.from_row()).map(|c| (c.sku.as_str(), None, c.post_type()));
         let updated = self.updates.iter().filter(|u| !u.resynced_parent).map(|u| (u.sku.as_str(), Some(u.id), post_type_name(u.post_type)));
         created
             .chain(updated)
@@ -297,6 +346,9 @@ pub struct FeedFacts {
     pub has_gtins: bool,
     /// Whether any row names categories (the products' categories are read only then).
     pub has_categories: bool,
+    /// The parent SKUs rows name (prints of their keys): a row with one of these SKUs is a
+    /// variable family's parent.
+    pub parent_keys: std::collections::HashSet<u128>,
     /// The lines among `repeated_skus` that normalisation rejected (they still make the SKU repeated).
     rejected_copies: std::collections::HashSet<u64>,
 }
@@ -309,6 +361,7 @@ pub struct FactsBuilder {
     gtins: Vec<(u128, u64)>,
     rejected: Vec<u64>,
     categories: bool,
+    parents: std::collections::HashSet<u128>,
 }
 
 impl FactsBuilder {
@@ -321,6 +374,9 @@ impl FactsBuilder {
             self.gtins.push((text_print(g), item.line));
         }
         self.categories |= !item.categories().is_empty();
+        if let Some(parent) = item.parent_sku() {
+            self.parents.insert(text_print(&crate::model::sku_key(parent)));
+        }
     }
 
     /// A rejected row with a SKU: another row with that SKU is a conflict all the same (which
@@ -352,6 +408,7 @@ impl FactsBuilder {
             repeated_gtins: repeated(self.gtins),
             has_gtins,
             has_categories: self.categories,
+            parent_keys: self.parents,
             rejected_copies,
         }
     }
@@ -390,6 +447,12 @@ pub struct Planner<'a> {
     drafts: HashMap<u64, Draft>,
     draft_order: HashMap<u64, Vec<u64>>,
     ends: FamilyEnds,
+    /// Rows of new variable families (parents the shop lacks), by the parent's SKU key, until
+    /// their last row; in the order the families first appeared.
+    new_families: HashMap<String, Vec<Item>>,
+    new_family_order: Vec<String>,
+    /// Where each new family's last row is (by the print of its parent's SKU key).
+    new_family_ends: HashMap<u128, u64>,
     /// Rows planned so far (the position of the next row).
     position: u64,
     stopped: bool,
@@ -409,6 +472,9 @@ impl<'a> Planner<'a> {
             drafts: HashMap::new(),
             draft_order: HashMap::new(),
             ends: FamilyEnds::new(),
+            new_families: HashMap::new(),
+            new_family_order: Vec::new(),
+            new_family_ends: HashMap::new(),
             position: 0,
             stopped: false,
         }
@@ -418,6 +484,13 @@ impl<'a> Planner<'a> {
     /// for [`Planner::finish`].
     pub fn with_family_ends(mut self, ends: FamilyEnds) -> Self {
         self.ends = ends;
+        self
+    }
+
+    /// Where the new variable families' last rows are (see [`family_key`]); without it they
+    /// wait for [`Planner::finish`].
+    pub fn with_new_family_ends(mut self, ends: HashMap<u128, u64>) -> Self {
+        self.new_family_ends = ends;
         self
     }
 
@@ -461,6 +534,43 @@ impl<'a> Planner<'a> {
             }
             for note in &item.notes {
                 self.notes.push((item.line, ReportRow::note(Action::Warning, &item.sku, &note.field, format!("{} {}: {}", rules.row_word, item.line, note.message))));
+            }
+            if let Some(family) = family_key(item, self.facts) {
+                match self.owners.owners(&family) {
+                    // A parent the shop lacks: the family is planned whole at its last row.
+                    None => {
+                        self.stopped = !self.hold_new(family, item, position, emit);
+                        continue;
+                    }
+                    Some(SkuOwners::One(parent)) if item.parent_sku().is_some() => {
+                        let product = catalog.product(parent).expect("owners come from the catalog");
+                        if product.kind != Kind::Variable {
+                            self.notes.push((item.line, ReportRow::note(Action::Invalid, &item.sku, "parent_sku", format!(
+                                "{} {}: parent SKU {} belongs to product {parent}, which is not a variable product; a variation needs a variable parent; nothing written for it",
+                                rules.row_word, item.line, item.parent_sku().unwrap_or_default()
+                            ))));
+                            self.counts.invalid += 1;
+                            continue;
+                        }
+                        if owners_of(&self.owners, &key).is_none() && item.external_id.as_deref().and_then(|x| self.externals.owners(x)).is_none() {
+                            self.notes.push((item.line, ReportRow::note(Action::Invalid, &item.sku, "parent_sku", format!(
+                                "{} {}: adding a variation to the existing variable product {parent} is not supported yet; nothing written for it",
+                                rules.row_word, item.line
+                            ))));
+                            self.counts.invalid += 1;
+                            continue;
+                        }
+                    }
+                    Some(SkuOwners::Many(ids)) if item.parent_sku().is_some() => {
+                        self.notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, "parent_sku", format!(
+                            "{} {}: parent SKU {} is used by {} live products (IDs {}); nothing written for it",
+                            rules.row_word, item.line, item.parent_sku().unwrap_or_default(), ids.len(), ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+                        ))));
+                        self.counts.conflict += 1;
+                        continue;
+                    }
+                    _ => {}
+                }
             }
             match target(item, &key, &self.owners, &self.externals, catalog, rules) {
                 Target::Existing { id, change_sku, link } => {
@@ -551,11 +661,33 @@ impl<'a> Planner<'a> {
                 return (Vec::new(), self.counts);
             }
         }
+        for family in std::mem::take(&mut self.new_family_order) {
+            if !self.close_new(&family, emit) {
+                return (Vec::new(), self.counts);
+            }
+        }
         let mut notes = self.notes;
         notes.sort_by_key(|(line, _)| *line);
         self.counts.warning = notes.iter().filter(|(_, r)| r.action == Action::Warning).count();
         (notes.into_iter().map(|(_, r)| r).collect(), self.counts)
     }
+}
+
+/// The SKU key of the variable family a row belongs to: its parent SKU's, or its own when other
+/// rows name it as their parent.
+pub fn family_key(item: &Item, facts: &FeedFacts) -> Option<String> {
+    match item.parent_sku() {
+        Some(parent) => Some(crate::model::sku_key(parent)),
+        None if !facts.parent_keys.is_empty() => {
+            let key = item.key();
+            facts.parent_keys.contains(&text_print(&key)).then_some(key)
+        }
+        None => None,
+    }
+}
+
+fn owners_of(owners: &crate::catalog::SkuIndex<'_>, key: &str) -> Option<SkuOwners> {
+    owners.owners(key)
 }
 
 /// Which product a feed row is about.
@@ -1042,6 +1174,7 @@ fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
         stock_status,
         external_id: item.external_id.as_ref().map(|x| x.to_string()),
         content: item.content.clone(),
+        kind: NewKind::Simple,
         rows,
     };
     (new, warnings)

@@ -36,8 +36,9 @@ impl Planning {
         let feed_failed = Arc::new(AtomicBool::new(false));
         let (facts, rejections) = (std::mem::take(&mut input.facts), input.rejections.len());
         let (planned_by_planner, failed_feed, ends) = (planned.clone(), feed_failed.clone(), std::mem::take(&mut survey.ends));
+        let new_family_ends = std::mem::take(&mut survey.new_family_ends);
         let planner = tokio::task::spawn_blocking(move || {
-            let mut planner = plan::Planner::new(&catalog, &rules, &facts).with_family_ends(ends);
+            let mut planner = plan::Planner::new(&catalog, &rules, &facts).with_family_ends(ends).with_new_family_ends(new_family_ends);
             planner.count_rejections(rejections);
             planned_by_planner.fetch_add(rejections, Ordering::Relaxed);
             let mut emit = |unit| tx.blocking_send(unit).is_ok();

@@ -26,6 +26,8 @@ pub(super) struct Surveyed {
     pub paths: Vec<crate::model::CategoryPath>,
     /// Every attribute the new products' rows give, with its values, once each, in feed order.
     pub attributes: Vec<crate::model::AttributeValues>,
+    /// Where each new variable family's last row is (by the print of its parent's SKU key).
+    pub new_family_ends: std::collections::HashMap<u128, u64>,
 }
 
 /// Surveys the feed's blocks (read on the run's own connection) and judges it by the guard.
@@ -37,6 +39,7 @@ pub(super) async fn survey(run: &mut Run<'_>, catalog: &Catalog, input: &mut Inp
     };
     let mut survey = Survey::new(catalog, known);
     survey.every_path = run.settings.update_content.categories;
+    survey.facts = input.facts.clone();
     for no in 0..input.blocks() {
         let items = input.block(Some(&mut run.conn), no, false).await?;
         survey.look(&items);
@@ -52,7 +55,7 @@ pub(super) async fn survey(run: &mut Run<'_>, catalog: &Catalog, input: &mut Inp
     if let Mode::Fresh { force } = pass.mode {
         judge(run, pass, &survey.tally, input.items, force).await?;
     }
-    Ok(Surveyed { seen: survey.seen, ends: survey.ends, missing, paths: survey.paths, attributes: survey.attributes })
+    Ok(Surveyed { seen: survey.seen, ends: survey.ends, missing, paths: survey.paths, attributes: survey.attributes, new_family_ends: survey.new_family_ends })
 }
 
 /// The safety guard's verdict on a fresh run: a real run it refuses is recorded as failed and
@@ -100,6 +103,9 @@ struct Survey<'a> {
     attributes: Vec<crate::model::AttributeValues>,
     /// (attribute key, value key) pairs already in `attributes`.
     known_values: HashSet<(String, String)>,
+    /// The feed's facts (which SKUs are parents).
+    facts: plan::FeedFacts,
+    new_family_ends: std::collections::HashMap<u128, u64>,
 }
 
 impl<'a> Survey<'a> {
@@ -119,6 +125,8 @@ impl<'a> Survey<'a> {
             every_path: false,
             attributes: Vec::new(),
             known_values: HashSet::new(),
+            facts: Default::default(),
+            new_family_ends: Default::default(),
         }
     }
 
@@ -131,6 +139,9 @@ impl<'a> Survey<'a> {
             let by_external = item.external_id.as_deref().and_then(|x| self.externals.owners(x));
             if by_sku.is_none() && by_external.is_none() {
                 self.add_attributes(item);
+            }
+            if let Some(family) = plan::family_key(item, &self.facts).filter(|k| self.index.owners(k).is_none()) {
+                self.new_family_ends.insert(plan::text_print(&family), position);
             }
             if self.every_path || (by_sku.is_none() && by_external.is_none()) {
                 for path in item.categories() {

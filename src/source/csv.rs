@@ -292,6 +292,7 @@ pub(crate) fn map_columns(headers: &[String], columns: &Columns, at: &str, lette
         (Field::ShortDescription, &columns.short_description),
         (Field::Gtin, &columns.gtin),
         (Field::Category, &columns.category),
+        (Field::ParentSku, &columns.parent_sku),
     ] {
         if let (Some(name), None) = (explicit, index[field as usize]) {
             return Err(Error::Source(format!(

@@ -76,7 +76,7 @@ fn pointers(src: &HttpSource) -> Result<Pointers> {
     }
     let more_stock = c.stock_names().iter().skip(1).map(|s| parse(Field::Stock, s)).collect::<Result<_>>()?;
     let mut implicit = [false; FIELDS];
-    for f in [Field::Description, Field::ShortDescription, Field::Gtin, Field::Category] {
+    for f in [Field::Description, Field::ShortDescription, Field::Gtin, Field::Category, Field::ParentSku] {
         implicit[f as usize] = c.configured(f).is_none();
     }
     let attributes = c

@@ -54,16 +54,17 @@ const RESERVED: [&str; 72] = [
     "tag_slug__and", "tag_slug__in", "taxonomy", "tb", "term", "type", "w", "withcomments",
 ];
 
-/// The key of a local attribute in `_product_attributes` (and, after `attribute_`, of a
-/// variation's meta): `sanitize_title(name)`.
-pub fn local_key(name: &str) -> String {
+/// The key of an attribute in `_product_attributes` (and, after `attribute_`, of a variation's
+/// meta): `sanitize_title()` of a local attribute's name or of a global one's taxonomy, as
+/// `WC_Product::set_attributes()` keys them (`pa_размер` → `pa_%d1%80…`).
+pub fn attribute_key(name: &str) -> String {
     sanitize_title(name)
 }
 
 /// One entry of `_product_attributes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// `pa_размер`, or the local key.
+    /// [`attribute_key`] of the taxonomy or of the local attribute's name.
     pub key: String,
     /// The taxonomy, or the local attribute's name as given.
     pub name: String,
@@ -120,7 +121,7 @@ mod tests {
         assert_eq!(taxonomy_slug("Size XL / 3"), "size-xl-3");
         assert_eq!(attribute_slug("Размер", Some("razmer")), "razmer");
         assert_eq!(attribute_slug("Размер", Some("pa_Razmer")), "razmer");
-        assert_eq!(local_key("Цвет"), "%d1%86%d0%b2%d0%b5%d1%82");
+        assert_eq!(attribute_key("Цвет"), "%d1%86%d0%b2%d0%b5%d1%82");
         let long = slug_refused(&taxonomy_slug("Материал изделия")).unwrap();
         assert!(long.contains("`материал-изделия` is 31 bytes"), "{long}");
         assert!(slug_refused("razmer").is_none());
@@ -138,7 +139,7 @@ mod tests {
             r#"a:1:{s:9:"pa_razmer";a:6:{s:4:"name";s:9:"pa_razmer";s:5:"value";s:0:"";s:8:"position";i:0;s:10:"is_visible";i:1;s:12:"is_variation";i:1;s:11:"is_taxonomy";i:1;}}"#
         );
         let values = ["Белый".to_string(), "Розовый".into(), "Голубой".into()];
-        let local = Entry { key: local_key("Цвет"), name: "Цвет".into(), value: implode(&values), is_variation: true, is_taxonomy: false };
+        let local = Entry { key: attribute_key("Цвет"), name: "Цвет".into(), value: implode(&values), is_variation: true, is_taxonomy: false };
         assert_eq!(
             product_attributes(&[local]),
             r#"a:1:{s:24:"%d1%86%d0%b2%d0%b5%d1%82";a:6:{s:4:"name";s:8:"Цвет";s:5:"value";s:44:"Белый | Розовый | Голубой";s:8:"position";i:0;s:10:"is_visible";i:1;s:12:"is_variation";i:1;s:11:"is_taxonomy";i:0;}}"#

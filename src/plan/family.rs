@@ -1,0 +1,359 @@
+//! New variable families: feed rows naming a parent SKU the shop lacks (and the parent's own
+//! row, when the feed has one) become one variable product with its variations, planned
+//! together once the family's last row is in and written in one unit.
+//!
+//! Rules (issue "product cards", decided): the variation attributes are the attributes with two
+//! or more distinct values among the family's valid variation rows (when none varies — one
+//! variation — those its rows give); the others go on the parent as visible attributes. A
+//! variation gives one value per variation attribute, at least one in all; two variations with
+//! the same values are both a conflict; the rest of the family is created. The parent's name and
+//! categories come from its own row, else from the family's first valid row; its texts and GTIN
+//! only from its own row. Titles, `post_excerpt` and `attribute_*` meta are what WooCommerce
+//! generates (CATALOGUE.md g2, g3; `generate_product_title()`, `wc_get_formatted_variation()`).
+
+use std::collections::HashMap;
+
+use super::attributes::Kind as AttrKind;
+use super::{plan_create, text_print, NewKind, NewParent, NewProduct, NewVariation, Planner, Unit};
+use crate::model::{AttributeValues, Item};
+use crate::report::{Action, ReportRow};
+use crate::woo::attributes::{attribute_key, implode};
+use crate::woo::terms::name_key;
+use crate::woo::{self, LookupValues};
+
+impl Planner<'_> {
+    /// Takes a row of a family whose parent the shop lacks; plans the family at its last row.
+    pub(super) fn hold_new(&mut self, key: String, item: &Item, position: u64, emit: &mut dyn FnMut(Unit) -> bool) -> bool {
+        let last = self.new_family_ends.get(&text_print(&key)) == Some(&position);
+        match self.new_families.get_mut(&key) {
+            Some(rows) => rows.push(item.clone()),
+            None => {
+                self.new_family_order.push(key.clone());
+                self.new_families.insert(key.clone(), vec![item.clone()]);
+            }
+        }
+        !last || self.close_new(&key, emit)
+    }
+
+    /// Plans the new family held under `key` and hands its unit on.
+    pub(super) fn close_new(&mut self, key: &str, emit: &mut dyn FnMut(Unit) -> bool) -> bool {
+        let Some(rows) = self.new_families.remove(key) else { return true };
+        match self.plan_new_family(rows) {
+            Some(creates) => emit(Unit { creates, ..Unit::default() }),
+            None => true,
+        }
+    }
+
+    fn note(&mut self, item: &Item, action: Action, field: &str, message: String) {
+        let w = self.rules.row_word;
+        self.notes.push((item.line, ReportRow::note(action, &item.sku, field, format!("{w} {}: {message}", item.line))));
+        match action {
+            Action::Conflict => self.counts.conflict += 1,
+            _ => self.counts.invalid += 1,
+        }
+    }
+
+    /// The parent and its variations, or `None` when no variation can be created (every row of
+    /// the family is then reported).
+    fn plan_new_family(&mut self, rows: Vec<Item>) -> Option<Vec<NewProduct>> {
+        let rules = self.rules;
+        let (parents, variations): (Vec<Item>, Vec<Item>) = rows.into_iter().partition(|i| i.parent_sku().is_none());
+        let parent_row = parents.into_iter().next();
+        let parent_sku = variations.first().and_then(|v| v.parent_sku()).map(|s| s.trim().to_string())?;
+
+        // Rows that cannot be variations at all.
+        let mut valid: Vec<Item> = Vec::new();
+        for v in variations {
+            if let Some(owner) = self.owners.owners(&v.key()) {
+                let ids = owner.ids().iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+                self.note(&v, Action::Conflict, "_sku", format!("SKU belongs to product {ids}, so it cannot be a new variation of {parent_sku}; nothing written for it"));
+                continue;
+            }
+            if let Some(x) = v.external_id.as_deref().filter(|x| self.externals.owners(x).is_some()) {
+                self.note(&v, Action::Conflict, rules.external_id_meta, format!("external ID {x} is linked to another product; nothing written for it"));
+                continue;
+            }
+            if let Some(why) = self.gtin_conflict(&v, None) {
+                self.note(&v, Action::Conflict, "gtin", why);
+                continue;
+            }
+            if let Err((name, why)) = rules.attributes.for_product(v.attributes()) {
+                self.note(&v, Action::Invalid, &format!("attribute:{name}"), format!("{why}; nothing written for it"));
+                continue;
+            }
+            valid.push(v);
+        }
+
+        // The variation attributes: those whose values differ between the variations.
+        let mut names: Vec<String> = Vec::new();
+        let mut values: HashMap<String, Vec<String>> = HashMap::new();
+        for v in &valid {
+            for a in v.attributes() {
+                let k = name_key(&a.name);
+                if !values.contains_key(&k) {
+                    names.push(a.name.clone());
+                }
+                let seen = values.entry(k).or_default();
+                for value in &a.values {
+                    if !seen.iter().any(|s| name_key(s) == name_key(value)) {
+                        seen.push(value.clone());
+                    }
+                }
+            }
+        }
+        let mut varying: Vec<String> = names.iter().filter(|n| values[&name_key(n)].len() > 1).cloned().collect();
+        if varying.is_empty() {
+            varying = names.clone();
+        }
+        let is_varying = |name: &str| varying.iter().any(|n| name_key(n) == name_key(name));
+
+        // Each variation: one value per variation attribute, at least one in all.
+        let mut kept: Vec<(Item, Vec<(String, Option<String>)>)> = Vec::new();
+        for v in valid {
+            let mut own: Vec<(String, Option<String>)> = Vec::new();
+            let mut bad = None;
+            for n in &varying {
+                let given = v.attributes().iter().find(|a| name_key(&a.name) == name_key(n));
+                match given.map(|a| a.values.as_slice()) {
+                    Some([one]) => own.push((n.clone(), Some(one.clone()))),
+                    Some(many) if many.len() > 1 => {
+                        bad = Some((n.clone(), format!("a variation takes one value of attribute {n}; found {}", implode(many))));
+                        break;
+                    }
+                    _ => own.push((n.clone(), None)),
+                }
+            }
+            if let Some((name, why)) = bad {
+                self.note(&v, Action::Invalid, &format!("attribute:{name}"), format!("{why}; nothing written for it"));
+                continue;
+            }
+            if own.iter().all(|(_, value)| value.is_none()) {
+                let list = if varying.is_empty() { "none is mapped in [source.attributes]".to_string() } else { varying.join(", ") };
+                self.note(&v, Action::Invalid, "attributes", format!("the variation gives no value of its family's variation attributes ({list}); nothing written for it"));
+                continue;
+            }
+            kept.push((v, own));
+        }
+        // Two variations with the same values: both are conflicts.
+        let signature = |own: &[(String, Option<String>)]| own.iter().map(|(_, v)| v.as_deref().map(name_key).unwrap_or_default()).collect::<Vec<_>>().join("\u{1}");
+        let mut lines_of: HashMap<String, Vec<u64>> = HashMap::new();
+        for (v, own) in &kept {
+            lines_of.entry(signature(own)).or_default().push(v.line);
+        }
+        let mut variations: Vec<(Item, Vec<(String, Option<String>)>)> = Vec::new();
+        for (v, own) in kept {
+            let lines = &lines_of[&signature(&own)];
+            if lines.len() > 1 {
+                let shown = own.iter().filter_map(|(n, v)| v.as_ref().map(|v| format!("{n}: {v}"))).collect::<Vec<_>>().join(", ");
+                let list = lines.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+                let w = rules.row_word;
+                self.note(&v, Action::Conflict, "attributes", format!("variations of {parent_sku} at {w}s {list} have the same attribute values ({shown}); nothing written for them"));
+                continue;
+            }
+            variations.push((v, own));
+        }
+
+        let parent_ok = match &parent_row {
+            Some(p) => {
+                if let Some(why) = self.gtin_conflict(p, None) {
+                    self.note(p, Action::Conflict, "gtin", why);
+                    false
+                } else if let Err((name, why)) = rules.attributes.for_product(p.attributes()) {
+                    self.note(p, Action::Invalid, &format!("attribute:{name}"), format!("{why}; nothing written for it"));
+                    false
+                } else {
+                    true
+                }
+            }
+            None => true,
+        };
+        if variations.is_empty() || !parent_ok {
+            let why = if parent_ok {
+                format!("no variation of {parent_sku} can be created (see its rows); nothing written for it")
+            } else {
+                format!("its parent's row cannot be written; nothing written for variation of {parent_sku}")
+            };
+            if let (Some(p), true) = (&parent_row, parent_ok) {
+                self.note(p, Action::Invalid, "parent_sku", why);
+            } else {
+                for (v, _) in &variations {
+                    self.note(v, Action::Invalid, "parent_sku", why.clone());
+                }
+            }
+            return None;
+        }
+
+        // The parent's attributes: every attribute of its row and its variations, in order of
+        // first appearance; the varying ones used for variations.
+        let mut parent_attrs: Vec<AttributeValues> = Vec::new();
+        let rows_in_order = parent_row.iter().chain(variations.iter().map(|(v, _)| v));
+        for row in rows_in_order {
+            for a in row.attributes() {
+                let at = match parent_attrs.iter().position(|p| name_key(&p.name) == name_key(&a.name)) {
+                    Some(at) => at,
+                    None => {
+                        parent_attrs.push(AttributeValues { name: a.name.clone(), values: Vec::new() });
+                        parent_attrs.len() - 1
+                    }
+                };
+                for value in &a.values {
+                    if !parent_attrs[at].values.iter().any(|s| name_key(s) == name_key(value)) {
+                        parent_attrs[at].values.push(value.clone());
+                    }
+                }
+            }
+        }
+        let mut product_attrs = rules.attributes.for_product(&parent_attrs).ok()?;
+        for (entry, a) in product_attrs.entries.iter_mut().zip(&parent_attrs) {
+            entry.is_variation = is_varying(&a.name);
+        }
+        // The parent's lookup rows are its non-variation taxonomy attributes only.
+        let variation_taxonomies: Vec<String> = parent_attrs
+            .iter()
+            .filter(|a| is_varying(&a.name))
+            .filter_map(|a| match rules.attributes.kind(&a.name) {
+                Some(AttrKind::Global { taxonomy, .. }) => Some(taxonomy.clone()),
+                _ => None,
+            })
+            .collect();
+        product_attrs.lookup.retain(|(taxonomy, _)| !variation_taxonomies.contains(taxonomy));
+
+        // The variations, each as a product first, then made a variation.
+        let first = &variations[0].0;
+        let source = parent_row.as_ref().unwrap_or(first);
+        let title = parent_row.as_ref().and_then(|p| p.name.as_deref()).or(first.name.as_deref()).unwrap_or(&parent_sku).to_string();
+        let include_values = varying.len() < 3 && (varying.len() < 2 || !varying.iter().any(|n| self.variation_key(n).contains('-')));
+        let mut children: Vec<NewProduct> = Vec::new();
+        for (v, own) in &variations {
+            let (mut child, warnings) = plan_create(v, rules);
+            self.notes.extend(warnings.into_iter().filter(|w| w.field != "post_title").map(|w| (v.line, w)));
+            let mut shown: Vec<String> = Vec::new();
+            let mut summary: Vec<String> = Vec::new();
+            let mut meta: Vec<(String, String)> = Vec::new();
+            let mut lookup: Vec<(String, u64)> = Vec::new();
+            for (name, value) in own {
+                let key = self.variation_key(name);
+                match (rules.attributes.kind(name), value) {
+                    (Some(AttrKind::Global { taxonomy, label }), Some(value)) => {
+                        let term = rules.attributes.term(taxonomy, value)?;
+                        // WooCommerce finds the term only when the key is the taxonomy itself (an ASCII slug).
+                        let display = if key == *taxonomy { term.name.clone() } else { rawurldecode(&term.slug) };
+                        let label = if key == *taxonomy { label.clone() } else { taxonomy.clone() };
+                        summary.push(format!("{label}: {display}"));
+                        shown.push(display);
+                        meta.push((format!("attribute_{key}"), term.slug.clone()));
+                        lookup.push((taxonomy.clone(), term.term_id));
+                    }
+                    (Some(AttrKind::Global { taxonomy, .. }), None) => {
+                        // "Any": every value of the parent's.
+                        let all = parent_attrs.iter().find(|a| name_key(&a.name) == name_key(name)).map(|a| a.values.clone()).unwrap_or_default();
+                        lookup.extend(all.iter().filter_map(|v| rules.attributes.term(taxonomy, v)).map(|t| (taxonomy.clone(), t.term_id)));
+                    }
+                    (_, Some(value)) => {
+                        let display = rawurldecode(value);
+                        summary.push(format!("{name}: {display}"));
+                        shown.push(display);
+                        meta.push((format!("attribute_{key}"), value.clone()));
+                    }
+                    (_, None) => {}
+                }
+            }
+            child.title = if include_values && !shown.is_empty() { format!("{title} - {}", shown.join(", ")) } else { title.clone() };
+            child.categories = Vec::new();
+            child.attributes = None;
+            for row in child.rows.iter_mut() {
+                row.post_type = "product_variation";
+                if row.field == "post_title" {
+                    row.new = child.title.clone();
+                }
+                if row.field == "post_status" {
+                    row.new = "publish".into();
+                }
+            }
+            child.rows.retain(|r| r.field != "categories");
+            let content = child.content.take().map(|mut c| {
+                c.description = None;
+                c.short_description = None;
+                c.categories = None;
+                c.attributes = None;
+                c.parent_sku = None;
+                c
+            });
+            child.content = content.filter(|c| !c.is_empty());
+            child.kind = NewKind::Variation(Box::new(NewVariation { excerpt: summary.join(", "), attributes: meta, lookup }));
+            self.counts.created += 1;
+            children.push(child);
+        }
+
+        // The parent, following its variations.
+        let visible: Vec<&NewProduct> = children.iter().filter(|c| !(rules.hide_out_of_stock && c.stock_status == woo::OUTOFSTOCK)).collect();
+        let prices = woo::parent_prices(visible.iter().filter_map(|c| c.price));
+        let onsale = visible.iter().any(|c| c.sale.is_some() && c.sale == c.price);
+        let stock_status = woo::parent_stock_status(children.iter().map(|c| c.stock_status));
+        let lookup = LookupValues {
+            sku: parent_sku.as_str().into(),
+            min_price: woo::lookup_price(prices.first()),
+            max_price: woo::lookup_price(prices.last()),
+            onsale,
+            stock_quantity: None,
+            stock_status: stock_status.into(),
+        };
+        let mut parent_item = source.clone();
+        parent_item.sku = parent_sku.as_str().into();
+        parent_item.name = Some(title.as_str().into());
+        parent_item.regular = None;
+        parent_item.sale = crate::model::Sale::Absent;
+        parent_item.stock = None;
+        if parent_row.is_none() {
+            // Texts and the GTIN come only from the parent's own row; the name and categories
+            // from the family's first row.
+            parent_item.external_id = None;
+            parent_item.content = first.content.as_ref().map(|c| Box::new(crate::model::Content { categories: c.categories.clone(), ..Default::default() }));
+        }
+        if let Some(c) = parent_item.content.as_mut() {
+            c.parent_sku = None;
+            c.attributes = (!parent_attrs.is_empty()).then(|| parent_attrs.clone());
+        }
+        let (mut parent, warnings) = plan_create(&parent_item, rules);
+        if let Some(p) = &parent_row {
+            if p.regular.is_some() || p.stock.is_some() {
+                self.notes.push((p.line, ReportRow::note(Action::Warning, &p.sku, "_price", format!(
+                    "{} {}: {parent_sku} is a variable product: its prices and stock are its variations'; the row's own are not written",
+                    rules.row_word, p.line
+                ))));
+            }
+            self.notes.extend(warnings.into_iter().map(|w| (p.line, w)));
+            self.counts.created += 1;
+        }
+        parent.stock_status = stock_status;
+        parent.price = None;
+        parent.attributes = Some(Box::new(product_attrs));
+        parent.rows.retain(|r| !matches!(r.field.as_str(), "_manage_stock" | "_stock_status" | "_price"));
+        if rules.report_rows {
+            let at = parent.rows.iter().position(|r| r.field == "_sku").map_or(parent.rows.len(), |i| i + 1);
+            parent.rows.insert(at, ReportRow { field: "product_type".into(), new: "variable".into(), ..parent.rows[0].clone() });
+            if parent_row.is_none() {
+                for r in parent.rows.iter_mut() {
+                    r.message = format!("the variable product of {}", variations.iter().map(|(v, _)| v.sku.as_str()).collect::<Vec<_>>().join(", "));
+                }
+            }
+        }
+        parent.kind = NewKind::Variable(Box::new(NewParent { from_row: parent_row.is_some(), prices, lookup }));
+        let mut creates = vec![parent];
+        creates.extend(children);
+        Some(creates)
+    }
+
+    /// The key of a variation attribute in `_product_attributes` and after `attribute_`.
+    fn variation_key(&self, name: &str) -> String {
+        match self.rules.attributes.kind(name) {
+            Some(AttrKind::Global { taxonomy, .. }) => attribute_key(taxonomy),
+            _ => attribute_key(name),
+        }
+    }
+}
+
+/// PHP's `rawurldecode()`: `%xx` octets decoded (`+` kept).
+fn rawurldecode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+}

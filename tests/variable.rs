@@ -1,0 +1,242 @@
+//! Variable products from the feed against a real MariaDB: a family of rows naming a parent SKU
+//! the shop lacks becomes a draft variable product with published variations, row by row as
+//! WooCommerce 9.9 writes them (CATALOGUE.md g2, g3): posts, meta in order, `_product_attributes`,
+//! terms and counts, lookup rows, attribute lookup rows; the bad inputs of a family; a second run
+//! writing nothing.
+
+mod common;
+
+use common::TestShop;
+use mysql_async::prelude::*;
+
+async fn post(shop: &mut TestShop, id: u64) -> (String, String, String, String, String, u64, String, String, i64) {
+    let row: (String, String, String, String, String, u64, String, String, i64) = shop
+        .conn
+        .exec_first(
+            "SELECT post_title, post_excerpt, post_status, comment_status, post_name, post_parent, guid, post_type, menu_order FROM wp_posts WHERE ID = ?",
+            (id,),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    row
+}
+
+async fn meta_rows(shop: &mut TestShop, id: u64) -> Vec<(String, Option<String>)> {
+    shop.conn.exec("SELECT meta_key, meta_value FROM wp_postmeta WHERE post_id = ? ORDER BY meta_id", (id,)).await.unwrap()
+}
+
+/// (taxonomy, term slug) of a post's terms.
+async fn terms_of(shop: &mut TestShop, id: u64) -> Vec<(String, String)> {
+    shop.conn
+        .exec(
+            "SELECT tt.taxonomy, t.slug FROM wp_term_relationships tr JOIN wp_term_taxonomy tt ON tt.term_taxonomy_id = tr.term_taxonomy_id \
+             JOIN wp_terms t ON t.term_id = tt.term_id WHERE tr.object_id = ? ORDER BY tt.taxonomy, t.slug",
+            (id,),
+        )
+        .await
+        .unwrap()
+}
+
+fn m(k: &str, v: &str) -> (String, Option<String>) {
+    (k.to_string(), Some(v.to_string()))
+}
+
+const CONFIG: &str = "[source.columns]\ncategory = \"category\"\n\
+                      [source.attributes]\n\"Размер\" = \"Размер\"\n\"Цвет\" = \"Цвет\"\n\
+                      [sync]\nlocal_attributes = [\"Цвет\"]\nattribute_slugs = { \"Размер\" = \"razmer\" }\n";
+
+const FEED: &str = "sku,name,regular_price,stock,parent_sku,Размер,Цвет,category\n\
+                    BODY-VAR,Боди детское,,,,,,Одежда > Боди\n\
+                    BODY-VAR-42,Боди детское 42,990.00,5,BODY-VAR,42,Белый,\n\
+                    BODY-VAR-44,Боди детское 44,990.00,3,BODY-VAR,44,Белый,\n\
+                    BODY-VAR-46,Боди детское 46,1090.00,0,BODY-VAR,46,Белый,\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_family_becomes_a_variable_product_as_woocommerce_creates_it() {
+    let mut shop = TestShop::new().await;
+    let outofstock_before = shop.scalar::<i64>("SELECT count FROM {p}term_taxonomy WHERE taxonomy = 'product_visibility' AND term_taxonomy_id = (SELECT term_taxonomy_id FROM (SELECT tt.term_taxonomy_id FROM {p}term_taxonomy tt JOIN {p}terms t ON t.term_id = tt.term_id WHERE t.slug = 'outofstock') x)").await;
+    let settings = shop.settings(FEED, CONFIG);
+    let out = shop.sync(&settings).await;
+    let report = shop.report();
+    assert_eq!((out.counts.created, out.counts.invalid, out.counts.conflict), (4, 0, 0), "{report}");
+
+    let parent = shop.id_of("BODY-VAR").await.unwrap();
+    let v: Vec<u64> = [shop.id_of("BODY-VAR-42").await, shop.id_of("BODY-VAR-44").await, shop.id_of("BODY-VAR-46").await].into_iter().map(Option::unwrap).collect();
+    let site: String = shop.scalar("SELECT option_value FROM {p}options WHERE option_name = 'siteurl'").await;
+
+    // g2: the parent is a draft product; the variations are published under it.
+    let p = post(&mut shop, parent).await;
+    assert_eq!((p.0.as_str(), p.1.as_str(), p.2.as_str(), p.3.as_str(), p.4.as_str(), p.5), ("Боди детское", "", "draft", "open", "", 0));
+    assert_eq!((p.6, p.7.as_str()), (format!("{site}/?post_type=product&p={parent}"), "product"));
+    let slug42 = "%d0%b1%d0%be%d0%b4%d0%b8-%d0%b4%d0%b5%d1%82%d1%81%d0%ba%d0%be%d0%b5-42";
+    let first = post(&mut shop, v[0]).await;
+    assert_eq!(
+        first,
+        (
+            "Боди детское - 42".to_string(),
+            "Размер: 42".to_string(),
+            "publish".to_string(),
+            "closed".to_string(),
+            slug42.to_string(),
+            parent,
+            format!("{site}/?post_type=product_variation&p={}", v[0]),
+            "product_variation".to_string(),
+            0
+        )
+    );
+    assert_eq!(post(&mut shop, v[2]).await.0, "Боди детское - 46");
+
+    // The parent's meta in WooCommerce's order, its `_price` rows last (the deferred sync).
+    let wc: String = shop.scalar("SELECT option_value FROM {p}options WHERE option_name = 'woocommerce_version'").await;
+    let attributes = concat!(
+        r#"a:2:{s:9:"pa_razmer";a:6:{s:4:"name";s:9:"pa_razmer";s:5:"value";s:0:"";s:8:"position";i:0;s:10:"is_visible";i:1;s:12:"is_variation";i:1;s:11:"is_taxonomy";i:1;}"#,
+        r#"s:24:"%d1%86%d0%b2%d0%b5%d1%82";a:6:{s:4:"name";s:8:"Цвет";s:5:"value";s:10:"Белый";s:8:"position";i:1;s:10:"is_visible";i:1;s:12:"is_variation";i:0;s:11:"is_taxonomy";i:0;}}"#
+    );
+    assert_eq!(
+        meta_rows(&mut shop, parent).await,
+        vec![
+            m("_sku", "BODY-VAR"),
+            m("total_sales", "0"),
+            m("_tax_status", "taxable"),
+            m("_tax_class", ""),
+            m("_manage_stock", "no"),
+            m("_backorders", "no"),
+            m("_sold_individually", "no"),
+            m("_virtual", "no"),
+            m("_downloadable", "no"),
+            m("_download_limit", "-1"),
+            m("_download_expiry", "-1"),
+            ("_stock".to_string(), None),
+            m("_stock_status", "instock"),
+            m("_wc_average_rating", "0"),
+            m("_wc_review_count", "0"),
+            m("_product_attributes", attributes),
+            m("_product_version", &wc),
+            m("_price", "990.00"),
+            m("_price", "1090.00"),
+        ]
+    );
+    // g2: the 20 rows of a variation.
+    assert_eq!(
+        meta_rows(&mut shop, v[2]).await,
+        vec![
+            m("_variation_description", ""),
+            m("_sku", "BODY-VAR-46"),
+            m("_regular_price", "1090.00"),
+            m("total_sales", "0"),
+            m("_tax_status", "taxable"),
+            m("_tax_class", "parent"),
+            m("_manage_stock", "yes"),
+            m("_backorders", "no"),
+            m("_sold_individually", "no"),
+            m("_virtual", "no"),
+            m("_downloadable", "no"),
+            m("_download_limit", "-1"),
+            m("_download_expiry", "-1"),
+            m("_stock", "0"),
+            m("_stock_status", "outofstock"),
+            m("_wc_average_rating", "0"),
+            m("_wc_review_count", "0"),
+            m("attribute_pa_razmer", "46"),
+            m("_price", "1090.00"),
+            m("_product_version", &wc),
+        ]
+    );
+
+    // Terms: the parent's category, sizes and type; only the out-of-stock variation has a term,
+    // and that count rises although the parent is a draft.
+    let boди = "%d0%b1%d0%be%d0%b4%d0%b8";
+    assert_eq!(
+        terms_of(&mut shop, parent).await,
+        [
+            ("pa_razmer".to_string(), "42".to_string()),
+            ("pa_razmer".into(), "44".into()),
+            ("pa_razmer".into(), "46".into()),
+            ("product_cat".into(), boди.into()),
+            ("product_type".into(), "variable".into())
+        ]
+    );
+    assert_eq!(terms_of(&mut shop, v[0]).await, []);
+    assert_eq!(terms_of(&mut shop, v[2]).await, [("product_visibility".to_string(), "outofstock".to_string())]);
+    let outofstock_after = shop.scalar::<i64>("SELECT count FROM {p}term_taxonomy WHERE taxonomy = 'product_visibility' AND term_taxonomy_id = (SELECT term_taxonomy_id FROM (SELECT tt.term_taxonomy_id FROM {p}term_taxonomy tt JOIN {p}terms t ON t.term_id = tt.term_id WHERE t.slug = 'outofstock') x)").await;
+    assert_eq!(outofstock_after, outofstock_before + 1);
+
+    // Lookup rows: the parent spans its variations' prices; variations have tax_class parent.
+    let lookup = |id: u64| format!("SELECT CONCAT_WS('|', sku, min_price, max_price, onsale, IFNULL(stock_quantity, 'NULL'), stock_status, tax_class) FROM {{p}}wc_product_meta_lookup WHERE product_id = {id}");
+    assert_eq!(shop.scalar::<String>(&lookup(parent)).await, "BODY-VAR|990.0000|1090.0000|0|NULL|instock|");
+    assert_eq!(shop.scalar::<String>(&lookup(v[2])).await, "BODY-VAR-46|1090.0000|1090.0000|0|0|outofstock|parent");
+    // The attribute lookup: one row per variation (none for the parent: Цвет is local).
+    let rows: Vec<(u64, u64, String, i64, i64)> = shop
+        .conn
+        .query("SELECT product_id, product_or_parent_id, taxonomy, is_variation_attribute, in_stock FROM wp_wc_product_attributes_lookup ORDER BY product_id")
+        .await
+        .unwrap();
+    assert_eq!(rows, [(v[0], parent, "pa_razmer".to_string(), 1, 1), (v[1], parent, "pa_razmer".into(), 1, 1), (v[2], parent, "pa_razmer".into(), 1, 0)]);
+
+    // The report: the parent's type and the variations' attributes.
+    assert!(report.contains(&format!("create,BODY-VAR,{parent},product,product_type,,variable,")), "{report}");
+    assert!(report.contains(&format!("create,BODY-VAR-42,{},product_variation,post_title,,Боди детское - 42,", v[0])), "{report}");
+    assert!(report.contains(&format!("create,BODY-VAR-42,{},product_variation,attribute:Размер,,42,", v[0])), "{report}");
+
+    // A second run finds the family and writes nothing.
+    let before = shop.snapshot().await;
+    let out = shop.sync(&settings).await;
+    assert_eq!((out.counts.created, out.counts.updated, out.counts.unchanged), (0, 0, 4), "{}", shop.report());
+    common::assert_same(&common::without_clock(&before), &common::without_clock(&shop.snapshot().await), "a second run");
+    shop.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_family_without_a_parent_row_takes_its_first_row_and_bad_rows_are_named() {
+    let mut shop = TestShop::new().await;
+    shop.insert(&[woosync::fixture::Spec::simple("SIMPLE-1", "10.00", 5)]).await;
+    let feed = "sku,name,regular_price,stock,parent_sku,Цвет,Размер\n\
+                K-1,Кофта,500,2,KOFTA,Белый,S\n\
+                K-2,Кофта,500,2,KOFTA,Синий,S\n\
+                K-3,Кофта,520,0,KOFTA,Белый,S\n\
+                K-4,Кофта,500,1,KOFTA,,\n\
+                K-5,Кофта,500,1,KOFTA,Красный|Синий,S\n\
+                X-1,Чужая,100,1,SIMPLE-1,Белый,\n\
+                H-1,Шапка,300,1,HAT,Серый,\n";
+    let config = "[source.attributes]\n\"Цвет\" = \"Цвет\"\n\"Размер\" = \"Размер\"\n";
+    let out = shop.sync(&shop.settings(feed, config)).await;
+    let report = shop.report();
+    assert_eq!((out.counts.created, out.counts.invalid, out.counts.conflict), (2, 3, 2), "{report}");
+    assert!(report.contains("conflict,K-1,,,attributes,,,\"line 2: variations of KOFTA at lines 2, 4 have the same attribute values (Цвет: Белый)"), "{report}");
+    assert!(report.contains("conflict,K-3,,,attributes,,,\"line 4: variations of KOFTA at lines 2, 4"), "{report}");
+    assert!(report.contains("invalid,K-4,,,attributes,,,line 5: the variation gives no value of its family's variation attributes (Цвет)"), "{report}");
+    assert!(report.contains("invalid,K-5,,,attribute:Цвет,,,line 6: a variation takes one value of attribute Цвет; found Красный | Синий"), "{report}");
+    assert!(report.contains("invalid,X-1,,,parent_sku,,,\"line 7: parent SKU SIMPLE-1 belongs to product"), "{report}");
+    assert!(report.contains("which is not a variable product"), "{report}");
+
+    // KOFTA: made from its first valid row (K-2, the only variation left); Размер (S on every
+    // row) is the parent's visible, non-variation attribute.
+    let kofta = shop.id_of("KOFTA").await.unwrap();
+    let k2 = shop.id_of("K-2").await.unwrap();
+    assert_eq!(shop.title(kofta).await, "Кофта");
+    // Цвет has a Cyrillic slug: WooCommerce titles and summarises the variation with the term
+    // slug (it looks the taxonomy up under its sanitized key, which is not registered).
+    let p = post(&mut shop, k2).await;
+    assert_eq!((p.0.as_str(), p.1.as_str()), ("Кофта - синий", "pa_цвет: синий"));
+    let attrs: Vec<(String, Option<String>)> = meta_rows(&mut shop, k2).await.into_iter().filter(|(k, _)| k.starts_with("attribute_")).collect();
+    assert_eq!(attrs, [m("attribute_pa_%d1%86%d0%b2%d0%b5%d1%82", "%d1%81%d0%b8%d0%bd%d0%b8%d0%b9")]);
+    let parent_attrs = shop.one(kofta, "_product_attributes").await.unwrap();
+    assert!(parent_attrs.contains(r#"s:27:"pa_%d1%86%d0%b2%d0%b5%d1%82";a:6:{s:4:"name";s:11:"pa_цвет";s:5:"value";s:0:"";s:8:"position";i:0;s:10:"is_visible";i:1;s:12:"is_variation";i:1;"#), "{parent_attrs}");
+    assert!(parent_attrs.contains(r#"s:15:"pa_размер";s:5:"value";s:0:"";s:8:"position";i:1;s:10:"is_visible";i:1;s:12:"is_variation";i:0;"#), "{parent_attrs}");
+    // The parent's non-variation taxonomy attribute has its own lookup row.
+    let rows: Vec<(u64, u64, i64)> = shop
+        .conn
+        .exec("SELECT product_id, product_or_parent_id, is_variation_attribute FROM wp_wc_product_attributes_lookup WHERE product_or_parent_id = ? ORDER BY product_id", (kofta,))
+        .await
+        .unwrap();
+    assert_eq!(rows, [(kofta, kofta, 0), (k2, kofta, 1)]);
+    assert!(report.contains(&format!("create,KOFTA,{kofta},product,post_title,,Кофта,the variable product of K-2")), "{report}");
+
+    // HAT: a family of one variation: its attribute is the variation attribute.
+    let hat = shop.id_of("HAT").await.unwrap();
+    let h1 = shop.id_of("H-1").await.unwrap();
+    assert_eq!(post(&mut shop, h1).await.5, hat);
+    assert_eq!(shop.id_of("K-1").await, None);
+    shop.drop_db().await;
+}
