@@ -270,7 +270,7 @@ mod tests {
         let old = upsert_lookup("wp_", false, &[row]);
         assert!(new[0].0.contains("global_unique_id"));
         assert!(!old[0].0.contains("global_unique_id"));
-        assert_eq!((new[0].1.len(), old[0].1.len()), (8, 7), "the GTIN of a row being created is a parameter");
+        assert_eq!((new[0].1.len(), old[0].1.len()), (9, 8), "the GTIN and tax class of a row being created are parameters");
     }
 
     #[test]
