@@ -110,11 +110,14 @@ pub struct Content {
     /// The SKU of the variable product this row is a variation of.
     #[serde(rename = "p", skip_serializing_if = "Option::is_none", default)]
     pub parent_sku: Option<String>,
+    /// The source's ID of that parent (a 1C good), kept on the variable product it becomes.
+    #[serde(rename = "q", skip_serializing_if = "Option::is_none", default)]
+    pub parent_id: Option<String>,
 }
 
 impl Content {
     pub fn is_empty(&self) -> bool {
-        self.description.is_none() && self.short_description.is_none() && self.gtin.is_none() && self.categories.is_none() && self.attributes.is_none() && self.parent_sku.is_none()
+        self.description.is_none() && self.short_description.is_none() && self.gtin.is_none() && self.categories.is_none() && self.attributes.is_none() && self.parent_sku.is_none() && self.parent_id.is_none()
     }
 }
 

@@ -115,7 +115,9 @@ pub fn normalize_record(r: &RawRecord, at: &dyn Locate, rules: &Rules) -> Result
         return Err(reject(problem.field, problem.message.clone()));
     }
     let sku_at = Some((Field::Sku, 0));
-    if sku.is_empty() {
+    // A variation of a 1C good may have no SKU of its own: its `Ид` and its good name it.
+    let unnamed_variation = r.parent_external.is_some() && r.get(Field::ParentSku).is_some_and(|p| !p.trim().is_empty());
+    if sku.is_empty() && !unnamed_variation {
         return Err(reject(sku_at, "empty SKU; expected a non-empty product code".into()));
     }
     let row_bytes: usize = r.cells.iter().flatten().chain(&r.more_stock).map(String::len).sum();
@@ -125,7 +127,7 @@ pub fn normalize_record(r: &RawRecord, at: &dyn Locate, rules: &Rules) -> Result
             thousands(row_bytes as u64), thousands(widths.packet), thousands(widths.max_row_bytes())
         )));
     }
-    if let Some(why) = widths.sku.refuses(&sku) {
+    if let Some(why) = widths.sku.refuses(&sku).filter(|_| !sku.is_empty()) {
         return Err(reject(sku_at, format!("the SKU {why}; expected a shorter product code")));
     }
     if has_control(&sku) {
@@ -253,7 +255,8 @@ fn content(r: &RawRecord, separator: &str, notes: &mut Vec<Note>) -> Result<Opti
             return Err((Field::ParentSku, format!("the parent SKU is the row's own SKU {p}; a variation needs its parent's SKU (leave it empty on the parent's own row)")));
         }
     }
-    let content = Content { description: text(Field::Description), short_description: text(Field::ShortDescription), gtin, categories, attributes: None, parent_sku };
+    let parent_id = parent_sku.as_ref().and(r.parent_external.clone());
+    let content = Content { description: text(Field::Description), short_description: text(Field::ShortDescription), gtin, categories, attributes: None, parent_sku, parent_id };
     Ok((!content.is_empty()).then(|| Box::new(content)))
 }
 

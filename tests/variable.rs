@@ -240,3 +240,98 @@ async fn a_family_without_a_parent_row_takes_its_first_row_and_bad_rows_are_name
     assert_eq!(shop.id_of("K-1").await, None);
     shop.drop_db().await;
 }
+
+const IMPORT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация ВерсияСхемы="2.07">
+	<Классификатор>
+		<Ид>cls-1</Ид>
+		<Группы><Группа><Ид>grp-body</Ид><Наименование>Боди</Наименование></Группа></Группы>
+	</Классификатор>
+	<Каталог>
+		<Товары>
+			<Товар><Ид>g-body</Ид><Артикул>BODY-1C</Артикул><Наименование>Боди детское</Наименование><Описание>&lt;p&gt;Мягкий хлопок&lt;/p&gt;</Описание><Группы><Ид>grp-body</Ид></Группы></Товар>
+			<Товар><Ид>g-cap</Ид><Артикул>CAP-1</Артикул><Наименование>Шапка</Наименование></Товар>
+			<Товар><Ид>g-hat</Ид><Артикул>HAT-1C</Артикул><Наименование>Панама</Наименование></Товар>
+			<Товар><Ид>g-other</Ид><Артикул>HAT-1C</Артикул><Наименование>Другая панама</Наименование></Товар>
+		</Товары>
+	</Каталог>
+</КоммерческаяИнформация>
+"#;
+
+fn offer(id: &str, article: &str, size: Option<&str>, price: u32, qty: u32) -> String {
+    let chars = size.map(|s| format!("<ХарактеристикиТовара><ХарактеристикаТовара><Наименование>Размер</Наименование><Значение>{s}</Значение></ХарактеристикаТовара></ХарактеристикиТовара>")).unwrap_or_default();
+    format!("<Предложение><Ид>{id}</Ид><Артикул>{article}</Артикул><Наименование>x</Наименование>{chars}<Цены><Цена><ИдТипаЦены>p</ИдТипаЦены><ЦенаЗаЕдиницу>{price}</ЦенаЗаЕдиницу></Цена></Цены><Количество>{qty}</Количество></Предложение>")
+}
+
+fn offers(list: &[String]) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация ВерсияСхемы="2.07"><ПакетПредложений><ТипыЦен><ТипЦены><Ид>p</Ид><Наименование>Розничная</Наименование></ТипЦены></ТипыЦен><Предложения>{}</Предложения></ПакетПредложений></КоммерческаяИнформация>"#,
+        list.join("")
+    )
+}
+
+const CML: &str = "[source]\ntype = \"commerceml\"\npath = \"offers.xml\"\nimport_path = \"import.xml\"\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commerceml_characteristics_sharing_their_goods_article_are_one_family() {
+    let mut shop = TestShop::new().await;
+    std::fs::write(shop.dir.path().join("import.xml"), IMPORT).unwrap();
+    let feed = offers(&[offer("g-body#c42", "BODY-1C", Some("42"), 990, 5), offer("g-body#c44", "BODY-1C", Some("44"), 990, 3), offer("g-cap", "CAP-1", None, 300, 2)]);
+    std::fs::write(shop.dir.path().join("offers.xml"), feed).unwrap();
+    let config = format!("{CML}[sync]\nattribute_slugs = {{ \"Размер\" = \"razmer\" }}\nvariation_sku = \"{{parent_sku}}-{{values}}\"\n");
+    let settings = shop.settings_source(&config, "");
+    let out = shop.sync(&settings).await;
+    let report = shop.report();
+    assert_eq!((out.counts.created, out.counts.conflict, out.counts.invalid), (3, 0, 0), "two variations and the cap: {report}");
+
+    let parent = shop.id_of("BODY-1C").await.unwrap();
+    assert_eq!(shop.one(parent, "_woosync_external_id").await.as_deref(), Some("g-body"), "the good's Ид");
+    let content: String = shop.scalar(&format!("SELECT post_content FROM {{p}}posts WHERE ID = {parent}")).await;
+    assert_eq!(content, "<p>Мягкий хлопок</p>", "the good's description is its product's");
+    assert_eq!(terms_of(&mut shop, parent).await.iter().filter(|(t, _)| t == "product_cat").count(), 1);
+    let v42 = shop.id_of("BODY-1C-42").await.unwrap();
+    assert_eq!(shop.one(v42, "_woosync_external_id").await.as_deref(), Some("g-body#c42"));
+    let p = post(&mut shop, v42).await;
+    assert_eq!((p.0.as_str(), p.1.as_str(), p.5), ("Боди детское - 42", "Размер: 42", parent));
+    assert!(report.contains(&format!("create,BODY-1C-42,{v42},product_variation,_sku,,BODY-1C-42,")), "{report}");
+    assert!(shop.id_of("CAP-1").await.is_some());
+
+    // A second run matches the variations by their Ид and writes nothing.
+    let before = shop.snapshot().await;
+    let out = shop.sync(&settings).await;
+    assert_eq!((out.counts.created, out.counts.updated, out.counts.unchanged), (0, 0, 3), "{}", shop.report());
+    common::assert_same(&common::without_clock(&before), &common::without_clock(&shop.snapshot().await), "a second run");
+    shop.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn variations_without_a_sku_and_one_article_on_two_goods() {
+    let mut shop = TestShop::new().await;
+    std::fs::write(shop.dir.path().join("import.xml"), IMPORT).unwrap();
+    let feed = offers(&[
+        offer("g-body#c42", "BODY-1C", Some("42"), 990, 5),
+        offer("g-body#c44", "BODY-1C", Some("44"), 990, 3),
+        offer("g-hat#s", "HAT-1C", Some("S"), 500, 1),
+        offer("g-other#m", "HAT-1C", Some("M"), 500, 1),
+    ]);
+    std::fs::write(shop.dir.path().join("offers.xml"), feed).unwrap();
+    let out = shop.sync(&shop.settings_source(CML, "")).await;
+    let report = shop.report();
+    assert_eq!((out.counts.created, out.counts.conflict), (2, 2), "{report}");
+    assert!(report.contains("article HAT-1C is on offers of 2 different goods (g-hat, g-other)"), "{report}");
+    assert_eq!(shop.id_of("HAT-1C").await, None);
+
+    // Without [sync] variation_sku a new variation has no SKU (and no `_sku` row), only its Ид.
+    let parent = shop.id_of("BODY-1C").await.unwrap();
+    let children: Vec<u64> = shop.conn.exec("SELECT ID FROM wp_posts WHERE post_parent = ? ORDER BY ID", (parent,)).await.unwrap();
+    assert_eq!(children.len(), 2);
+    assert_eq!(shop.meta(children[0], "_sku").await, Vec::<Option<String>>::new());
+    assert_eq!(shop.one(children[0], "_woosync_external_id").await.as_deref(), Some("g-body#c42"));
+    assert_eq!(shop.lookup_sku(children[0]).await.as_deref(), Some(""));
+
+    // The next run finds them by Ид: nothing written.
+    let out = shop.sync(&shop.settings_source(CML, "")).await;
+    assert_eq!((out.counts.created, out.counts.updated, out.counts.unchanged), (0, 0, 2), "{}", shop.report());
+    shop.drop_db().await;
+}

@@ -149,7 +149,10 @@ pub(super) async fn insert_products(
         if variation.is_some() {
             meta.push((id, "_variation_description", s("")));
         }
-        meta.push((id, "_sku", s(&c.sku)));
+        // WooCommerce keeps no `_sku` row for an empty SKU (a variation made without one).
+        if !c.sku.is_empty() {
+            meta.push((id, "_sku", s(&c.sku)));
+        }
         if let Some(g) = gtin {
             meta.push((id, "_global_unique_id", s(g)));
         }

@@ -210,9 +210,16 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
     if !creates.is_empty() {
         let ids = create::insert_products(&mut tx, target, chunk_no, &creates, &local, &gmt).await?;
         done.created_ids = ids.clone();
-        for row in done.rows.iter_mut().filter(|r| r.action == crate::report::Action::Create) {
-            if let Some(pos) = creates.iter().position(|c| c.sku == row.sku) {
-                row.product_id = Some(ids[pos]);
+        // The report rows are each unit's updates' rows, then its creates' (see `summarise`).
+        let (mut k, mut at) = (0, 0);
+        for unit in chunk {
+            at += unit.updates.iter().map(|u| u.rows.len()).sum::<usize>();
+            for c in &unit.creates {
+                for row in &mut done.rows[at..at + c.rows.len()] {
+                    row.product_id = Some(ids[k]);
+                }
+                at += c.rows.len();
+                k += 1;
             }
         }
     }

@@ -130,6 +130,8 @@ pub struct Settings {
     pub update_content: ContentPolicy,
     /// `[sync] local_attributes` and `attribute_slugs`.
     pub attributes: AttributePolicy,
+    /// `[sync] variation_sku`: the SKU template of variations created without one of their own.
+    pub variation_sku: Option<String>,
     pub hooks: Option<Hooks>,
     /// The shop's persistent object cache, kept in step with every write.
     pub object_cache: Option<ObjectCache>,
@@ -153,8 +155,11 @@ impl Settings {
             .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.to_string().trim())))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let (database_url, table_prefix) = file.database.settle(env_url, path)?;
-        let (source, rows) = file.source.settle(&base)?;
+        let (mut source, rows) = file.source.settle(&base)?;
         let sync = file.sync.settle(&base)?;
+        if let Source::CommerceMl(c) = &mut source {
+            c.parent_sku_from_id = sync.parent_sku_from_id;
+        }
         let log = file.log.map(|l| l.settle(&base)).transpose()?;
         let alerts = match file.alerts {
             Some(a) => a.settle(path, &base)?,
@@ -179,6 +184,7 @@ impl Settings {
             fractional_stock: sync.fractional_stock,
             update_content: sync.update_content,
             attributes: sync.attributes,
+            variation_sku: sync.variation_sku,
             hooks: file.hooks.map(HooksSection::settle),
             guard: file.guard.settle()?,
             object_cache: file
@@ -212,6 +218,14 @@ impl Settings {
         let columns = self.source.columns();
         if !columns.attributes.is_empty() || self.attributes != AttributePolicy::default() {
             h.update(format!("\0attributes={:?}\0{:?}", columns.attributes, self.attributes).as_bytes());
+        }
+        if let Some(t) = &self.variation_sku {
+            h.update(format!("\0variation_sku={t}").as_bytes());
+        }
+        if let Source::CommerceMl(c) = &self.source {
+            if c.parent_sku_from_id {
+                h.update(b"\0parent_sku_from=external_id");
+            }
         }
         hex(&h.finalize())
     }

@@ -366,6 +366,8 @@ pub struct CmlSource {
     /// `import.xml`: articles and names of the goods, when the offers lack them.
     pub import: Option<PathBuf>,
     pub columns: Columns,
+    /// `[sync] parent_sku_from = "external_id"`: a good's variable product takes the good's Ид as SKU.
+    pub parent_sku_from_id: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -585,7 +587,7 @@ fn parse_source(mut src: SourceSection, base: &Path) -> Result<Source> {
                 )));
             }
             let import = src.import_path.map(|p| if p.is_absolute() { p } else { base.join(p) });
-            Ok(Source::CommerceMl(CmlSource { offers: path(src.path, "path")?, import, columns }))
+            Ok(Source::CommerceMl(CmlSource { offers: path(src.path, "path")?, import, columns, parent_sku_from_id: false }))
         }
         _ => parse_http(src, columns),
     }

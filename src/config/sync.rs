@@ -46,6 +46,13 @@ pub(super) struct SyncSection {
     local_attributes: Vec<String>,
     #[serde(default)]
     attribute_slugs: std::collections::BTreeMap<String, String>,
+    #[serde(default = "default_parent_sku_from")]
+    parent_sku_from: String,
+    variation_sku: Option<String>,
+}
+
+fn default_parent_sku_from() -> String {
+    "article".into()
 }
 
 fn default_fractional() -> String {
@@ -91,6 +98,8 @@ impl Default for SyncSection {
             update_content: Vec::new(),
             local_attributes: Vec::new(),
             attribute_slugs: Default::default(),
+            parent_sku_from: default_parent_sku_from(),
+            variation_sku: None,
         }
     }
 }
@@ -142,6 +151,10 @@ pub(super) struct SyncSettings {
     pub fractional_stock: Fractional,
     pub update_content: ContentPolicy,
     pub attributes: AttributePolicy,
+    /// `[sync] parent_sku_from = "external_id"`.
+    pub parent_sku_from_id: bool,
+    /// `[sync] variation_sku`: the SKU template of variations created without one.
+    pub variation_sku: Option<String>,
 }
 
 /// `[sync] local_attributes` and `attribute_slugs`: which attributes stay local to the product
@@ -269,9 +282,23 @@ impl SyncSection {
         };
         let update_content = ContentPolicy::parse(&self.update_content)?;
         let attributes = AttributePolicy::parse(&self.local_attributes, &self.attribute_slugs)?;
+        let parent_sku_from_id = match self.parent_sku_from.as_str() {
+            "article" => false,
+            "external_id" => true,
+            other => return Err(Error::Config(format!("[sync] parent_sku_from = {other:?}: expected \"article\" (the good's Артикул) or \"external_id\" (the good's Ид)"))),
+        };
+        if let Some(t) = &self.variation_sku {
+            if !t.contains("{values}") || t.replace("{parent_sku}", "").replace("{values}", "").contains(['{', '}']) {
+                return Err(Error::Config(format!(
+                    "[sync] variation_sku = {t:?}: expected a template with {{values}} (and optionally {{parent_sku}}), like \"{{parent_sku}}-{{values}}\""
+                )));
+            }
+        }
         Ok(SyncSettings {
             update_content,
             attributes,
+            parent_sku_from_id,
+            variation_sku: self.variation_sku,
             external_id_meta: Box::leak(external_id_meta.into_boxed_str()),
             new_product_status: self.new_product_status,
             chunk_size: self.chunk_size,

@@ -61,6 +61,23 @@ impl Planner<'_> {
         let parent_row = parents.into_iter().next();
         let parent_sku = variations.first().and_then(|v| v.parent_sku()).map(|s| s.trim().to_string())?;
 
+        // One article on offers of two different 1C goods is a conflict, not a family.
+        let good_of = |i: &Item| i.content.as_ref().and_then(|c| c.parent_id.clone());
+        let mut goods: Vec<String> = variations.iter().filter_map(good_of).collect();
+        if let (Some(p), false) = (&parent_row, goods.is_empty()) {
+            goods.extend(p.external_id.as_ref().map(|x| x.to_string()));
+        }
+        goods.sort();
+        goods.dedup();
+        if goods.len() > 1 {
+            let why = format!("article {parent_sku} is on offers of {} different goods ({}); a family is one good's; nothing written for it", goods.len(), goods.join(", "));
+            for row in parent_row.iter().chain(&variations) {
+                self.note(row, Action::Conflict, "_sku", why.clone());
+            }
+            return None;
+        }
+        let good = goods.into_iter().next();
+
         // Rows that cannot be variations at all.
         let mut valid: Vec<Item> = Vec::new();
         for v in variations {
@@ -280,6 +297,31 @@ impl Planner<'_> {
                 c
             });
             child.content = content.filter(|c| !c.is_empty());
+            if child.sku.is_empty() {
+                if let Some(template) = &rules.variation_sku {
+                    let values: Vec<String> = own.iter().filter_map(|(_, v)| v.as_deref().map(sku_slug)).collect();
+                    let sku = template.replace("{parent_sku}", &parent_sku).replace("{values}", &values.join("-"));
+                    let key = crate::model::sku_key(&sku);
+                    if let Some(owner) = self.owners.owners(&key) {
+                        let ids = owner.ids().iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+                        self.note(v, Action::Conflict, "_sku", format!("the variation's SKU {sku} ([sync] variation_sku) belongs to product {ids}; nothing written for it"));
+                        continue;
+                    }
+                    if !self.generated_skus.insert(key) {
+                        self.note(v, Action::Conflict, "_sku", format!("the variation's SKU {sku} ([sync] variation_sku) is made for another variation too; nothing written for it"));
+                        continue;
+                    }
+                    for row in child.rows.iter_mut() {
+                        row.sku = sku.clone();
+                    }
+                    if rules.report_rows {
+                        if let Some(at) = child.rows.iter().position(|r| r.field == "_sku") {
+                            child.rows[at].new = sku.clone();
+                        }
+                    }
+                    child.sku = sku;
+                }
+            }
             child.kind = NewKind::Variation(Box::new(NewVariation { excerpt: summary.join(", "), attributes: meta, lookup }));
             self.counts.created += 1;
             children.push(child);
@@ -306,9 +348,17 @@ impl Planner<'_> {
         parent_item.stock = None;
         if parent_row.is_none() {
             // Texts and the GTIN come only from the parent's own row; the name and categories
-            // from the family's first row.
-            parent_item.external_id = None;
-            parent_item.content = first.content.as_ref().map(|c| Box::new(crate::model::Content { categories: c.categories.clone(), ..Default::default() }));
+            // from the family's first row — and, from a 1C good, its texts and its Ид.
+            parent_item.external_id = good.as_deref().map(Into::into);
+            parent_item.content = first.content.as_ref().map(|c| {
+                let from_good = good.is_some();
+                Box::new(crate::model::Content {
+                    categories: c.categories.clone(),
+                    description: c.description.clone().filter(|_| from_good),
+                    short_description: c.short_description.clone().filter(|_| from_good),
+                    ..Default::default()
+                })
+            });
         }
         if let Some(c) = parent_item.content.as_mut() {
             c.parent_sku = None;
@@ -351,6 +401,19 @@ impl Planner<'_> {
             _ => attribute_key(name),
         }
     }
+}
+
+/// A value as part of a SKU: lower case, letters and digits kept, anything else one `-`.
+fn sku_slug(value: &str) -> String {
+    let mut out = String::new();
+    for c in value.trim().to_lowercase().chars() {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
 }
 
 /// PHP's `rawurldecode()`: `%xx` octets decoded (`+` kept).

@@ -40,6 +40,8 @@ pub struct Rules {
     pub categories: std::sync::Arc<categories::Categories>,
     /// `[sync] update_content`: the card fields kept in step on existing products.
     pub content: crate::config::ContentPolicy,
+    /// `[sync] variation_sku`: the SKU template of variations created without one.
+    pub variation_sku: Option<String>,
     /// The feed's attributes as the shop holds them (empty when the feed gives none).
     pub attributes: std::sync::Arc<attributes::Attributes>,
 }
@@ -366,7 +368,11 @@ pub struct FactsBuilder {
 
 impl FactsBuilder {
     pub fn add(&mut self, item: &Item) {
-        self.skus.push((text_print(&item.key()), item.line));
+        // A variation of a 1C good may have no SKU of its own.
+        let key = item.key();
+        if !key.is_empty() {
+            self.skus.push((text_print(&key), item.line));
+        }
         if let Some(x) = item.external_id.as_deref() {
             self.externals.push((text_print(x), item.line));
         }
@@ -453,6 +459,8 @@ pub struct Planner<'a> {
     new_family_order: Vec<String>,
     /// Where each new family's last row is (by the print of its parent's SKU key).
     new_family_ends: HashMap<u128, u64>,
+    /// SKU keys `[sync] variation_sku` made for new variations so far.
+    generated_skus: std::collections::HashSet<String>,
     /// Rows planned so far (the position of the next row).
     position: u64,
     stopped: bool,
@@ -475,6 +483,7 @@ impl<'a> Planner<'a> {
             new_families: HashMap::new(),
             new_family_order: Vec::new(),
             new_family_ends: HashMap::new(),
+            generated_skus: Default::default(),
             position: 0,
             stopped: false,
         }
@@ -536,7 +545,9 @@ impl<'a> Planner<'a> {
                 self.notes.push((item.line, ReportRow::note(Action::Warning, &item.sku, &note.field, format!("{} {}: {}", rules.row_word, item.line, note.message))));
             }
             if let Some(family) = family_key(item, self.facts) {
-                match self.owners.owners(&family) {
+                // The parent: the product with the parent SKU, else the one linked to the 1C good.
+                let by_good = || item.content.as_ref().and_then(|c| c.parent_id.as_deref()).and_then(|g| self.externals.owners(g));
+                match self.owners.owners(&family).or_else(by_good) {
                     // A parent the shop lacks: the family is planned whole at its last row.
                     None => {
                         self.stopped = !self.hold_new(family, item, position, emit);
@@ -717,7 +728,8 @@ fn target(item: &Item, key: &str, owners: &crate::catalog::SkuIndex<'_>, externa
             }
             Some(SkuOwners::One(id)) => {
                 let current = catalog.product(id).and_then(|p| p.get(Key::Sku)).map(crate::model::sku_key);
-                if current.as_deref() == Some(key) {
+                // A row without a SKU of its own (a 1C characteristic) leaves the product's alone.
+                if current.as_deref() == Some(key) || key.is_empty() {
                     return Target::Existing { id, change_sku: false, link: false };
                 }
                 return match by_sku {

@@ -263,6 +263,7 @@ impl Run<'_> {
             categories: Default::default(),
             attributes: Default::default(),
             content: settings.update_content,
+            variation_sku: settings.variation_sku.clone(),
         }
     }
 }

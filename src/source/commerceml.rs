@@ -177,6 +177,8 @@ enum Tag {
     Value,
     PropValues,
     PropValue,
+    Characteristics,
+    Characteristic,
 }
 
 impl Tag {
@@ -212,6 +214,8 @@ impl Tag {
             "Значение" => Tag::Value,
             "ЗначенияСвойств" => Tag::PropValues,
             "ЗначенияСвойства" => Tag::PropValue,
+            "ХарактеристикиТовара" => Tag::Characteristics,
+            "ХарактеристикаТовара" => Tag::Characteristic,
             _ => Tag::Other,
         }
     }
@@ -598,6 +602,8 @@ struct Offer {
     stocks: Vec<(String, String)>,
     /// The offer has warehouse data at all (so a configured warehouse it lacks holds 0).
     has_warehouses: bool,
+    /// `ХарактеристикиТовара`: (Наименование, Значение) of a characteristic offer.
+    characteristics: Vec<(String, String)>,
 }
 
 impl Offer {
@@ -623,6 +629,10 @@ struct Places {
     sku_from_import: bool,
     /// `[source.attributes]`: each attribute's name and the `Ид` of the property it reads.
     attributes: Vec<(String, String)>,
+    /// `[source.attributes]` entries naming no property: (attribute name, characteristic name).
+    renames: Vec<(String, String)>,
+    /// `[sync] parent_sku_from = "external_id"`: a good's variable product has the good's Ид as SKU.
+    parent_sku_from_id: bool,
 }
 
 impl Locate for Places {
@@ -730,6 +740,8 @@ impl OfferParser {
         } else if let Some(o) = self.offer.as_mut() {
             if cur.at(&[Tag::Offer, Tag::Prices, Tag::Price]) {
                 o.prices.push(Default::default());
+            } else if cur.at(&[Tag::Offer, Tag::Characteristics, Tag::Characteristic]) {
+                o.characteristics.push(Default::default());
             }
         }
     }
@@ -754,6 +766,14 @@ impl OfferParser {
                         }
                     }
                     _ => {}
+                }
+            } else if cur.at(&[Tag::Offer, Tag::Characteristics, Tag::Characteristic]) {
+                if let Some(c) = o.characteristics.last_mut() {
+                    match name {
+                        Tag::Name => c.0 = text.to_string(),
+                        Tag::Value => c.1 = text.to_string(),
+                        _ => {}
+                    }
                 }
             } else if cur.at(&[Tag::Offer, Tag::Prices, Tag::Price]) {
                 if let Some(p) = o.prices.last_mut() {
@@ -877,7 +897,8 @@ fn read_in_pieces(src: &CmlSource, each: &mut Each<'_>, piece_size: usize) -> Re
         )));
     }
     let mut places = resolve(src, &file, &at_offer, &head.price_types, &head.warehouses)?;
-    places.attributes = properties(src, import.as_ref())?;
+    (places.attributes, places.renames) = properties(src, import.as_ref())?;
+    let mut characteristics_seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let seed = OfferParser { cur: head.cur.clone(), seen_root: true, ..Default::default() };
 
     let mut offers = 0u64;
@@ -920,6 +941,7 @@ fn read_in_pieces(src: &CmlSource, each: &mut Each<'_>, piece_size: usize) -> Re
             let (done, seen, cur) = result?;
             for offer in done {
                 offers += 1;
+                characteristics_seen.extend(offer.characteristics.iter().map(|(n, _)| n.trim().to_lowercase()));
                 let record = record(offer, offers, &places, import.as_ref());
                 each(&record, &places);
             }
@@ -932,6 +954,13 @@ fn read_in_pieces(src: &CmlSource, each: &mut Each<'_>, piece_size: usize) -> Re
     })?;
     if last.depth > 0 {
         return Err(truncated(&file, &last));
+    }
+    if let Some((name, source)) = places.renames.iter().find(|(_, c)| !characteristics_seen.contains(&c.to_lowercase())) {
+        let known: Vec<String> = import.iter().flat_map(|c| c.properties.iter().map(|p| format!("{} ({})", p.name, p.id))).collect();
+        return Err(Error::Source(format!(
+            "{file}: `{source}` (attribute {name} in [source.attributes]) is neither a property of import.xml's Классификатор/Свойства nor a characteristic (ХарактеристикаТовара) of any offer; the properties are: {}",
+            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+        )));
     }
     let known: std::collections::HashSet<&str> = head.warehouses.iter().map(|w| w.id.as_str()).collect();
     for id in &places.warehouses {
@@ -976,46 +1005,35 @@ fn resolve(src: &CmlSource, file: &str, cur: &Cursor, price_types: &[Named], war
     };
     let stack = cur.stack();
     let parent = stack[..stack.len().saturating_sub(1)].join("/");
-    Ok(Places { file: file.to_string(), parent, regular, sale, warehouses, sku_from_import: src.import.is_some(), attributes: Vec::new() })
+    Ok(Places { file: file.to_string(), parent, regular, sale, warehouses, sku_from_import: src.import.is_some(), attributes: Vec::new(), renames: Vec::new(), parent_sku_from_id: src.parent_sku_from_id })
 }
 
 /// `[source.attributes]` as properties of `import.xml`'s classifier, each by its `Ид` or
-/// `Наименование` (without case).
-fn properties(src: &CmlSource, import: Option<&Catalogue>) -> Result<Vec<(String, String)>> {
-    let wanted = &src.columns.attributes;
-    if wanted.is_empty() {
-        return Ok(Vec::new());
+/// `Наименование` (without case); an entry naming no property renames the characteristic of
+/// that name (checked once every offer is read).
+#[allow(clippy::type_complexity)]
+fn properties(src: &CmlSource, import: Option<&Catalogue>) -> Result<(Vec<(String, String)>, Vec<(String, String)>)> {
+    let (mut props, mut renames) = (Vec::new(), Vec::new());
+    for (name, property) in &src.columns.attributes {
+        let key = property.to_lowercase();
+        let found = import.and_then(|c| c.properties.iter().find(|p| p.id == *property).or_else(|| c.properties.iter().find(|p| p.name.trim().to_lowercase() == key)));
+        match found {
+            Some(p) => props.push((name.clone(), p.id.clone())),
+            None => renames.push((name.clone(), property.clone())),
+        }
     }
-    let Some(catalogue) = import else {
-        return Err(Error::Config(
-            "[source.attributes] reads the goods' properties (ЗначенияСвойств) from import.xml; set [source] import_path to it".into(),
-        ));
-    };
-    let file = src.import.as_deref().map(file_name).unwrap_or_default();
-    wanted
-        .iter()
-        .map(|(name, property)| {
-            let key = property.to_lowercase();
-            catalogue
-                .properties
-                .iter()
-                .find(|p| p.id == *property)
-                .or_else(|| catalogue.properties.iter().find(|p| p.name.trim().to_lowercase() == key))
-                .map(|p| (name.clone(), p.id.clone()))
-                .ok_or_else(|| {
-                    let known: Vec<String> = catalogue.properties.iter().map(|p| format!("{} ({})", p.name, p.id)).collect();
-                    Error::Source(format!(
-                        "{file}: no property `{property}` (attribute {name} in [source.attributes]) in Классификатор/Свойства; the properties are: {}",
-                        if known.is_empty() { "none".to_string() } else { known.join(", ") }
-                    ))
-                })
-        })
-        .collect()
+    Ok((props, renames))
 }
 
 fn record(mut o: Offer, n: u64, p: &Places, import: Option<&Catalogue>) -> RawRecord {
     let mut r = RawRecord { line: n, ..Default::default() };
-    // Only an offer of a whole good borrows the good's data; `good#characteristic` has its own.
+    // `good#characteristic`: a variation of the good, whose variable product it is.
+    let good_of = o.id.split_once('#').filter(|(g, c)| !g.is_empty() && !c.is_empty()).map(|(g, _)| g.to_string());
+    if let Some(good_id) = good_of {
+        let good = import.and_then(|c| c.goods.get(&good_id));
+        characteristic(&mut r, &mut o, &good_id, good, p, import);
+        return finish_record(r, o, p);
+    }
     let good = import.and_then(|c| c.goods.get(&o.id));
     let article = o.article.take().or_else(|| good.and_then(|g| g.article.clone()));
     let name = o.name.take().or_else(|| good.and_then(|g| g.name.clone()));
@@ -1050,6 +1068,57 @@ fn record(mut o: Offer, n: u64, p: &Places, import: Option<&Catalogue>) -> RawRe
             }
         }
     }
+    good_properties(&mut r, good, p, import);
+    finish_record(r, o, p)
+}
+
+/// A characteristic offer: no SKU of its own unless its Артикул differs from its good's (at
+/// creation `[sync] variation_sku` may make one); its parent's SKU is the good's Артикул (or the
+/// good's Ид with `parent_sku_from = "external_id"`); the good's name, description, groups and
+/// mapped properties are its parent's; its characteristics are its attributes.
+fn characteristic(r: &mut RawRecord, o: &mut Offer, good_id: &str, good: Option<&Good>, p: &Places, import: Option<&Catalogue>) {
+    let good_article = good.and_then(|g| g.article.clone());
+    let own = o.article.take();
+    let parent = if p.parent_sku_from_id { Some(good_id.to_string()) } else { good_article.clone().or_else(|| own.clone()) };
+    let sku = own.filter(|a| good_article.as_deref().is_some_and(|g| g.trim() != a.trim()));
+    r.set(Field::Sku, sku.unwrap_or_default());
+    match parent {
+        Some(a) => r.set(Field::ParentSku, a),
+        None => r.reject(
+            Some((Field::Sku, 0)),
+            format!("the characteristic offer (Ид {}) and its good have no Артикул, the SKU of the good's variable product; set [sync] parent_sku_from = \"external_id\" to use the good's Ид", o.id),
+        ),
+    }
+    r.parent_external = Some(good_id.to_string());
+    if let Some(name) = good.and_then(|g| g.name.clone()).or_else(|| o.name.take()) {
+        r.set(Field::Name, name);
+    }
+    if let Some(d) = good.and_then(|g| g.description.clone()) {
+        r.set(Field::Description, d);
+    }
+    if let Some(b) = o.barcode.take() {
+        r.set(Field::Gtin, b);
+    }
+    if let (Some(g), Some(c)) = (good, import) {
+        if !g.groups.is_empty() && !c.groups.is_empty() {
+            match g.groups.iter().map(|id| c.group_path(id)).collect::<std::result::Result<Vec<_>, _>>() {
+                Ok(paths) => r.paths = Some(paths),
+                Err(why) => r.reject(Some((Field::Category, 0)), why),
+            }
+        }
+    }
+    good_properties(r, good, p, import);
+    for (name, value) in std::mem::take(&mut o.characteristics) {
+        let name = name.trim();
+        let renamed = p.renames.iter().find(|(_, c)| c.trim().to_lowercase() == name.to_lowercase()).map(|(a, _)| a.as_str()).unwrap_or(name);
+        if !renamed.is_empty() {
+            r.attributes.push((renamed.to_string(), value));
+        }
+    }
+}
+
+/// The good's mapped properties (`ЗначенияСвойств`), reference values resolved.
+fn good_properties(r: &mut RawRecord, good: Option<&Good>, p: &Places, import: Option<&Catalogue>) {
     if let (Some(g), Some(c)) = (good, import) {
         for (name, property) in &p.attributes {
             let values: Vec<&str> = g
@@ -1066,6 +1135,10 @@ fn record(mut o: Offer, n: u64, p: &Places, import: Option<&Catalogue>) -> RawRe
             }
         }
     }
+}
+
+/// The ID, prices and stock of any offer.
+fn finish_record(mut r: RawRecord, mut o: Offer, p: &Places) -> RawRecord {
     if o.id.is_empty() {
         r.reject(Some((Field::ExternalId, 0)), "the offer has no Ид".into());
     }

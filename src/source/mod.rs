@@ -43,6 +43,8 @@ pub struct RawRecord {
     /// Attribute values as read: (attribute name, cell), in `[source.attributes]` order (CommerceML:
     /// the good's properties and the offer's characteristics).
     pub attributes: Vec<(String, String)>,
+    /// The source's ID of the row's parent (CommerceML: the good of a characteristic offer).
+    pub parent_external: Option<String>,
     pub problem: Option<Problem>,
 }
 
