@@ -30,10 +30,12 @@ struct Args {
     parse_child: Option<PathBuf>,
     /// A Redis to hold the shop's object cache for the object-cache scenarios.
     redis: Option<String>,
+    /// Only the whole-card scenarios (variable products, attributes) after the baseline.
+    cards_only: bool,
 }
 
 fn args() -> Args {
-    let mut a = Args { url: String::new(), products: 200_000, creates: 50_000, reuse: false, demo: false, parse: None, parse_child: None, redis: None };
+    let mut a = Args { url: String::new(), products: 200_000, creates: 50_000, reuse: false, demo: false, parse: None, parse_child: None, redis: None, cards_only: false };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         match flag.as_str() {
@@ -43,6 +45,7 @@ fn args() -> Args {
             "--reuse" => a.reuse = true,
             "--redis" => a.redis = Some(it.next().expect("--redis redis://127.0.0.1:6379")),
             "--demo" => a.demo = true,
+            "--cards-only" => a.cards_only = true,
             "--parse" => a.parse = Some(it.next().and_then(|v| v.parse().ok()).expect("--parse ROWS")),
             "--parse-child" => a.parse_child = Some(PathBuf::from(it.next().expect("--parse-child CONFIG"))),
             other => panic!("unknown argument {other}; usage: woosync-bench --url mysql://user:pass@host:3306 [--products N] [--creates N] [--reuse] [--redis URL]"),
@@ -62,6 +65,14 @@ struct Item {
     stock: i64,
     /// A category path (the category scenarios' new products only).
     category: Option<String>,
+    /// The variable-product scenario: the parent's SKU (variations), and the three attributes'
+    /// values (size, colour, material); a parent row has no price or stock of its own.
+    card: Option<Box<Card>>,
+}
+
+struct Card {
+    parent: Option<String>,
+    values: [String; 3],
 }
 
 /// The `i`-th of 450 leaves of a three-level tree of 500 categories (5 roots × 9 × 10).
@@ -125,6 +136,9 @@ async fn main() {
     // Baseline: the feed says what the shop holds (a reused shop is brought back to it).
     let plain = Scenario { exe: &exe, dir: &dir, url: &url, extra: String::new() };
     plain.run("baseline (feed = shop)", &items, &[], 0).await;
+    if a.cards_only {
+        return whole_cards(&plain, items, a.creates).await;
+    }
     plain.run("nothing changed", &items, &[], 0).await;
     let n = items.len();
     let changed = change(&mut items, n / 100, 1);
@@ -134,22 +148,64 @@ async fn main() {
     if let Some(redis) = &a.redis {
         object_cache(&plain, redis, &mut items).await;
     }
-    let new: Vec<Item> = (0..a.creates).map(|i| Item { sku: format!("NEW-{i:07}"), cents: 1000 + i as u64, stock: (i % 20) as i64, category: None }).collect();
+    let new: Vec<Item> = (0..a.creates).map(|i| Item { sku: format!("NEW-{i:07}"), cents: 1000 + i as u64, stock: (i % 20) as i64, category: None, card: None }).collect();
     plain.run(&format!("create {} new products", a.creates), &items, &new, a.creates).await;
     // Product cards: new products in a three-level tree of 500 categories (created by the run),
     // then the steady state with categories kept in step and nothing to change.
     let mut items: Vec<Item> = items.into_iter().chain(new).collect();
-    let carded: Vec<Item> = (0..a.creates).map(|i| Item { sku: format!("CARD-{i:07}"), cents: 2000 + i as u64, stock: (i % 20) as i64, category: Some(category_of(i)) }).collect();
+    let carded: Vec<Item> = (0..a.creates).map(|i| Item { sku: format!("CARD-{i:07}"), cents: 2000 + i as u64, stock: (i % 20) as i64, category: Some(category_of(i)), card: None }).collect();
     plain.run(&format!("create {} new products in 500 new categories", a.creates), &items, &carded, a.creates).await;
     items.extend(carded);
     // The same shop and feed rows three ways, alternated three times (the machine is noisy).
-    let bare: Vec<Item> = items.iter().map(|it| Item { category: None, sku: it.sku.clone(), ..*it }).collect();
+    let bare: Vec<Item> = items.iter().map(|it| Item { category: None, sku: it.sku.clone(), card: None, ..*it }).collect();
     let content = Scenario { extra: "[sync]\nupdate_content = [\"categories\"]\n".into(), ..plain.clone() };
     for _ in 0..3 {
         plain.run("nothing changed (no category column)", &bare, &[], 0).await;
         plain.run("nothing changed (category column, no update_content)", &items, &[], 0).await;
         content.run("nothing changed, update_content = [\"categories\"]", &items, &[], 0).await;
     }
+    whole_cards(&plain, items, a.creates).await;
+}
+
+/// Whole cards: 40,000 simple products and 10,000 variable ones with 4 sizes each (90,000
+/// posts) in the 500-category tree, with three global attributes (size varies; colour and
+/// material go on the parent); then the steady state.
+async fn whole_cards(plain: &Scenario<'_>, mut items: Vec<Item>, creates: usize) {
+    let cards = card_items(creates);
+    let posts = cards.len();
+    let carded = Scenario { extra: CARD_CONFIG.into(), ..plain.clone() };
+    carded.run(&format!("create {creates} products ({} variable × 4 sizes): {posts} feed rows, 3 attributes", creates / 5), &items, &cards, posts).await;
+    items.extend(cards);
+    for _ in 0..2 {
+        carded.run("nothing changed (cards with attributes and variations)", &items, &[], 0).await;
+    }
+}
+
+const CARD_CONFIG: &str = "[source.columns]\ncategory = \"category\"\n\
+                           [source.attributes]\n\"Размер\" = \"size\"\n\"Цвет\" = \"colour\"\n\"Материал\" = \"material\"\n\
+                           [sync]\nattribute_slugs = { \"Размер\" = \"razmer\", \"Цвет\" = \"cvet\", \"Материал\" = \"material\" }\n";
+
+/// `creates` products: a fifth of them variable, each a parent row and 4 variation rows.
+fn card_items(creates: usize) -> Vec<Item> {
+    const SIZES: [&str; 4] = ["42", "44", "46", "48"];
+    const COLOURS: [&str; 6] = ["Белый", "Чёрный", "Красный", "Синий", "Зелёный", "Серый"];
+    const MATERIALS: [&str; 4] = ["Хлопок", "Лён", "Шерсть", "Полиэстер"];
+    let mut out = Vec::new();
+    for i in 0..creates {
+        let values = |size: &str| [size.to_string(), COLOURS[i % 6].to_string(), MATERIALS[i % 4].to_string()];
+        let category = Some(category_of(i));
+        if i % 5 == 4 {
+            let parent = format!("VAR-{i:07}");
+            out.push(Item { sku: parent.clone(), cents: 0, stock: 0, category, card: Some(Box::new(Card { parent: None, values: values("") })) });
+            for (v, size) in SIZES.iter().enumerate() {
+                let card = Card { parent: Some(parent.clone()), values: values(size) };
+                out.push(Item { sku: format!("{parent}-{size}"), cents: 3000 + v as u64 * 100, stock: (v % 3) as i64, category: None, card: Some(Box::new(card)) });
+            }
+        } else {
+            out.push(Item { sku: format!("SIMPLE-{i:07}"), cents: 2500, stock: (i % 20) as i64, category, card: Some(Box::new(Card { parent: None, values: values("S") })) });
+        }
+    }
+    out
 }
 
 /// The same runs with and without the shop's object cache in Redis, which holds every
@@ -192,10 +248,10 @@ fn build_items(products: usize) -> Vec<Item> {
     for i in 0..products {
         if i % 50 == 49 {
             for v in 0..3 {
-                items.push(Item { sku: format!("SKU-{i:07}-{v}"), cents: 1500 + v * 100, stock: 5, category: None });
+                items.push(Item { sku: format!("SKU-{i:07}-{v}"), cents: 1500 + v * 100, stock: 5, category: None, card: None });
             }
         } else {
-            items.push(Item { sku: format!("SKU-{i:07}"), cents: 1000 + (i as u64 % 9000), stock: (i % 40) as i64, category: None });
+            items.push(Item { sku: format!("SKU-{i:07}"), cents: 1000 + (i as u64 % 9000), stock: (i % 40) as i64, category: None, card: None });
         }
     }
     items
@@ -247,18 +303,33 @@ async fn run(&self, name: &str, items: &[Item], new: &[Item], changed: usize) {
     let feed = dir.path().join("feed.csv");
     let mut text = String::with_capacity(items.len() * 32);
     let categories = items.iter().chain(new).any(|it| it.category.is_some());
-    text.push_str(if categories { "sku,name,regular_price,stock,category\n" } else { "sku,name,regular_price,stock\n" });
+    let cards = items.iter().chain(new).any(|it| it.card.is_some());
+    text.push_str(match (categories, cards) {
+        (_, true) => "sku,name,regular_price,stock,category,parent_sku,size,colour,material\n",
+        (true, false) => "sku,name,regular_price,stock,category\n",
+        _ => "sku,name,regular_price,stock\n",
+    });
     for it in items.iter().chain(new) {
-        text.push_str(&format!("{},Bench {},{},{}", it.sku, it.sku, price(it.cents), it.stock));
-        if categories {
+        match &it.card {
+            // A variable parent's row: no price or stock of its own.
+            Some(c) if c.parent.is_none() && it.sku.starts_with("VAR-") => text.push_str(&format!("{},Bench {},,", it.sku, it.sku)),
+            _ => text.push_str(&format!("{},Bench {},{},{}", it.sku, it.sku, price(it.cents), it.stock)),
+        }
+        if categories || cards {
             text.push(',');
             text.push_str(it.category.as_deref().unwrap_or(""));
+        }
+        if cards {
+            match &it.card {
+                Some(c) => text.push_str(&format!(",{},{},{},{}", c.parent.as_deref().unwrap_or(""), c.values[0], c.values[1], c.values[2])),
+                None => text.push_str(",,,,"),
+            }
         }
         text.push('\n');
     }
     std::fs::write(&feed, text).unwrap();
     let config: PathBuf = dir.path().join("bench.toml");
-    let columns = if categories { "[source.columns]\ncategory = \"category\"\n" } else { "" };
+    let columns = if categories && !self.extra.contains("[source.columns]") { "[source.columns]\ncategory = \"category\"\n" } else { "" };
     std::fs::write(&config, format!("[database]\ntable_prefix = \"wp_\"\n[source]\ntype = \"csv\"\npath = \"feed.csv\"\n{columns}{}", self.extra)).unwrap();
     let started = Instant::now();
     let child = Command::new(exe)
