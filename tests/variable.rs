@@ -335,3 +335,84 @@ async fn variations_without_a_sku_and_one_article_on_two_goods() {
     assert_eq!((out.counts.created, out.counts.updated, out.counts.unchanged), (0, 0, 2), "{}", shop.report());
     shop.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_variation_is_added_to_the_variable_product_the_shop_has() {
+    let mut shop = TestShop::new().await;
+    let settings = shop.settings(FEED, CONFIG);
+    shop.sync(&settings).await;
+    let parent = shop.id_of("BODY-VAR").await.unwrap();
+    let before: String = shop.scalar(&format!("SELECT post_modified FROM {{p}}posts WHERE ID = {parent}")).await;
+    shop.conn.exec_drop("UPDATE wp_posts SET post_modified = '2020-01-01 00:00:00' WHERE ID = ?", (parent,)).await.unwrap();
+    let attributes_before = shop.one(parent, "_product_attributes").await;
+
+    // g4: a fourth size; one row repeats an existing size; one names no size at all.
+    let feed = format!(
+        "{FEED}BODY-VAR-48,Боди детское 48,1190.00,2,BODY-VAR,48,Белый,\n\
+         BODY-VAR-44B,Боди детское 44,990.00,1,BODY-VAR,44,Белый,\n\
+         BODY-VAR-X,Боди без размера,990.00,1,BODY-VAR,,Белый,\n"
+    );
+    let out = shop.sync(&shop.settings(&feed, CONFIG)).await;
+    let report = shop.report();
+    // The parent's own row counts as updated: its prices follow its new variation.
+    assert_eq!((out.counts.created, out.counts.conflict, out.counts.invalid, out.counts.updated, out.counts.unchanged), (1, 1, 1, 1, 3), "{report}");
+    assert!(report.contains(&format!("conflict,BODY-VAR-44B,,,attributes,,,line 7: BODY-VAR has variation {} with the same attribute values", shop.id_of("BODY-VAR-44").await.unwrap())), "{report}");
+    assert!(report.contains("invalid,BODY-VAR-X,,,attributes,,,line 8: the variation gives no value of BODY-VAR's variation attributes (Размер)"), "{report}");
+
+    let v48 = shop.id_of("BODY-VAR-48").await.unwrap();
+    let p = post(&mut shop, v48).await;
+    assert_eq!((p.0.as_str(), p.1.as_str(), p.2.as_str(), p.5), ("Боди детское - 48", "Размер: 48", "publish", parent));
+    assert_eq!(meta_rows(&mut shop, v48).await.iter().filter(|(k, _)| k.starts_with("attribute_")).cloned().collect::<Vec<_>>(), [m("attribute_pa_razmer", "48")]);
+    // The parent: the new term related, its attributes unchanged, its prices follow, touched.
+    assert!(terms_of(&mut shop, parent).await.contains(&("pa_razmer".to_string(), "48".to_string())));
+    assert_eq!(shop.one(parent, "_product_attributes").await, attributes_before);
+    assert_eq!(shop.meta(parent, "_price").await, [Some("990.00".to_string()), Some("1090.00".into()), Some("1190.00".into())]);
+    let lookup: String = shop.scalar(&format!("SELECT CONCAT_WS('|', min_price, max_price) FROM {{p}}wc_product_meta_lookup WHERE product_id = {parent}")).await;
+    assert_eq!(lookup, "990.0000|1190.0000");
+    let modified: String = shop.scalar(&format!("SELECT post_modified FROM {{p}}posts WHERE ID = {parent}")).await;
+    assert!(modified.as_str() > "2020-01-01 00:00:00" && !before.is_empty(), "{modified}");
+    assert!(report.contains(&format!("update,BODY-VAR,{parent},product,attribute:Размер,,48,a value of its new variation")), "{report}");
+    let rows: Vec<(u64, String, i64)> = shop.conn.exec("SELECT product_or_parent_id, taxonomy, is_variation_attribute FROM wp_wc_product_attributes_lookup WHERE product_id = ?", (v48,)).await.unwrap();
+    assert_eq!(rows, [(parent, "pa_razmer".to_string(), 1)]);
+
+    // Nothing more to write on the next run (the conflicting and invalid rows stay reported).
+    let snapshot = shop.snapshot().await;
+    let out = shop.sync(&shop.settings(&feed, CONFIG)).await;
+    assert_eq!((out.counts.created, out.counts.updated), (0, 0), "{}", shop.report());
+    common::assert_same(&common::without_clock(&snapshot), &common::without_clock(&shop.snapshot().await), "a second run");
+    shop.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_1c_characteristic_finds_an_unlinked_variation_by_its_values() {
+    let mut shop = TestShop::new().await;
+    // Variations made without any source ID (here from a CSV feed; by hand alike).
+    shop.sync(&shop.settings(FEED, CONFIG)).await;
+    let parent = shop.id_of("BODY-VAR").await.unwrap();
+    let v42 = shop.id_of("BODY-VAR-42").await.unwrap();
+    assert_eq!(shop.one(v42, "_woosync_external_id").await, None);
+
+    let import = IMPORT.replace("<Артикул>BODY-1C</Артикул>", "<Артикул>BODY-VAR</Артикул>");
+    std::fs::write(shop.dir.path().join("import.xml"), import).unwrap();
+    let feed = offers(&[offer("g-body#c42", "BODY-VAR", Some("42"), 995, 5), offer("g-body#c48", "BODY-VAR", Some("48"), 1190, 2)]);
+    std::fs::write(shop.dir.path().join("offers.xml"), feed).unwrap();
+    let out = shop.sync(&shop.settings_source(CML, "")).await;
+    let report = shop.report();
+    assert_eq!((out.counts.created, out.counts.updated, out.counts.conflict, out.counts.invalid), (1, 1, 0, 0), "{report}");
+    // c42 is the variation with size 42: linked to its Ид and synced; its SKU is kept.
+    assert_eq!(shop.one(v42, "_woosync_external_id").await.as_deref(), Some("g-body#c42"));
+    assert_eq!(shop.one(v42, "_regular_price").await.as_deref(), Some("995"));
+    assert_eq!(shop.one(v42, "_sku").await.as_deref(), Some("BODY-VAR-42"));
+    // c48 is new: a variation of the same parent, without a SKU of its own.
+    let children: Vec<u64> = shop.conn.exec("SELECT ID FROM wp_posts WHERE post_parent = ? ORDER BY ID", (parent,)).await.unwrap();
+    assert_eq!(children.len(), 4);
+    let v48 = children[3];
+    assert_eq!(shop.one(v48, "_woosync_external_id").await.as_deref(), Some("g-body#c48"));
+    assert_eq!(post(&mut shop, v48).await.0, "Боди детское - 48");
+    // 44 (990.00) and 46 (1090.00) are not in this feed and keep their prices.
+    assert_eq!(shop.meta(parent, "_price").await, [Some("990.00".to_string()), Some("995".into()), Some("1090.00".into()), Some("1190".into())]);
+
+    let out = shop.sync(&shop.settings_source(CML, "")).await;
+    assert_eq!((out.counts.created, out.counts.updated, out.counts.unchanged), (0, 0, 2), "{}", shop.report());
+    shop.drop_db().await;
+}

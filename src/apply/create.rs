@@ -68,8 +68,9 @@ pub(super) async fn insert_products(
     let mut parent_of: Vec<u64> = vec![0; creates.len()];
     let mut parent = 0;
     for (i, c) in creates.iter().enumerate() {
-        match c.kind {
+        match &c.kind {
             NewKind::Variable(_) => parent = ids[i],
+            NewKind::Variation(v) if v.parent != 0 => parent_of[i] = v.parent,
             NewKind::Variation(_) => parent_of[i] = parent,
             NewKind::Simple => parent = 0,
         }

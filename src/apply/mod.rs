@@ -233,6 +233,7 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
     let mut term_add: Vec<(u64, u64)> = Vec::new();
     let mut term_remove: Vec<u64> = Vec::new();
     let mut count_delta: i64 = 0;
+    let mut counted_terms: Vec<u64> = Vec::new();
     let mut touched: Vec<u64> = Vec::new();
     let mut categories = categories::Touched::default();
     for c in &creates {
@@ -279,6 +280,11 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
         if u.touch {
             touched.push(u.id);
         }
+        // A parent gaining a new variation's attribute value (counted when it is published).
+        term_add.extend(u.add_terms.iter().map(|tt| (u.id, *tt)));
+        if u.published {
+            counted_terms.extend(u.add_terms.iter().copied());
+        }
         debug_assert!(u.post_type == PostType::Product || u.post_type == PostType::Variation);
     }
 
@@ -297,6 +303,10 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
             (count_delta, shop.outofstock_tt),
         )
         .await?;
+    }
+    counted_terms.sort_unstable();
+    for run in counted_terms.chunk_by(|a, b| a == b) {
+        tx.exec_drop(format!("UPDATE `{p}term_taxonomy` SET count = count + ? WHERE term_taxonomy_id = ?"), (run.len() as u64, run[0])).await?;
     }
     run_all(&mut tx, statements::touch(p, &touched, &local, &gmt)).await?;
     run_all(&mut tx, statements::remove_term_pairs(p, &cat_remove)).await?;

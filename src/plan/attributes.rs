@@ -150,6 +150,14 @@ impl Attributes {
         self.kinds.get(&name_key(name))
     }
 
+    /// The label of a global attribute by its taxonomy, when the feed names it.
+    pub fn label_of(&self, taxonomy: &str) -> Option<&str> {
+        self.kinds.values().find_map(|k| match k {
+            Kind::Global { taxonomy: t, label } if t == taxonomy => Some(label.as_str()),
+            _ => None,
+        })
+    }
+
     /// The term a global attribute's value is.
     pub fn term(&self, taxonomy: &str, value: &str) -> Option<&AttributeTerm> {
         self.terms.get(&(taxonomy.to_string(), name_key(value)))

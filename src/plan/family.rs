@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use super::attributes::Kind as AttrKind;
-use super::{plan_create, text_print, NewKind, NewParent, NewProduct, NewVariation, Planner, Unit};
+use super::{plan_create, text_print, FamilyExtra, MetaOp, NewKind, NewParent, NewProduct, NewVariation, Planner, Unit};
 use crate::model::{AttributeValues, Item};
 use crate::report::{Action, ReportRow};
 use crate::woo::attributes::{attribute_key, implode};
@@ -242,89 +242,26 @@ impl Planner<'_> {
         let include_values = varying.len() < 3 && (varying.len() < 2 || !varying.iter().any(|n| self.variation_key(n).contains('-')));
         let mut children: Vec<NewProduct> = Vec::new();
         for (v, own) in &variations {
-            let (mut child, warnings) = plan_create(v, rules);
-            self.notes.extend(warnings.into_iter().filter(|w| w.field != "post_title").map(|w| (v.line, w)));
-            let mut shown: Vec<String> = Vec::new();
-            let mut summary: Vec<String> = Vec::new();
-            let mut meta: Vec<(String, String)> = Vec::new();
-            let mut lookup: Vec<(String, u64)> = Vec::new();
+            let mut values: Vec<VarValue> = Vec::new();
             for (name, value) in own {
-                let key = self.variation_key(name);
-                match (rules.attributes.kind(name), value) {
-                    (Some(AttrKind::Global { taxonomy, label }), Some(value)) => {
-                        let term = rules.attributes.term(taxonomy, value)?;
-                        // WooCommerce finds the term only when the key is the taxonomy itself (an ASCII slug).
-                        let display = if key == *taxonomy { term.name.clone() } else { rawurldecode(&term.slug) };
-                        let label = if key == *taxonomy { label.clone() } else { taxonomy.clone() };
-                        summary.push(format!("{label}: {display}"));
-                        shown.push(display);
-                        meta.push((format!("attribute_{key}"), term.slug.clone()));
-                        lookup.push((taxonomy.clone(), term.term_id));
-                    }
-                    (Some(AttrKind::Global { taxonomy, .. }), None) => {
-                        // "Any": every value of the parent's.
-                        let all = parent_attrs.iter().find(|a| name_key(&a.name) == name_key(name)).map(|a| a.values.clone()).unwrap_or_default();
-                        lookup.extend(all.iter().filter_map(|v| rules.attributes.term(taxonomy, v)).map(|t| (taxonomy.clone(), t.term_id)));
-                    }
-                    (_, Some(value)) => {
-                        let display = rawurldecode(value);
-                        summary.push(format!("{name}: {display}"));
-                        shown.push(display);
-                        meta.push((format!("attribute_{key}"), value.clone()));
-                    }
-                    (_, None) => {}
-                }
+                let taxonomy = match rules.attributes.kind(name) {
+                    Some(AttrKind::Global { taxonomy, label }) => Some((taxonomy.clone(), label.clone())),
+                    _ => None,
+                };
+                // "Any" value of a global attribute: every value of the parent's.
+                let any = match (&taxonomy, value) {
+                    (Some((t, _)), None) => parent_attrs
+                        .iter()
+                        .find(|a| name_key(&a.name) == name_key(name))
+                        .map(|a| a.values.iter().filter_map(|v| rules.attributes.term(t, v)).map(|t| t.term_id).collect())
+                        .unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                values.push(VarValue { name: name.clone(), key: self.variation_key(name), taxonomy, value: value.clone(), any });
             }
-            child.title = if include_values && !shown.is_empty() { format!("{title} - {}", shown.join(", ")) } else { title.clone() };
-            child.categories = Vec::new();
-            child.attributes = None;
-            for row in child.rows.iter_mut() {
-                row.post_type = "product_variation";
-                if row.field == "post_title" {
-                    row.new = child.title.clone();
-                }
-                if row.field == "post_status" {
-                    row.new = "publish".into();
-                }
+            if let Some(child) = self.make_variation(v, &parent_sku, &title, &values, include_values, 0) {
+                children.push(child);
             }
-            child.rows.retain(|r| r.field != "categories");
-            let content = child.content.take().map(|mut c| {
-                c.description = None;
-                c.short_description = None;
-                c.categories = None;
-                c.attributes = None;
-                c.parent_sku = None;
-                c
-            });
-            child.content = content.filter(|c| !c.is_empty());
-            if child.sku.is_empty() {
-                if let Some(template) = &rules.variation_sku {
-                    let values: Vec<String> = own.iter().filter_map(|(_, v)| v.as_deref().map(sku_slug)).collect();
-                    let sku = template.replace("{parent_sku}", &parent_sku).replace("{values}", &values.join("-"));
-                    let key = crate::model::sku_key(&sku);
-                    if let Some(owner) = self.owners.owners(&key) {
-                        let ids = owner.ids().iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
-                        self.note(v, Action::Conflict, "_sku", format!("the variation's SKU {sku} ([sync] variation_sku) belongs to product {ids}; nothing written for it"));
-                        continue;
-                    }
-                    if !self.generated_skus.insert(key) {
-                        self.note(v, Action::Conflict, "_sku", format!("the variation's SKU {sku} ([sync] variation_sku) is made for another variation too; nothing written for it"));
-                        continue;
-                    }
-                    for row in child.rows.iter_mut() {
-                        row.sku = sku.clone();
-                    }
-                    if rules.report_rows {
-                        if let Some(at) = child.rows.iter().position(|r| r.field == "_sku") {
-                            child.rows[at].new = sku.clone();
-                        }
-                    }
-                    child.sku = sku;
-                }
-            }
-            child.kind = NewKind::Variation(Box::new(NewVariation { excerpt: summary.join(", "), attributes: meta, lookup }));
-            self.counts.created += 1;
-            children.push(child);
         }
 
         // The parent, following its variations.
@@ -394,6 +331,274 @@ impl Planner<'_> {
         Some(creates)
     }
 
+    /// New variations of the variable product `family` the shop has (WooCommerce's admin "add
+    /// variation", CATALOGUE.md g4): each row gives a value of the parent's variation attributes
+    /// (as its `_product_attributes` says); a value the parent lacks is added to it (the term
+    /// related, or a local attribute's options rewritten); a variation alike an existing one, or
+    /// another new one, is a conflict. The parent follows its new variations like its others.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn plan_added(&mut self, family: u64, mut rows: Vec<Item>) -> (Vec<NewProduct>, Option<FamilyExtra>, Vec<(u64, Item)>) {
+        let (rules, catalog) = (self.rules, self.catalog);
+        rows.sort_by_key(|r| r.line);
+        let parent_sku = catalog.product(family).and_then(|p| p.get(crate::model::Key::Sku)).unwrap_or("").to_string();
+        let card = rules.parents.get(&family).cloned();
+        let entries = match card.as_ref().map(|c| c.entries.clone()) {
+            Some(Some(e)) if e.iter().any(|e| e.is_variation) => e,
+            found => {
+                let why = match found {
+                    None => format!("the variable product {family} was not read"),
+                    Some(None) => format!("the variable product {family} has a _product_attributes value woosync cannot read"),
+                    Some(Some(_)) => format!("the variable product {family} has no attribute used for variations"),
+                };
+                for r in &rows {
+                    self.note(r, Action::Invalid, "parent_sku", format!("{why}; nothing written for it"));
+                }
+                return (Vec::new(), None, Vec::new());
+            }
+        };
+        let card = card.unwrap_or_default();
+        let mut entries = entries;
+        let variation_entries: Vec<usize> = (0..entries.len()).filter(|&i| entries[i].is_variation).collect();
+        let signature = |values: &[(usize, String)]| {
+            let mut parts: Vec<String> = values.iter().map(|(i, v)| format!("{i}={}", name_key(&rawurldecode(v)))).collect();
+            parts.sort();
+            parts.join("\u{1}")
+        };
+        // The variations it has: their values of the variation attributes.
+        let mut taken: HashMap<String, String> = HashMap::new();
+        // Variations made by hand or by another plugin, not linked to a source ID yet.
+        let mut unlinked: HashMap<String, u64> = HashMap::new();
+        let mut matched: Vec<(u64, Item)> = Vec::new();
+        for child in catalog.children.get(&family).into_iter().flatten() {
+            let values: Vec<(usize, String)> = variation_entries
+                .iter()
+                .filter_map(|&i| card.children.iter().find(|(c, k, _)| c == child && *k == entries[i].key).map(|(_, _, v)| (i, v.clone())))
+                .filter(|(_, v)| !v.is_empty())
+                .collect();
+            taken.insert(signature(&values), format!("variation {child}"));
+            if catalog.external_id(*child).is_none() && catalog.product(*child).is_some_and(|p| p.is_live()) {
+                unlinked.insert(signature(&values), *child);
+            }
+        }
+        let include_values = variation_entries.len() < 3 && (variation_entries.len() < 2 || !variation_entries.iter().any(|&i| entries[i].key.contains('-')));
+        let mut extra = FamilyExtra { family, ..FamilyExtra::default() };
+        let mut local_changed = false;
+        let mut creates = Vec::new();
+        for v in rows {
+            if let Some(why) = self.gtin_conflict(&v, None) {
+                self.note(&v, Action::Conflict, "gtin", why);
+                continue;
+            }
+            if let Err((name, why)) = rules.attributes.for_product(v.attributes()) {
+                self.note(&v, Action::Invalid, &format!("attribute:{name}"), format!("{why}; nothing written for it"));
+                continue;
+            }
+            // The row's value of each of the parent's variation attributes.
+            let mut values: Vec<VarValue> = Vec::new();
+            let mut own: Vec<(usize, String)> = Vec::new();
+            let mut bad = None;
+            for &i in &variation_entries {
+                let e = &entries[i];
+                let given = v.attributes().iter().find(|a| match rules.attributes.kind(&a.name) {
+                    Some(AttrKind::Global { taxonomy, .. }) => e.is_taxonomy && *taxonomy == e.name,
+                    _ => !e.is_taxonomy && name_key(&a.name) == name_key(&e.name),
+                });
+                let taxonomy = match given.and_then(|a| rules.attributes.kind(&a.name)) {
+                    Some(AttrKind::Global { taxonomy, label }) => Some((taxonomy.clone(), label.clone())),
+                    _ if e.is_taxonomy => Some((e.name.clone(), e.name.clone())),
+                    _ => None,
+                };
+                let value = match given.map(|a| a.values.as_slice()) {
+                    Some([one]) => Some(one.clone()),
+                    Some(many) if many.len() > 1 => {
+                        bad = Some((given.map(|a| a.name.clone()).unwrap_or_default(), format!("a variation takes one value; found {}", implode(many))));
+                        break;
+                    }
+                    _ => None,
+                };
+                let name = given.map(|a| a.name.clone()).unwrap_or_else(|| e.name.clone());
+                if let Some(value) = &value {
+                    let stored = match &taxonomy {
+                        Some((t, _)) => rules.attributes.term(t, value).map(|t| t.slug.clone()).unwrap_or_default(),
+                        None => value.clone(),
+                    };
+                    own.push((i, stored));
+                }
+                values.push(VarValue { name, key: e.key.clone(), taxonomy, value, any: Vec::new() });
+            }
+            if let Some((name, why)) = bad {
+                self.note(&v, Action::Invalid, &format!("attribute:{name}"), format!("{why}; nothing written for it"));
+                continue;
+            }
+            if own.is_empty() {
+                let names: Vec<String> = variation_entries
+                    .iter()
+                    .map(|&i| match entries[i].is_taxonomy {
+                        true => rules.attributes.label_of(&entries[i].name).unwrap_or(&entries[i].name).to_string(),
+                        false => entries[i].name.clone(),
+                    })
+                    .collect();
+                self.note(&v, Action::Invalid, "attributes", format!("the variation gives no value of {parent_sku}'s variation attributes ({}); nothing written for it", names.join(", ")));
+                continue;
+            }
+            // A 1C characteristic whose values are an unlinked variation's is that variation.
+            if let (Some(_), Some(child)) = (&v.external_id, unlinked.remove(&signature(&own))) {
+                taken.insert(signature(&own), format!("variation {child}"));
+                matched.push((child, v));
+                continue;
+            }
+            if let Some(other) = taken.get(&signature(&own)) {
+                self.note(&v, Action::Conflict, "attributes", format!("{parent_sku} has {other} with the same attribute values; nothing written for it"));
+                continue;
+            }
+            let Some(child) = self.make_variation(&v, &parent_sku, &card.title, &values, include_values, family) else { continue };
+            taken.insert(signature(&own), format!("the variation of {} {}", rules.row_word, v.line));
+            // Values the parent lacks are added to it.
+            for x in &values {
+                let Some(value) = &x.value else { continue };
+                match &x.taxonomy {
+                    Some((t, _)) => {
+                        if let Some(term) = rules.attributes.term(t, value) {
+                            if !card.terms.contains(&term.tt_id) && !extra.add_terms.contains(&term.tt_id) {
+                                extra.add_terms.push(term.tt_id);
+                                extra.rows.push(ReportRow {
+                                    action: Action::Update,
+                                    sku: parent_sku.clone(),
+                                    product_id: Some(family),
+                                    post_type: "product",
+                                    field: format!("attribute:{}", x.name),
+                                    old: String::new(),
+                                    new: value.clone(),
+                                    message: "a value of its new variation".into(),
+                                });
+                            }
+                        }
+                    }
+                    None => {
+                        if let Some(e) = entries.iter_mut().find(|e| e.key == x.key) {
+                            let mut options: Vec<String> = e.value.split('|').map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect();
+                            if !options.iter().any(|o| name_key(o) == name_key(value)) {
+                                let old = e.value.clone();
+                                options.push(value.clone());
+                                e.value = implode(&options);
+                                local_changed = true;
+                                extra.rows.push(ReportRow {
+                                    action: Action::Update,
+                                    sku: parent_sku.clone(),
+                                    product_id: Some(family),
+                                    post_type: "product",
+                                    field: format!("attribute:{}", x.name),
+                                    old,
+                                    new: e.value.clone(),
+                                    message: "a value of its new variation".into(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            extra.children.push((child.price, child.stock_status));
+            creates.push(child);
+        }
+        if local_changed {
+            let value: compact_str::CompactString = crate::woo::attributes::product_attributes(&entries).into();
+            extra.ops.push(match card.attributes_meta {
+                Some(id) => MetaOp::Set { key: "_product_attributes", ids: smallvec::smallvec![id], value },
+                None => MetaOp::Insert { key: "_product_attributes", value: Some(value) },
+            });
+        }
+        if !rules.report_rows {
+            extra.rows.clear();
+        }
+        let extra = (!extra.children.is_empty()).then_some(extra);
+        (creates, extra, matched)
+    }
+
+    /// A variation as WooCommerce creates it from its row and its variation attributes' values:
+    /// title, summary, `attribute_*` meta, lookup rows, and a SKU from `[sync] variation_sku`
+    /// when it has none. `None` (reported) when its made SKU is taken. `parent`: an existing
+    /// parent's ID, or 0 for the variable product created before it in its unit.
+    fn make_variation(&mut self, v: &Item, parent_sku: &str, parent_title: &str, values: &[VarValue], include_values: bool, parent: u64) -> Option<NewProduct> {
+        let rules = self.rules;
+        let (mut child, warnings) = plan_create(v, rules);
+        self.notes.extend(warnings.into_iter().filter(|w| w.field != "post_title").map(|w| (v.line, w)));
+        let mut shown: Vec<String> = Vec::new();
+        let mut summary: Vec<String> = Vec::new();
+        let mut meta: Vec<(String, String)> = Vec::new();
+        let mut lookup: Vec<(String, u64)> = Vec::new();
+        for x in values {
+            match (&x.taxonomy, &x.value) {
+                (Some((taxonomy, label)), Some(value)) => {
+                    let term = rules.attributes.term(taxonomy, value)?;
+                    // WooCommerce finds the term only when the key is the taxonomy itself (an ASCII slug).
+                    let display = if x.key == *taxonomy { term.name.clone() } else { rawurldecode(&term.slug) };
+                    let label = if x.key == *taxonomy { label.clone() } else { taxonomy.clone() };
+                    summary.push(format!("{label}: {display}"));
+                    shown.push(display);
+                    meta.push((format!("attribute_{}", x.key), term.slug.clone()));
+                    lookup.push((taxonomy.clone(), term.term_id));
+                }
+                (Some((taxonomy, _)), None) => lookup.extend(x.any.iter().map(|t| (taxonomy.clone(), *t))),
+                (None, Some(value)) => {
+                    let display = rawurldecode(value);
+                    summary.push(format!("{}: {display}", x.name));
+                    shown.push(display);
+                    meta.push((format!("attribute_{}", x.key), value.clone()));
+                }
+                (None, None) => {}
+            }
+        }
+        child.title = if include_values && !shown.is_empty() { format!("{parent_title} - {}", shown.join(", ")) } else { parent_title.to_string() };
+        child.categories = Vec::new();
+        child.attributes = None;
+        for row in child.rows.iter_mut() {
+            row.post_type = "product_variation";
+            if row.field == "post_title" {
+                row.new = child.title.clone();
+            }
+            if row.field == "post_status" {
+                row.new = "publish".into();
+            }
+        }
+        child.rows.retain(|r| r.field != "categories");
+        let content = child.content.take().map(|mut c| {
+            c.description = None;
+            c.short_description = None;
+            c.categories = None;
+            c.attributes = None;
+            c.parent_sku = None;
+            c.parent_id = None;
+            c
+        });
+        child.content = content.filter(|c| !c.is_empty());
+        if child.sku.is_empty() {
+            if let Some(template) = &rules.variation_sku {
+                let parts: Vec<String> = values.iter().filter_map(|x| x.value.as_deref().map(sku_slug)).collect();
+                let sku = template.replace("{parent_sku}", parent_sku).replace("{values}", &parts.join("-"));
+                let key = crate::model::sku_key(&sku);
+                if let Some(owner) = self.owners.owners(&key) {
+                    let ids = owner.ids().iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+                    self.note(v, Action::Conflict, "_sku", format!("the variation's SKU {sku} ([sync] variation_sku) belongs to product {ids}; nothing written for it"));
+                    return None;
+                }
+                if !self.generated_skus.insert(key) {
+                    self.note(v, Action::Conflict, "_sku", format!("the variation's SKU {sku} ([sync] variation_sku) is made for another variation too; nothing written for it"));
+                    return None;
+                }
+                for row in child.rows.iter_mut() {
+                    row.sku = sku.clone();
+                }
+                if let Some(at) = child.rows.iter().position(|r| r.field == "_sku") {
+                    child.rows[at].new = sku.clone();
+                }
+                child.sku = sku;
+            }
+        }
+        child.kind = NewKind::Variation(Box::new(NewVariation { excerpt: summary.join(", "), attributes: meta, lookup, parent }));
+        self.counts.created += 1;
+        Some(child)
+    }
+
     /// The key of a variation attribute in `_product_attributes` and after `attribute_`.
     fn variation_key(&self, name: &str) -> String {
         match self.rules.attributes.kind(name) {
@@ -401,6 +606,20 @@ impl Planner<'_> {
             _ => attribute_key(name),
         }
     }
+}
+
+/// One variation attribute's value on a variation being made.
+struct VarValue {
+    /// The attribute's name as the feed gives it.
+    name: String,
+    /// Its key in `_product_attributes` (and after `attribute_`).
+    key: String,
+    /// (taxonomy, label) of a global attribute.
+    taxonomy: Option<(String, String)>,
+    /// `None`: "any" value.
+    value: Option<String>,
+    /// Term IDs of every value an "any" global attribute stands for.
+    any: Vec<u64>,
 }
 
 /// A value as part of a SKU: lower case, letters and digits kept, anything else one `-`.

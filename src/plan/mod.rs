@@ -40,6 +40,8 @@ pub struct Rules {
     pub categories: std::sync::Arc<categories::Categories>,
     /// `[sync] update_content`: the card fields kept in step on existing products.
     pub content: crate::config::ContentPolicy,
+    /// The variable products that get new variations, as the shop holds them.
+    pub parents: std::sync::Arc<HashMap<u64, crate::catalog::attributes::ParentCard>>,
     /// `[sync] variation_sku`: the SKU template of variations created without one.
     pub variation_sku: Option<String>,
     /// The feed's attributes as the shop holds them (empty when the feed gives none).
@@ -94,6 +96,9 @@ pub struct Update {
     pub rows: Vec<ReportRow>,
     /// A variable parent whose prices/stock status follow its variations.
     pub resynced_parent: bool,
+    /// term_taxonomy IDs of attribute terms the product joins (a parent gaining a new
+    /// variation's value).
+    pub add_terms: Vec<u64>,
     /// The feed row the update was planned from (`None` for a re-synced parent), to plan it
     /// again if the product changes before its chunk commits.
     pub row: Option<Box<FeedRow>>,
@@ -171,6 +176,8 @@ pub struct NewVariation {
     pub attributes: Vec<(String, String)>,
     /// (taxonomy, term ID) of its attribute lookup rows.
     pub lookup: Vec<(String, u64)>,
+    /// The existing variable product it is added to; 0: the one created before it in its unit.
+    pub parent: u64,
 }
 
 impl NewProduct {
@@ -187,11 +194,26 @@ impl NewProduct {
     }
 }
 
+/// What an existing variable parent gains with new variations: their prices and stock statuses
+/// (it follows them like its other variations), and its own writes (new attribute terms, a
+/// rewritten `_product_attributes`, report rows).
+#[derive(Debug, Clone, Default)]
+pub struct FamilyExtra {
+    pub family: u64,
+    pub children: Vec<(Option<Money>, &'static str)>,
+    pub ops: Vec<MetaOp>,
+    pub add_terms: Vec<u64>,
+    pub rows: Vec<ReportRow>,
+}
+
 /// What commits together: one product, or a variable parent with its variations.
 #[derive(Debug, Clone, Default)]
 pub struct Unit {
     pub creates: Vec<NewProduct>,
     pub updates: Vec<Update>,
+    /// New variations of an existing parent: what its re-sync must count in (kept to plan the
+    /// unit again).
+    pub extra: Option<Box<FamilyExtra>>,
     /// Every product the updates were planned from (a family: the parent and all its
     /// variations), as the plan saw it. The writer compares them with the rows at commit and
     /// plans the unit again where they differ.
@@ -221,7 +243,7 @@ impl Unit {
         ids.sort_unstable();
         ids.dedup();
         let deps = ids.into_iter().map(|id| Dep { id, print: catalog.stock_print(id).unwrap_or(0), rows: catalog.stock_rows(id) }).collect();
-        Unit { creates: Vec::new(), updates, deps }
+        Unit { creates: Vec::new(), updates, deps, extra: None }
     }
 
     /// Feed items this unit counts for (a re-synced parent is a consequence, not an item).
@@ -459,6 +481,8 @@ pub struct Planner<'a> {
     new_family_order: Vec<String>,
     /// Where each new family's last row is (by the print of its parent's SKU key).
     new_family_ends: HashMap<u128, u64>,
+    /// Rows of new variations of existing variable parents, by parent, until the family closes.
+    added: HashMap<u64, Vec<Item>>,
     /// SKU keys `[sync] variation_sku` made for new variations so far.
     generated_skus: std::collections::HashSet<String>,
     /// Rows planned so far (the position of the next row).
@@ -484,6 +508,7 @@ impl<'a> Planner<'a> {
             new_family_order: Vec::new(),
             new_family_ends: HashMap::new(),
             generated_skus: Default::default(),
+            added: HashMap::new(),
             position: 0,
             stopped: false,
         }
@@ -564,11 +589,14 @@ impl<'a> Planner<'a> {
                             continue;
                         }
                         if owners_of(&self.owners, &key).is_none() && item.external_id.as_deref().and_then(|x| self.externals.owners(x)).is_none() {
-                            self.notes.push((item.line, ReportRow::note(Action::Invalid, &item.sku, "parent_sku", format!(
-                                "{} {}: adding a variation to the existing variable product {parent} is not supported yet; nothing written for it",
-                                rules.row_word, item.line
-                            ))));
-                            self.counts.invalid += 1;
+                            // A new variation of an existing variable product: planned with its family.
+                            if !self.draft_order.contains_key(&parent) && !self.added.contains_key(&parent) {
+                                self.families.push(parent);
+                            }
+                            self.added.entry(parent).or_default().push(item.clone());
+                            if self.ends.get(&parent) == Some(&position) {
+                                self.stopped = !self.close(parent, emit);
+                            }
                             continue;
                         }
                     }
@@ -647,17 +675,40 @@ impl<'a> Planner<'a> {
     /// Plans one variable family now that its last row is in (the parent follows its variations).
     fn close(&mut self, family: u64, emit: &mut dyn FnMut(Unit) -> bool) -> bool {
         let (catalog, rules) = (self.catalog, self.rules);
-        let Some(ids) = self.draft_order.remove(&family) else { return true };
+        let ids = self.draft_order.remove(&family);
+        let added = self.added.remove(&family).unwrap_or_default();
+        if ids.is_none() && added.is_empty() {
+            return true;
+        }
+        let ids = ids.unwrap_or_default();
         let mut drafts: HashMap<u64, Draft> = ids.iter().filter_map(|id| self.drafts.remove(id).map(|d| (*id, d))).collect();
         let mut order = HashMap::from([(family, ids)]);
-        parent::resync(&mut drafts, &mut order, catalog, rules);
+        let (creates, extra, matched) = match added.is_empty() {
+            true => (Vec::new(), None, Vec::new()),
+            false => self.plan_added(family, added),
+        };
+        // Variations found by their attribute values are linked and synced like any matched product.
+        for (child, item) in matched {
+            let Some(product) = catalog.product(child) else { continue };
+            let (update, fin, warnings) = plan_update(&item, product, catalog, rules, false, true);
+            self.notes.extend(warnings.into_iter().map(|w| (item.line, w)));
+            drafts.insert(child, Draft { update, fin, counts_as_item: true });
+            order.entry(family).or_default().push(child);
+        }
+        parent::resync(&mut drafts, &mut order, catalog, rules, extra.as_ref());
         let mut updates = Vec::new();
         for id in order.remove(&family).unwrap_or_default() {
             let Some(draft) = drafts.remove(&id) else { continue };
             let product = catalog.product(id).expect("drafts come from the catalog");
             updates.extend(settle(draft, product, catalog, rules, &mut self.counts));
         }
-        updates.is_empty() || emit(Unit::of_updates(updates, catalog))
+        if updates.is_empty() && creates.is_empty() {
+            return true;
+        }
+        let mut unit = Unit::of_updates(updates, catalog);
+        unit.creates = creates;
+        unit.extra = extra.map(Box::new);
+        emit(unit)
     }
 
     /// Plans the variable families still open (parents follow their variations) and returns the conflict
@@ -806,14 +857,20 @@ pub fn replan(unit: &Unit, fresh: &Catalog, rules: &Rules) -> Unit {
     }
     let mut families: Vec<u64> = order.keys().copied().collect();
     families.sort_unstable();
-    parent::resync(&mut drafts, &mut order, fresh, rules);
+    if let Some(x) = &unit.extra {
+        if !order.contains_key(&x.family) {
+            order.insert(x.family, Vec::new());
+            families.push(x.family);
+        }
+    }
+    parent::resync(&mut drafts, &mut order, fresh, rules, unit.extra.as_deref());
     for family in families {
         for id in order.remove(&family).unwrap_or_default() {
             let (Some(draft), Some(product)) = (drafts.remove(&id), fresh.product(id)) else { continue };
             updates.extend(settle(draft, product, fresh, rules, &mut counts));
         }
     }
-    Unit { creates: unit.creates.clone(), updates, deps: unit.deps.clone() }
+    Unit { creates: unit.creates.clone(), updates, deps: unit.deps.clone(), extra: unit.extra.clone() }
 }
 
 /// Ops that set one single-valued key to `value`, or add the row when there is none.
@@ -983,6 +1040,7 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
         term: None,
         rows,
         resynced_parent: false,
+        add_terms: Vec::new(),
         row: Some(Box::new(FeedRow { item: item.clone(), change_sku, link, stock_then: p.get(Key::Stock).map(Into::into) })),
     };
     (update, fin, warnings)
@@ -1080,7 +1138,12 @@ fn lookup_text(min: Option<rust_decimal::Decimal>, max: Option<rust_decimal::Dec
 fn settle(mut draft: Draft, product: &Product, catalog: &Catalog, rules: &Rules, counts: &mut Counts) -> Option<Update> {
     finish(&mut draft, product, catalog, rules);
     drop_rows_unless(rules.report_rows, &mut draft.update.rows);
-    let writes = !draft.update.ops.is_empty() || draft.update.lookup.is_some() || draft.update.term.is_some() || draft.update.categories.is_some();
+    let writes = !draft.update.ops.is_empty()
+        || draft.update.lookup.is_some()
+        || draft.update.term.is_some()
+        || draft.update.categories.is_some()
+        || !draft.update.add_terms.is_empty()
+        || (draft.update.touch && draft.update.resynced_parent);
     if draft.counts_as_item {
         if writes {
             counts.updated += 1;

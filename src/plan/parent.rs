@@ -12,7 +12,7 @@ use crate::model::Money;
 use crate::report::{Action, ReportRow};
 use crate::woo;
 
-pub(super) fn resync(drafts: &mut HashMap<u64, Draft>, order: &mut HashMap<u64, Vec<u64>>, catalog: &Catalog, rules: &super::Rules) {
+pub(super) fn resync(drafts: &mut HashMap<u64, Draft>, order: &mut HashMap<u64, Vec<u64>>, catalog: &Catalog, rules: &super::Rules, extra: Option<&super::FamilyExtra>) {
     let mut families: Vec<u64> = order.keys().copied().collect();
     families.sort_unstable();
     for family in families {
@@ -21,8 +21,10 @@ pub(super) fn resync(drafts: &mut HashMap<u64, Draft>, order: &mut HashMap<u64, 
             continue;
         }
         let children = catalog.children.get(&family).map(Vec::as_slice).unwrap_or(&[]);
+        // Variations the unit creates under this parent (published), and what the parent gains.
+        let extra = extra.filter(|x| x.family == family);
         // The doctor re-derives every parent; a sync only those whose variations it changes.
-        let changed = rules.rederive || children.iter().any(|c| drafts.get(c).is_some_and(|d| !d.update.ops.is_empty()));
+        let changed = rules.rederive || extra.is_some() || children.iter().any(|c| drafts.get(c).is_some_and(|d| !d.update.ops.is_empty()));
         if !changed {
             continue;
         }
@@ -52,6 +54,12 @@ pub(super) fn resync(drafts: &mut HashMap<u64, Draft>, order: &mut HashMap<u64, 
             }
             if child.status == Status::Publish && !(rules.hide_out_of_stock && status == woo::OUTOFSTOCK) {
                 visible_prices.extend(price);
+            }
+        }
+        for (price, status) in extra.iter().flat_map(|x| x.children.iter()) {
+            statuses.push(status.to_string());
+            if !(rules.hide_out_of_stock && *status == woo::OUTOFSTOCK) {
+                visible_prices.extend(*price);
             }
         }
         let new_prices = woo::parent_prices(visible_prices);
@@ -95,8 +103,12 @@ pub(super) fn resync(drafts: &mut HashMap<u64, Draft>, order: &mut HashMap<u64, 
             }
             new_status = Some(status);
         }
+        if let Some(x) = extra {
+            ops.extend(x.ops.iter().cloned());
+            rows.extend(x.rows.iter().cloned());
+        }
         // The doctor also checks the lookup row of a parent whose rows are right.
-        if ops.is_empty() && !rules.rederive {
+        if ops.is_empty() && !rules.rederive && extra.is_none() {
             continue;
         }
         let draft = drafts.entry(family).or_insert_with(|| {
@@ -115,6 +127,7 @@ pub(super) fn resync(drafts: &mut HashMap<u64, Draft>, order: &mut HashMap<u64, 
                     categories: None,
                     rows: Vec::new(),
                     resynced_parent: true,
+                    add_terms: Vec::new(),
                     row: None,
                 },
                 fin: Final::of(parent, catalog),
@@ -123,6 +136,10 @@ pub(super) fn resync(drafts: &mut HashMap<u64, Draft>, order: &mut HashMap<u64, 
         });
         draft.update.ops.extend(ops);
         draft.update.rows.extend(rows);
+        if let Some(x) = extra {
+            draft.update.add_terms.extend(x.add_terms.iter().copied());
+            draft.update.touch = true;
+        }
         draft.fin.prices = new_prices;
         draft.fin.sale = None;
         if let Some(s) = new_status {

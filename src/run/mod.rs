@@ -212,6 +212,10 @@ impl Run<'_> {
         pass.total += surveyed.missing.len();
         pass.rules.categories = std::sync::Arc::new(categories::settle(self, &pass, &surveyed.paths).await?);
         pass.rules.attributes = std::sync::Arc::new(attributes::settle(self, &pass, &surveyed.attributes).await?);
+        if !surveyed.added_parents.is_empty() {
+            let cards = crate::catalog::attributes::ParentCard::load(&mut self.conn, &self.shop.prefix, &surveyed.added_parents, &catalog.children).await?;
+            pass.rules.parents = std::sync::Arc::new(cards);
+        }
         let mut planning = Planning::start(self, catalog, pass.rules.clone(), input, &mut surveyed).await?;
         let written = write::chunks(self, &mut planning, &pass, std::mem::take(&mut surveyed.seen)).await?;
         let (notes, mut counts) = planning.finish(self, run_id).await?;
@@ -264,6 +268,7 @@ impl Run<'_> {
             attributes: Default::default(),
             content: settings.update_content,
             variation_sku: settings.variation_sku.clone(),
+            parents: Default::default(),
         }
     }
 }

@@ -28,6 +28,8 @@ pub(super) struct Surveyed {
     pub attributes: Vec<crate::model::AttributeValues>,
     /// Where each new variable family's last row is (by the print of its parent's SKU key).
     pub new_family_ends: std::collections::HashMap<u128, u64>,
+    /// Variable products the feed adds variations to.
+    pub added_parents: Vec<u64>,
 }
 
 /// Surveys the feed's blocks (read on the run's own connection) and judges it by the guard.
@@ -55,7 +57,7 @@ pub(super) async fn survey(run: &mut Run<'_>, catalog: &Catalog, input: &mut Inp
     if let Mode::Fresh { force } = pass.mode {
         judge(run, pass, &survey.tally, input.items, force).await?;
     }
-    Ok(Surveyed { seen: survey.seen, ends: survey.ends, missing, paths: survey.paths, attributes: survey.attributes, new_family_ends: survey.new_family_ends })
+    Ok(Surveyed { seen: survey.seen, ends: survey.ends, missing, paths: survey.paths, attributes: survey.attributes, new_family_ends: survey.new_family_ends, added_parents: survey.added_parents })
 }
 
 /// The safety guard's verdict on a fresh run: a real run it refuses is recorded as failed and
@@ -106,6 +108,7 @@ struct Survey<'a> {
     /// The feed's facts (which SKUs are parents).
     facts: plan::FeedFacts,
     new_family_ends: std::collections::HashMap<u128, u64>,
+    added_parents: Vec<u64>,
 }
 
 impl<'a> Survey<'a> {
@@ -127,6 +130,7 @@ impl<'a> Survey<'a> {
             known_values: HashSet::new(),
             facts: Default::default(),
             new_family_ends: Default::default(),
+            added_parents: Vec::new(),
         }
     }
 
@@ -140,8 +144,22 @@ impl<'a> Survey<'a> {
             if by_sku.is_none() && by_external.is_none() {
                 self.add_attributes(item);
             }
-            if let Some(family) = plan::family_key(item, &self.facts).filter(|k| self.index.owners(k).is_none()) {
-                self.new_family_ends.insert(plan::text_print(&family), position);
+            if let Some(family) = plan::family_key(item, &self.facts) {
+                match self.index.owners(&family) {
+                    None => {
+                        self.new_family_ends.insert(plan::text_print(&family), position);
+                    }
+                    // A new variation of a variable product the shop has: its family ends here at the earliest.
+                    Some(SkuOwners::One(parent)) if item.parent_sku().is_some() && by_sku.is_none() && by_external.is_none() => {
+                        if self.catalog.product(parent).is_some_and(|p| p.kind == catalog::Kind::Variable) {
+                            self.ends.insert(parent, position);
+                            if !self.added_parents.contains(&parent) {
+                                self.added_parents.push(parent);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
             }
             if self.every_path || (by_sku.is_none() && by_external.is_none()) {
                 for path in item.categories() {
