@@ -416,3 +416,52 @@ async fn a_1c_characteristic_finds_an_unlinked_variation_by_its_values() {
     assert_eq!((out.counts.created, out.counts.updated, out.counts.unchanged), (0, 0, 2), "{}", shop.report());
     shop.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_content_keeps_names_texts_and_gtins_in_step() {
+    let mut shop = TestShop::new().await;
+    let first = "sku,name,regular_price,stock,description,short_description,gtin\n\
+                 A-1,Футболка,500,3,<p>Старое</p>,Кратко,4600000000017\n\
+                 B-1,Шорты,400,2,<p>Шорты</p>,,\n";
+    shop.sync(&shop.settings(first, "")).await;
+    let variable = shop.settings(FEED, CONFIG);
+    shop.sync(&variable).await;
+    let (a1, b1) = (shop.id_of("A-1").await.unwrap(), shop.id_of("B-1").await.unwrap());
+
+    // Without update_content the card is the shop's: nothing changes.
+    let second = "sku,name,regular_price,stock,description,short_description,gtin\n\
+                  A-1,Футболка хлопок,500,3,<p>Новое</p>,Ещё короче,4600000000024\n\
+                  B-1,Шорты,400,2,,,\n";
+    let out = shop.sync(&shop.settings(second, "")).await;
+    assert_eq!((out.counts.updated, out.counts.unchanged), (0, 2), "{}", shop.report());
+    assert_eq!(shop.title(a1).await, "Футболка");
+
+    let content = "[sync]\nupdate_content = [\"name\", \"description\", \"short_description\", \"gtin\"]\n";
+    let out = shop.sync(&shop.settings(second, content)).await;
+    let report = shop.report();
+    assert_eq!((out.counts.updated, out.counts.unchanged), (1, 1), "empty cells leave B-1 alone: {report}");
+    let (title, body, excerpt): (String, String, String) = shop.conn.exec_first("SELECT post_title, post_content, post_excerpt FROM wp_posts WHERE ID = ?", (a1,)).await.unwrap().unwrap();
+    assert_eq!((title.as_str(), body.as_str(), excerpt.as_str()), ("Футболка хлопок", "<p>Новое</p>", "Ещё короче"));
+    assert_eq!(shop.meta(a1, "_global_unique_id").await, [Some("4600000000024".to_string())]);
+    let lookup: String = shop.scalar(&format!("SELECT global_unique_id FROM {{p}}wc_product_meta_lookup WHERE product_id = {a1}")).await;
+    assert_eq!(lookup, "4600000000024");
+    assert!(report.contains(&format!("update,A-1,{a1},product,name,Футболка,Футболка хлопок,")), "{report}");
+    assert!(report.contains(&format!("update,A-1,{a1},product,description,(13 characters),<p>Новое</p>,")), "{report}");
+    assert!(report.contains(&format!("update,A-1,{a1},product,gtin,4600000000017,4600000000024,")), "{report}");
+    assert_eq!(shop.title(b1).await, "Шорты");
+
+    // A variable product renamed: its variations' titles follow (sync_variation_names()).
+    let renamed = FEED.replace("BODY-VAR,Боди детское,", "BODY-VAR,Боди новое,");
+    let config = format!("{CONFIG}update_content = [\"name\"]\n");
+    let out = shop.sync(&shop.settings(&renamed, &config)).await;
+    assert_eq!(out.counts.updated, 1, "{}", shop.report());
+    let v42 = shop.id_of("BODY-VAR-42").await.unwrap();
+    assert_eq!(shop.title(v42).await, "Боди новое - 42");
+
+    // In step now: nothing to write.
+    let before = shop.snapshot().await;
+    let out = shop.sync(&shop.settings(second, content)).await;
+    assert_eq!((out.counts.updated, out.counts.unchanged), (0, 2), "{}", shop.report());
+    common::assert_same(&common::without_clock(&before), &common::without_clock(&shop.snapshot().await), "in step");
+    shop.drop_db().await;
+}

@@ -288,6 +288,36 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
         debug_assert!(u.post_type == PostType::Product || u.post_type == PostType::Variation);
     }
 
+    // Card fields `update_content` keeps in step.
+    for u in &updates {
+        let Some(pc) = &u.post else { continue };
+        if pc.title.is_some() || pc.content.is_some() || pc.excerpt.is_some() {
+            tx.exec_drop(
+                format!("UPDATE `{p}posts` SET post_title = COALESCE(?, post_title), post_content = COALESCE(?, post_content), post_excerpt = COALESCE(?, post_excerpt) WHERE ID = ?"),
+                (&pc.title, &pc.content, &pc.excerpt, u.id),
+            )
+            .await?;
+        }
+        if let (Some(old), Some(new)) = (&pc.old_title, &pc.title) {
+            tx.exec_drop(
+                format!("UPDATE `{p}posts` SET post_title = REPLACE(post_title, ?, ?) WHERE post_type = 'product_variation' AND post_parent = ?"),
+                (if old.is_empty() { "AUTO-DRAFT" } else { old.as_str() }, new, u.id),
+            )
+            .await?;
+            done.updated_ids.extend(pc.children.iter().copied());
+        }
+        if let Some(g) = &pc.gtin {
+            let held: Option<u64> = tx.exec_first(format!("SELECT meta_id FROM `{p}postmeta` WHERE post_id = ? AND meta_key = '_global_unique_id' LIMIT 1"), (u.id,)).await?;
+            match held {
+                Some(_) => tx.exec_drop(format!("UPDATE `{p}postmeta` SET meta_value = ? WHERE post_id = ? AND meta_key = '_global_unique_id'"), (g, u.id)).await?,
+                None => tx.exec_drop(format!("INSERT INTO `{p}postmeta` (post_id, meta_key, meta_value) VALUES (?, '_global_unique_id', ?)"), (u.id, g)).await?,
+            }
+            if shop.has_global_unique_id {
+                tx.exec_drop(format!("UPDATE `{p}wc_product_meta_lookup` SET global_unique_id = ? WHERE product_id = ?"), (g, u.id)).await?;
+            }
+        }
+    }
+
     // Deletes before inserts: a parent's `_price` rows are replaced whole.
     run_all(&mut tx, statements::delete_meta(p, &deletes)).await?;
     run_all(&mut tx, statements::set_meta(p, &sets)).await?;

@@ -314,9 +314,52 @@ pub struct Catalog {
     /// The products holding each GTIN (lookup `global_unique_id`), read only when the feed
     /// gives GTINs.
     pub gtins: HashMap<String, Vec<u64>>,
+    /// Each product's GTIN (the same rows, by product).
+    pub gtin_of: HashMap<u64, CompactString>,
     /// The `product_cat` term_taxonomy IDs of each product, read only when `update_content`
     /// keeps categories in step and the feed names some.
     pub product_categories: Option<HashMap<u64, Vec<u64>>>,
+    /// The products' title and a print of their texts, read only when `update_content` keeps
+    /// names or descriptions in step.
+    pub post_texts: Option<HashMap<u64, PostTexts>>,
+}
+
+/// What `update_content` compares of a product's post: its title, and a print (the first 128
+/// bits of SHA-256) and length in characters of its description and short description.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PostTexts {
+    pub title: CompactString,
+    pub content: (u128, u64),
+    pub excerpt: (u128, u64),
+}
+
+/// The print [`PostTexts`] keeps of a text.
+pub fn text_hash(text: &str) -> u128 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(text.as_bytes());
+    u128::from_be_bytes(d[..16].try_into().expect("16 bytes"))
+}
+
+/// The products' titles and text prints (see [`PostTexts`]), in one pass.
+async fn post_texts(conn: &mut Conn, prefix: &str) -> Result<HashMap<u64, PostTexts>> {
+    let wrap = |e| crate::error::Error::db("reading the products' titles and descriptions", e);
+    let mut out: HashMap<u64, PostTexts> = HashMap::new();
+    let mut result = conn
+        .query_iter(format!(
+            "SELECT ID, post_title, SHA2(post_content, 256), CHAR_LENGTH(post_content), SHA2(post_excerpt, 256), CHAR_LENGTH(post_excerpt) \
+             FROM `{prefix}posts` WHERE post_type = 'product'"
+        ))
+        .await
+        .map_err(wrap)?;
+    let print = |hex: Option<String>| hex.and_then(|h| u128::from_str_radix(h.get(..32)?, 16).ok()).unwrap_or(0);
+    result
+        .for_each(|row| {
+            let (id, title, c, cl, e, el): (u64, Option<String>, Option<String>, Option<u64>, Option<String>, Option<u64>) = mysql_async::from_row(row);
+            out.insert(id, PostTexts { title: title.unwrap_or_default().into(), content: (print(c), cl.unwrap_or(0)), excerpt: (print(e), el.unwrap_or(0)) });
+        })
+        .await
+        .map_err(wrap)?;
+    Ok(out)
 }
 
 impl Catalog {
@@ -364,7 +407,9 @@ impl Catalog {
     /// `lookup_rows`: keep the lookup rows whole as well (the doctor reports them); `gtins`: read
     /// the shop's GTINs (the feed gives some).
     /// `categories`: read each product's categories too (`update_content` keeps them in step).
-    pub async fn load(conn: &mut Conn, settings: &Settings, shop: &Shop, lookup_rows: bool, gtins: bool, categories: bool) -> Result<Catalog> {
+    /// `texts`: read each product's title and text prints (`update_content` keeps them in step).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn load(conn: &mut Conn, settings: &Settings, shop: &Shop, lookup_rows: bool, gtins: bool, categories: bool, texts: bool) -> Result<Catalog> {
         let cat = Mutex::new(read_posts(conn, shop).await?);
         let (lo, hi): (Option<u64>, Option<u64>) = conn
             .query_first(format!("SELECT MIN(meta_id), MAX(meta_id) FROM `{}postmeta`", shop.prefix))
@@ -375,15 +420,25 @@ impl Catalog {
         let mut second = connect(settings).await?;
         let mut third = connect(settings).await?;
         // The products' categories, when wanted, on a fourth connection at the same time.
-        let mut fourth = match categories {
+        let mut fourth = match categories || texts {
             true => Some(connect(settings).await?),
             false => None,
         };
         let external = settings.source.has_external_ids().then_some(settings.external_id_meta);
         let product_categories = async {
             match fourth.as_mut() {
-                Some(c) => categories::product_categories(c, &shop.prefix).await.map(Some),
-                None => Ok(None),
+                Some(c) => {
+                    let cats = match categories {
+                        true => Some(categories::product_categories(c, &shop.prefix).await?),
+                        false => None,
+                    };
+                    let texts = match texts {
+                        true => Some(post_texts(c, &shop.prefix).await?),
+                        false => None,
+                    };
+                    Ok((cats, texts))
+                }
+                None => Ok((None, None)),
             }
         };
         let (_, _, _, product_categories) = tokio::try_join!(
@@ -399,7 +454,7 @@ impl Catalog {
         }
         let mut cat = cat.into_inner().expect("catalog lock");
         cat.settle();
-        cat.product_categories = product_categories;
+        (cat.product_categories, cat.post_texts) = product_categories;
         Ok(cat)
     }
 
@@ -726,6 +781,7 @@ async fn read_terms_and_lookup(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog
             .map_err(|e| Error::db("reading the shop's GTINs", e))?;
         let mut cat = cat.lock().expect("catalog lock");
         for (id, gtin) in held {
+            cat.gtin_of.insert(id, gtin.as_str().into());
             cat.gtins.entry(gtin).or_default().push(id);
         }
     }

@@ -200,11 +200,26 @@ impl AttributePolicy {
 pub struct ContentPolicy {
     /// The product's categories follow the feed (and a renamed 1C group renames its category).
     pub categories: bool,
+    /// `post_title` follows the feed's name.
+    pub name: bool,
+    /// `post_content` follows the feed's description.
+    pub description: bool,
+    /// `post_excerpt` follows the feed's short description.
+    pub short_description: bool,
+    /// `_global_unique_id` (and the lookup's `global_unique_id`) follows the feed's GTIN.
+    pub gtin: bool,
+}
+
+impl ContentPolicy {
+    /// Whether the products' titles and texts are read (and compared).
+    pub fn texts(&self) -> bool {
+        self.name || self.description || self.short_description
+    }
 }
 
 /// The fields `update_content` will name; those not listed in [`UPDATE_CONTENT_BUILT`] are refused.
 pub const UPDATE_CONTENT_FIELDS: [&str; 6] = ["categories", "attributes", "description", "short_description", "gtin", "name"];
-pub const UPDATE_CONTENT_BUILT: [&str; 1] = ["categories"];
+pub const UPDATE_CONTENT_BUILT: [&str; 5] = ["categories", "description", "short_description", "gtin", "name"];
 
 impl ContentPolicy {
     fn parse(fields: &[String]) -> Result<ContentPolicy> {
@@ -212,6 +227,10 @@ impl ContentPolicy {
         for f in fields {
             match f.as_str() {
                 "categories" => policy.categories = true,
+                "name" => policy.name = true,
+                "description" => policy.description = true,
+                "short_description" => policy.short_description = true,
+                "gtin" => policy.gtin = true,
                 other if UPDATE_CONTENT_FIELDS.contains(&other) => {
                     return Err(Error::Config(format!(
                         "[sync] update_content: {other:?} is not kept in step on existing products yet (only {}); \

@@ -93,6 +93,8 @@ pub struct Update {
     pub touch: bool,
     /// The product's categories change (`update_content` has `categories`).
     pub categories: Option<Box<CategoryMove>>,
+    /// Its title, texts or GTIN change (`update_content`).
+    pub post: Option<Box<PostChange>>,
     pub rows: Vec<ReportRow>,
     /// A variable parent whose prices/stock status follow its variations.
     pub resynced_parent: bool,
@@ -102,6 +104,21 @@ pub struct Update {
     /// The feed row the update was planned from (`None` for a re-synced parent), to plan it
     /// again if the product changes before its chunk commits.
     pub row: Option<Box<FeedRow>>,
+}
+
+/// A product's card as `update_content` changes it. `None` fields stay as they are.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PostChange {
+    pub title: Option<String>,
+    pub content: Option<String>,
+    pub excerpt: Option<String>,
+    /// `_global_unique_id` (and the lookup's column).
+    pub gtin: Option<String>,
+    /// The title it had: a variable parent's variations have it replaced in theirs
+    /// (`WC_Product_Variable_Data_Store_CPT::sync_variation_names()`).
+    pub old_title: Option<String>,
+    /// Those variations (their cached posts go too).
+    pub children: Vec<u64>,
 }
 
 /// A product's categories as they change: `wp_set_object_terms()` with the feed's leaves.
@@ -613,6 +630,13 @@ impl<'a> Planner<'a> {
             }
             match target(item, &key, &self.owners, &self.externals, catalog, rules) {
                 Target::Existing { id, change_sku, link } => {
+                    if rules.content.gtin {
+                        if let Some(why) = self.gtin_conflict(item, Some(id)) {
+                            self.notes.push((item.line, ReportRow::note(Action::Conflict, &item.sku, "gtin", format!("{} {}: {why}", rules.row_word, item.line))));
+                            self.counts.conflict += 1;
+                            continue;
+                        }
+                    }
                     let product = catalog.product(id).expect("owners come from the catalog");
                     let (update, fin, warnings) = plan_update(item, product, catalog, rules, change_sku, link);
                     self.notes.extend(warnings.into_iter().map(|w| (item.line, w)));
@@ -833,10 +857,14 @@ pub fn replan(unit: &Unit, fresh: &Catalog, rules: &Rules) -> Unit {
         let Some(row) = &u.row else { continue };
         let Some(product) = fresh.product(u.id).filter(|p| p.is_live()) else { continue };
         let (mut update, fin, _) = plan_update(&row.item, product, fresh, rules, row.change_sku, row.link);
-        // An order moves stock, not categories: the move stays as planned (the fresh rows hold no categories).
+        // An order moves stock, not categories or texts: those stay as planned (the fresh rows hold neither).
         if let Some(m) = &u.categories {
             update.categories = Some(m.clone());
             update.rows.extend(u.rows.iter().filter(|r| r.field == "categories").cloned());
+        }
+        if let Some(post) = &u.post {
+            update.post = Some(post.clone());
+            update.rows.extend(u.rows.iter().filter(|r| matches!(r.field.as_str(), "name" | "description" | "short_description" | "gtin")).cloned());
         }
         let now = product.get(Key::Stock);
         if now != row.stock_then.as_deref() {
@@ -1027,6 +1055,7 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
         }
         _ => None,
     };
+    let post = post_change(item, p, catalog, rules, &mut |field, old, new| rows.push(row(field, old, new)));
     let update = Update {
         id: p.id,
         sku: item.sku.to_string(),
@@ -1035,6 +1064,7 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
         published: p.is_published(),
         touch: false,
         categories,
+        post,
         ops,
         lookup: None,
         term: None,
@@ -1044,6 +1074,47 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
         row: Some(Box::new(FeedRow { item: item.clone(), change_sku, link, stock_then: p.get(Key::Stock).map(Into::into) })),
     };
     (update, fin, warnings)
+}
+
+/// The card fields `update_content` keeps in step that differ from the row's: the title (not a
+/// variation's: WooCommerce makes it), the description and short description (compared by
+/// their prints), the GTIN. An empty cell leaves a field alone.
+fn post_change(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, row: &mut dyn FnMut(&str, String, String)) -> Option<Box<PostChange>> {
+    let policy = &rules.content;
+    let mut change = PostChange::default();
+    let texts = catalog.post_texts.as_ref().and_then(|t| t.get(&p.id)).filter(|_| p.post_type == PostType::Product);
+    let content = item.content.as_deref();
+    if let (true, Some(t), Some(name)) = (policy.name, texts, item.name.as_deref()) {
+        if t.title != name {
+            row("name", t.title.to_string(), name.to_string());
+            change.title = Some(name.to_string());
+            if p.kind == Kind::Variable {
+                change.old_title = Some(t.title.to_string());
+                change.children = catalog.children.get(&p.id).cloned().unwrap_or_default();
+            }
+        }
+    }
+    let chars = |n: u64| format!("({n} characters)");
+    if let (true, Some(t), Some(d)) = (policy.description, texts, content.and_then(|c| c.description.as_deref())) {
+        if t.content != (crate::catalog::text_hash(d), d.chars().count() as u64) {
+            row("description", chars(t.content.1), d.to_string());
+            change.content = Some(d.to_string());
+        }
+    }
+    if let (true, Some(t), Some(d)) = (policy.short_description, texts, content.and_then(|c| c.short_description.as_deref())) {
+        if t.excerpt != (crate::catalog::text_hash(d), d.chars().count() as u64) {
+            row("short_description", chars(t.excerpt.1), d.to_string());
+            change.excerpt = Some(d.to_string());
+        }
+    }
+    if let (true, Some(g)) = (policy.gtin, item.gtin()) {
+        let now = catalog.gtin_of.get(&p.id).map(|g| g.as_str()).unwrap_or("");
+        if now != g {
+            row("gtin", now.to_string(), g.to_string());
+            change.gtin = Some(g.to_string());
+        }
+    }
+    (change != PostChange::default()).then(|| Box::new(change))
 }
 
 /// The categories a product joins and leaves when it is to be in exactly the row's (their
@@ -1090,7 +1161,7 @@ fn finish(draft: &mut Draft, p: &Product, catalog: &Catalog, rules: &Rules) {
         _ => None,
     };
     // Linking a product to its external ID is woosync's own bookkeeping, invisible to the shop.
-    draft.update.touch = draft.update.ops.iter().any(|op| op.key() != rules.external_id_meta) || draft.update.categories.is_some();
+    draft.update.touch = draft.update.ops.iter().any(|op| op.key() != rules.external_id_meta) || draft.update.categories.is_some() || draft.update.post.is_some();
     if rules.rederive {
         // The doctor reports the derived rows too (a sync's report shows the meta that causes them).
         let u = &mut draft.update;
@@ -1142,6 +1213,7 @@ fn settle(mut draft: Draft, product: &Product, catalog: &Catalog, rules: &Rules,
         || draft.update.lookup.is_some()
         || draft.update.term.is_some()
         || draft.update.categories.is_some()
+        || draft.update.post.is_some()
         || !draft.update.add_terms.is_empty()
         || (draft.update.touch && draft.update.resynced_parent);
     if draft.counts_as_item {

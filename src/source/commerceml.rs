@@ -1199,7 +1199,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("offers.xml");
         std::fs::write(&path, &xml).unwrap();
-        let src = CmlSource { offers: path.clone(), import: None, columns: Default::default() };
+        let src = CmlSource { offers: path.clone(), import: None, columns: Default::default(), parent_sku_from_id: false };
         let read = |size: usize| {
             let mut rows = Vec::new();
             let feed = read_in_pieces(&src, &mut |r, at| rows.push((r.clone(), at.locate(r, Some((Field::RegularPrice, 0))))), size).unwrap();
@@ -1233,7 +1233,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("offers.xml");
         std::fs::write(&path, &xml).unwrap();
-        let src = CmlSource { offers: path, import: None, columns: Default::default() };
+        let src = CmlSource { offers: path, import: None, columns: Default::default(), parent_sku_from_id: false };
         let mut rows = 0;
         let err = read_in_pieces(&src, &mut |_, _| rows += 1, PIECE).unwrap_err().to_string();
         assert!(err.contains("offers.xml: no `</Предложение>` within 16 MiB from byte"), "{err}");
