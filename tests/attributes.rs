@@ -233,9 +233,14 @@ async fn commerceml_properties_become_attributes_with_reference_values_resolved(
     let c2 = shop.id_of("C-2").await.unwrap();
     assert_eq!(attribute_terms(&mut shop, c2).await, [("pa_brand".to_string(), "Зайка".to_string())]);
 
-    // A property the classifier lacks fails the source before anything is written.
+    // A name that is neither a property nor a characteristic fails the source before anything is written.
+    let before = shop.snapshot().await;
     let bad = source.replace("prop-fabric", "Состав");
     let err = shop.try_sync(&shop.settings_source(&bad, ""), false).await.unwrap_err().to_string();
-    assert!(err.contains("no property `Состав` (attribute Ткань in [source.attributes]) in Классификатор/Свойства; the properties are: Производитель (prop-brand), Ткань (prop-fabric)"), "{err}");
+    assert!(
+        err.contains("`Состав` (attribute Ткань in [source.attributes]) is neither a property of import.xml's Классификатор/Свойства nor a characteristic (ХарактеристикаТовара) of any offer; the properties are: Производитель (prop-brand), Ткань (prop-fabric)"),
+        "{err}"
+    );
+    common::assert_same(&before, &shop.snapshot().await, "a failed source");
     shop.drop_db().await;
 }

@@ -465,3 +465,43 @@ async fn update_content_keeps_names_texts_and_gtins_in_step() {
     common::assert_same(&common::without_clock(&before), &common::without_clock(&shop.snapshot().await), "in step");
     shop.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_1c_export_with_groups_properties_and_characteristics_becomes_whole_cards() {
+    let mut shop = TestShop::new().await;
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cml-cards");
+    for f in ["import.xml", "offers.xml"] {
+        std::fs::copy(format!("{fixtures}/{f}"), shop.dir.path().join(f)).unwrap();
+    }
+    let config = format!(
+        "{CML}[source.attributes]\n\"Бренд\" = \"Бренд\"\n\"Состав\" = \"Состав\"\n\
+         [sync]\nlocal_attributes = [\"Состав\"]\nattribute_slugs = {{ \"Бренд\" = \"brand\", \"Размер\" = \"razmer\" }}\nvariation_sku = \"{{parent_sku}}-{{values}}\"\n"
+    );
+    let settings = shop.settings_source(&config, "");
+    let out = shop.sync(&settings).await;
+    let report = shop.report();
+    assert_eq!((out.counts.created, out.counts.conflict, out.counts.invalid), (4, 0, 0), "{report}");
+
+    let body = shop.id_of("БД-100").await.unwrap();
+    assert_eq!(shop.title(body).await, "Боди с длинным рукавом");
+    assert_eq!(shop.one(body, "_woosync_external_id").await.as_deref(), Some("a1b2c3d4-8c20-11e6-80c3-00155d00a516"));
+    // The good's properties are the parent's (non-variation) attributes; Размер varies.
+    let attrs = shop.one(body, "_product_attributes").await.unwrap();
+    let parsed = woosync::catalog::attributes::parse_product_attributes(&attrs).unwrap();
+    let summary: Vec<(&str, &str, bool, bool)> = parsed.iter().map(|e| (e.name.as_str(), e.value.as_str(), e.is_variation, e.is_taxonomy)).collect();
+    assert_eq!(summary, [("pa_brand", "", false, true), ("Состав", "Хлопок 100%", false, false), ("pa_razmer", "", true, true)]);
+    assert!(terms_of(&mut shop, body).await.contains(&("pa_brand".to_string(), "%d0%bc%d0%b0%d0%bc%d0%b8%d0%bd%d0%be-%d0%bf%d0%b0%d0%bf%d0%b8%d0%bd%d0%be".to_string())), "{:?}", terms_of(&mut shop, body).await);
+    let v68 = shop.id_of("БД-100-68").await.unwrap();
+    let p = post(&mut shop, v68).await;
+    assert_eq!((p.0.as_str(), p.1.as_str(), p.5), ("Боди с длинным рукавом - 68", "Размер: 68", body));
+    assert_eq!(shop.one(v68, "_stock_status").await.as_deref(), Some("outofstock"));
+    assert_eq!(shop.meta(body, "_price").await, [Some("590".to_string()), Some("650".into())]);
+    let hat = shop.id_of("ШП-200").await.unwrap();
+    assert!(terms_of(&mut shop, hat).await.contains(&("product_type".to_string(), "simple".to_string())));
+
+    let before = shop.snapshot().await;
+    let out = shop.sync(&settings).await;
+    assert_eq!((out.counts.created, out.counts.updated, out.counts.unchanged), (0, 0, 4), "{}", shop.report());
+    common::assert_same(&common::without_clock(&before), &common::without_clock(&shop.snapshot().await), "a second run");
+    shop.drop_db().await;
+}
