@@ -386,3 +386,36 @@ async fn categories_drop_their_terms_the_moved_products_relationships_and_the_tr
     forget(&mut r, &p).await;
     shop.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_attribute_drops_the_attribute_list_and_the_autoloaded_options() {
+    let mut shop = TestShop::new().await;
+    let p = prefix();
+    let mut r = redis().await;
+    let seed: Vec<(String, String)> = vec![
+        (format!("{p}wp:options:alloptions"), "a:1:{s:4:\"cron\";s:6:\"a:0:{}\";}".into()),
+        (format!("{p}wp:transient:wc_attribute_taxonomies"), "a:0:{}".into()),
+        (format!("{p}wp:woocommerce-attributes:wc_woocommerce-attributes_cache_prefix"), "0.1 100".into()),
+        (format!("{p}wp:terms:last_changed"), "0.10000000 100".into()),
+    ];
+    for (k, v) in &seed {
+        let _: () = r.set(k, v).await.unwrap();
+    }
+    let feed = "sku,name,regular_price,stock,Размер\nA-1,A,10,5,42\n";
+    let s = shop.settings(feed, &format!("[source.attributes]\n\"Размер\" = \"Размер\"\n{}", cache_config(&p)));
+    let out = shop.sync(&s).await;
+    assert_eq!(out.counts.created, 1, "{}", shop.report());
+    let after = dump(&mut r, &p).await;
+    let gone = |k: &str| !after.contains_key(&format!("{p}wp:{k}"));
+    assert!(gone("transient:wc_attribute_taxonomies"), "WooCommerce registers pa_* from it: {after:?}");
+    assert!(gone("woocommerce-attributes:wc_woocommerce-attributes_cache_prefix"), "the attribute cache group is orphaned");
+    assert!(gone("options:alloptions"), "cron (the rewrite flush) is autoloaded");
+    assert_ne!(after[&format!("{p}wp:terms:last_changed")].0, "0.10000000 100");
+
+    // A second run creates nothing and leaves a re-filled list alone.
+    let _: () = r.set(format!("{p}wp:transient:wc_attribute_taxonomies"), "a:1:{}").await.unwrap();
+    shop.sync(&s).await;
+    assert!(dump(&mut r, &p).await.contains_key(&format!("{p}wp:transient:wc_attribute_taxonomies")));
+    forget(&mut r, &p).await;
+    shop.drop_db().await;
+}
