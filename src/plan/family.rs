@@ -46,7 +46,12 @@ impl Planner<'_> {
 
     fn note(&mut self, item: &Item, action: Action, field: &str, message: String) {
         let w = self.rules.row_word;
-        self.notes.push((item.line, ReportRow::note(action, &item.sku, field, format!("{w} {}: {message}", item.line))));
+        // A row without a SKU of its own (a 1C characteristic) is named by its Ид.
+        let named = match (item.sku.is_empty(), item.external_id.as_deref()) {
+            (true, Some(x)) => format!("{w} {} (Ид {x})", item.line),
+            _ => format!("{w} {}", item.line),
+        };
+        self.notes.push((item.line, ReportRow::note(action, &item.sku, field, format!("{named}: {message}"))));
         match action {
             Action::Conflict => self.counts.conflict += 1,
             _ => self.counts.invalid += 1,
@@ -145,8 +150,11 @@ impl Planner<'_> {
                 continue;
             }
             if own.iter().all(|(_, value)| value.is_none()) {
-                let list = if varying.is_empty() { "none is mapped in [source.attributes]".to_string() } else { varying.join(", ") };
-                self.note(&v, Action::Invalid, "attributes", format!("the variation gives no value of its family's variation attributes ({list}); nothing written for it"));
+                let why = match varying.is_empty() {
+                    true => "the variation has no attribute to tell it from its family's other variations (no characteristics, no attribute mapped in [source.attributes])".to_string(),
+                    false => format!("the variation gives no value of its family's variation attributes ({})", varying.join(", ")),
+                };
+                self.note(&v, Action::Invalid, "attributes", format!("{why}; nothing written for it"));
                 continue;
             }
             kept.push((v, own));

@@ -1041,9 +1041,7 @@ fn record(mut o: Offer, n: u64, p: &Places, import: Option<&Catalogue>) -> RawRe
         Some(a) => r.set(Field::Sku, a),
         None => {
             r.set(Field::Sku, String::new());
-            let hint = if o.id.contains('#') {
-                "an offer of a characteristic needs its own Артикул"
-            } else if import.is_some() {
+            let hint = if import.is_some() {
                 "neither the offer nor its good in import.xml has one"
             } else {
                 "set [source] import_path to import.xml if the articles are there"
