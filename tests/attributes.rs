@@ -244,3 +244,59 @@ async fn commerceml_properties_become_attributes_with_reference_values_resolved(
     common::assert_same(&before, &shop.snapshot().await, "a failed source");
     shop.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_content_keeps_the_attributes_the_feed_gives_in_step() {
+    let mut shop = TestShop::new().await;
+    razmer_with_42(&mut shop).await;
+    shop.sync(&shop.settings(FEED, CONFIG)).await;
+    let a1 = shop.id_of("A-1").await.unwrap();
+    // Someone publishes A-1 (WordPress counts its terms then).
+    shop.conn
+        .exec_drop("UPDATE wp_posts SET post_status = 'publish' WHERE ID = ?", (a1,))
+        .await
+        .unwrap();
+    shop.conn
+        .query_drop(format!("UPDATE wp_term_taxonomy SET count = 1 WHERE term_taxonomy_id IN (SELECT term_taxonomy_id FROM (SELECT term_taxonomy_id FROM wp_term_relationships WHERE object_id = {a1}) x) AND taxonomy LIKE 'pa\\_%'"))
+        .await
+        .unwrap();
+    let feed = "sku,name,regular_price,stock,Размер,Цвет,Материал,Рукав\n\
+                A-1,Футболка,500,3,44|46,,Лён,\n\
+                A-2,Майка,400,0,44,белый,,\n\
+                A-3,Без атрибутов,100,1,,,,\n";
+    // Without update_content the attributes are the shop's.
+    let out = shop.sync(&shop.settings(feed, CONFIG)).await;
+    assert_eq!(out.counts.updated, 0, "{}", shop.report());
+
+    let config = format!("{CONFIG}update_content = [\"attributes\"]\n");
+    let out = shop.sync(&shop.settings(feed, &config)).await;
+    let report = shop.report();
+    assert_eq!(out.counts.updated, 1, "{report}");
+    assert!(report.contains(&format!("update,A-1,{a1},product,attribute:Размер,42 | 44,44 | 46,")), "{report}");
+    assert!(report.contains(&format!("update,A-1,{a1},product,attribute:Материал,Хлопок,Лён,")), "{report}");
+    assert!(!report.contains("attribute:Цвет"), "an empty cell leaves it alone: {report}");
+    assert_eq!(
+        attribute_terms(&mut shop, a1).await,
+        [("pa_razmer".to_string(), "44".to_string()), ("pa_razmer".into(), "46".into()), ("pa_цвет".into(), "Белый".into())]
+    );
+    let attrs = shop.one(a1, "_product_attributes").await.unwrap();
+    assert!(attrs.contains(r#"s:5:"value";s:6:"Лён";s:8:"position";i:2;"#), "{attrs}");
+    // Counted as WordPress counts a published product's terms.
+    let counts: Vec<(String, i64)> = shop
+        .conn
+        .query("SELECT t.name, tt.count FROM wp_term_taxonomy tt JOIN wp_terms t ON t.term_id = tt.term_id WHERE tt.taxonomy = 'pa_razmer' ORDER BY t.name")
+        .await
+        .unwrap();
+    assert_eq!(counts, [("42".to_string(), 0), ("44".into(), 1), ("46".into(), 1)]);
+    let lookup: Vec<(String, u64)> = shop.conn.exec("SELECT taxonomy, term_id FROM wp_wc_product_attributes_lookup WHERE product_id = ? ORDER BY taxonomy, term_id", (a1,)).await.unwrap();
+    let t46: u64 = shop.scalar("SELECT t.term_id FROM {p}terms t JOIN {p}term_taxonomy tt ON tt.term_id = t.term_id WHERE tt.taxonomy = 'pa_razmer' AND t.name = '46'").await;
+    assert_eq!(lookup.iter().filter(|(t, _)| t == "pa_razmer").map(|(_, id)| *id).collect::<Vec<_>>().contains(&t46), true, "{lookup:?}");
+    assert_eq!(lookup.len(), 3, "44, 46 and Белый: {lookup:?}");
+
+    // In step: nothing written.
+    let before = shop.snapshot().await;
+    let out = shop.sync(&shop.settings(feed, &config)).await;
+    assert_eq!(out.counts.updated, 0, "{}", shop.report());
+    common::assert_same(&common::without_clock(&before), &common::without_clock(&shop.snapshot().await), "in step");
+    shop.drop_db().await;
+}

@@ -318,6 +318,26 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
         }
     }
 
+    // Attributes kept in step: the terms a product leaves (counted when it is published), and its
+    // attribute lookup rows for the taxonomies that changed, as WooCommerce's queued update writes them.
+    for u in &updates {
+        let Some(a) = &u.attributes else { continue };
+        if !a.remove_terms.is_empty() {
+            let list = a.remove_terms.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+            tx.exec_drop(format!("DELETE FROM `{p}term_relationships` WHERE object_id = ? AND term_taxonomy_id IN ({list})"), (u.id,)).await?;
+            if u.published {
+                tx.query_drop(format!("UPDATE `{p}term_taxonomy` SET count = GREATEST(count - 1, 0) WHERE term_taxonomy_id IN ({list})")).await?;
+            }
+        }
+        if shop.has_attribute_lookup && !a.taxonomies.is_empty() {
+            let marks = vec!["?"; a.taxonomies.len()].join(",");
+            let params: Vec<mysql_async::Value> = std::iter::once(u.id.into()).chain(a.taxonomies.iter().map(|t| t.as_str().into())).collect();
+            tx.exec_drop(format!("DELETE FROM `{p}wc_product_attributes_lookup` WHERE product_id = ? AND taxonomy IN ({marks})"), params).await?;
+            let rows: Vec<(u64, u64, &str, u64, bool, bool)> = a.lookup.iter().map(|(t, term)| (u.id, u.id, t.as_str(), *term, false, a.in_stock)).collect();
+            run_all(&mut tx, statements::add_attribute_lookups(p, &rows)).await?;
+        }
+    }
+
     // Deletes before inserts: a parent's `_price` rows are replaced whole.
     run_all(&mut tx, statements::delete_meta(p, &deletes)).await?;
     run_all(&mut tx, statements::set_meta(p, &sets)).await?;

@@ -107,6 +107,7 @@ struct StoredEntry {
     name: String,
     value: String,
     position: i64,
+    is_visible: i64,
     is_variation: i64,
     is_taxonomy: i64,
 }
@@ -117,7 +118,7 @@ pub fn parse_product_attributes(stored: &str) -> Option<Vec<crate::woo::attribut
     let mut entries: Vec<(i64, crate::woo::attributes::Entry)> = map
         .into_iter()
         .map(|(key, e)| {
-            (e.position, crate::woo::attributes::Entry { key, name: e.name, value: e.value, is_variation: e.is_variation != 0, is_taxonomy: e.is_taxonomy != 0 })
+            (e.position, crate::woo::attributes::Entry { key, name: e.name, value: e.value, is_variation: e.is_variation != 0, is_taxonomy: e.is_taxonomy != 0, is_visible: e.is_visible != 0 })
         })
         .collect();
     entries.sort_by_key(|(p, _)| *p);

@@ -322,6 +322,52 @@ pub struct Catalog {
     /// The products' title and a print of their texts, read only when `update_content` keeps
     /// names or descriptions in step.
     pub post_texts: Option<HashMap<u64, PostTexts>>,
+    /// The products' attributes, read only when `update_content` keeps attributes in step.
+    pub product_attributes: Option<HashMap<u64, HeldAttributes>>,
+}
+
+/// A product's attributes as the shop holds them: its `_product_attributes` row and its
+/// `pa_*` terms (term_taxonomy ID, taxonomy, name as stored).
+#[derive(Debug, Clone, Default)]
+pub struct HeldAttributes {
+    pub meta: Option<(u64, String)>,
+    pub terms: Vec<(u64, String, String)>,
+}
+
+/// Every product's `_product_attributes` row and `pa_*` terms, in two passes.
+async fn held_attributes(conn: &mut Conn, prefix: &str) -> Result<HashMap<u64, HeldAttributes>> {
+    let wrap = |e| crate::error::Error::db("reading the products' attributes", e);
+    let mut out: HashMap<u64, HeldAttributes> = HashMap::new();
+    let mut result = conn
+        .query_iter(format!("SELECT post_id, meta_id, meta_value FROM `{prefix}postmeta` WHERE meta_key = '_product_attributes' ORDER BY meta_id"))
+        .await
+        .map_err(wrap)?;
+    result
+        .for_each(|row| {
+            let (id, meta_id, value): (u64, u64, Option<String>) = mysql_async::from_row(row);
+            let held = out.entry(id).or_default();
+            if held.meta.is_none() {
+                held.meta = Some((meta_id, value.unwrap_or_default()));
+            }
+        })
+        .await
+        .map_err(wrap)?;
+    let mut result = conn
+        .query_iter(format!(
+            "SELECT tr.object_id, tr.term_taxonomy_id, tt.taxonomy, t.name FROM `{prefix}term_relationships` tr \
+             JOIN `{prefix}term_taxonomy` tt ON tt.term_taxonomy_id = tr.term_taxonomy_id JOIN `{prefix}terms` t ON t.term_id = tt.term_id \
+             WHERE tt.taxonomy LIKE 'pa\\_%'"
+        ))
+        .await
+        .map_err(wrap)?;
+    result
+        .for_each(|row| {
+            let (id, tt, taxonomy, name): (u64, u64, String, String) = mysql_async::from_row(row);
+            out.entry(id).or_default().terms.push((tt, taxonomy, name));
+        })
+        .await
+        .map_err(wrap)?;
+    Ok(out)
 }
 
 /// What `update_content` compares of a product's post: its title, and a print (the first 128
@@ -410,6 +456,8 @@ impl Catalog {
     /// `texts`: read each product's title and text prints (`update_content` keeps them in step).
     #[allow(clippy::too_many_arguments)]
     pub async fn load(conn: &mut Conn, settings: &Settings, shop: &Shop, lookup_rows: bool, gtins: bool, categories: bool, texts: bool) -> Result<Catalog> {
+        let attributes = texts && settings.update_content.attributes;
+        let texts = texts && settings.update_content.texts();
         let cat = Mutex::new(read_posts(conn, shop).await?);
         let (lo, hi): (Option<u64>, Option<u64>) = conn
             .query_first(format!("SELECT MIN(meta_id), MAX(meta_id) FROM `{}postmeta`", shop.prefix))
@@ -420,7 +468,7 @@ impl Catalog {
         let mut second = connect(settings).await?;
         let mut third = connect(settings).await?;
         // The products' categories, when wanted, on a fourth connection at the same time.
-        let mut fourth = match categories || texts {
+        let mut fourth = match categories || texts || attributes {
             true => Some(connect(settings).await?),
             false => None,
         };
@@ -436,9 +484,13 @@ impl Catalog {
                         true => Some(post_texts(c, &shop.prefix).await?),
                         false => None,
                     };
-                    Ok((cats, texts))
+                    let attrs = match attributes {
+                        true => Some(held_attributes(c, &shop.prefix).await?),
+                        false => None,
+                    };
+                    Ok((cats, texts, attrs))
                 }
-                None => Ok((None, None)),
+                None => Ok((None, None, None)),
             }
         };
         let (_, _, _, product_categories) = tokio::try_join!(
@@ -454,7 +506,7 @@ impl Catalog {
         }
         let mut cat = cat.into_inner().expect("catalog lock");
         cat.settle();
-        (cat.product_categories, cat.post_texts) = product_categories;
+        (cat.product_categories, cat.post_texts, cat.product_attributes) = product_categories;
         Ok(cat)
     }
 

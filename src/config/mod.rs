@@ -344,10 +344,9 @@ mod tests {
         assert_ne!(s.fingerprint(), parse(MINIMAL).unwrap().fingerprint(), "a resume under another policy is refused");
         let err = parse(&format!("{MINIMAL}[sync]\nupdate_content = [\"price\"]\n")).unwrap_err().to_string();
         assert!(err.contains("\"price\" is not a card field; expected some of \"categories\", \"attributes\""), "{err}");
-        let err = parse(&format!("{MINIMAL}[sync]\nupdate_content = [\"attributes\"]\n")).unwrap_err().to_string();
-        assert!(err.contains("\"attributes\" is not kept in step on existing products yet"), "{err}");
-        let s = parse(&format!("{MINIMAL}[sync]\nupdate_content = [\"name\", \"description\", \"short_description\", \"gtin\"]\n")).unwrap();
-        assert!(s.update_content.name && s.update_content.description && s.update_content.short_description && s.update_content.gtin && !s.update_content.categories);
+        let s = parse(&format!("{MINIMAL}[sync]\nupdate_content = [\"name\", \"description\", \"short_description\", \"gtin\", \"attributes\"]\n")).unwrap();
+        let c = s.update_content;
+        assert!(c.name && c.description && c.short_description && c.gtin && c.attributes && !c.categories);
         for bad in ["\"|\"", "\" \""] {
             let err = parse(&format!("{MINIMAL}category_separator = {bad}\n")).unwrap_err().to_string();
             assert!(err.contains("[source] category_separator"), "{err}");

@@ -208,6 +208,8 @@ pub struct ContentPolicy {
     pub short_description: bool,
     /// `_global_unique_id` (and the lookup's `global_unique_id`) follows the feed's GTIN.
     pub gtin: bool,
+    /// The attributes the feed gives follow it (`_product_attributes`, terms, lookup rows).
+    pub attributes: bool,
 }
 
 impl ContentPolicy {
@@ -217,9 +219,8 @@ impl ContentPolicy {
     }
 }
 
-/// The fields `update_content` will name; those not listed in [`UPDATE_CONTENT_BUILT`] are refused.
+/// The fields `update_content` names.
 pub const UPDATE_CONTENT_FIELDS: [&str; 6] = ["categories", "attributes", "description", "short_description", "gtin", "name"];
-pub const UPDATE_CONTENT_BUILT: [&str; 5] = ["categories", "description", "short_description", "gtin", "name"];
 
 impl ContentPolicy {
     fn parse(fields: &[String]) -> Result<ContentPolicy> {
@@ -231,13 +232,7 @@ impl ContentPolicy {
                 "description" => policy.description = true,
                 "short_description" => policy.short_description = true,
                 "gtin" => policy.gtin = true,
-                other if UPDATE_CONTENT_FIELDS.contains(&other) => {
-                    return Err(Error::Config(format!(
-                        "[sync] update_content: {other:?} is not kept in step on existing products yet (only {}); \
-                         new products get it from the feed all the same",
-                        UPDATE_CONTENT_BUILT.join(", ")
-                    )))
-                }
+                "attributes" => policy.attributes = true,
                 other => {
                     return Err(Error::Config(format!(
                         "[sync] update_content: {other:?} is not a card field; expected some of {}",

@@ -180,10 +180,10 @@ impl Attributes {
                             out.lookup.push((taxonomy.clone(), t.term_id));
                         }
                     }
-                    out.entries.push(Entry { key: attribute_key(taxonomy), name: taxonomy.clone(), value: String::new(), is_variation: false, is_taxonomy: true });
+                    out.entries.push(Entry { key: attribute_key(taxonomy), name: taxonomy.clone(), value: String::new(), is_variation: false, is_taxonomy: true, is_visible: true });
                 }
                 Some(Kind::Local) => {
-                    out.entries.push(Entry { key: attribute_key(&attr.name), name: attr.name.clone(), value: implode(&attr.values), is_variation: false, is_taxonomy: false });
+                    out.entries.push(Entry { key: attribute_key(&attr.name), name: attr.name.clone(), value: implode(&attr.values), is_variation: false, is_taxonomy: false, is_visible: true });
                 }
                 Some(Kind::Refused(why)) => return Err((attr.name.clone(), why.clone())),
                 None => return Err((attr.name.clone(), format!("attribute {} was not surveyed", attr.name))),

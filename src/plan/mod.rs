@@ -99,11 +99,25 @@ pub struct Update {
     /// A variable parent whose prices/stock status follow its variations.
     pub resynced_parent: bool,
     /// term_taxonomy IDs of attribute terms the product joins (a parent gaining a new
-    /// variation's value).
+    /// variation's value, attributes kept in step).
     pub add_terms: Vec<u64>,
+    /// ... and leaves (attributes kept in step), with its attribute lookup rows renewed.
+    pub attributes: Option<Box<AttributeChange>>,
     /// The feed row the update was planned from (`None` for a re-synced parent), to plan it
     /// again if the product changes before its chunk commits.
     pub row: Option<Box<FeedRow>>,
+}
+
+/// A product's attributes as `update_content` changes them (beyond `_product_attributes`, which
+/// is an op): the terms it leaves, and its attribute lookup rows for the taxonomies that changed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AttributeChange {
+    pub remove_terms: Vec<u64>,
+    /// Taxonomies whose lookup rows are replaced by `lookup`.
+    pub taxonomies: Vec<String>,
+    /// (taxonomy, term ID) rows, `is_variation_attribute` 0.
+    pub lookup: Vec<(String, u64)>,
+    pub in_stock: bool,
 }
 
 /// A product's card as `update_content` changes it. `None` fields stay as they are.
@@ -862,6 +876,12 @@ pub fn replan(unit: &Unit, fresh: &Catalog, rules: &Rules) -> Unit {
             update.categories = Some(m.clone());
             update.rows.extend(u.rows.iter().filter(|r| r.field == "categories").cloned());
         }
+        if u.attributes.is_some() {
+            update.attributes = u.attributes.clone();
+            update.add_terms = u.add_terms.clone();
+            update.ops.extend(u.ops.iter().filter(|op| op.key() == "_product_attributes").cloned());
+            update.rows.extend(u.rows.iter().filter(|r| r.field.starts_with("attribute:")).cloned());
+        }
         if let Some(post) = &u.post {
             update.post = Some(post.clone());
             update.rows.extend(u.rows.iter().filter(|r| matches!(r.field.as_str(), "name" | "description" | "short_description" | "gtin")).cloned());
@@ -1056,6 +1076,13 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
         _ => None,
     };
     let post = post_change(item, p, catalog, rules, &mut |field, old, new| rows.push(row(field, old, new)));
+    let (attribute_change, add_terms) = match attribute_change(item, p, catalog, rules, &mut |field, old, new| rows.push(row(field, old, new))) {
+        Some((op, change, add)) => {
+            ops.extend(op);
+            (Some(Box::new(change)), add)
+        }
+        None => (None, Vec::new()),
+    };
     let update = Update {
         id: p.id,
         sku: item.sku.to_string(),
@@ -1070,7 +1097,8 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
         term: None,
         rows,
         resynced_parent: false,
-        add_terms: Vec::new(),
+        add_terms,
+        attributes: attribute_change,
         row: Some(Box::new(FeedRow { item: item.clone(), change_sku, link, stock_then: p.get(Key::Stock).map(Into::into) })),
     };
     (update, fin, warnings)
@@ -1117,6 +1145,79 @@ fn post_change(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, row: 
     (change != PostChange::default()).then(|| Box::new(change))
 }
 
+/// The attributes the row gives, put on the product as WooCommerce would hold them (`update_content`
+/// has `attributes`): each one replaces the product's attribute with that key in place (its
+/// terms, or a local one's options), a new one is appended; the product's other attributes, and a
+/// variable product's variation attributes, stay. `None` when nothing changes (or the stored
+/// `_product_attributes` is not what WooCommerce writes: left alone).
+#[allow(clippy::type_complexity)]
+fn attribute_change(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, row: &mut dyn FnMut(&str, String, String)) -> Option<(Option<MetaOp>, AttributeChange, Vec<u64>)> {
+    if !rules.content.attributes || p.post_type != PostType::Product || item.attributes().is_empty() {
+        return None;
+    }
+    let held = catalog.product_attributes.as_ref()?.get(&p.id).cloned().unwrap_or_default();
+    let current = match &held.meta {
+        Some((_, v)) => crate::catalog::attributes::parse_product_attributes(v)?,
+        None => Vec::new(),
+    };
+    let wanted = rules.attributes.for_product(item.attributes()).ok()?;
+    let mut entries = current.clone();
+    let mut change = AttributeChange { in_stock: p.get(Key::StockStatus) != Some(woo::OUTOFSTOCK), ..AttributeChange::default() };
+    let mut add: Vec<u64> = Vec::new();
+    for (a, w) in item.attributes().iter().zip(&wanted.entries) {
+        let at = entries.iter().position(|e| e.key == w.key);
+        if at.is_some_and(|i| entries[i].is_variation) {
+            continue;
+        }
+        let mut changed = false;
+        let old = if w.is_taxonomy {
+            let want: Vec<(u64, u64)> = a.values.iter().filter_map(|v| rules.attributes.term(&w.name, v)).map(|t| (t.tt_id, t.term_id)).collect();
+            let have: Vec<&(u64, String, String)> = held.terms.iter().filter(|(_, t, _)| *t == w.name).collect();
+            for (tt, _) in &want {
+                if !have.iter().any(|h| h.0 == *tt) {
+                    add.push(*tt);
+                    changed = true;
+                }
+            }
+            for h in &have {
+                if !want.iter().any(|(tt, _)| *tt == h.0) {
+                    change.remove_terms.push(h.0);
+                    changed = true;
+                }
+            }
+            if changed {
+                change.taxonomies.push(w.name.clone());
+                change.lookup.extend(want.iter().map(|(_, term)| (w.name.clone(), *term)));
+            }
+            have.iter().map(|h| crate::woo::terms::shown_name(&h.2)).collect::<Vec<_>>().join(" | ")
+        } else {
+            at.map(|i| entries[i].value.clone()).unwrap_or_default()
+        };
+        let mut entry = w.clone();
+        if let Some(i) = at {
+            entry.is_visible = entries[i].is_visible;
+            changed |= entries[i] != entry;
+            entries[i] = entry;
+        } else {
+            changed = true;
+            entries.push(entry);
+        }
+        if changed {
+            row(&format!("attribute:{}", a.name), old, crate::woo::attributes::implode(&a.values));
+        }
+    }
+    let value = crate::woo::attributes::product_attributes(&entries);
+    let op = match &held.meta {
+        Some((_, old)) if *old == value => None,
+        Some((id, _)) => Some(MetaOp::Set { key: "_product_attributes", ids: smallvec::smallvec![*id], value: value.into() }),
+        None => Some(MetaOp::Insert { key: "_product_attributes", value: Some(value.into()) }),
+    };
+    if op.is_none() && add.is_empty() && change.remove_terms.is_empty() {
+        return None;
+    }
+    Some((op, change, add))
+}
+
 /// The categories a product joins and leaves when it is to be in exactly the row's (their
 /// leaves: `set_category_ids()`); `None` when the row names none or they are already its.
 /// `wanted`: (term ID, term_taxonomy ID) of the row's leaves; `now`: the product's term_taxonomy IDs.
@@ -1161,7 +1262,7 @@ fn finish(draft: &mut Draft, p: &Product, catalog: &Catalog, rules: &Rules) {
         _ => None,
     };
     // Linking a product to its external ID is woosync's own bookkeeping, invisible to the shop.
-    draft.update.touch = draft.update.ops.iter().any(|op| op.key() != rules.external_id_meta) || draft.update.categories.is_some() || draft.update.post.is_some();
+    draft.update.touch = draft.update.ops.iter().any(|op| op.key() != rules.external_id_meta) || draft.update.categories.is_some() || draft.update.post.is_some() || draft.update.attributes.is_some();
     if rules.rederive {
         // The doctor reports the derived rows too (a sync's report shows the meta that causes them).
         let u = &mut draft.update;
@@ -1214,6 +1315,7 @@ fn settle(mut draft: Draft, product: &Product, catalog: &Catalog, rules: &Rules,
         || draft.update.term.is_some()
         || draft.update.categories.is_some()
         || draft.update.post.is_some()
+        || draft.update.attributes.is_some()
         || !draft.update.add_terms.is_empty()
         || (draft.update.touch && draft.update.resynced_parent);
     if draft.counts_as_item {

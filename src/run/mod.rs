@@ -196,7 +196,8 @@ impl Run<'_> {
         };
         self.observer.progress(Progress { total: pass.total, ..Progress::starting("reading the shop") });
         let product_categories = input.facts.has_categories && self.settings.update_content.categories && mode != Mode::Doctor;
-        let texts = self.settings.update_content.texts() && mode != Mode::Doctor;
+        // Card fields kept in step: the products' titles, texts and attributes are read (see Catalog::load).
+        let texts = (self.settings.update_content.texts() || self.settings.update_content.attributes) && mode != Mode::Doctor;
         let catalog = self.read_shop(&pass, input.facts.has_gtins, product_categories, texts).await?;
         if mode == Mode::Doctor {
             input = Input::from_items(doctor::DOCTOR_LABEL, crate::doctor::items(&catalog));

@@ -41,6 +41,7 @@ pub(super) async fn survey(run: &mut Run<'_>, catalog: &Catalog, input: &mut Inp
     };
     let mut survey = Survey::new(catalog, known);
     survey.every_path = run.settings.update_content.categories;
+    survey.every_attribute = run.settings.update_content.attributes;
     survey.facts = input.facts.clone();
     for no in 0..input.blocks() {
         let items = input.block(Some(&mut run.conn), no, false).await?;
@@ -103,6 +104,8 @@ struct Survey<'a> {
     /// else only new products' paths matter.
     every_path: bool,
     attributes: Vec<crate::model::AttributeValues>,
+    /// Collect the attributes of rows for existing products too (`update_content` has attributes).
+    every_attribute: bool,
     /// (attribute key, value key) pairs already in `attributes`.
     known_values: HashSet<(String, String)>,
     /// The feed's facts (which SKUs are parents).
@@ -127,6 +130,7 @@ impl<'a> Survey<'a> {
             known_paths: HashSet::new(),
             every_path: false,
             attributes: Vec::new(),
+            every_attribute: false,
             known_values: HashSet::new(),
             facts: Default::default(),
             new_family_ends: Default::default(),
@@ -141,7 +145,7 @@ impl<'a> Survey<'a> {
             let key = item.key();
             let by_sku = self.index.owners(&key);
             let by_external = item.external_id.as_deref().and_then(|x| self.externals.owners(x));
-            if by_sku.is_none() && by_external.is_none() {
+            if self.every_attribute || (by_sku.is_none() && by_external.is_none()) {
                 self.add_attributes(item);
             }
             if let Some(family) = plan::family_key(item, &self.facts) {

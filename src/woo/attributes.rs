@@ -72,10 +72,11 @@ pub struct Entry {
     pub value: String,
     pub is_variation: bool,
     pub is_taxonomy: bool,
+    /// Shown on the product page (woosync makes every attribute it writes visible).
+    pub is_visible: bool,
 }
 
-/// `_product_attributes` as WooCommerce serializes it: entries by key, positions in order,
-/// every attribute visible.
+/// `_product_attributes` as WooCommerce serializes it: entries by key, positions in order.
 pub fn product_attributes(entries: &[Entry]) -> String {
     struct Attrs<'a>(&'a [Entry]);
     struct One<'a>(&'a Entry, usize);
@@ -95,7 +96,7 @@ pub fn product_attributes(entries: &[Entry]) -> String {
             map.serialize_entry("name", &e.name)?;
             map.serialize_entry("value", &e.value)?;
             map.serialize_entry("position", &(self.1 as i64))?;
-            map.serialize_entry("is_visible", &1i64)?;
+            map.serialize_entry("is_visible", &i64::from(e.is_visible))?;
             map.serialize_entry("is_variation", &i64::from(e.is_variation))?;
             map.serialize_entry("is_taxonomy", &i64::from(e.is_taxonomy))?;
             map.end()
@@ -133,13 +134,13 @@ mod tests {
     #[test]
     fn product_attributes_serialize_as_observed() {
         // CATALOGUE.md g2 and g3, byte for byte.
-        let global = Entry { key: "pa_razmer".into(), name: "pa_razmer".into(), value: String::new(), is_variation: true, is_taxonomy: true };
+        let global = Entry { key: "pa_razmer".into(), name: "pa_razmer".into(), value: String::new(), is_variation: true, is_taxonomy: true, is_visible: true };
         assert_eq!(
             product_attributes(&[global]),
             r#"a:1:{s:9:"pa_razmer";a:6:{s:4:"name";s:9:"pa_razmer";s:5:"value";s:0:"";s:8:"position";i:0;s:10:"is_visible";i:1;s:12:"is_variation";i:1;s:11:"is_taxonomy";i:1;}}"#
         );
         let values = ["Белый".to_string(), "Розовый".into(), "Голубой".into()];
-        let local = Entry { key: attribute_key("Цвет"), name: "Цвет".into(), value: implode(&values), is_variation: true, is_taxonomy: false };
+        let local = Entry { key: attribute_key("Цвет"), name: "Цвет".into(), value: implode(&values), is_variation: true, is_taxonomy: false, is_visible: true };
         assert_eq!(
             product_attributes(&[local]),
             r#"a:1:{s:24:"%d1%86%d0%b2%d0%b5%d1%82";a:6:{s:4:"name";s:8:"Цвет";s:5:"value";s:44:"Белый | Розовый | Голубой";s:8:"position";i:0;s:10:"is_visible";i:1;s:12:"is_variation";i:1;s:11:"is_taxonomy";i:0;}}"#
