@@ -321,7 +321,7 @@ pub struct Catalog {
     pub product_categories: Option<HashMap<u64, Vec<u64>>>,
     /// The products' title and a print of their texts, read only when `update_content` keeps
     /// names or descriptions in step.
-    pub post_texts: Option<HashMap<u64, PostTexts>>,
+    pub post_texts: Option<PostTextIndex>,
     /// The products' attributes, read only when `update_content` keeps attributes in step.
     pub product_attributes: Option<HashMap<u64, HeldAttributes>>,
 }
@@ -370,42 +370,53 @@ async fn held_attributes(conn: &mut Conn, prefix: &str) -> Result<HashMap<u64, H
     Ok(out)
 }
 
-/// What `update_content` compares of a product's post: its title, and a print (the first 128
+/// What `update_content` compares of a product's post: its title, and a print (the first 64
 /// bits of SHA-256) and length in characters of its description and short description.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PostTexts {
     pub title: CompactString,
-    pub content: (u128, u64),
-    pub excerpt: (u128, u64),
+    pub content: (u64, u32),
+    pub excerpt: (u64, u32),
 }
 
-/// The print [`PostTexts`] keeps of a text.
-pub fn text_hash(text: &str) -> u128 {
+/// Every product's [`PostTexts`], ascending by ID (48 bytes a product, no hashing).
+#[derive(Debug, Default)]
+pub struct PostTextIndex(Vec<(u64, PostTexts)>);
+
+impl PostTextIndex {
+    pub fn get(&self, id: &u64) -> Option<&PostTexts> {
+        self.0.binary_search_by_key(id, |(i, _)| *i).ok().map(|at| &self.0[at].1)
+    }
+}
+
+/// The print [`PostTexts`] keeps of a text, and its length in characters.
+pub fn text_print(text: &str) -> (u64, u32) {
     use sha2::{Digest, Sha256};
     let d = Sha256::digest(text.as_bytes());
-    u128::from_be_bytes(d[..16].try_into().expect("16 bytes"))
+    (u64::from_be_bytes(d[..8].try_into().expect("8 bytes")), text.chars().count() as u32)
 }
 
-/// The products' titles and text prints (see [`PostTexts`]), in one pass.
-async fn post_texts(conn: &mut Conn, prefix: &str) -> Result<HashMap<u64, PostTexts>> {
+/// The products' titles and text prints (see [`PostTexts`]), in one pass by primary key.
+async fn post_texts(conn: &mut Conn, prefix: &str) -> Result<PostTextIndex> {
     let wrap = |e| crate::error::Error::db("reading the products' titles and descriptions", e);
-    let mut out: HashMap<u64, PostTexts> = HashMap::new();
+    let mut out: Vec<(u64, PostTexts)> = Vec::new();
     let mut result = conn
         .query_iter(format!(
-            "SELECT ID, post_title, SHA2(post_content, 256), CHAR_LENGTH(post_content), SHA2(post_excerpt, 256), CHAR_LENGTH(post_excerpt) \
-             FROM `{prefix}posts` WHERE post_type = 'product'"
+            "SELECT ID, post_title, LEFT(SHA2(post_content, 256), 16), CHAR_LENGTH(post_content), LEFT(SHA2(post_excerpt, 256), 16), CHAR_LENGTH(post_excerpt) \
+             FROM `{prefix}posts` WHERE post_type = 'product' ORDER BY ID"
         ))
         .await
         .map_err(wrap)?;
-    let print = |hex: Option<String>| hex.and_then(|h| u128::from_str_radix(h.get(..32)?, 16).ok()).unwrap_or(0);
+    let print = |hex: Option<String>| hex.and_then(|h| u64::from_str_radix(&h, 16).ok()).unwrap_or(0);
     result
         .for_each(|row| {
-            let (id, title, c, cl, e, el): (u64, Option<String>, Option<String>, Option<u64>, Option<String>, Option<u64>) = mysql_async::from_row(row);
-            out.insert(id, PostTexts { title: title.unwrap_or_default().into(), content: (print(c), cl.unwrap_or(0)), excerpt: (print(e), el.unwrap_or(0)) });
+            let (id, title, c, cl, e, el): (u64, Option<String>, Option<String>, Option<u32>, Option<String>, Option<u32>) = mysql_async::from_row(row);
+            out.push((id, PostTexts { title: title.unwrap_or_default().into(), content: (print(c), cl.unwrap_or(0)), excerpt: (print(e), el.unwrap_or(0)) }));
         })
         .await
         .map_err(wrap)?;
-    Ok(out)
+    out.sort_unstable_by_key(|(id, _)| *id);
+    Ok(PostTextIndex(out))
 }
 
 impl Catalog {
@@ -467,46 +478,44 @@ impl Catalog {
         let mid = lo + (hi - lo) / 2;
         let mut second = connect(settings).await?;
         let mut third = connect(settings).await?;
-        // The products' categories, when wanted, on a fourth connection at the same time.
-        let mut fourth = match categories || texts || attributes {
-            true => Some(connect(settings).await?),
-            false => None,
-        };
+        // The card reads, when wanted, each on a connection of its own at the same time.
+        let extra = |wanted: bool| async move { if wanted { connect(settings).await.map(Some) } else { Ok(None) } };
+        let (mut fourth, mut fifth, mut sixth) = (extra(categories).await?, extra(texts).await?, extra(attributes).await?);
         let external = settings.source.has_external_ids().then_some(settings.external_id_meta);
         let product_categories = async {
             match fourth.as_mut() {
-                Some(c) => {
-                    let cats = match categories {
-                        true => Some(categories::product_categories(c, &shop.prefix).await?),
-                        false => None,
-                    };
-                    let texts = match texts {
-                        true => Some(post_texts(c, &shop.prefix).await?),
-                        false => None,
-                    };
-                    let attrs = match attributes {
-                        true => Some(held_attributes(c, &shop.prefix).await?),
-                        false => None,
-                    };
-                    Ok((cats, texts, attrs))
-                }
-                None => Ok((None, None, None)),
+                Some(c) => categories::product_categories(c, &shop.prefix).await.map(Some),
+                None => Ok(None),
             }
         };
-        let (_, _, _, product_categories) = tokio::try_join!(
+        let product_texts = async {
+            match fifth.as_mut() {
+                Some(c) => post_texts(c, &shop.prefix).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let product_attributes = async {
+            match sixth.as_mut() {
+                Some(c) => held_attributes(c, &shop.prefix).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (_, _, _, product_categories, product_texts, product_attributes) = tokio::try_join!(
             read_meta(conn, shop, &cat, 0, mid, external),
             read_meta(&mut second, shop, &cat, mid + 1, u64::MAX, external),
             read_terms_and_lookup(&mut third, shop, &cat, lookup_rows, gtins),
-            product_categories
+            product_categories,
+            product_texts,
+            product_attributes
         )?;
         let _ = second.disconnect().await;
         let _ = third.disconnect().await;
-        if let Some(c) = fourth {
+        for c in [fourth, fifth, sixth].into_iter().flatten() {
             let _ = c.disconnect().await;
         }
         let mut cat = cat.into_inner().expect("catalog lock");
         cat.settle();
-        (cat.product_categories, cat.post_texts, cat.product_attributes) = product_categories;
+        (cat.product_categories, cat.post_texts, cat.product_attributes) = (product_categories, product_texts, product_attributes);
         Ok(cat)
     }
 

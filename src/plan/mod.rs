@@ -1122,15 +1122,15 @@ fn post_change(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, row: 
             }
         }
     }
-    let chars = |n: u64| format!("({n} characters)");
+    let chars = |n: u32| format!("({n} characters)");
     if let (true, Some(t), Some(d)) = (policy.description, texts, content.and_then(|c| c.description.as_deref())) {
-        if t.content != (crate::catalog::text_hash(d), d.chars().count() as u64) {
+        if t.content != crate::catalog::text_print(d) {
             row("description", chars(t.content.1), d.to_string());
             change.content = Some(d.to_string());
         }
     }
     if let (true, Some(t), Some(d)) = (policy.short_description, texts, content.and_then(|c| c.short_description.as_deref())) {
-        if t.excerpt != (crate::catalog::text_hash(d), d.chars().count() as u64) {
+        if t.excerpt != crate::catalog::text_print(d) {
             row("short_description", chars(t.excerpt.1), d.to_string());
             change.excerpt = Some(d.to_string());
         }
