@@ -39,9 +39,11 @@ pub struct NewTerm {
 /// What an attribute name is on the shop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
-    /// `label`: the attribute's `attribute_label` (the feed's name for a new one).
-    Global { taxonomy: String, label: String },
-    Local,
+    /// `label`: the attribute's `attribute_label` (the feed's name for a new one); `key`: its key
+    /// in `_product_attributes` (`attribute_key` of the taxonomy).
+    Global { taxonomy: String, label: String, key: String },
+    /// `key`: `attribute_key` of the name.
+    Local { key: String },
     /// Why WooCommerce could not hold it.
     Refused(String),
 }
@@ -72,12 +74,12 @@ pub fn plan_attributes<'a>(feed: impl IntoIterator<Item = &'a AttributeValues>, 
             if policy.is_local(&attr.name) {
                 return match attribute_key(&attr.name) {
                     k if k.is_empty() => Kind::Refused("its name gives an empty key (sanitize_title); name it with letters or digits".into()),
-                    _ => Kind::Local,
+                    key => Kind::Local { key },
                 };
             }
             let slug = attribute_slug(&attr.name, policy.slug(&attr.name));
             if let Some(a) = shop.by_slug(&slug).or_else(|| shop.by_label(&attr.name)) {
-                return Kind::Global { taxonomy: a.taxonomy(), label: a.label.clone() };
+                return Kind::Global { key: attribute_key(&a.taxonomy()), taxonomy: a.taxonomy(), label: a.label.clone() };
             }
             if let Some(why) = slug_refused(&slug) {
                 return Kind::Refused(format!("attribute {}: {why}", attr.name));
@@ -85,7 +87,8 @@ pub fn plan_attributes<'a>(feed: impl IntoIterator<Item = &'a AttributeValues>, 
             if !plan.attributes.iter().any(|a| a.slug == slug) {
                 plan.attributes.push(NewAttribute { label: attr.name.trim().to_string(), slug: slug.clone() });
             }
-            Kind::Global { taxonomy: format!("pa_{slug}"), label: attr.name.trim().to_string() }
+            let taxonomy = format!("pa_{slug}");
+            Kind::Global { key: attribute_key(&taxonomy), taxonomy, label: attr.name.trim().to_string() }
         });
         let Kind::Global { taxonomy, .. } = kind else { continue };
         for value in &attr.values {
@@ -153,7 +156,7 @@ impl Attributes {
     /// The label of a global attribute by its taxonomy, when the feed names it.
     pub fn label_of(&self, taxonomy: &str) -> Option<&str> {
         self.kinds.values().find_map(|k| match k {
-            Kind::Global { taxonomy: t, label } if t == taxonomy => Some(label.as_str()),
+            Kind::Global { taxonomy: t, label, .. } if t == taxonomy => Some(label.as_str()),
             _ => None,
         })
     }
@@ -169,7 +172,7 @@ impl Attributes {
         let mut out = ProductAttributes::default();
         for attr in given {
             match self.kind(&attr.name) {
-                Some(Kind::Global { taxonomy, .. }) => {
+                Some(Kind::Global { taxonomy, key, .. }) => {
                     for v in &attr.values {
                         let t = self
                             .terms
@@ -180,10 +183,10 @@ impl Attributes {
                             out.lookup.push((taxonomy.clone(), t.term_id));
                         }
                     }
-                    out.entries.push(Entry { key: attribute_key(taxonomy), name: taxonomy.clone(), value: String::new(), is_variation: false, is_taxonomy: true, is_visible: true });
+                    out.entries.push(Entry { key: key.clone(), name: taxonomy.clone(), value: String::new(), is_variation: false, is_taxonomy: true, is_visible: true });
                 }
-                Some(Kind::Local) => {
-                    out.entries.push(Entry { key: attribute_key(&attr.name), name: attr.name.clone(), value: implode(&attr.values), is_variation: false, is_taxonomy: false, is_visible: true });
+                Some(Kind::Local { key }) => {
+                    out.entries.push(Entry { key: key.clone(), name: attr.name.clone(), value: implode(&attr.values), is_variation: false, is_taxonomy: false, is_visible: true });
                 }
                 Some(Kind::Refused(why)) => return Err((attr.name.clone(), why.clone())),
                 None => return Err((attr.name.clone(), format!("attribute {} was not surveyed", attr.name))),

@@ -253,7 +253,7 @@ impl Planner<'_> {
             let mut values: Vec<VarValue> = Vec::new();
             for (name, value) in own {
                 let taxonomy = match rules.attributes.kind(name) {
-                    Some(AttrKind::Global { taxonomy, label }) => Some((taxonomy.clone(), label.clone())),
+                    Some(AttrKind::Global { taxonomy, label, .. }) => Some((taxonomy.clone(), label.clone())),
                     _ => None,
                 };
                 // "Any" value of a global attribute: every value of the parent's.
@@ -412,7 +412,7 @@ impl Planner<'_> {
                     _ => !e.is_taxonomy && name_key(&a.name) == name_key(&e.name),
                 });
                 let taxonomy = match given.and_then(|a| rules.attributes.kind(&a.name)) {
-                    Some(AttrKind::Global { taxonomy, label }) => Some((taxonomy.clone(), label.clone())),
+                    Some(AttrKind::Global { taxonomy, label, .. }) => Some((taxonomy.clone(), label.clone())),
                     _ if e.is_taxonomy => Some((e.name.clone(), e.name.clone())),
                     _ => None,
                 };
@@ -610,7 +610,7 @@ impl Planner<'_> {
     /// The key of a variation attribute in `_product_attributes` and after `attribute_`.
     fn variation_key(&self, name: &str) -> String {
         match self.rules.attributes.kind(name) {
-            Some(AttrKind::Global { taxonomy, .. }) => attribute_key(taxonomy),
+            Some(AttrKind::Global { key, .. }) | Some(AttrKind::Local { key }) => key.clone(),
             _ => attribute_key(name),
         }
     }

@@ -1155,12 +1155,23 @@ fn attribute_change(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, 
     if !rules.content.attributes || p.post_type != PostType::Product || item.attributes().is_empty() {
         return None;
     }
-    let held = catalog.product_attributes.as_ref()?.get(&p.id).cloned().unwrap_or_default();
+    let empty = crate::catalog::HeldAttributes::default();
+    let held = catalog.product_attributes.as_ref()?.get(&p.id).unwrap_or(&empty);
+    let wanted = rules.attributes.for_product(item.attributes()).ok()?;
+    // Most products hold exactly the row's attributes (woosync made them): nothing to parse.
+    if let Some((_, stored)) = &held.meta {
+        let mut have: Vec<u64> = held.terms.iter().map(|(tt, _, _)| *tt).collect();
+        let mut want = wanted.term_taxonomy_ids.clone();
+        have.sort_unstable();
+        want.sort_unstable();
+        if have == want && *stored == crate::woo::attributes::product_attributes(&wanted.entries) {
+            return None;
+        }
+    }
     let current = match &held.meta {
         Some((_, v)) => crate::catalog::attributes::parse_product_attributes(v)?,
         None => Vec::new(),
     };
-    let wanted = rules.attributes.for_product(item.attributes()).ok()?;
     let mut entries = current.clone();
     let mut change = AttributeChange { in_stock: p.get(Key::StockStatus) != Some(woo::OUTOFSTOCK), ..AttributeChange::default() };
     let mut add: Vec<u64> = Vec::new();

@@ -108,6 +108,8 @@ struct Survey<'a> {
     every_attribute: bool,
     /// (attribute key, value key) pairs already in `attributes`.
     known_values: HashSet<(String, String)>,
+    /// Where each attribute (by name key) is in `attributes`.
+    attribute_at: std::collections::HashMap<String, usize>,
     /// The feed's facts (which SKUs are parents).
     facts: plan::FeedFacts,
     new_family_ends: std::collections::HashMap<u128, u64>,
@@ -132,6 +134,7 @@ impl<'a> Survey<'a> {
             attributes: Vec::new(),
             every_attribute: false,
             known_values: HashSet::new(),
+            attribute_at: Default::default(),
             facts: Default::default(),
             new_family_ends: Default::default(),
             added_parents: Vec::new(),
@@ -196,10 +199,11 @@ impl<'a> Survey<'a> {
         use crate::woo::terms::name_key;
         for a in item.attributes() {
             let key = name_key(&a.name);
-            let at = match self.attributes.iter().position(|s| name_key(&s.name) == key) {
-                Some(at) => at,
+            let at = match self.attribute_at.get(&key) {
+                Some(&at) => at,
                 None => {
                     self.attributes.push(crate::model::AttributeValues { name: a.name.clone(), values: Vec::new() });
+                    self.attribute_at.insert(key.clone(), self.attributes.len() - 1);
                     self.attributes.len() - 1
                 }
             };
