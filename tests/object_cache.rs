@@ -389,7 +389,7 @@ async fn categories_drop_their_terms_the_moved_products_relationships_and_the_tr
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_attribute_drops_the_attribute_list_and_the_autoloaded_options() {
-    let mut shop = TestShop::new().await;
+    let shop = TestShop::new().await;
     let p = prefix();
     let mut r = redis().await;
     let seed: Vec<(String, String)> = vec![
