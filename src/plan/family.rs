@@ -537,7 +537,10 @@ impl Planner<'_> {
         for x in values {
             match (&x.taxonomy, &x.value) {
                 (Some((taxonomy, label)), Some(value)) => {
-                    let term = rules.attributes.term(taxonomy, value)?;
+                    let Some(term) = rules.attributes.term(taxonomy, value) else {
+                        self.note(v, Action::Invalid, &format!("attribute:{}", x.name), format!("value {value} of attribute {} has no term in the shop; nothing written for it", x.name));
+                        return None;
+                    };
                     // WooCommerce finds the term only when the key is the taxonomy itself (an ASCII slug).
                     let display = if x.key == *taxonomy { term.name.clone() } else { rawurldecode(&term.slug) };
                     let label = if x.key == *taxonomy { label.clone() } else { taxonomy.clone() };
