@@ -44,6 +44,19 @@ impl Planner<'_> {
         }
     }
 
+    /// Whether a new row's GTIN is free and the shop can hold its attributes (else it is reported).
+    fn fits(&mut self, v: &Item) -> bool {
+        if let Some(why) = self.gtin_conflict(v, None) {
+            self.note(v, Action::Conflict, "gtin", why);
+            return false;
+        }
+        if let Err((name, why)) = self.rules.attributes.for_product(v.attributes()) {
+            self.note(v, Action::Invalid, &format!("attribute:{name}"), format!("{why}; nothing written for it"));
+            return false;
+        }
+        true
+    }
+
     fn note(&mut self, item: &Item, action: Action, field: &str, message: String) {
         let w = self.rules.row_word;
         // A row without a SKU of its own (a 1C characteristic) is named by its Ид.
@@ -95,12 +108,7 @@ impl Planner<'_> {
                 self.note(&v, Action::Conflict, rules.external_id_meta, format!("external ID {x} is linked to another product; nothing written for it"));
                 continue;
             }
-            if let Some(why) = self.gtin_conflict(&v, None) {
-                self.note(&v, Action::Conflict, "gtin", why);
-                continue;
-            }
-            if let Err((name, why)) = rules.attributes.for_product(v.attributes()) {
-                self.note(&v, Action::Invalid, &format!("attribute:{name}"), format!("{why}; nothing written for it"));
+            if !self.fits(&v) {
                 continue;
             }
             valid.push(v);
@@ -179,17 +187,7 @@ impl Planner<'_> {
         }
 
         let parent_ok = match &parent_row {
-            Some(p) => {
-                if let Some(why) = self.gtin_conflict(p, None) {
-                    self.note(p, Action::Conflict, "gtin", why);
-                    false
-                } else if let Err((name, why)) = rules.attributes.for_product(p.attributes()) {
-                    self.note(p, Action::Invalid, &format!("attribute:{name}"), format!("{why}; nothing written for it"));
-                    false
-                } else {
-                    true
-                }
-            }
+            Some(p) => self.fits(p),
             None => true,
         };
         if variations.is_empty() || !parent_ok {
@@ -393,12 +391,7 @@ impl Planner<'_> {
         let mut local_changed = false;
         let mut creates = Vec::new();
         for v in rows {
-            if let Some(why) = self.gtin_conflict(&v, None) {
-                self.note(&v, Action::Conflict, "gtin", why);
-                continue;
-            }
-            if let Err((name, why)) = rules.attributes.for_product(v.attributes()) {
-                self.note(&v, Action::Invalid, &format!("attribute:{name}"), format!("{why}; nothing written for it"));
+            if !self.fits(&v) {
                 continue;
             }
             // The row's value of each of the parent's variation attributes.

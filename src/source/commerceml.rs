@@ -1058,14 +1058,7 @@ fn record(mut o: Offer, n: u64, p: &Places, import: Option<&Catalogue>) -> RawRe
     if let Some(b) = o.barcode.take().or_else(|| good.and_then(|g| g.barcode.clone())) {
         r.set(Field::Gtin, b);
     }
-    if let (Some(g), Some(c)) = (good, import) {
-        if !g.groups.is_empty() && !c.groups.is_empty() {
-            match g.groups.iter().map(|id| c.group_path(id)).collect::<std::result::Result<Vec<_>, _>>() {
-                Ok(paths) => r.paths = Some(paths),
-                Err(why) => r.reject(Some((Field::Category, 0)), why),
-            }
-        }
-    }
+    good_groups(&mut r, good, import);
     good_properties(&mut r, good, p, import);
     finish_record(r, o, p)
 }
@@ -1097,20 +1090,25 @@ fn characteristic(r: &mut RawRecord, o: &mut Offer, good_id: &str, good: Option<
     if let Some(b) = o.barcode.take() {
         r.set(Field::Gtin, b);
     }
-    if let (Some(g), Some(c)) = (good, import) {
-        if !g.groups.is_empty() && !c.groups.is_empty() {
-            match g.groups.iter().map(|id| c.group_path(id)).collect::<std::result::Result<Vec<_>, _>>() {
-                Ok(paths) => r.paths = Some(paths),
-                Err(why) => r.reject(Some((Field::Category, 0)), why),
-            }
-        }
-    }
+    good_groups(r, good, import);
     good_properties(r, good, p, import);
     for (name, value) in std::mem::take(&mut o.characteristics) {
         let name = name.trim();
         let renamed = p.renames.iter().find(|(_, c)| c.trim().to_lowercase() == name.to_lowercase()).map(|(a, _)| a.as_str()).unwrap_or(name);
         if !renamed.is_empty() {
             r.attributes.push((renamed.to_string(), value));
+        }
+    }
+}
+
+/// The good's groups as category paths (`Группы/Ид` through `Классификатор/Группы`).
+fn good_groups(r: &mut RawRecord, good: Option<&Good>, import: Option<&Catalogue>) {
+    if let (Some(g), Some(c)) = (good, import) {
+        if !g.groups.is_empty() && !c.groups.is_empty() {
+            match g.groups.iter().map(|id| c.group_path(id)).collect::<std::result::Result<Vec<_>, _>>() {
+                Ok(paths) => r.paths = Some(paths),
+                Err(why) => r.reject(Some((Field::Category, 0)), why),
+            }
         }
     }
 }
