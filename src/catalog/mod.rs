@@ -390,7 +390,7 @@ impl PostTextIndex {
 }
 
 /// The print [`PostTexts`] keeps of a text, and its length in characters.
-pub fn text_print(text: &str) -> (u64, u32) {
+pub fn content_print(text: &str) -> (u64, u32) {
     use sha2::{Digest, Sha256};
     let d = Sha256::digest(text.as_bytes());
     (u64::from_be_bytes(d[..8].try_into().expect("8 bytes")), text.chars().count() as u32)
@@ -464,11 +464,12 @@ impl Catalog {
     /// `lookup_rows`: keep the lookup rows whole as well (the doctor reports them); `gtins`: read
     /// the shop's GTINs (the feed gives some).
     /// `categories`: read each product's categories too (`update_content` keeps them in step).
-    /// `texts`: read each product's title and text prints (`update_content` keeps them in step).
+    /// `cards`: read each product's title and text prints, and attributes, as far as
+    /// `update_content` keeps them in step.
     #[allow(clippy::too_many_arguments)]
-    pub async fn load(conn: &mut Conn, settings: &Settings, shop: &Shop, lookup_rows: bool, gtins: bool, categories: bool, texts: bool) -> Result<Catalog> {
-        let attributes = texts && settings.update_content.attributes;
-        let texts = texts && settings.update_content.texts();
+    pub async fn load(conn: &mut Conn, settings: &Settings, shop: &Shop, lookup_rows: bool, gtins: bool, categories: bool, cards: bool) -> Result<Catalog> {
+        let attributes = cards && settings.update_content.attributes;
+        let texts = cards && settings.update_content.texts();
         let cat = Mutex::new(read_posts(conn, shop).await?);
         let (lo, hi): (Option<u64>, Option<u64>) = conn
             .query_first(format!("SELECT MIN(meta_id), MAX(meta_id) FROM `{}postmeta`", shop.prefix))

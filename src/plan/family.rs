@@ -455,6 +455,16 @@ impl Planner<'_> {
             let Some(child) = self.make_variation(&v, &parent_sku, &card.title, &values, include_values, family) else { continue };
             taken.insert(signature(&own), format!("the variation of {} {}", rules.row_word, v.line));
             // Values the parent lacks are added to it.
+            let gained = |name: &str, old: String, new: String| ReportRow {
+                action: Action::Update,
+                sku: parent_sku.clone(),
+                product_id: Some(family),
+                post_type: "product",
+                field: format!("attribute:{name}"),
+                old,
+                new,
+                message: "a value of its new variation".into(),
+            };
             for x in &values {
                 let Some(value) = &x.value else { continue };
                 match &x.taxonomy {
@@ -462,16 +472,7 @@ impl Planner<'_> {
                         if let Some(term) = rules.attributes.term(t, value) {
                             if !card.terms.contains(&term.tt_id) && !extra.add_terms.contains(&term.tt_id) {
                                 extra.add_terms.push(term.tt_id);
-                                extra.rows.push(ReportRow {
-                                    action: Action::Update,
-                                    sku: parent_sku.clone(),
-                                    product_id: Some(family),
-                                    post_type: "product",
-                                    field: format!("attribute:{}", x.name),
-                                    old: String::new(),
-                                    new: value.clone(),
-                                    message: "a value of its new variation".into(),
-                                });
+                                extra.rows.push(gained(&x.name, String::new(), value.clone()));
                             }
                         }
                     }
@@ -483,16 +484,7 @@ impl Planner<'_> {
                                 options.push(value.clone());
                                 e.value = implode(&options);
                                 local_changed = true;
-                                extra.rows.push(ReportRow {
-                                    action: Action::Update,
-                                    sku: parent_sku.clone(),
-                                    product_id: Some(family),
-                                    post_type: "product",
-                                    field: format!("attribute:{}", x.name),
-                                    old,
-                                    new: e.value.clone(),
-                                    message: "a value of its new variation".into(),
-                                });
+                                extra.rows.push(gained(&x.name, old, e.value.clone()));
                             }
                         }
                     }

@@ -600,7 +600,7 @@ impl<'a> Planner<'a> {
             for note in &item.notes {
                 self.notes.push((item.line, ReportRow::note(Action::Warning, &item.sku, &note.field, format!("{} {}: {}", rules.row_word, item.line, note.message))));
             }
-            if let Some(family) = family_key(item, self.facts) {
+            if let Some(family) = family_key(item, &self.facts.parent_keys) {
                 // The parent: the product with the parent SKU, else the one linked to the 1C good.
                 let by_good = || item.content.as_ref().and_then(|c| c.parent_id.as_deref()).and_then(|g| self.externals.owners(g));
                 match self.owners.owners(&family).or_else(by_good) {
@@ -619,7 +619,7 @@ impl<'a> Planner<'a> {
                             self.counts.invalid += 1;
                             continue;
                         }
-                        if owners_of(&self.owners, &key).is_none() && item.external_id.as_deref().and_then(|x| self.externals.owners(x)).is_none() {
+                        if self.owners.owners(&key).is_none() && item.external_id.as_deref().and_then(|x| self.externals.owners(x)).is_none() {
                             // A new variation of an existing variable product: planned with its family.
                             if !self.draft_order.contains_key(&parent) && !self.added.contains_key(&parent) {
                                 self.families.push(parent);
@@ -775,19 +775,15 @@ impl<'a> Planner<'a> {
 
 /// The SKU key of the variable family a row belongs to: its parent SKU's, or its own when other
 /// rows name it as their parent.
-pub fn family_key(item: &Item, facts: &FeedFacts) -> Option<String> {
+pub fn family_key(item: &Item, parent_keys: &std::collections::HashSet<u128>) -> Option<String> {
     match item.parent_sku() {
         Some(parent) => Some(crate::model::sku_key(parent)),
-        None if !facts.parent_keys.is_empty() => {
+        None if !parent_keys.is_empty() => {
             let key = item.key();
-            facts.parent_keys.contains(&text_print(&key)).then_some(key)
+            parent_keys.contains(&text_print(&key)).then_some(key)
         }
         None => None,
     }
-}
-
-fn owners_of(owners: &crate::catalog::SkuIndex<'_>, key: &str) -> Option<SkuOwners> {
-    owners.owners(key)
 }
 
 /// Which product a feed row is about.
@@ -1124,13 +1120,13 @@ fn post_change(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, row: 
     }
     let chars = |n: u32| format!("({n} characters)");
     if let (true, Some(t), Some(d)) = (policy.description, texts, content.and_then(|c| c.description.as_deref())) {
-        if t.content != crate::catalog::text_print(d) {
+        if t.content != crate::catalog::content_print(d) {
             row("description", chars(t.content.1), d.to_string());
             change.content = Some(d.to_string());
         }
     }
     if let (true, Some(t), Some(d)) = (policy.short_description, texts, content.and_then(|c| c.short_description.as_deref())) {
-        if t.excerpt != crate::catalog::text_print(d) {
+        if t.excerpt != crate::catalog::content_print(d) {
             row("short_description", chars(t.excerpt.1), d.to_string());
             change.excerpt = Some(d.to_string());
         }

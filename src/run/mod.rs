@@ -196,9 +196,8 @@ impl Run<'_> {
         };
         self.observer.progress(Progress { total: pass.total, ..Progress::starting("reading the shop") });
         let product_categories = input.facts.has_categories && self.settings.update_content.categories && mode != Mode::Doctor;
-        // Card fields kept in step: the products' titles, texts and attributes are read (see Catalog::load).
-        let texts = (self.settings.update_content.texts() || self.settings.update_content.attributes) && mode != Mode::Doctor;
-        let catalog = self.read_shop(&pass, input.facts.has_gtins, product_categories, texts).await?;
+        // The card fields `update_content` keeps in step are read (see Catalog::load); not by the doctor.
+        let catalog = self.read_shop(&pass, input.facts.has_gtins, product_categories, mode != Mode::Doctor).await?;
         if mode == Mode::Doctor {
             input = Input::from_items(doctor::DOCTOR_LABEL, crate::doctor::items(&catalog));
             pass.total = input.items;
@@ -243,8 +242,8 @@ impl Run<'_> {
 
     /// The shop as it is now, in one pass (every row the doctor compares, for `doctor`; the
     /// GTINs when the feed gives some).
-    async fn read_shop(&mut self, pass: &Pass, gtins: bool, categories: bool, texts: bool) -> Result<Catalog> {
-        let catalog = Catalog::load(&mut self.conn, self.settings, self.shop, pass.mode == Mode::Doctor, gtins, categories, texts).await?;
+    async fn read_shop(&mut self, pass: &Pass, gtins: bool, categories: bool, cards: bool) -> Result<Catalog> {
+        let catalog = Catalog::load(&mut self.conn, self.settings, self.shop, pass.mode == Mode::Doctor, gtins, categories, cards).await?;
         tracing::info!(
             products = catalog.len(),
             ms = pass.started.elapsed().as_millis() as u64,

@@ -42,7 +42,7 @@ pub(super) async fn survey(run: &mut Run<'_>, catalog: &Catalog, input: &mut Inp
     let mut survey = Survey::new(catalog, known);
     survey.every_path = run.settings.update_content.categories;
     survey.every_attribute = run.settings.update_content.attributes;
-    survey.facts = input.facts.clone();
+    survey.parent_keys = input.facts.parent_keys.clone();
     for no in 0..input.blocks() {
         let items = input.block(Some(&mut run.conn), no, false).await?;
         survey.look(&items);
@@ -110,8 +110,8 @@ struct Survey<'a> {
     known_values: HashSet<(String, String)>,
     /// Where each attribute (by name key) is in `attributes`.
     attribute_at: std::collections::HashMap<String, usize>,
-    /// The feed's facts (which SKUs are parents).
-    facts: plan::FeedFacts,
+    /// The SKUs rows name as their parents (prints of their keys).
+    parent_keys: HashSet<u128>,
     new_family_ends: std::collections::HashMap<u128, u64>,
     added_parents: Vec<u64>,
 }
@@ -135,7 +135,7 @@ impl<'a> Survey<'a> {
             every_attribute: false,
             known_values: HashSet::new(),
             attribute_at: Default::default(),
-            facts: Default::default(),
+            parent_keys: HashSet::new(),
             new_family_ends: Default::default(),
             added_parents: Vec::new(),
         }
@@ -151,7 +151,7 @@ impl<'a> Survey<'a> {
             if self.every_attribute || (by_sku.is_none() && by_external.is_none()) {
                 self.add_attributes(item);
             }
-            if let Some(family) = plan::family_key(item, &self.facts) {
+            if let Some(family) = plan::family_key(item, &self.parent_keys) {
                 match self.index.owners(&family) {
                     None => {
                         self.new_family_ends.insert(plan::text_print(&family), position);
