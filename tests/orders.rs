@@ -196,7 +196,7 @@ async fn a_locked_read_of_unchanged_products_prints_as_the_run_read_them() {
     let settings = shop.settings("sku,stock\nS,3\n", "");
     let mut conn = woosync::catalog::connect(&settings).await.unwrap();
     let found = woosync::catalog::Shop::inspect(&mut conn, &settings, true).await.unwrap();
-    let snapshot = woosync::catalog::Catalog::load(&mut conn, &settings, &found, false, false, false, false).await.unwrap();
+    let snapshot = woosync::catalog::Catalog::load(&mut conn, &settings, &found, false, false, Default::default()).await.unwrap();
     let mut tx = conn.start_transaction(TxOpts::default()).await.unwrap();
     let locked = woosync::catalog::Catalog::load_locked(&mut tx, &found, &ids, settings.external_id_meta).await.unwrap();
     let rows: Vec<u64> = ids.iter().flat_map(|&id| snapshot.stock_rows(id)).collect();

@@ -150,31 +150,6 @@ impl CategoryTree {
     }
 }
 
-/// The `product_cat` term_taxonomy IDs of every product that has any (`update_content` with
-/// categories compares them with the feed's).
-pub async fn product_categories(conn: &mut Conn, prefix: &str) -> Result<HashMap<u64, Vec<u64>>> {
-    let p = prefix;
-    let mut out: HashMap<u64, Vec<u64>> = HashMap::new();
-    let mut result = conn
-        .query_iter(format!(
-            "SELECT tr.object_id, tr.term_taxonomy_id FROM `{p}term_relationships` tr \
-             JOIN `{p}term_taxonomy` tt ON tt.term_taxonomy_id = tr.term_taxonomy_id WHERE tt.taxonomy = 'product_cat'"
-        ))
-        .await
-        .map_err(|e| Error::db("reading the products' categories", e))?;
-    result
-        .for_each(|row| {
-            let (id, tt): (u64, u64) = mysql_async::from_row(row);
-            out.entry(id).or_default().push(tt);
-        })
-        .await
-        .map_err(|e| Error::db("reading the products' categories", e))?;
-    for tts in out.values_mut() {
-        tts.sort_unstable();
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -318,56 +318,102 @@ pub struct Catalog {
     pub gtin_of: HashMap<u64, CompactString>,
     /// The `product_cat` term_taxonomy IDs of each product, read only when `update_content`
     /// keeps categories in step and the feed names some.
-    pub product_categories: Option<HashMap<u64, Vec<u64>>>,
+    pub product_categories: Option<ObjectTerms>,
     /// The products' title and a print of their texts, read only when `update_content` keeps
     /// names or descriptions in step.
     pub post_texts: Option<PostTextIndex>,
-    /// The products' attributes, read only when `update_content` keeps attributes in step.
-    pub product_attributes: Option<HashMap<u64, HeldAttributes>>,
+    /// The products' attributes, read only when `update_content` keeps attributes in step and
+    /// the feed gives some.
+    pub product_attributes: Option<HeldAttributes>,
+    /// The `_product_attributes` rows as the meta scan finds them, until they join
+    /// `product_attributes`.
+    attribute_meta: Vec<(u64, u64, Box<str>)>,
 }
 
-/// A product's attributes as the shop holds them: its `_product_attributes` row and its
-/// `pa_*` terms (term_taxonomy ID, taxonomy, name as stored).
-#[derive(Debug, Clone, Default)]
-pub struct HeldAttributes {
-    pub meta: Option<(u64, String)>,
-    pub terms: Vec<(u64, String, String)>,
+/// Term relationships of one kind (a product's categories, its attribute terms): (object ID,
+/// term_taxonomy ID) pairs in order, 16 bytes a row and no allocation per product.
+#[derive(Debug, Default)]
+pub struct ObjectTerms(Vec<(u64, u64)>);
+
+impl ObjectTerms {
+    pub fn new(mut pairs: Vec<(u64, u64)>) -> ObjectTerms {
+        pairs.sort_unstable();
+        pairs.dedup();
+        ObjectTerms(pairs)
+    }
+
+    /// The term_taxonomy IDs of one object, ascending.
+    pub fn of(&self, id: u64) -> impl Iterator<Item = u64> + '_ {
+        let start = self.0.partition_point(|(o, _)| *o < id);
+        self.0[start..].iter().take_while(move |(o, _)| *o == id).map(|(_, tt)| *tt)
+    }
 }
 
-/// Every product's `_product_attributes` row and `pa_*` terms, in two passes.
-async fn held_attributes(conn: &mut Conn, prefix: &str) -> Result<HashMap<u64, HeldAttributes>> {
-    let wrap = |e| crate::error::Error::db("reading the products' attributes", e);
-    let mut out: HashMap<u64, HeldAttributes> = HashMap::new();
-    let mut result = conn
-        .query_iter(format!("SELECT post_id, meta_id, meta_value FROM `{prefix}postmeta` WHERE meta_key = '_product_attributes' ORDER BY meta_id"))
-        .await
-        .map_err(wrap)?;
-    result
-        .for_each(|row| {
-            let (id, meta_id, value): (u64, u64, Option<String>) = mysql_async::from_row(row);
-            let held = out.entry(id).or_default();
-            if held.meta.is_none() {
-                held.meta = Some((meta_id, value.unwrap_or_default()));
-            }
-        })
-        .await
-        .map_err(wrap)?;
+/// The relationships of every object with the terms of the taxonomies `which` (an SQL condition
+/// on `tt`), read from the taxonomy's side so that the scan walks `term_relationships` by its
+/// `term_taxonomy_id` index (from the relationships' side it reads every row of every taxonomy).
+async fn object_terms(conn: &mut Conn, prefix: &str, which: &str, what: &'static str) -> Result<ObjectTerms> {
+    let mut pairs: Vec<(u64, u64)> = Vec::new();
     let mut result = conn
         .query_iter(format!(
-            "SELECT tr.object_id, tr.term_taxonomy_id, tt.taxonomy, t.name FROM `{prefix}term_relationships` tr \
-             JOIN `{prefix}term_taxonomy` tt ON tt.term_taxonomy_id = tr.term_taxonomy_id JOIN `{prefix}terms` t ON t.term_id = tt.term_id \
+            "SELECT tr.object_id, tr.term_taxonomy_id FROM `{prefix}term_taxonomy` tt \
+             STRAIGHT_JOIN `{prefix}term_relationships` tr ON tr.term_taxonomy_id = tt.term_taxonomy_id WHERE {which}"
+        ))
+        .await
+        .map_err(|e| Error::db(what, e))?;
+    result.for_each(|row| pairs.push(mysql_async::from_row(row))).await.map_err(|e| Error::db(what, e))?;
+    Ok(ObjectTerms::new(pairs))
+}
+
+/// The products' attributes as the shop holds them: each product's `_product_attributes` row
+/// (its first, by meta_id) and the `pa_*` terms it is in, with each term's taxonomy and name.
+#[derive(Debug, Default)]
+pub struct HeldAttributes {
+    /// (post ID, meta_id, value), ascending by post.
+    meta: Vec<(u64, u64, Box<str>)>,
+    terms: ObjectTerms,
+    /// term_taxonomy ID → (taxonomy, name as stored).
+    names: HashMap<u64, (CompactString, CompactString)>,
+}
+
+impl HeldAttributes {
+    /// With the products' `_product_attributes` rows: (post ID, meta_id, value), in any order;
+    /// a product's first row (by meta_id) is the one `get_post_meta( $id, $key, true )` reads.
+    fn with_meta(mut self, mut meta: Vec<(u64, u64, Box<str>)>) -> HeldAttributes {
+        meta.sort_unstable_by_key(|(id, meta_id, _)| (*id, *meta_id));
+        meta.dedup_by_key(|(id, _, _)| *id);
+        self.meta = meta;
+        self
+    }
+
+    /// The product's `_product_attributes` row: meta_id and value.
+    pub fn meta(&self, id: u64) -> Option<(u64, &str)> {
+        let at = self.meta.binary_search_by_key(&id, |(p, _, _)| *p).ok()?;
+        let (_, meta_id, value) = &self.meta[at];
+        Some((*meta_id, value))
+    }
+
+    /// The product's attribute terms: (term_taxonomy ID, taxonomy, name as stored).
+    pub fn terms(&self, id: u64) -> impl Iterator<Item = (u64, &str, &str)> + '_ {
+        self.terms.of(id).filter_map(|tt| self.names.get(&tt).map(|(tax, name)| (tt, tax.as_str(), name.as_str())))
+    }
+}
+
+/// Every product's attribute terms, with each term's taxonomy and name, in two passes (the
+/// `_product_attributes` rows come with the meta scan: [`HeldAttributes::with_meta`]).
+async fn held_attributes(conn: &mut Conn, prefix: &str) -> Result<HeldAttributes> {
+    const WHAT: &str = "reading the products' attributes";
+    let wrap = |e| Error::db(WHAT, e);
+    let terms = object_terms(conn, prefix, "tt.taxonomy LIKE 'pa\\_%'", WHAT).await?;
+    let rows: Vec<(u64, String, String)> = conn
+        .query(format!(
+            "SELECT tt.term_taxonomy_id, tt.taxonomy, t.name FROM `{prefix}term_taxonomy` tt JOIN `{prefix}terms` t ON t.term_id = tt.term_id \
              WHERE tt.taxonomy LIKE 'pa\\_%'"
         ))
         .await
         .map_err(wrap)?;
-    result
-        .for_each(|row| {
-            let (id, tt, taxonomy, name): (u64, u64, String, String) = mysql_async::from_row(row);
-            out.entry(id).or_default().terms.push((tt, taxonomy, name));
-        })
-        .await
-        .map_err(wrap)?;
-    Ok(out)
+    let names = rows.into_iter().map(|(tt, tax, name)| (tt, (tax.into(), name.into()))).collect();
+    Ok(HeldAttributes { meta: Vec::new(), terms, names })
 }
 
 /// What `update_content` compares of a product's post: its title, and a print (the first 64
@@ -396,15 +442,17 @@ pub fn content_print(text: &str) -> (u64, u32) {
     (u64::from_be_bytes(d[..8].try_into().expect("8 bytes")), text.chars().count() as u32)
 }
 
-/// The products' titles and text prints (see [`PostTexts`]), in one pass by primary key.
-async fn post_texts(conn: &mut Conn, prefix: &str) -> Result<PostTextIndex> {
+/// The products' titles and text prints (see [`PostTexts`]), in one pass by primary key; the
+/// prints only when `prints` (the feed gives a description or short description).
+async fn post_texts(conn: &mut Conn, prefix: &str, prints: bool) -> Result<PostTextIndex> {
     let wrap = |e| crate::error::Error::db("reading the products' titles and descriptions", e);
     let mut out: Vec<(u64, PostTexts)> = Vec::new();
+    let texts = match prints {
+        true => "LEFT(SHA2(post_content, 256), 16), CHAR_LENGTH(post_content), LEFT(SHA2(post_excerpt, 256), 16), CHAR_LENGTH(post_excerpt)",
+        false => "NULL, NULL, NULL, NULL",
+    };
     let mut result = conn
-        .query_iter(format!(
-            "SELECT ID, post_title, LEFT(SHA2(post_content, 256), 16), CHAR_LENGTH(post_content), LEFT(SHA2(post_excerpt, 256), 16), CHAR_LENGTH(post_excerpt) \
-             FROM `{prefix}posts` WHERE post_type = 'product' ORDER BY ID"
-        ))
+        .query_iter(format!("SELECT ID, post_title, {texts} FROM `{prefix}posts` WHERE post_type = 'product' ORDER BY ID"))
         .await
         .map_err(wrap)?;
     let print = |hex: Option<String>| hex.and_then(|h| u64::from_str_radix(&h, 16).ok()).unwrap_or(0);
@@ -463,13 +511,11 @@ impl Catalog {
     /// by one task and fill one catalog behind an uncontended lock.
     /// `lookup_rows`: keep the lookup rows whole as well (the doctor reports them); `gtins`: read
     /// the shop's GTINs (the feed gives some).
-    /// `categories`: read each product's categories too (`update_content` keeps them in step).
-    /// `cards`: read each product's title and text prints, and attributes, as far as
-    /// `update_content` keeps them in step.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn load(conn: &mut Conn, settings: &Settings, shop: &Shop, lookup_rows: bool, gtins: bool, categories: bool, cards: bool) -> Result<Catalog> {
-        let attributes = cards && settings.update_content.attributes;
-        let texts = cards && settings.update_content.texts();
+    /// `cards`: the card fields to read of every product — those `update_content` keeps in step
+    /// and the feed gives (see [`crate::plan::FeedFacts::card_reads`]): categories, titles, the
+    /// description prints, attributes; each read on a connection of its own at the same time.
+    pub async fn load(conn: &mut Conn, settings: &Settings, shop: &Shop, lookup_rows: bool, gtins: bool, cards: crate::config::ContentPolicy) -> Result<Catalog> {
+        let texts = cards.name || cards.description || cards.short_description;
         let cat = Mutex::new(read_posts(conn, shop).await?);
         let (lo, hi): (Option<u64>, Option<u64>) = conn
             .query_first(format!("SELECT MIN(meta_id), MAX(meta_id) FROM `{}postmeta`", shop.prefix))
@@ -479,19 +525,17 @@ impl Catalog {
         let mid = lo + (hi - lo) / 2;
         let mut second = connect(settings).await?;
         let mut third = connect(settings).await?;
-        // The card reads, when wanted, each on a connection of its own at the same time.
         let extra = |wanted: bool| async move { if wanted { connect(settings).await.map(Some) } else { Ok(None) } };
-        let (mut fourth, mut fifth, mut sixth) = (extra(categories).await?, extra(texts).await?, extra(attributes).await?);
-        let external = settings.source.has_external_ids().then_some(settings.external_id_meta);
+        let (mut fourth, mut fifth, mut sixth) = (extra(cards.categories).await?, extra(texts).await?, extra(cards.attributes).await?);
         let product_categories = async {
             match fourth.as_mut() {
-                Some(c) => categories::product_categories(c, &shop.prefix).await.map(Some),
+                Some(c) => object_terms(c, &shop.prefix, "tt.taxonomy = 'product_cat'", "reading the products' categories").await.map(Some),
                 None => Ok(None),
             }
         };
         let product_texts = async {
             match fifth.as_mut() {
-                Some(c) => post_texts(c, &shop.prefix).await.map(Some),
+                Some(c) => post_texts(c, &shop.prefix, cards.description || cards.short_description).await.map(Some),
                 None => Ok(None),
             }
         };
@@ -501,9 +545,10 @@ impl Catalog {
                 None => Ok(None),
             }
         };
+        let external = settings.source.has_external_ids().then_some(settings.external_id_meta);
         let (_, _, _, product_categories, product_texts, product_attributes) = tokio::try_join!(
-            read_meta(conn, shop, &cat, 0, mid, external),
-            read_meta(&mut second, shop, &cat, mid + 1, u64::MAX, external),
+            read_meta(conn, shop, &cat, 0, mid, external, cards.attributes),
+            read_meta(&mut second, shop, &cat, mid + 1, u64::MAX, external, cards.attributes),
             read_terms_and_lookup(&mut third, shop, &cat, lookup_rows, gtins),
             product_categories,
             product_texts,
@@ -516,7 +561,9 @@ impl Catalog {
         }
         let mut cat = cat.into_inner().expect("catalog lock");
         cat.settle();
-        (cat.product_categories, cat.post_texts, cat.product_attributes) = (product_categories, product_texts, product_attributes);
+        let attribute_meta = std::mem::take(&mut cat.attribute_meta);
+        (cat.product_categories, cat.post_texts) = (product_categories, product_texts);
+        cat.product_attributes = product_attributes.map(|held| held.with_meta(attribute_meta));
         Ok(cat)
     }
 
@@ -757,10 +804,15 @@ impl Catalog {
 
 /// The meta scan: every price/stock/SKU row with a meta_id in `from..=to`, in one pass.
 /// Rows of posts that are not products or variations are dropped as they arrive.
-async fn read_meta(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, from: u64, to: u64, external: Option<&str>) -> Result<()> {
+async fn read_meta(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, from: u64, to: u64, external: Option<&str>, attributes: bool) -> Result<()> {
     let p = &shop.prefix;
-    // FIELD() turns the key into its position in the list: no string per row.
-    let keys = meta_keys_sql(external);
+    // FIELD() turns the key into its position in the list: no string per row. The products'
+    // `_product_attributes` rows, when wanted, come with the same scan (the last position).
+    let mut keys = meta_keys_sql(external);
+    let attributes_at = attributes.then(|| {
+        keys.push_str(",'_product_attributes'");
+        Key::ALL.len() + 1 + external.is_some() as usize
+    });
     let meta = format!(
         "SELECT post_id, meta_id, FIELD(meta_key, {keys}), meta_value FROM `{p}postmeta` \
          WHERE meta_id BETWEEN {from} AND {to} AND meta_key IN ({keys})"
@@ -772,7 +824,15 @@ async fn read_meta(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, from: u64
             let meta_id: u64 = row.take(1).unwrap_or(0);
             let field: usize = row.take(2).unwrap_or(0);
             let value: Option<Vec<u8>> = row.take(3).unwrap_or(None);
-            cat.lock().expect("catalog lock").add_meta(post_id, meta_id, field, value);
+            let mut cat = cat.lock().expect("catalog lock");
+            if Some(field) == attributes_at {
+                if cat.position(post_id).is_some() {
+                    let value = String::from_utf8_lossy(value.as_deref().unwrap_or_default()).into();
+                    cat.attribute_meta.push((post_id, meta_id, value));
+                }
+                return;
+            }
+            cat.add_meta(post_id, meta_id, field, value);
         })
         .await
         .map_err(|e| Error::db("reading product meta", e))?;

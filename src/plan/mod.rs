@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use compact_str::CompactString;
 
 use crate::catalog::{sku_hash, Catalog, Kind, PostType, Product, SkuOwners};
+use crate::config::ContentPolicy;
 use crate::model::Key;
 use crate::model::{Item, Money, Rejection, Sale};
 use crate::report::{Action, Counts, ReportRow};
@@ -39,7 +40,7 @@ pub struct Rules {
     /// The feed's categories as terms of the shop's tree (empty when the feed names none).
     pub categories: std::sync::Arc<categories::Categories>,
     /// `[sync] update_content`: the card fields kept in step on existing products.
-    pub content: crate::config::ContentPolicy,
+    pub content: ContentPolicy,
     /// The variable products that get new variations, as the shop holds them.
     pub parents: std::sync::Arc<HashMap<u64, crate::catalog::attributes::ParentCard>>,
     /// `[sync] variation_sku`: the SKU template of variations created without one.
@@ -399,8 +400,9 @@ pub struct FeedFacts {
     repeated_gtins: HashMap<u128, Vec<u64>>,
     /// Whether any row gives a GTIN (the shop's GTINs are read only then).
     pub has_gtins: bool,
-    /// Whether any row names categories (the products' categories are read only then).
-    pub has_categories: bool,
+    /// Which card fields any row gives (the shop's are read only for those): categories,
+    /// name, description, short description, attributes.
+    gives: ContentPolicy,
     /// The parent SKUs rows name (prints of their keys): a row with one of these SKUs is a
     /// variable family's parent.
     pub parent_keys: std::collections::HashSet<u128>,
@@ -415,7 +417,7 @@ pub struct FactsBuilder {
     externals: Vec<(u128, u64)>,
     gtins: Vec<(u128, u64)>,
     rejected: Vec<u64>,
-    categories: bool,
+    gives: ContentPolicy,
     parents: std::collections::HashSet<u128>,
 }
 
@@ -432,7 +434,14 @@ impl FactsBuilder {
         if let Some(g) = item.gtin() {
             self.gtins.push((text_print(g), item.line));
         }
-        self.categories |= !item.categories().is_empty();
+        let gives = &mut self.gives;
+        gives.categories |= !item.categories().is_empty();
+        gives.name |= item.name.is_some();
+        gives.attributes |= !item.attributes().is_empty();
+        if let Some(c) = item.content.as_deref() {
+            gives.description |= c.description.is_some();
+            gives.short_description |= c.short_description.is_some();
+        }
         if let Some(parent) = item.parent_sku() {
             self.parents.insert(text_print(&crate::model::sku_key(parent)));
         }
@@ -466,9 +475,25 @@ impl FactsBuilder {
             repeated_externals: repeated(self.externals),
             repeated_gtins: repeated(self.gtins),
             has_gtins,
-            has_categories: self.categories,
+            gives: self.gives,
             parent_keys: self.parents,
             rejected_copies,
+        }
+    }
+}
+
+impl FeedFacts {
+    /// The card fields to read of every product in the shop: those `update_content` keeps in
+    /// step that some row gives (an absent column costs nothing).
+    pub fn card_reads(&self, policy: &ContentPolicy) -> ContentPolicy {
+        let g = &self.gives;
+        ContentPolicy {
+            categories: policy.categories && g.categories,
+            name: policy.name && g.name,
+            description: policy.description && g.description,
+            short_description: policy.short_description && g.short_description,
+            gtin: policy.gtin && self.has_gtins,
+            attributes: policy.attributes && g.attributes,
         }
     }
 }
@@ -1061,8 +1086,8 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
     let categories = match catalog.product_categories.as_ref() {
         Some(held) if rules.content.categories && p.post_type == PostType::Product => {
             let (cats, wanted) = (&rules.categories, rules.categories.leaves(item.categories()));
-            let now: &[u64] = held.get(&p.id).map(Vec::as_slice).unwrap_or(&[]);
-            let moved = move_categories(&wanted, now, &cats.tree);
+            let now: smallvec::SmallVec<[u64; 4]> = held.of(p.id).collect();
+            let moved = move_categories(&wanted, &now, &cats.tree);
             if moved.is_some() {
                 let old = cats.text(now.iter().filter_map(|tt| cats.tree.by_tt(*tt)).map(|c| c.term_id));
                 rows.push(row("categories", old, cats.text(wanted.iter().map(|(t, _)| *t))));
@@ -1151,20 +1176,20 @@ fn attribute_change(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, 
     if !rules.content.attributes || p.post_type != PostType::Product || item.attributes().is_empty() {
         return None;
     }
-    let empty = crate::catalog::HeldAttributes::default();
-    let held = catalog.product_attributes.as_ref()?.get(&p.id).unwrap_or(&empty);
+    let shop = catalog.product_attributes.as_ref()?;
+    let meta = shop.meta(p.id);
+    let held: Vec<(u64, &str, &str)> = shop.terms(p.id).collect();
     let wanted = rules.attributes.for_product(item.attributes()).ok()?;
     // Most products hold exactly the row's attributes (woosync made them): nothing to parse.
-    if let Some((_, stored)) = &held.meta {
-        let mut have: Vec<u64> = held.terms.iter().map(|(tt, _, _)| *tt).collect();
+    if let Some((_, stored)) = meta {
+        let have = held.iter().map(|(tt, _, _)| *tt);
         let mut want = wanted.term_taxonomy_ids.clone();
-        have.sort_unstable();
         want.sort_unstable();
-        if have == want && *stored == crate::woo::attributes::product_attributes(&wanted.entries) {
+        if have.eq(want.iter().copied()) && stored == crate::woo::attributes::product_attributes(&wanted.entries) {
             return None;
         }
     }
-    let current = match &held.meta {
+    let current = match meta {
         Some((_, v)) => crate::catalog::attributes::parse_product_attributes(v)?,
         None => Vec::new(),
     };
@@ -1179,7 +1204,7 @@ fn attribute_change(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, 
         let mut changed = false;
         let old = if w.is_taxonomy {
             let want: Vec<(u64, u64)> = a.values.iter().filter_map(|v| rules.attributes.term(&w.name, v)).map(|t| (t.tt_id, t.term_id)).collect();
-            let have: Vec<&(u64, String, String)> = held.terms.iter().filter(|(_, t, _)| *t == w.name).collect();
+            let have: Vec<&(u64, &str, &str)> = held.iter().filter(|(_, t, _)| *t == w.name).collect();
             for (tt, _) in &want {
                 if !have.iter().any(|h| h.0 == *tt) {
                     add.push(*tt);
@@ -1196,7 +1221,7 @@ fn attribute_change(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, 
                 change.taxonomies.push(w.name.clone());
                 change.lookup.extend(want.iter().map(|(_, term)| (w.name.clone(), *term)));
             }
-            have.iter().map(|h| crate::woo::terms::shown_name(&h.2)).collect::<Vec<_>>().join(" | ")
+            have.iter().map(|h| crate::woo::terms::shown_name(h.2)).collect::<Vec<_>>().join(" | ")
         } else {
             at.map(|i| entries[i].value.clone()).unwrap_or_default()
         };
@@ -1214,9 +1239,9 @@ fn attribute_change(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, 
         }
     }
     let value = crate::woo::attributes::product_attributes(&entries);
-    let op = match &held.meta {
-        Some((_, old)) if *old == value => None,
-        Some((id, _)) => Some(MetaOp::Set { key: "_product_attributes", ids: smallvec::smallvec![*id], value: value.into() }),
+    let op = match meta {
+        Some((_, old)) if old == value => None,
+        Some((id, _)) => Some(MetaOp::Set { key: "_product_attributes", ids: smallvec::smallvec![id], value: value.into() }),
         None => Some(MetaOp::Insert { key: "_product_attributes", value: Some(value.into()) }),
     };
     if op.is_none() && add.is_empty() && change.remove_terms.is_empty() {

@@ -358,3 +358,21 @@ fn replanning_a_family_resyncs_the_parent_from_every_variation_as_it_is_now() {
     }).collect();
     assert_eq!(inserted, vec![compact_str::CompactString::from("6"), "9".into()]);
 }
+
+#[test]
+fn the_shop_is_read_only_for_card_fields_kept_in_step_that_the_feed_gives() {
+    use crate::config::ContentPolicy;
+    let every = ContentPolicy { categories: true, name: true, description: true, short_description: true, gtin: true, attributes: true };
+    let mut named = item(2, "A", Some("10"), Sale::Absent, None);
+    named.name = Some("Боди".into());
+    let mut described = item(3, "B", Some("10"), Sale::Absent, None);
+    described.content = Some(Box::new(crate::model::Content { description: Some("<p>Хлопок</p>".into()), ..Default::default() }));
+    let mut facts = FactsBuilder::default();
+    facts.add(&named);
+    facts.add(&described);
+    let facts = facts.finish();
+    // A price feed with names and one description: titles and the description prints, nothing else.
+    assert_eq!(facts.card_reads(&every), ContentPolicy { name: true, description: true, ..Default::default() });
+    // What update_content leaves out is never read, whatever the feed gives.
+    assert_eq!(facts.card_reads(&ContentPolicy { categories: true, short_description: true, ..Default::default() }), ContentPolicy::default());
+}

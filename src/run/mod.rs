@@ -195,9 +195,9 @@ impl Run<'_> {
             rules: self.rules(mode),
         };
         self.observer.progress(Progress { total: pass.total, ..Progress::starting("reading the shop") });
-        let product_categories = input.facts.has_categories && self.settings.update_content.categories && mode != Mode::Doctor;
-        // The card fields `update_content` keeps in step are read (see Catalog::load); not by the doctor.
-        let catalog = self.read_shop(&pass, input.facts.has_gtins, product_categories, mode != Mode::Doctor).await?;
+        // The card fields `update_content` keeps in step and the feed gives are read; not by the doctor.
+        let cards = if mode == Mode::Doctor { Default::default() } else { input.facts.card_reads(&self.settings.update_content) };
+        let catalog = self.read_shop(&pass, input.facts.has_gtins, cards).await?;
         if mode == Mode::Doctor {
             input = Input::from_items(doctor::DOCTOR_LABEL, crate::doctor::items(&catalog));
             pass.total = input.items;
@@ -242,8 +242,8 @@ impl Run<'_> {
 
     /// The shop as it is now, in one pass (every row the doctor compares, for `doctor`; the
     /// GTINs when the feed gives some).
-    async fn read_shop(&mut self, pass: &Pass, gtins: bool, categories: bool, cards: bool) -> Result<Catalog> {
-        let catalog = Catalog::load(&mut self.conn, self.settings, self.shop, pass.mode == Mode::Doctor, gtins, categories, cards).await?;
+    async fn read_shop(&mut self, pass: &Pass, gtins: bool, cards: crate::config::ContentPolicy) -> Result<Catalog> {
+        let catalog = Catalog::load(&mut self.conn, self.settings, self.shop, pass.mode == Mode::Doctor, gtins, cards).await?;
         tracing::info!(
             products = catalog.len(),
             ms = pass.started.elapsed().as_millis() as u64,
