@@ -113,11 +113,14 @@ pub struct Content {
     /// The source's ID of that parent (a 1C good), kept on the variable product it becomes.
     #[serde(rename = "q", skip_serializing_if = "Option::is_none", default)]
     pub parent_id: Option<String>,
+    /// `[source.meta]` values: (the entry's position in `[source.meta]`, value as stored).
+    #[serde(rename = "m", skip_serializing_if = "Option::is_none", default)]
+    pub meta: Option<Vec<(u16, String)>>,
 }
 
 impl Content {
     pub fn is_empty(&self) -> bool {
-        self.description.is_none() && self.short_description.is_none() && self.gtin.is_none() && self.categories.is_none() && self.attributes.is_none() && self.parent_sku.is_none() && self.parent_id.is_none()
+        self.description.is_none() && self.short_description.is_none() && self.gtin.is_none() && self.categories.is_none() && self.attributes.is_none() && self.parent_sku.is_none() && self.parent_id.is_none() && self.meta.is_none()
     }
 }
 
@@ -169,6 +172,11 @@ impl Item {
     /// The attributes the row gives, if any.
     pub fn attributes(&self) -> &[AttributeValues] {
         self.content.as_ref().and_then(|c| c.attributes.as_deref()).unwrap_or(&[])
+    }
+
+    /// The `[source.meta]` values the row gives: (entry, value).
+    pub fn meta(&self) -> &[(u16, String)] {
+        self.content.as_ref().and_then(|c| c.meta.as_deref()).unwrap_or(&[])
     }
 
     /// The category paths the row gives, if any.

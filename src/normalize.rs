@@ -14,7 +14,7 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use crate::config::RowRules;
+use crate::config::{MetaKind, RowRules};
 use crate::model::{AttributeValues, CategoryPath, Content, Fractional, Item, Money, Note, Rejection, Sale, Segment, Skipped};
 use crate::source::{Field, Locate, RawRecord};
 use crate::widths::{thousands, Widths};
@@ -30,11 +30,13 @@ pub struct Rules {
     pub widths: Widths,
     pub fractional: Fractional,
     pub rows: RowRules,
+    /// `[source.meta]`, in order.
+    pub meta: Vec<crate::config::MetaField>,
 }
 
 impl Rules {
     pub fn new(widths: Widths, settings: &crate::config::Settings) -> Rules {
-        Rules { widths, fractional: settings.fractional_stock, rows: settings.rows.clone() }
+        Rules { widths, fractional: settings.fractional_stock, rows: settings.rows.clone(), meta: settings.source.columns().meta.clone() }
     }
 }
 
@@ -201,6 +203,10 @@ pub fn normalize_record(r: &RawRecord, at: &dyn Locate, rules: &Rules) -> Result
     if let Some(attributes) = attributes {
         content.get_or_insert_with(Default::default).attributes = Some(attributes);
     }
+    let meta = meta_values(r, rules, &mut notes).map_err(|(key, m)| Rejection { field: key.to_string(), ..reject(None, m) })?;
+    if !meta.is_empty() {
+        content.get_or_insert_with(Default::default).meta = Some(meta);
+    }
     Ok(Item {
         line: r.line,
         sku: sku.into(),
@@ -213,6 +219,50 @@ pub fn normalize_record(r: &RawRecord, at: &dyn Locate, rules: &Rules) -> Result
         notes,
         missing: false,
     })
+}
+
+/// A row's `[source.meta]` values by kind, each with its entry's position: a text as given
+/// (trimmed), a price normalised like the prices, a stock summed over its columns or warehouses
+/// and made a whole number like the stock (negative written as 0). An entry whose cells are all
+/// empty, or that the row lacks, is left out (left alone). A bad value rejects the row, naming
+/// the meta key.
+fn meta_values(r: &RawRecord, rules: &Rules, notes: &mut Vec<Note>) -> Result<Vec<(u16, String)>, (&'static str, String)> {
+    let mut out = Vec::new();
+    for (entry, m) in rules.meta.iter().enumerate() {
+        let cells: Vec<&str> = r.meta.iter().filter(|(e, _)| *e == entry).map(|(_, c)| c.trim()).filter(|c| !c.is_empty()).collect();
+        let Some(first) = cells.first() else { continue };
+        let fail = |m2: String| (m.key, m2);
+        let value = match m.kind {
+            MetaKind::Text => {
+                if has_control(first) {
+                    return Err(fail(format!("{} `{}` contains control characters (tab, newline, ...)", m.key, first.escape_debug())));
+                }
+                if let Some(why) = rules.widths.meta.refuses(first) {
+                    return Err(fail(format!("{} {why}", m.key)));
+                }
+                first.to_string()
+            }
+            MetaKind::Price => fitting_price(first, rules.rows.price_scale, &rules.widths).map_err(|e| fail(format!("{}: {e}", m.key)))?.text(),
+            MetaKind::Stock => {
+                let mut q = Decimal::ZERO;
+                for c in &cells {
+                    q = q.saturating_add(parse_quantity(c).map_err(|e| fail(format!("{}: {e}", m.key)))?);
+                }
+                let mut own = Vec::new();
+                let whole = whole_stock(q, rules.fractional, &mut own).map_err(|e| fail(format!("{}: {e}", m.key)))?;
+                notes.extend(own.into_iter().map(|n| Note { field: m.key.to_string(), ..n }));
+                if whole.abs() > MAX_STOCK {
+                    return Err(fail(format!("{} adds up to {whole}; expected at most {MAX_STOCK}", m.key)));
+                }
+                if whole < 0 {
+                    notes.push(Note { field: m.key.to_string(), message: format!("negative stock {whole} for {} written as 0", m.key) });
+                }
+                whole.max(0).to_string()
+            }
+        };
+        out.push((entry as u16, value));
+    }
+    Ok(out)
 }
 
 /// The longest GTIN: the lookup's `global_unique_id` is a VARCHAR(100).
@@ -256,7 +306,7 @@ fn content(r: &RawRecord, separator: &str, notes: &mut Vec<Note>) -> Result<Opti
         }
     }
     let parent_id = parent_sku.as_ref().and(r.parent_external.clone());
-    let content = Content { description: text(Field::Description), short_description: text(Field::ShortDescription), gtin, categories, attributes: None, parent_sku, parent_id };
+    let content = Content { description: text(Field::Description), short_description: text(Field::ShortDescription), gtin, categories, attributes: None, parent_sku, parent_id, meta: None };
     Ok((!content.is_empty()).then(|| Box::new(content)))
 }
 
@@ -504,7 +554,7 @@ mod tests {
     }
 
     fn rules(widths: &Widths, fractional: Fractional) -> Rules {
-        Rules { widths: widths.clone(), fractional, rows: RowRules::default() }
+        Rules { widths: widths.clone(), fractional, rows: RowRules::default(), meta: Vec::new() }
     }
 
     fn normalize(r: &RawRecord) -> Result<Item, Rejection> {

@@ -223,6 +223,12 @@ pub(super) async fn insert_products(
         if let Some(x) = &c.external_id {
             meta.push((id, target.external_id_meta, s(x)));
         }
+        // `[source.meta]` keys after the product's own rows (WooCommerce saves a product's `meta_data` after its props).
+        for (entry, value) in c.content.as_deref().and_then(|c| c.meta.as_deref()).unwrap_or(&[]) {
+            if let Some(m) = target.rules.meta.get(*entry as usize) {
+                meta.push((id, m.key, s(value)));
+            }
+        }
         if variation.is_none() {
             if !c.categories.is_empty() {
                 terms.extend(c.categories.iter().map(|(_, tt)| (id, *tt)));

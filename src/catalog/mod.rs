@@ -328,6 +328,28 @@ pub struct Catalog {
     /// The `_product_attributes` rows as the meta scan finds them, until they join
     /// `product_attributes`.
     attribute_meta: Vec<(u64, u64, Box<str>)>,
+    /// The rows of the `[source.meta]` keys, read with the meta scan when there are any (not
+    /// by the locked re-reads of a chunk, which plan none of them).
+    pub custom_meta: Option<CustomMeta>,
+}
+
+/// The rows of the `[source.meta]` keys: (post ID, the key's position in `[source.meta]`,
+/// meta_id, value), ascending.
+#[derive(Debug, Default)]
+pub struct CustomMeta(Vec<(u64, u16, u64, CompactString)>);
+
+impl CustomMeta {
+    /// A product's rows of one key: (meta_id, value), ascending by meta_id (the first is the one
+    /// `get_post_meta( $id, $key, true )` reads).
+    pub fn rows(&self, id: u64, entry: u16) -> &[(u64, u16, u64, CompactString)] {
+        let start = self.0.partition_point(|r| (r.0, r.1) < (id, entry));
+        let end = start + self.0[start..].iter().take_while(|r| (r.0, r.1) == (id, entry)).count();
+        &self.0[start..end]
+    }
+
+    fn settle(&mut self) {
+        self.0.sort_unstable_by_key(|r| (r.0, r.1, r.2));
+    }
 }
 
 /// Term relationships of one kind (a product's categories, its attribute terms): (object ID,
@@ -546,9 +568,12 @@ impl Catalog {
             }
         };
         let external = settings.source.has_external_ids().then_some(settings.external_id_meta);
+        let custom: Vec<&str> = settings.source.columns().meta.iter().map(|m| m.key).collect();
+        cat.lock().expect("catalog lock").custom_meta = (!custom.is_empty()).then(CustomMeta::default);
+        let scan = MetaScan { external, attributes: cards.attributes, custom: &custom };
         let (_, _, _, product_categories, product_texts, product_attributes) = tokio::try_join!(
-            read_meta(conn, shop, &cat, 0, mid, external, cards.attributes),
-            read_meta(&mut second, shop, &cat, mid + 1, u64::MAX, external, cards.attributes),
+            read_meta(conn, shop, &cat, 0, mid, &scan),
+            read_meta(&mut second, shop, &cat, mid + 1, u64::MAX, &scan),
             read_terms_and_lookup(&mut third, shop, &cat, lookup_rows, gtins),
             product_categories,
             product_texts,
@@ -612,6 +637,9 @@ impl Catalog {
         }
         for rows in self.extra.values_mut().chain(self.external.values_mut()) {
             rows.sort_by_key(|r| r.id);
+        }
+        if let Some(m) = self.custom_meta.as_mut() {
+            m.settle();
         }
     }
 
@@ -804,15 +832,23 @@ impl Catalog {
 
 /// The meta scan: every price/stock/SKU row with a meta_id in `from..=to`, in one pass.
 /// Rows of posts that are not products or variations are dropped as they arrive.
-async fn read_meta(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, from: u64, to: u64, external: Option<&str>, attributes: bool) -> Result<()> {
+async fn read_meta(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, from: u64, to: u64, keys: &MetaScan<'_>) -> Result<()> {
     let p = &shop.prefix;
+    let MetaScan { external, attributes, custom } = *keys;
     // FIELD() turns the key into its position in the list: no string per row. The products'
-    // `_product_attributes` rows, when wanted, come with the same scan (the last position).
+    // `_product_attributes` rows and the `[source.meta]` keys, when wanted, come with the same
+    // scan (the last positions; the keys are letters, digits, `_` and `-`, as config checks).
     let mut keys = meta_keys_sql(external);
+    let mut next = Key::ALL.len() + 1 + external.is_some() as usize;
     let attributes_at = attributes.then(|| {
         keys.push_str(",'_product_attributes'");
-        Key::ALL.len() + 1 + external.is_some() as usize
+        next += 1;
+        next - 1
     });
+    let custom_from = next;
+    for key in custom {
+        keys.push_str(&format!(",'{key}'"));
+    }
     let meta = format!(
         "SELECT post_id, meta_id, FIELD(meta_key, {keys}), meta_value FROM `{p}postmeta` \
          WHERE meta_id BETWEEN {from} AND {to} AND meta_key IN ({keys})"
@@ -832,11 +868,31 @@ async fn read_meta(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, from: u64
                 }
                 return;
             }
+            if field >= custom_from {
+                if cat.position(post_id).is_some() {
+                    let value = CompactString::from(String::from_utf8_lossy(value.as_deref().unwrap_or_default()));
+                    if let Some(m) = cat.custom_meta.as_mut() {
+                        m.0.push((post_id, (field - custom_from) as u16, meta_id, value));
+                    }
+                }
+                return;
+            }
             cat.add_meta(post_id, meta_id, field, value);
         })
         .await
         .map_err(|e| Error::db("reading product meta", e))?;
     Ok(())
+}
+
+/// The keys the meta scan reads beyond WooCommerce's price, stock and SKU keys.
+#[derive(Clone, Copy)]
+struct MetaScan<'a> {
+    /// `[sync] external_id_meta`, when the source has external IDs.
+    external: Option<&'a str>,
+    /// `_product_attributes` (`update_content` keeps attributes in step).
+    attributes: bool,
+    /// The `[source.meta]` keys.
+    custom: &'a [&'a str],
 }
 
 /// The product and variation posts: the catalog's skeleton, sized exactly.

@@ -34,7 +34,7 @@ pub use guard::Limits;
 pub use hooks::Hooks;
 pub use log::LogSettings;
 pub use object_cache::{CacheMode, ObjectCache};
-pub use source::{CmlSource, Columns, RowRules, CATEGORY_SEPARATOR, SkipRule, CsvSource, Encoding, Field, HttpSource, OneOrMany, Paging, SheetRef, Source, XlsxSource, FIELDS};
+pub use source::{CmlSource, Columns, MetaField, MetaKind, RowRules, CATEGORY_SEPARATOR, SkipRule, CsvSource, Encoding, Field, HttpSource, OneOrMany, Paging, SheetRef, Source, XlsxSource, FIELDS};
 pub use sync::{AttributePolicy, ChunkPolicy, ContentPolicy};
 
 use alerts::AlertsSection;
@@ -160,6 +160,12 @@ impl Settings {
         if let Source::CommerceMl(c) = &mut source {
             c.parent_sku_from_id = sync.parent_sku_from_id;
         }
+        if let Some(m) = source.columns().meta.iter().find(|m| m.key == sync.external_id_meta) {
+            return Err(Error::Config(format!(
+                "[source.meta] {:?}: {} is woosync's own link to the source's IDs ([sync] external_id_meta); map external_id in [source.columns]",
+                m.key, m.key
+            )));
+        }
         let log = file.log.map(|l| l.settle(&base)).transpose()?;
         let alerts = match file.alerts {
             Some(a) => a.settle(path, &base)?,
@@ -218,6 +224,9 @@ impl Settings {
         let columns = self.source.columns();
         if !columns.attributes.is_empty() || self.attributes != AttributePolicy::default() {
             h.update(format!("\0attributes={:?}\0{:?}", columns.attributes, self.attributes).as_bytes());
+        }
+        if !columns.meta.is_empty() {
+            h.update(format!("\0meta={:?}", columns.meta).as_bytes());
         }
         if let Some(t) = &self.variation_sku {
             h.update(format!("\0variation_sku={t}").as_bytes());

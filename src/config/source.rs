@@ -95,6 +95,54 @@ pub(super) struct SourceSection {
     columns: Columns,
     #[serde(default)]
     attributes: AttributeMap,
+    #[serde(default)]
+    meta: MetaMap,
+}
+
+/// `[source.meta]` as written: meta key → a column (text) or `{ stock = … }` / `{ price = … }` /
+/// `{ text = … }`, checked by [`meta_fields`].
+#[derive(Debug, Default)]
+struct MetaMap(Vec<(String, toml::Value)>);
+
+impl<'de> Deserialize<'de> for MetaMap {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Ordered;
+        impl<'de> serde::de::Visitor<'de> for Ordered {
+            type Value = MetaMap;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("post meta keys with where each value comes from, like _woosync_stock_ozon = { stock = [\"OZON\"] }")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<MetaMap, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, toml::Value>()? {
+                    pairs.push((k, v));
+                }
+                Ok(MetaMap(pairs))
+            }
+        }
+        d.deserialize_map(Ordered)
+    }
+}
+
+/// What a `[source.meta]` value is, and so how it is normalised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum MetaKind {
+    /// Text as given (trimmed).
+    Text,
+    /// A quantity: its columns or warehouses summed, made a whole number like the stock.
+    Stock,
+    /// A price, normalised like the prices (`price_divisor`, decimal comma, no thousands separator).
+    Price,
+}
+
+/// One `[source.meta]` entry: the post meta key the feed fills, what kind of value it is, and
+/// where it comes from (columns, JSON pointers, CommerceML warehouses, a price type, a property
+/// or requisite); several only for a stock.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MetaField {
+    pub key: &'static str,
+    pub kind: MetaKind,
+    pub from: Vec<String>,
 }
 
 /// `[source.attributes]` in the order it is written (positions on the product follow it):
@@ -218,6 +266,9 @@ pub struct Columns {
     /// `[source.attributes]`: (attribute name, where its values come from), in the config's order.
     #[serde(skip)]
     pub attributes: Vec<(String, String)>,
+    /// `[source.meta]`: the post meta keys the feed fills, in the config's order.
+    #[serde(skip)]
+    pub meta: Vec<MetaField>,
 }
 
 /// `stock = "Остаток"` or `stock = ["Склад Москва", "Склад СПб"]` (summed).
@@ -418,6 +469,7 @@ impl SourceSection {
         }
         let attributes = attribute_map(std::mem::take(&mut self.attributes))?;
         self.columns.attributes = attributes;
+        self.columns.meta = meta_fields(std::mem::take(&mut self.meta))?;
         let source = parse_source(self, base)?;
         let skip = skip_rows.into_iter().enumerate().map(|(i, r)| skip_rule(i, r, &source)).collect::<Result<Vec<_>>>()?;
         Ok((source, RowRules { price_scale, skip, skip_totals, category_separator }))
@@ -445,6 +497,59 @@ fn attribute_map(map: AttributeMap) -> Result<Vec<(String, String)>> {
         }
         seen.push(key);
         out.push((name, from));
+    }
+    Ok(out)
+}
+
+/// The longest meta key WordPress stores (`meta_key` is a VARCHAR(255)).
+const MAX_META_KEY_CHARS: usize = 255;
+
+/// `[source.meta]` checked: keys WordPress can hold that are not WooCommerce's or WordPress's own
+/// (those go only through their canonical fields, with all their consequences), each with one
+/// kind of value and where it comes from.
+fn meta_fields(map: MetaMap) -> Result<Vec<MetaField>> {
+    let mut out = Vec::new();
+    for (key, value) in map.0 {
+        let at = format!("[source.meta] {key:?}");
+        if key.is_empty() || key.len() > MAX_META_KEY_CHARS || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(Error::Config(format!("{at}: expected a post meta key of letters, digits, `_` and `-` such as \"_woosync_stock_ozon\" (at most {MAX_META_KEY_CHARS})")));
+        }
+        if let Some(why) = crate::woo::meta::owned_key(&key) {
+            return Err(Error::Config(format!("{at}: {why}; [source.meta] writes meta keys of your own, such as \"_woosync_stock_ozon\"")));
+        }
+        let names = |v: &toml::Value, what: &str| -> Result<Vec<String>> {
+            let list = match v {
+                toml::Value::String(s) => vec![s.clone()],
+                toml::Value::Array(a) if what == "stock" && !a.is_empty() => a
+                    .iter()
+                    .map(|x| x.as_str().map(str::to_string).ok_or_else(|| Error::Config(format!("{at}: stock = [...] holds {x}; expected names"))))
+                    .collect::<Result<_>>()?,
+                other => return Err(Error::Config(format!("{at}: {what} = {other}; expected {}", if what == "stock" { "a name or a list of names" } else { "a name" }))),
+            };
+            match list.iter().find(|n| n.trim().is_empty()) {
+                Some(_) => Err(Error::Config(format!("{at}: {what} names an empty column; expected the column, JSON pointer, warehouse or price type it comes from"))),
+                None => Ok(list.into_iter().map(|n| n.trim().to_string()).collect()),
+            }
+        };
+        let (kind, from) = match &value {
+            toml::Value::String(_) => (MetaKind::Text, names(&value, "text")?),
+            toml::Value::Table(t) if t.len() == 1 => {
+                let (what, v) = t.iter().next().expect("one entry");
+                let kind = match what.as_str() {
+                    "stock" => MetaKind::Stock,
+                    "price" => MetaKind::Price,
+                    "text" => MetaKind::Text,
+                    other => return Err(Error::Config(format!("{at}: {other} = …; expected stock, price or text"))),
+                };
+                (kind, names(v, what)?)
+            }
+            other => {
+                return Err(Error::Config(format!(
+                    "{at} = {other}: expected a column (text) or one of {{ stock = [\"Склад\"] }}, {{ price = \"Цена\" }}, {{ text = \"Код\" }}"
+                )))
+            }
+        };
+        out.push(MetaField { key: Box::leak(key.into_boxed_str()), kind, from });
     }
     Ok(out)
 }

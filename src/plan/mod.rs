@@ -47,6 +47,8 @@ pub struct Rules {
     pub variation_sku: Option<String>,
     /// The feed's attributes as the shop holds them (empty when the feed gives none).
     pub attributes: std::sync::Arc<attributes::Attributes>,
+    /// `[source.meta]`: the post meta keys the feed fills, in order.
+    pub meta: std::sync::Arc<Vec<crate::config::MetaField>>,
 }
 
 /// The meta_ids of one key's rows: nearly always one, so kept inline.
@@ -903,6 +905,12 @@ pub fn replan(unit: &Unit, fresh: &Catalog, rules: &Rules) -> Unit {
             update.ops.extend(u.ops.iter().filter(|op| op.key() == "_product_attributes").cloned());
             update.rows.extend(u.rows.iter().filter(|r| r.field.starts_with("attribute:")).cloned());
         }
+        // Nor the `[source.meta]` keys (the fresh rows hold none of them).
+        if !rules.meta.is_empty() {
+            let own = |key: &str| rules.meta.iter().any(|m| m.key == key);
+            update.ops.extend(u.ops.iter().filter(|op| own(op.key())).cloned());
+            update.rows.extend(u.rows.iter().filter(|r| own(&r.field)).cloned());
+        }
         if let Some(post) = &u.post {
             update.post = Some(post.clone());
             update.rows.extend(u.rows.iter().filter(|r| matches!(r.field.as_str(), "name" | "description" | "short_description" | "gtin")).cloned());
@@ -1082,6 +1090,9 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
         }
         rows.push(row(rules.external_id_meta, String::new(), x.to_string()));
     }
+    if let Some(held) = catalog.custom_meta.as_ref() {
+        custom_meta(item, p.id, held, rules, &mut ops, &mut |field, old, new| rows.push(row(field, old, new)));
+    }
 
     let categories = match catalog.product_categories.as_ref() {
         Some(held) if rules.content.categories && p.post_type == PostType::Product => {
@@ -1123,6 +1134,38 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
         row: Some(Box::new(FeedRow { item: item.clone(), change_sku, link, stock_then: p.get(Key::Stock).map(Into::into) })),
     };
     (update, fin, warnings)
+}
+
+/// The `[source.meta]` keys the row gives that differ from the product's (its first row of the
+/// key, as `get_post_meta( $id, $key, true )` reads it): prices and quantities compared as
+/// numbers, texts as text; every row of the key is set, or one added. A product missing from
+/// the feed (`missing = "zero_stock"`) has its stock keys set to 0 where they hold more.
+fn custom_meta(item: &Item, id: u64, held: &crate::catalog::CustomMeta, rules: &Rules, ops: &mut Vec<MetaOp>, row: &mut dyn FnMut(&str, String, String)) {
+    use crate::config::MetaKind;
+    let zeros: Vec<(u16, String)> = match item.missing {
+        true => rules.meta.iter().enumerate().filter(|(_, m)| m.kind == MetaKind::Stock).map(|(i, _)| (i as u16, "0".to_string())).collect(),
+        false => Vec::new(),
+    };
+    for (entry, value) in item.meta().iter().chain(&zeros) {
+        let Some(m) = rules.meta.get(*entry as usize) else { continue };
+        let rows = held.rows(id, *entry);
+        let now = rows.first().map(|r| r.3.as_str());
+        let same = match (m.kind, now) {
+            (_, None) => item.missing,
+            (MetaKind::Text, Some(now)) => now == value,
+            (_, Some(now)) => Money::from_stored(now).zip(Money::from_stored(value)).is_some_and(|(a, b)| a.value == b.value),
+        };
+        if same {
+            continue;
+        }
+        let ids: MetaIds = rows.iter().map(|r| r.2).collect();
+        if ids.is_empty() {
+            ops.push(MetaOp::Insert { key: m.key, value: Some(value.as_str().into()) });
+        } else {
+            ops.push(MetaOp::Set { key: m.key, ids, value: value.as_str().into() });
+        }
+        row(m.key, now.unwrap_or("").to_string(), value.clone());
+    }
 }
 
 /// The card fields `update_content` keeps in step that differ from the row's: the title (not a
@@ -1439,6 +1482,11 @@ fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
     }
     for a in item.attributes() {
         add(&format!("attribute:{}", a.name), crate::woo::attributes::implode(&a.values));
+    }
+    for (entry, value) in item.meta() {
+        if let Some(m) = rules.meta.get(*entry as usize) {
+            add(m.key, value.clone());
+        }
     }
     // The planner checked that the shop can hold them.
     let attributes = rules.attributes.for_product(item.attributes()).ok().filter(|a| !a.entries.is_empty()).map(Box::new);

@@ -3,7 +3,7 @@ use crate::catalog::{MetaRow, Product};
 use crate::model::Money;
 
 fn rules() -> Rules {
-    Rules { notify_no_stock_amount: 0, hide_out_of_stock: false, now_unix: 1_800_000_000, new_status: "draft".into(), report_rows: true, row_word: "line", external_id_meta: "_woosync_external_id", rederive: false, categories: Default::default(), attributes: Default::default(), content: Default::default(), variation_sku: None, parents: Default::default() }
+    Rules { notify_no_stock_amount: 0, hide_out_of_stock: false, now_unix: 1_800_000_000, new_status: "draft".into(), report_rows: true, row_word: "line", external_id_meta: "_woosync_external_id", rederive: false, categories: Default::default(), attributes: Default::default(), content: Default::default(), variation_sku: None, parents: Default::default(), meta: Default::default() }
 }
 
 /// A product whose meta rows get ids `id * 100 + key index`.

@@ -270,6 +270,7 @@ impl Run<'_> {
             content: settings.update_content,
             variation_sku: settings.variation_sku.clone(),
             parents: Default::default(),
+            meta: std::sync::Arc::new(settings.source.columns().meta.clone()),
         }
     }
 }

@@ -18,7 +18,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
 use super::{digest, Each, Field, Hashing, Locate, RawFeed, RawRecord, SharedHash, MAX_ROW_BYTES};
-use crate::config::CmlSource;
+use crate::config::{CmlSource, MetaKind};
 use crate::error::{Error, Result};
 
 /// 1C writes UTF-8 or, in older configurations, Windows-1251 (declared in `<?xml ... ?>`): UTF-8
@@ -179,6 +179,8 @@ enum Tag {
     PropValue,
     Characteristics,
     Characteristic,
+    Requisites,
+    Requisite,
 }
 
 impl Tag {
@@ -216,6 +218,8 @@ impl Tag {
             "ЗначенияСвойства" => Tag::PropValue,
             "ХарактеристикиТовара" => Tag::Characteristics,
             "ХарактеристикаТовара" => Tag::Characteristic,
+            "ЗначенияРеквизитов" => Tag::Requisites,
+            "ЗначениеРеквизита" => Tag::Requisite,
             _ => Tag::Other,
         }
     }
@@ -412,6 +416,8 @@ struct Good {
     groups: Vec<String>,
     /// `ЗначенияСвойств`: (property `Ид`, value as given — text, or a reference value's `ИдЗначения`).
     properties: Vec<(String, String)>,
+    /// `ЗначенияРеквизитов`: (Наименование, Значение) of the good's requisites (`Код`, `Полное наименование`, ...).
+    requisites: Vec<(String, String)>,
 }
 
 /// A property of `Классификатор/Свойства`: its name and, for a reference property, the text of
@@ -439,6 +445,8 @@ struct Catalogue {
     properties: Vec<Property>,
     price_types: Vec<Named>,
     warehouses: Vec<Named>,
+    /// The names of the requisites any good has, without case.
+    requisite_names: std::collections::HashSet<String>,
 }
 
 impl Catalogue {
@@ -476,6 +484,8 @@ fn read_import(path: &Path) -> Result<Catalogue> {
     let mut variant: (String, String) = Default::default();
     // A good's `ЗначенияСвойства` being read: the property's Ид and its values.
     let mut prop_value: (String, Vec<String>) = Default::default();
+    // A good's `ЗначениеРеквизита` being read: its Наименование and Значение.
+    let mut requisite: (String, String) = Default::default();
     let mut seen_root = false;
     while let Some((base, piece)) = pieces.next(&file)? {
         let mut reader = piece_reader(&piece);
@@ -492,6 +502,8 @@ fn read_import(path: &Path) -> Result<Catalogue> {
                         property = Some(Property::default());
                     } else if cur.at(&[Tag::PropValues, Tag::PropValue]) {
                         prop_value = Default::default();
+                    } else if cur.at(&[Tag::Requisites, Tag::Requisite]) {
+                        requisite = Default::default();
                     } else if cur.at(&[Tag::PriceTypes, Tag::PriceType]) || cur.at(&[Tag::Stores, Tag::Store]) {
                         named = Some(Named::default());
                     }
@@ -517,6 +529,18 @@ fn read_import(path: &Path) -> Result<Catalogue> {
                             Tag::Id => prop_value.0 = text.to_string(),
                             Tag::Value if !text.is_empty() => prop_value.1.push(text.to_string()),
                             _ => {}
+                        }
+                    } else if good.is_some() && cur.at(&[Tag::Requisites, Tag::Requisite]) {
+                        match name {
+                            Tag::Name => requisite.0 = text.to_string(),
+                            Tag::Value => requisite.1 = text.to_string(),
+                            _ => {}
+                        }
+                    } else if let Some((_, g)) = good.as_mut().filter(|_| name == Tag::Requisite && cur.at(&[Tag::Good, Tag::Requisites])) {
+                        let (req_name, value) = std::mem::take(&mut requisite);
+                        if !req_name.trim().is_empty() {
+                            cat.requisite_names.insert(req_name.trim().to_lowercase());
+                            g.requisites.push((req_name.trim().to_string(), value));
                         }
                     } else if let Some((_, g)) = good.as_mut().filter(|_| name == Tag::PropValue && cur.at(&[Tag::Good, Tag::PropValues])) {
                         let (id, values) = std::mem::take(&mut prop_value);
@@ -633,6 +657,21 @@ struct Places {
     renames: Vec<(String, String)>,
     /// `[sync] parent_sku_from = "external_id"`: a good's variable product has the good's Ид as SKU.
     parent_sku_from_id: bool,
+    /// `[source.meta]`: each entry's position and where its values are.
+    meta: Vec<(usize, MetaFrom)>,
+}
+
+/// Where a `[source.meta]` value is in CommerceML.
+#[derive(Clone, Debug)]
+enum MetaFrom {
+    /// The offer's quantities at these warehouses (by `Ид`), summed.
+    Warehouses(Vec<String>),
+    /// The offer's price of this price type (`Ид`).
+    PriceType(String),
+    /// The good's value of this classifier property (`Ид`; reference values resolved).
+    Property(String),
+    /// The good's requisite of this name (`ЗначенияРеквизитов`).
+    Requisite(String),
 }
 
 impl Locate for Places {
@@ -674,11 +713,11 @@ fn pick(list: &[Named], wanted: &str, what: &str, key: &str, file: &str) -> Resu
         [one] => Ok(one.id.clone()),
         [] if list.is_empty() => Ok(wanted.to_string()),
         [] => Err(Error::Source(format!(
-            "{file}: [source.columns] {key} = {wanted:?} names no {what}; the {what}s are {}",
+            "{file}: {key} = {wanted:?} names no {what}; the {what}s are {}",
             listing(list)
         ))),
         _ => Err(Error::Source(format!(
-            "{file}: [source.columns] {key} = {wanted:?} names {} {what}s; use the Ид: {}",
+            "{file}: {key} = {wanted:?} names {} {what}s; use the Ид: {}",
             by_name.len(),
             listing(list)
         ))),
@@ -898,6 +937,7 @@ fn read_in_pieces(src: &CmlSource, each: &mut Each<'_>, piece_size: usize) -> Re
     }
     let mut places = resolve(src, &file, &at_offer, &head.price_types, &head.warehouses)?;
     (places.attributes, places.renames) = properties(src, import.as_ref())?;
+    meta_texts(src, &mut places, import.as_ref(), &file)?;
     let mut characteristics_seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let seed = OfferParser { cur: head.cur.clone(), seen_root: true, ..Default::default() };
 
@@ -963,12 +1003,16 @@ fn read_in_pieces(src: &CmlSource, each: &mut Each<'_>, piece_size: usize) -> Re
         )));
     }
     let known: std::collections::HashSet<&str> = head.warehouses.iter().map(|w| w.id.as_str()).collect();
-    for id in &places.warehouses {
+    let meta_warehouses = places.meta.iter().flat_map(|(_, from)| match from {
+        MetaFrom::Warehouses(ids) => ids.as_slice(),
+        _ => &[],
+    });
+    for id in places.warehouses.iter().chain(meta_warehouses) {
         if !known.contains(id.as_str()) && !seen_warehouses.contains(id) {
             let mut seen: Vec<&String> = seen_warehouses.iter().collect();
             seen.sort();
             return Err(Error::Source(format!(
-                "{file}: warehouse {id:?} from [source.columns] stock appears in no offer and in no Склады section; \
+                "{file}: warehouse {id:?} from [source.columns] stock or [source.meta] appears in no offer and in no Склады section; \
                  the warehouses seen are {}",
                 seen.iter().map(|w| format!("{w:?}")).collect::<Vec<_>>().join(", ")
             )));
@@ -982,7 +1026,7 @@ fn read_in_pieces(src: &CmlSource, each: &mut Each<'_>, piece_size: usize) -> Re
 fn resolve(src: &CmlSource, file: &str, cur: &Cursor, price_types: &[Named], warehouses: &[Named]) -> Result<Places> {
     let columns = &src.columns;
     let regular = match &columns.regular_price {
-        Some(wanted) => Some(pick(price_types, wanted, "price type", "regular_price", file)?),
+        Some(wanted) => Some(pick(price_types, wanted, "price type", "[source.columns] regular_price", file)?),
         None => match price_types {
             [one] => Some(one.id.clone()),
             [] => {
@@ -998,14 +1042,54 @@ fn resolve(src: &CmlSource, file: &str, cur: &Cursor, price_types: &[Named], war
             }
         },
     };
-    let sale = columns.sale_price.as_deref().map(|w| pick(price_types, w, "price type", "sale_price", file)).transpose()?;
-    let warehouses = match &columns.stock {
+    let sale = columns.sale_price.as_deref().map(|w| pick(price_types, w, "price type", "[source.columns] sale_price", file)).transpose()?;
+    let stock_ids = match &columns.stock {
         None => Vec::new(),
-        Some(list) => list.names().iter().map(|w| pick(warehouses, w, "warehouse", "stock", file)).collect::<Result<_>>()?,
+        Some(list) => list.names().iter().map(|w| pick(warehouses, w, "warehouse", "[source.columns] stock", file)).collect::<Result<_>>()?,
     };
     let stack = cur.stack();
     let parent = stack[..stack.len().saturating_sub(1)].join("/");
-    Ok(Places { file: file.to_string(), parent, regular, sale, warehouses, sku_from_import: src.import.is_some(), attributes: Vec::new(), renames: Vec::new(), parent_sku_from_id: src.parent_sku_from_id })
+    let mut meta = Vec::new();
+    for (entry, m) in columns.meta.iter().enumerate() {
+        let key = format!("[source.meta] {}", m.key);
+        let from = match m.kind {
+            MetaKind::Stock => MetaFrom::Warehouses(m.from.iter().map(|w| pick(warehouses, w, "warehouse", &key, file)).collect::<Result<_>>()?),
+            MetaKind::Price => MetaFrom::PriceType(pick(price_types, &m.from[0], "price type", &key, file)?),
+            // A property or requisite of import.xml's goods: resolved with import.xml.
+            MetaKind::Text => MetaFrom::Requisite(m.from[0].clone()),
+        };
+        meta.push((entry, from));
+    }
+    Ok(Places { file: file.to_string(), parent, regular, sale, warehouses: stock_ids, sku_from_import: src.import.is_some(), attributes: Vec::new(), renames: Vec::new(), parent_sku_from_id: src.parent_sku_from_id, meta })
+}
+
+/// The text entries of `[source.meta]` as a property of `import.xml`'s classifier (by `Ид` or
+/// `Наименование`, without case) or else a requisite of its goods (`ЗначенияРеквизитов`, by
+/// `Наименование`); one that is neither fails the source.
+fn meta_texts(src: &CmlSource, places: &mut Places, import: Option<&Catalogue>, file: &str) -> Result<()> {
+    for (entry, from) in &mut places.meta {
+        let MetaFrom::Requisite(wanted) = from else { continue };
+        let key = src.columns.meta[*entry].key;
+        let Some(c) = import else {
+            return Err(Error::Source(format!(
+                "{file}: [source.meta] {key} = {wanted:?} is a good's property or requisite, which import.xml holds; set [source] import_path"
+            )));
+        };
+        let lower = wanted.to_lowercase();
+        if let Some(p) = c.properties.iter().find(|p| p.id == *wanted).or_else(|| c.properties.iter().find(|p| p.name.trim().to_lowercase() == lower)) {
+            *from = MetaFrom::Property(p.id.clone());
+        } else if !c.requisite_names.contains(&lower) {
+            let mut known: Vec<String> = c.properties.iter().map(|p| format!("{} ({})", p.name, p.id)).collect();
+            let mut requisites: Vec<&String> = c.requisite_names.iter().collect();
+            requisites.sort();
+            known.extend(requisites.into_iter().map(|r| format!("{r} (requisite)")));
+            return Err(Error::Source(format!(
+                "{file}: [source.meta] {key} = {wanted:?} is neither a property of import.xml's Классификатор/Свойства nor a requisite (ЗначенияРеквизитов) of any good; found: {}",
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `[source.attributes]` as properties of `import.xml`'s classifier, each by its `Ид` or
@@ -1060,6 +1144,7 @@ fn record(mut o: Offer, n: u64, p: &Places, import: Option<&Catalogue>) -> RawRe
     }
     good_groups(&mut r, good, import);
     good_properties(&mut r, good, p, import);
+    good_meta(&mut r, good, p, import);
     finish_record(r, o, p)
 }
 
@@ -1092,6 +1177,7 @@ fn characteristic(r: &mut RawRecord, o: &mut Offer, good_id: &str, good: Option<
     }
     good_groups(r, good, import);
     good_properties(r, good, p, import);
+    good_meta(r, good, p, import);
     for (name, value) in std::mem::take(&mut o.characteristics) {
         let name = name.trim();
         let renamed = p.renames.iter().find(|(_, c)| c.trim().to_lowercase() == name.to_lowercase()).map(|(a, _)| a.as_str()).unwrap_or(name);
@@ -1133,8 +1219,50 @@ fn good_properties(r: &mut RawRecord, good: Option<&Good>, p: &Places, import: O
     }
 }
 
+/// The good's `[source.meta]` texts: a property's values (reference values resolved, several
+/// joined by `|`) or a requisite's value.
+fn good_meta(r: &mut RawRecord, good: Option<&Good>, p: &Places, import: Option<&Catalogue>) {
+    let (Some(g), Some(c)) = (good, import) else { return };
+    for (entry, from) in &p.meta {
+        let value = match from {
+            MetaFrom::Property(id) => {
+                let variants = c.properties.iter().find(|p| p.id == *id).map(|p| &p.variants);
+                let values: Vec<&str> = g.properties.iter().filter(|(pid, _)| pid == id).map(|(_, v)| variants.and_then(|vs| vs.get(v)).map(String::as_str).unwrap_or(v)).collect();
+                (!values.is_empty()).then(|| values.join("|"))
+            }
+            MetaFrom::Requisite(name) => g.requisites.iter().find(|(n, _)| n.to_lowercase() == name.to_lowercase()).map(|(_, v)| v.clone()),
+            _ => None,
+        };
+        if let Some(v) = value {
+            r.meta.push((*entry, v));
+        }
+    }
+}
+
+/// The offer's `[source.meta]` quantities and prices: a configured warehouse the offer lacks
+/// holds 0 when it lists warehouses at all; an offer without the price type leaves it alone.
+fn offer_meta(r: &mut RawRecord, o: &Offer, p: &Places) {
+    for (entry, from) in &p.meta {
+        match from {
+            MetaFrom::Warehouses(ids) if o.has_warehouses => {
+                for w in ids {
+                    let q = o.stocks.iter().find(|(id, _)| id == w).map(|(_, q)| q.clone()).unwrap_or_else(|| "0".into());
+                    r.meta.push((*entry, q));
+                }
+            }
+            MetaFrom::PriceType(id) => {
+                if let Some((_, v)) = o.prices.iter().find(|(t, _)| t == id) {
+                    r.meta.push((*entry, v.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// The ID, prices and stock of any offer.
 fn finish_record(mut r: RawRecord, mut o: Offer, p: &Places) -> RawRecord {
+    offer_meta(&mut r, &o, p);
     if o.id.is_empty() {
         r.reject(Some((Field::ExternalId, 0)), "the offer has no Ид".into());
     }

@@ -36,6 +36,8 @@ pub(crate) struct Places {
     pub(crate) more_stock: Vec<usize>,
     /// `[source.attributes]`: each attribute's name and 0-based column.
     pub(crate) attributes: Vec<(String, usize)>,
+    /// `[source.meta]`: (entry, 0-based column) for each column an entry reads.
+    pub(crate) meta: Vec<(usize, usize)>,
 }
 
 impl Places {
@@ -172,6 +174,7 @@ pub fn parse<R: Read>(input: R, src: &CsvSource, label: &str, each: &mut Each<'_
         }
         raw.more_stock = places.more_stock.iter().map(|&i| record.get(i).unwrap_or("").to_string()).collect();
         raw.attributes = places.attributes.iter().map(|(name, i)| (name.clone(), record.get(*i).unwrap_or("").to_string())).collect();
+        raw.meta = places.meta.iter().map(|&(entry, i)| (entry, record.get(i).unwrap_or("").to_string())).collect();
         rows += 1;
         each(&raw, &places);
     }
@@ -314,7 +317,22 @@ pub(crate) fn map_columns(headers: &[String], columns: &Columns, at: &str, lette
             }
         }
     }
-    Ok(Places { file: String::new(), index, more_stock, attributes })
+    let mut meta = Vec::new();
+    for (entry, m) in columns.meta.iter().enumerate() {
+        for column in &m.from {
+            match find(column, Field::Name)? {
+                Some(i) => meta.push((entry, i)),
+                None => {
+                    return Err(Error::Source(format!(
+                        "{at}: the header has no column `{column}` ({} in [source.meta]); found columns: {}",
+                        m.key,
+                        listing()
+                    )))
+                }
+            }
+        }
+    }
+    Ok(Places { file: String::new(), index, more_stock, attributes, meta })
 }
 
 /// Whether a buffer is UTF-8 (allowing a character cut at its end). Russian text in
@@ -444,7 +462,7 @@ mod tests {
     fn ragged_row_is_a_row_problem_and_header_only_fails() {
         let records = parse_all(b"sku,stock\nA,1,9\nB,2\n", &src(Encoding::Utf8, Columns::default()), "f").unwrap();
         assert!(records[0].problem.is_some());
-        assert_eq!(Places { file: "f".into(), index: [Some(0); FIELDS], more_stock: vec![], attributes: vec![] }.locate(&records[0], None), "f:2");
+        assert_eq!(Places { file: "f".into(), index: [Some(0); FIELDS], more_stock: vec![], attributes: vec![], meta: vec![] }.locate(&records[0], None), "f:2");
         assert!(records[1].problem.is_none());
         assert!(parse_all(b"sku,stock\n", &src(Encoding::Utf8, Columns::default()), "f").is_err());
         assert!(parse_all(b"", &src(Encoding::Utf8, Columns::default()), "f").is_err());

@@ -39,6 +39,8 @@ struct Pointers {
     implicit: [bool; FIELDS],
     /// `[source.attributes]`: each attribute's name and path.
     attributes: Vec<(String, FieldPath)>,
+    /// `[source.meta]`: (entry, its key, path) for each path an entry reads.
+    meta: Vec<(usize, &'static str, FieldPath)>,
 }
 
 impl Locate for Pointers {
@@ -84,7 +86,13 @@ fn pointers(src: &HttpSource) -> Result<Pointers> {
         .iter()
         .map(|(name, path)| FieldPath::parse(path).map(|p| (name.clone(), p)).map_err(|why| Error::Config(format!("[source.attributes] {name:?}: {why}"))))
         .collect::<Result<_>>()?;
-    Ok(Pointers { items: src.items.clone(), fields, more_stock, implicit, attributes })
+    let mut meta = Vec::new();
+    for (entry, m) in c.meta.iter().enumerate() {
+        for path in &m.from {
+            meta.push((entry, m.key, FieldPath::parse(path).map_err(|why| Error::Config(format!("[source.meta] {:?}: {why}", m.key)))?));
+        }
+    }
+    Ok(Pointers { items: src.items.clone(), fields, more_stock, implicit, attributes, meta })
 }
 
 /// A JSON value as cell text: strings as they are, numbers as written, null as empty.
@@ -153,6 +161,14 @@ fn record(item: &Value, p: &Pointers, line: u64, page: u32, index: u32) -> RawRe
         match text {
             Ok(text) => r.attributes.push((name.clone(), text)),
             Err(m) => r.reject(None, format!("attribute {name} at {}: {m}", path.as_str())),
+        }
+    }
+    // A key the item lacks leaves the meta value alone (a stock's other paths count as 0).
+    for (entry, key, path) in &p.meta {
+        let Some(v) = path.find(item) else { continue };
+        match cell(v) {
+            Ok(text) => r.meta.push((*entry, text)),
+            Err(m) => r.reject(None, format!("{key} at {}: {m}", path.as_str())),
         }
     }
     r
@@ -630,12 +646,24 @@ mod tests {
         assert!(r.problem.unwrap().message.contains("expected category paths as strings"));
         // Attributes: a value or an array of values; a missing key leaves the attribute alone.
         let attrs = crate::config::Columns { attributes: vec![("Размер".into(), "/props/size".into()), ("Цвет".into(), "colour".into())], ..Default::default() };
-        let p = pointers(&crate::config::HttpSource { columns: attrs, ..cats }).unwrap();
+        let p = pointers(&crate::config::HttpSource { columns: attrs, ..cats.clone() }).unwrap();
         let r = record(&serde_json::json!({"sku": "A", "props": {"size": 42}, "colour": ["Белый", "Синий"]}), &p, 1, 1, 0);
         assert_eq!(r.attributes, [("Размер".to_string(), "42".to_string()), ("Цвет".into(), "Белый|Синий".into())]);
         let r = record(&serde_json::json!({"sku": "A", "colour": {"ru": "Белый"}}), &p, 1, 1, 0);
         assert!(r.attributes.is_empty());
         assert!(r.problem.unwrap().message.contains("attribute Цвет at colour: found an object"));
+        // [source.meta]: each pointer of an entry (a stock's several are summed later); a
+        // missing key leaves it alone.
+        use crate::config::{MetaField, MetaKind};
+        let meta = vec![
+            MetaField { key: "_woosync_stock_ozon", kind: MetaKind::Stock, from: vec!["/stocks/ozon".into(), "/stocks/kgt".into()] },
+            MetaField { key: "_woosync_yandex_code", kind: MetaKind::Text, from: vec!["code".into()] },
+        ];
+        let p = pointers(&crate::config::HttpSource { columns: crate::config::Columns { meta, ..Default::default() }, ..cats }).unwrap();
+        let r = record(&serde_json::json!({"sku": "A", "stocks": {"ozon": 3, "kgt": "2"}, "code": "ЦБ-1"}), &p, 1, 1, 0);
+        assert_eq!(r.meta, [(0, "3".to_string()), (0, "2".to_string()), (1, "ЦБ-1".to_string())]);
+        let r = record(&serde_json::json!({"sku": "A", "stocks": {"ozon": [1]}}), &p, 1, 1, 0);
+        assert!(r.problem.unwrap().message.contains("_woosync_stock_ozon at /stocks/ozon: found an array"));
     }
 
     #[test]

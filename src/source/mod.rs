@@ -45,6 +45,9 @@ pub struct RawRecord {
     pub attributes: Vec<(String, String)>,
     /// The source's ID of the row's parent (CommerceML: the good of a characteristic offer).
     pub parent_external: Option<String>,
+    /// `[source.meta]` values as read: (the entry's position in `[source.meta]`, cell); a stock
+    /// entry has one per column or warehouse, summed by normalisation; none when the row lacks it.
+    pub meta: Vec<(usize, String)>,
     pub problem: Option<Problem>,
 }
 

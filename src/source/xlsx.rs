@@ -17,6 +17,8 @@ use crate::error::{Error, Result};
 /// In the list of columns read, an attribute's column is marked by a part from here up (its
 /// index in `[source.attributes]` added).
 const ATTRIBUTE_PART: usize = 1 << 24;
+/// A `[source.meta]` column's part: from here up (its position in the places' meta list added).
+const META_PART: usize = 1 << 25;
 
 /// Where spreadsheet values are, as Excel writes a reference to another workbook:
 /// `[prices.xlsx]Лист1!C17`.
@@ -236,6 +238,9 @@ impl<'a, 'e> Rows<'a, 'e> {
         for (i, (_, c)) in places.attributes.iter().enumerate() {
             wanted.push((Field::Name, ATTRIBUTE_PART + i, *c));
         }
+        for (i, (_, c)) in places.meta.iter().enumerate() {
+            wanted.push((Field::Name, META_PART + i, *c));
+        }
         Ok((Cells { file: self.file.to_string(), sheet: shown_sheet, places }, wanted))
     }
 
@@ -254,7 +259,9 @@ impl<'a, 'e> Rows<'a, 'e> {
                 }
             };
             filled |= !value.trim().is_empty();
-            if part >= ATTRIBUTE_PART {
+            if part >= META_PART {
+                record.meta.push((cells.places.meta[part - META_PART].0, value));
+            } else if part >= ATTRIBUTE_PART {
                 record.attributes.push((cells.places.attributes[part - ATTRIBUTE_PART].0.clone(), value));
             } else if part == 0 {
                 record.set(field, value);

@@ -4,6 +4,7 @@
 //! `../shared/woocommerce/` (WooCommerce 9.9) and is unit-tested; nothing here does I/O.
 
 pub mod attributes;
+pub mod meta;
 pub mod slug;
 pub mod terms;
 
