@@ -5,6 +5,7 @@
 
 pub mod attributes;
 pub mod meta;
+pub mod permalink;
 pub mod slug;
 pub mod terms;
 
