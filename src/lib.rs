@@ -30,6 +30,7 @@ pub mod crashpoint;
 pub mod doctor;
 pub mod run;
 pub mod error;
+pub mod feed;
 pub mod finalise;
 pub mod fixture;
 pub mod guard;

@@ -22,6 +22,9 @@ use crate::error::{Error, Result};
 
 mod alerts;
 mod database;
+// `[feeds]`: parsed and checked here; the config file takes it once `woosync feed` writes the feeds.
+#[allow(dead_code)]
+mod feeds;
 mod guard;
 mod hooks;
 mod log;
