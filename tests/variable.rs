@@ -306,6 +306,25 @@ async fn commerceml_characteristics_sharing_their_goods_article_are_one_family()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_made_variation_sku_that_another_feed_row_holds_is_a_conflict() {
+    let mut shop = TestShop::new().await;
+    std::fs::write(shop.dir.path().join("import.xml"), IMPORT).unwrap();
+    // The cap's own article is what the template would make for the size-44 body.
+    let feed = offers(&[offer("g-body#c42", "BODY-1C", Some("42"), 990, 5), offer("g-body#c44", "BODY-1C", Some("44"), 990, 3), offer("g-cap", "BODY-1C-44", None, 300, 2)]);
+    std::fs::write(shop.dir.path().join("offers.xml"), feed).unwrap();
+    let config = format!("{CML}[sync]\nattribute_slugs = {{ \"Размер\" = \"razmer\" }}\nvariation_sku = \"{{parent_sku}}-{{values}}\"\n");
+    let out = shop.sync(&shop.settings_source(&config, "")).await;
+    let report = shop.report();
+    assert_eq!((out.counts.created, out.counts.conflict), (2, 1), "the 42 and the cap: {report}");
+    assert!(report.contains("the variation's SKU BODY-1C-44 ([sync] variation_sku) is the SKU of another row of the feed; nothing written for it"), "{report}");
+    let cap = shop.id_of("BODY-1C-44").await.unwrap();
+    let cap_type: String = shop.scalar(&format!("SELECT post_type FROM {{p}}posts WHERE ID = {cap}")).await;
+    assert_eq!(cap_type, "product", "the SKU stays the cap's");
+    assert!(shop.id_of("BODY-1C-42").await.is_some());
+    shop.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn variations_without_a_sku_and_one_article_on_two_goods() {
     let mut shop = TestShop::new().await;
     std::fs::write(shop.dir.path().join("import.xml"), IMPORT).unwrap();

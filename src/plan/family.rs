@@ -577,6 +577,10 @@ impl Planner<'_> {
                     self.note(v, Action::Conflict, "_sku", format!("the variation's SKU {sku} ([sync] variation_sku) belongs to product {ids}; nothing written for it"));
                     return None;
                 }
+                if self.facts.has_sku(&key) {
+                    self.note(v, Action::Conflict, "_sku", format!("the variation's SKU {sku} ([sync] variation_sku) is the SKU of another row of the feed; nothing written for it"));
+                    return None;
+                }
                 if !self.generated_skus.insert(key) {
                     self.note(v, Action::Conflict, "_sku", format!("the variation's SKU {sku} ([sync] variation_sku) is made for another variation too; nothing written for it"));
                     return None;

@@ -410,6 +410,9 @@ pub struct FeedFacts {
     pub parent_keys: std::collections::HashSet<u128>,
     /// The lines among `repeated_skus` that normalisation rejected (they still make the SKU repeated).
     rejected_copies: std::collections::HashSet<u64>,
+    /// Every SKU print of the feed, sorted, when some row is a variation without a SKU of its
+    /// own (`[sync] variation_sku` must not make one another row holds); else empty.
+    feed_skus: Vec<u128>,
 }
 
 /// Collects [`FeedFacts`] as the feed streams by: 48 bytes a row until [`FactsBuilder::finish`].
@@ -421,6 +424,7 @@ pub struct FactsBuilder {
     rejected: Vec<u64>,
     gives: ContentPolicy,
     parents: std::collections::HashSet<u128>,
+    skuless_variations: bool,
 }
 
 impl FactsBuilder {
@@ -429,6 +433,8 @@ impl FactsBuilder {
         let key = item.key();
         if !key.is_empty() {
             self.skus.push((text_print(&key), item.line));
+        } else if item.parent_sku().is_some() {
+            self.skuless_variations = true;
         }
         if let Some(x) = item.external_id.as_deref() {
             self.externals.push((text_print(x), item.line));
@@ -468,7 +474,11 @@ impl FactsBuilder {
                 .map(|run| (run[0].0, run.iter().map(|p| p.1).collect()))
                 .collect()
         }
-        let repeated_skus = repeated(self.skus);
+        let mut skus = self.skus;
+        skus.sort_unstable();
+        let mut feed_skus: Vec<u128> = if self.skuless_variations { skus.iter().map(|(print, _)| *print).collect() } else { Vec::new() };
+        feed_skus.dedup();
+        let repeated_skus = repeated(skus);
         let rejected: std::collections::HashSet<u64> = self.rejected.into_iter().collect();
         let rejected_copies = repeated_skus.values().flatten().copied().filter(|l| rejected.contains(l)).collect();
         let has_gtins = !self.gtins.is_empty();
@@ -480,11 +490,18 @@ impl FactsBuilder {
             gives: self.gives,
             parent_keys: self.parents,
             rejected_copies,
+            feed_skus,
         }
     }
 }
 
 impl FeedFacts {
+    /// Whether a row of the feed has this SKU key (known only when the feed has variations
+    /// without a SKU of their own: see `feed_skus`).
+    pub fn has_sku(&self, key: &str) -> bool {
+        self.feed_skus.binary_search(&text_print(key)).is_ok()
+    }
+
     /// The card fields to read of every product in the shop: those `update_content` keeps in
     /// step that some row gives (an absent column costs nothing).
     pub fn card_reads(&self, policy: &ContentPolicy) -> ContentPolicy {
