@@ -101,26 +101,36 @@ pub(super) struct SourceSection {
 
 /// `[source.meta]` as written: meta key → a column (text) or `{ stock = … }` / `{ price = … }` /
 /// `{ text = … }`, checked by [`meta_fields`].
-#[derive(Debug, Default)]
-struct MetaMap(Vec<(String, toml::Value)>);
+type MetaMap = OrderedMap<toml::Value>;
 
-impl<'de> Deserialize<'de> for MetaMap {
+/// A TOML table in the order it is written (`[source.attributes]` positions follow it, and
+/// `[source.meta]` is read and reported in it).
+#[derive(Debug)]
+struct OrderedMap<V>(Vec<(String, V)>);
+
+impl<V> Default for OrderedMap<V> {
+    fn default() -> Self {
+        OrderedMap(Vec::new())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct Ordered;
-        impl<'de> serde::de::Visitor<'de> for Ordered {
-            type Value = MetaMap;
+        struct Ordered<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Ordered<V> {
+            type Value = OrderedMap<V>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("post meta keys with where each value comes from, like _woosync_stock_ozon = { stock = [\"OZON\"] }")
+                f.write_str("a table of names, each with where its values come from")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<MetaMap, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<OrderedMap<V>, A::Error> {
                 let mut pairs = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, toml::Value>()? {
+                while let Some((k, v)) = map.next_entry::<String, V>()? {
                     pairs.push((k, v));
                 }
-                Ok(MetaMap(pairs))
+                Ok(OrderedMap(pairs))
             }
         }
-        d.deserialize_map(Ordered)
+        d.deserialize_map(Ordered(std::marker::PhantomData))
     }
 }
 
@@ -145,30 +155,8 @@ pub struct MetaField {
     pub from: Vec<String>,
 }
 
-/// `[source.attributes]` in the order it is written (positions on the product follow it):
-/// attribute name → column, JSON pointer or CommerceML property.
-#[derive(Debug, Default)]
-struct AttributeMap(Vec<(String, String)>);
-
-impl<'de> Deserialize<'de> for AttributeMap {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct Ordered;
-        impl<'de> serde::de::Visitor<'de> for Ordered {
-            type Value = AttributeMap;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("attribute names with the column, JSON pointer or property each comes from, like \"Размер\" = \"Размер\"")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<AttributeMap, A::Error> {
-                let mut pairs = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, String>()? {
-                    pairs.push((k, v));
-                }
-                Ok(AttributeMap(pairs))
-            }
-        }
-        d.deserialize_map(Ordered)
-    }
-}
+/// `[source.attributes]`: attribute name → column, JSON pointer or CommerceML property.
+type AttributeMap = OrderedMap<String>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
