@@ -180,10 +180,7 @@ async fn a_family_becomes_a_variable_product_as_woocommerce_creates_it() {
     assert!(report.contains(&format!("create,BODY-VAR-42,{},product_variation,attribute:Размер,,42,", v[0])), "{report}");
 
     // A second run finds the family and writes nothing.
-    let before = shop.snapshot().await;
-    let out = shop.sync(&settings).await;
-    assert_eq!((out.counts.created, out.counts.updated, out.counts.unchanged), (0, 0, 4), "{}", shop.report());
-    common::assert_same(&common::without_clock(&before), &common::without_clock(&shop.snapshot().await), "a second run");
+    shop.second_run_writes_nothing(&settings, 4).await;
     shop.drop_db().await;
 }
 
@@ -298,10 +295,7 @@ async fn commerceml_characteristics_sharing_their_goods_article_are_one_family()
     assert!(shop.id_of("CAP-1").await.is_some());
 
     // A second run matches the variations by their Ид and writes nothing.
-    let before = shop.snapshot().await;
-    let out = shop.sync(&settings).await;
-    assert_eq!((out.counts.created, out.counts.updated, out.counts.unchanged), (0, 0, 3), "{}", shop.report());
-    common::assert_same(&common::without_clock(&before), &common::without_clock(&shop.snapshot().await), "a second run");
+    shop.second_run_writes_nothing(&settings, 3).await;
     shop.drop_db().await;
 }
 
@@ -518,9 +512,6 @@ async fn a_1c_export_with_groups_properties_and_characteristics_becomes_whole_ca
     let hat = shop.id_of("ШП-200").await.unwrap();
     assert!(terms_of(&mut shop, hat).await.contains(&("product_type".to_string(), "simple".to_string())));
 
-    let before = shop.snapshot().await;
-    let out = shop.sync(&settings).await;
-    assert_eq!((out.counts.created, out.counts.updated, out.counts.unchanged), (0, 0, 4), "{}", shop.report());
-    common::assert_same(&common::without_clock(&before), &common::without_clock(&shop.snapshot().await), "a second run");
+    shop.second_run_writes_nothing(&settings, 4).await;
     shop.drop_db().await;
 }

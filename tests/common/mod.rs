@@ -181,6 +181,16 @@ impl TestShop {
         snapshot_of(&mut self.conn, &self.prefix).await
     }
 
+    /// Runs `settings` again and checks it wrote nothing: no product created or updated,
+    /// `unchanged` rows, and the shop's rows as they were (clock columns aside).
+    #[allow(dead_code)]
+    pub async fn second_run_writes_nothing(&mut self, settings: &Settings, unchanged: usize) {
+        let before = self.snapshot().await;
+        let out = self.sync(settings).await;
+        assert_eq!((out.counts.created, out.counts.updated, out.counts.unchanged), (0, 0, unchanged), "{}", self.report());
+        assert_same(&without_clock(&before), &without_clock(&self.snapshot().await), "a second run");
+    }
+
     pub async fn drop_db(mut self) {
         let _ = self.conn.query_drop(format!("DROP DATABASE `{}`", self.db)).await;
     }
