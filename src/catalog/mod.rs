@@ -283,7 +283,7 @@ impl ExternalIndex<'_> {
 }
 
 /// `(hash of the text, product ID — or, for the SKU index, position in the catalog)`, sorted
-/// (16 bytes a product), with where each run of leading hash bits starts (4 bytes a product):
+/// (16 bytes a product), with where each run of leading hash bits starts (4 to 8 bytes a product):
 /// the hashes are uniform, so a lookup reads one start and about one pair instead of the ~19
 /// dependent reads of a binary search, each a cache miss at this size.
 struct Owners {
