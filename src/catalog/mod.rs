@@ -241,22 +241,10 @@ impl<'a> SkuIndex<'a> {
     /// holds their positions in the catalog, and an ASCII SKU is compared without a copy: this
     /// runs once for every feed row.
     pub fn owners(&self, key: &str) -> Option<SkuOwners> {
-        let mut found: Option<SkuOwners> = None;
-        for at in self.map.candidates(sku_hash(key)) {
+        confirmed(&self.map, key, |at| {
             let p = &self.catalog.products[at as usize];
-            if !p.get(Key::Sku).is_some_and(|s| same_sku(s, key)) {
-                continue;
-            }
-            found = Some(match found {
-                None => SkuOwners::One(p.id),
-                Some(SkuOwners::One(first)) => SkuOwners::Many(vec![first, p.id]),
-                Some(SkuOwners::Many(mut ids)) => {
-                    ids.push(p.id);
-                    SkuOwners::Many(ids)
-                }
-            });
-        }
-        found
+            p.get(Key::Sku).is_some_and(|s| same_sku(s, key)).then_some(p.id)
+        })
     }
 }
 
@@ -278,7 +266,7 @@ pub struct ExternalIndex<'a> {
 
 impl ExternalIndex<'_> {
     pub fn owners(&self, external_id: &str) -> Option<SkuOwners> {
-        confirmed(&self.map, external_id, |id| self.catalog.external_id(id) == Some(external_id))
+        confirmed(&self.map, external_id, |id| (self.catalog.external_id(id) == Some(external_id)).then_some(id))
     }
 }
 
@@ -316,15 +304,22 @@ impl Owners {
     }
 }
 
-/// The candidates filed under `text`'s hash that really hold it (`holds` checks one): hash
-/// collisions are dropped here.
-fn confirmed(map: &Owners, text: &str, holds: impl Fn(u64) -> bool) -> Option<SkuOwners> {
-    let ids: Vec<u64> = map.candidates(sku_hash(text)).filter(|id| holds(*id)).collect();
-    match ids.as_slice() {
-        [] => None,
-        [one] => Some(SkuOwners::One(*one)),
-        _ => Some(SkuOwners::Many(ids)),
+/// The products filed under `text`'s hash that really hold it (`holds` turns a filed value into
+/// the product's ID when that product holds it): hash collisions are dropped here. No allocation
+/// unless several hold it.
+fn confirmed(map: &Owners, text: &str, holds: impl Fn(u64) -> Option<u64>) -> Option<SkuOwners> {
+    let mut found: Option<SkuOwners> = None;
+    for id in map.candidates(sku_hash(text)).filter_map(holds) {
+        found = Some(match found {
+            None => SkuOwners::One(id),
+            Some(SkuOwners::One(first)) => SkuOwners::Many(vec![first, id]),
+            Some(SkuOwners::Many(mut ids)) => {
+                ids.push(id);
+                SkuOwners::Many(ids)
+            }
+        });
     }
+    found
 }
 
 /// Who holds a SKU: one product (the normal case) or several (a conflict).
@@ -583,7 +578,7 @@ impl Catalog {
     /// and the feed gives (see [`crate::plan::FeedFacts::card_reads`]): categories, titles, the
     /// description prints, attributes; each read on a connection of its own at the same time.
     pub async fn load(conn: &mut Conn, settings: &Settings, shop: &Shop, lookup_rows: bool, gtins: bool, cards: crate::config::ContentPolicy) -> Result<Catalog> {
-        let texts = cards.name || cards.description || cards.short_description;
+        let texts = cards.texts();
         let cat = Mutex::new(read_posts(conn, shop).await?);
         let (lo, hi): (Option<u64>, Option<u64>) = conn
             .query_first(format!("SELECT MIN(meta_id), MAX(meta_id) FROM `{}postmeta`", shop.prefix))

@@ -631,6 +631,16 @@ struct Offer {
 }
 
 impl Offer {
+    /// The quantity at a warehouse (by `Ид`): as given, `0` when the offer lists warehouses but
+    /// not this one, empty when it lists none.
+    fn quantity_at(&self, warehouse: &str) -> String {
+        match self.stocks.iter().find(|(id, _)| id == warehouse) {
+            Some((_, q)) => q.clone(),
+            None if self.has_warehouses => "0".into(),
+            None => String::new(),
+        }
+    }
+
     /// A `<Склад ИдСклада=".." КоличествоНаСкладе=".."/>` of the offer (its attributes, if given).
     fn add_store(&mut self, (id, qty): (Option<String>, Option<String>)) {
         self.has_warehouses = true;
@@ -1203,20 +1213,19 @@ fn good_groups(r: &mut RawRecord, good: Option<&Good>, import: Option<&Catalogue
 fn good_properties(r: &mut RawRecord, good: Option<&Good>, p: &Places, import: Option<&Catalogue>) {
     if let (Some(g), Some(c)) = (good, import) {
         for (name, property) in &p.attributes {
-            let values: Vec<&str> = g
-                .properties
-                .iter()
-                .filter(|(id, _)| id == property)
-                .map(|(_, v)| {
-                    let variants = c.properties.iter().find(|p| p.id == *property).map(|p| &p.variants);
-                    variants.and_then(|vs| vs.get(v)).map(String::as_str).unwrap_or(v.as_str())
-                })
-                .collect();
-            if !values.is_empty() {
-                r.attributes.push((name.clone(), values.join("|")));
+            if let Some(values) = property_values(g, c, property) {
+                r.attributes.push((name.clone(), values));
             }
         }
     }
+}
+
+/// The good's values of a classifier property (by `Ид`), reference values resolved through
+/// `ВариантыЗначений`, several joined by `|`; `None` when it has none.
+fn property_values(g: &Good, c: &Catalogue, property: &str) -> Option<String> {
+    let variants = c.properties.iter().find(|p| p.id == property).map(|p| &p.variants);
+    let values: Vec<&str> = g.properties.iter().filter(|(id, _)| id == property).map(|(_, v)| variants.and_then(|vs| vs.get(v)).map(String::as_str).unwrap_or(v)).collect();
+    (!values.is_empty()).then(|| values.join("|"))
 }
 
 /// The good's `[source.meta]` texts: a property's values (reference values resolved, several
@@ -1225,11 +1234,7 @@ fn good_meta(r: &mut RawRecord, good: Option<&Good>, p: &Places, import: Option<
     let (Some(g), Some(c)) = (good, import) else { return };
     for (entry, from) in &p.meta {
         let value = match from {
-            MetaFrom::Property(id) => {
-                let variants = c.properties.iter().find(|p| p.id == *id).map(|p| &p.variants);
-                let values: Vec<&str> = g.properties.iter().filter(|(pid, _)| pid == id).map(|(_, v)| variants.and_then(|vs| vs.get(v)).map(String::as_str).unwrap_or(v)).collect();
-                (!values.is_empty()).then(|| values.join("|"))
-            }
+            MetaFrom::Property(id) => property_values(g, c, id),
             MetaFrom::Requisite(name) => g.requisites.iter().find(|(n, _)| n.to_lowercase() == name.to_lowercase()).map(|(_, v)| v.clone()),
             _ => None,
         };
@@ -1244,12 +1249,7 @@ fn good_meta(r: &mut RawRecord, good: Option<&Good>, p: &Places, import: Option<
 fn offer_meta(r: &mut RawRecord, o: &Offer, p: &Places) {
     for (entry, from) in &p.meta {
         match from {
-            MetaFrom::Warehouses(ids) if o.has_warehouses => {
-                for w in ids {
-                    let q = o.stocks.iter().find(|(id, _)| id == w).map(|(_, q)| q.clone()).unwrap_or_else(|| "0".into());
-                    r.meta.push((*entry, q));
-                }
-            }
+            MetaFrom::Warehouses(ids) if o.has_warehouses => r.meta.extend(ids.iter().map(|w| (*entry, o.quantity_at(w)))),
             MetaFrom::PriceType(id) => {
                 if let Some((_, v)) = o.prices.iter().find(|(t, _)| t == id) {
                     r.meta.push((*entry, v.clone()));
@@ -1293,10 +1293,7 @@ fn finish_record(mut r: RawRecord, mut o: Offer, p: &Places) -> RawRecord {
             r.set(Field::Stock, t);
         }
     } else {
-        let filled = if o.has_warehouses { "0" } else { "" };
-        let mut parts = p.warehouses.iter().map(|w| {
-            o.stocks.iter().find(|(id, _)| id == w).map(|(_, q)| q.clone()).unwrap_or_else(|| filled.to_string())
-        });
+        let mut parts = p.warehouses.iter().map(|w| o.quantity_at(w));
         r.set(Field::Stock, parts.next().unwrap_or_default());
         r.more_stock = parts.collect();
     }
