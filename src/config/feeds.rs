@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::source::OneOrMany;
+use super::source::{parse_encoding, Encoding, OneOrMany};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Deserialize, Default)]
@@ -78,14 +78,6 @@ impl FeedFormat {
     }
 }
 
-/// The text encoding of a feed file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FeedEncoding {
-    Utf8,
-    /// Characters windows-1251 cannot hold are replaced (and counted).
-    Windows1251,
-}
-
 /// Where an offer's `id` comes from, in order: the first non-empty one wins.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OfferId {
@@ -127,7 +119,8 @@ pub struct FeedFile {
     /// Ozon: the outlet's `warehouse_name`; Megamarket: the outlet's `id`.
     pub warehouse: Option<String>,
     pub gzip: bool,
-    pub encoding: FeedEncoding,
+    /// Windows-1251: characters it cannot hold are replaced (and counted).
+    pub encoding: Encoding,
 }
 
 /// The `<shop>` header; `None` = from the shop's options (`blogname`, `home`, the currency).
@@ -152,19 +145,10 @@ pub struct Feeds {
 /// A meta key as config names one: letters, digits, `_` and `-`.
 fn meta_key(key: &str, at: &str) -> Result<String> {
     let k = key.trim();
-    if k.is_empty() || k.len() > 255 || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if !super::is_meta_key(k) {
         return Err(Error::Config(format!("{at} = {key:?}: expected a post meta key of letters, digits, `_` and `-`")));
     }
     Ok(k.to_string())
-}
-
-fn encoding(value: Option<&str>, at: &str) -> Result<Option<FeedEncoding>> {
-    match value.map(str::to_ascii_lowercase).as_deref() {
-        None => Ok(None),
-        Some("utf-8") | Some("utf8") => Ok(Some(FeedEncoding::Utf8)),
-        Some("windows-1251") | Some("cp1251") => Ok(Some(FeedEncoding::Windows1251)),
-        Some(other) => Err(Error::Config(format!("{at} = {other:?}: expected \"utf-8\" or \"windows-1251\""))),
-    }
 }
 
 fn slugs(v: Option<OneOrMany>, at: &str) -> Result<Vec<String>> {
@@ -187,7 +171,7 @@ impl FeedsSection {
         if !(0.0..=100.0).contains(&min_offers_percent) {
             return Err(Error::Config(format!("[feeds] min_offers_percent = {min_offers_percent}: expected 0 to 100")));
         }
-        let default_encoding = encoding(self.encoding.as_deref(), "[feeds] encoding")?.unwrap_or(FeedEncoding::Utf8);
+        let default_encoding = parse_encoding(self.encoding.as_deref(), "[feeds] encoding")?.unwrap_or(Encoding::Utf8);
         let s = self.shop;
         let text = |v: Option<String>, key: &str| -> Result<Option<String>> {
             match v {
@@ -303,7 +287,7 @@ impl FeedsSection {
                 offer_id,
                 warehouse,
                 gzip: f.gzip.unwrap_or(false),
-                encoding: encoding(f.encoding.as_deref(), &format!("{at} encoding"))?.unwrap_or(default_encoding),
+                encoding: parse_encoding(f.encoding.as_deref(), &format!("{at} encoding"))?.unwrap_or(default_encoding),
             });
         }
         Ok(Some(Feeds { after_sync: self.after_sync, min_offers_percent, shop, files }))
@@ -339,7 +323,7 @@ mod tests {
         assert_eq!(f.filter.shipping_class, ["kgt"]);
         assert_eq!(f.offer_id, [OfferId::Meta("_woosync_yandex_code".into()), OfferId::Sku]);
         assert_eq!((f.stock.as_str(), f.price.as_deref(), f.warehouse.as_deref()), ("_woosync_stock_ozon", Some("_woosync_price_ozon"), Some("Склад КГТ")));
-        assert_eq!(f.encoding, FeedEncoding::Utf8);
+        assert_eq!(f.encoding, Encoding::Utf8);
     }
 
     #[test]

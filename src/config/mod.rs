@@ -79,6 +79,15 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// The longest meta key WordPress stores (`meta_key` is a VARCHAR(255)).
+pub(crate) const MAX_META_KEY_CHARS: usize = 255;
+
+/// Whether a meta key config names is one woosync takes: letters, digits, `_` and `-` (it goes
+/// into SQL text as it is), at most [`MAX_META_KEY_CHARS`].
+pub(crate) fn is_meta_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= MAX_META_KEY_CHARS && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 /// Replaces every `${NAME}` in a value with the environment variable NAME (secrets need not
 /// live in the config file). An unset or empty variable is an error naming the key.
 pub(crate) fn expand_env(value: &str, key: &str) -> Result<String> {

@@ -489,9 +489,6 @@ fn attribute_map(map: AttributeMap) -> Result<Vec<(String, String)>> {
     Ok(out)
 }
 
-/// The longest meta key WordPress stores (`meta_key` is a VARCHAR(255)).
-const MAX_META_KEY_CHARS: usize = 255;
-
 /// `[source.meta]` checked: keys WordPress can hold that are not WooCommerce's or WordPress's own
 /// (those go only through their canonical fields, with all their consequences), each with one
 /// kind of value and where it comes from.
@@ -499,8 +496,8 @@ fn meta_fields(map: MetaMap) -> Result<Vec<MetaField>> {
     let mut out = Vec::new();
     for (key, value) in map.0 {
         let at = format!("[source.meta] {key:?}");
-        if key.is_empty() || key.len() > MAX_META_KEY_CHARS || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            return Err(Error::Config(format!("{at}: expected a post meta key of letters, digits, `_` and `-` such as \"_woosync_stock_ozon\" (at most {MAX_META_KEY_CHARS})")));
+        if !super::is_meta_key(&key) {
+            return Err(Error::Config(format!("{at}: expected a post meta key of letters, digits, `_` and `-` such as \"_woosync_stock_ozon\" (at most {})", super::MAX_META_KEY_CHARS)));
         }
         if let Some(why) = crate::woo::meta::owned_key(&key) {
             return Err(Error::Config(format!("{at}: {why}; [source.meta] writes meta keys of your own, such as \"_woosync_stock_ozon\"")));
@@ -657,7 +654,7 @@ fn parse_source(mut src: SourceSection, base: &Path) -> Result<Source> {
                     )))
                 }
             };
-            let encoding = parse_encoding(src.encoding.as_deref())?;
+            let encoding = parse_encoding(src.encoding.as_deref(), "[source] encoding")?.unwrap_or(Encoding::Utf8);
             Ok(Source::Csv(CsvSource { path: path(src.path, "path")?, delimiter, encoding, columns }))
         }
         "xlsx" => {
@@ -686,11 +683,13 @@ fn parse_source(mut src: SourceSection, base: &Path) -> Result<Source> {
     }
 }
 
-fn parse_encoding(value: Option<&str>) -> Result<Encoding> {
+/// A text encoding a config names (`at`: the key, for the message); `None` when not named.
+pub(super) fn parse_encoding(value: Option<&str>, at: &str) -> Result<Option<Encoding>> {
     match value.map(str::to_ascii_lowercase).as_deref() {
-        None | Some("utf-8") | Some("utf8") => Ok(Encoding::Utf8),
-        Some("windows-1251") | Some("cp1251") => Ok(Encoding::Windows1251),
-        Some(other) => Err(Error::Config(format!("[source] encoding = {other:?}: expected \"utf-8\" or \"windows-1251\""))),
+        None => Ok(None),
+        Some("utf-8") | Some("utf8") => Ok(Some(Encoding::Utf8)),
+        Some("windows-1251") | Some("cp1251") => Ok(Some(Encoding::Windows1251)),
+        Some(other) => Err(Error::Config(format!("{at} = {other:?}: expected \"utf-8\" or \"windows-1251\""))),
     }
 }
 

@@ -248,9 +248,7 @@ impl ContentPolicy {
 impl SyncSection {
     pub(super) fn settle(self, base: &Path) -> Result<SyncSettings> {
         let external_id_meta = self.external_id_meta.trim().to_string();
-        if external_id_meta.is_empty()
-            || external_id_meta.len() > 255
-            || !external_id_meta.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        if !super::is_meta_key(&external_id_meta)
             || Key::ALL.iter().any(|k| k.meta_key() == external_id_meta)
         {
             return Err(Error::Config(format!(
