@@ -74,3 +74,22 @@ CREATE TABLE IF NOT EXISTS `{prefix}woosync_cache_owed` (
   `term` tinyint(1) NOT NULL,
   PRIMARY KEY (`run_id`, `chunk_no`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;
+-- ;
+-- One row per feed `woosync feed` (or a sync's after_sync) wrote or refused: what `status`
+-- shows of the marketplace feeds. state: written | refused | failed
+CREATE TABLE IF NOT EXISTS `{prefix}woosync_feeds` (
+  `id` bigint(20) unsigned NOT NULL AUTO_INCREMENT,
+  `name` varchar(64) NOT NULL,
+  `format` varchar(16) NOT NULL,
+  `path` varchar(1024) NOT NULL,
+  `written_at` datetime NOT NULL,
+  `state` varchar(16) NOT NULL,
+  `offers` int(11) NOT NULL DEFAULT 0,
+  `farewells` int(11) NOT NULL DEFAULT 0,
+  `skipped` int(11) NOT NULL DEFAULT 0,
+  `bytes` bigint(20) NOT NULL DEFAULT 0,
+  `millis` int(11) NOT NULL DEFAULT 0,
+  `error` text DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  KEY `name` (`name`, `id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;

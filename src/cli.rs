@@ -27,6 +27,24 @@ pub enum Command {
     /// status, out-of-stock terms, variable parents, duplicate SKUs, the term count); writes
     /// nothing unless --fix.
     Doctor(DoctorArgs),
+    /// Write the marketplace feeds of [[feeds.file]] (or the one named) from the shop's
+    /// database; a feed file is replaced only when the new one is complete.
+    Feed(FeedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FeedArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Only the feed with this name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Build and check the feeds, replace none.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write a feed even when it has fewer offers than [feeds] min_offers_percent of the last one.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

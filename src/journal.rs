@@ -327,3 +327,55 @@ pub async fn cache_debts(conn: &mut Conn, prefix: &str) -> Result<Vec<CacheOwed>
         .map(|(run_id, chunk_no, products, parents, term)| CacheOwed { run_id, chunk_no, products: parse_ids(&products), parents: parse_ids(&parents), term })
         .collect())
 }
+
+/// One feed written (or refused, or failed), as the journal keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FeedRecord {
+    pub name: String,
+    pub format: String,
+    pub path: String,
+    pub written_at: String,
+    pub state: String,
+    pub offers: u64,
+    pub farewells: u64,
+    pub skipped: u64,
+    pub bytes: u64,
+    pub millis: u64,
+    pub error: Option<String>,
+}
+
+pub async fn record_feed(conn: &mut Conn, prefix: &str, f: &FeedRecord) -> Result<()> {
+    conn.exec_drop(
+        format!(
+            "INSERT INTO `{prefix}woosync_feeds` (name, format, path, written_at, state, offers, farewells, skipped, bytes, millis, error) \
+             VALUES (?, ?, ?, UTC_TIMESTAMP(), ?, ?, ?, ?, ?, ?, ?)"
+        ),
+        (&f.name, &f.format, &f.path, &f.state, f.offers, f.farewells, f.skipped, f.bytes, f.millis, &f.error),
+    )
+    .await
+    .map_err(|e| Error::db("recording the feed in the run journal", e))
+}
+
+/// The latest record of each feed, by name.
+pub async fn latest_feeds(conn: &mut Conn, prefix: &str) -> Result<Vec<FeedRecord>> {
+    let exists: Option<u64> = conn
+        .exec_first(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+            (format!("{prefix}woosync_feeds"),),
+        )
+        .await?;
+    if exists.unwrap_or(0) == 0 {
+        return Ok(Vec::new());
+    }
+    type Row = (String, String, String, String, String, u64, u64, u64, u64, u64, Option<String>);
+    let rows: Vec<Row> = conn
+        .query(format!(
+            "SELECT f.name, f.format, f.path, DATE_FORMAT(f.written_at, '%Y-%m-%d %H:%i:%s'), f.state, f.offers, f.farewells, f.skipped, f.bytes, f.millis, f.error \
+             FROM `{prefix}woosync_feeds` f JOIN (SELECT name, MAX(id) AS id FROM `{prefix}woosync_feeds` GROUP BY name) l ON l.id = f.id ORDER BY f.name"
+        ))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, format, path, written_at, state, offers, farewells, skipped, bytes, millis, error)| FeedRecord { name, format, path, written_at, state, offers, farewells, skipped, bytes, millis, error })
+        .collect())
+}

@@ -14,6 +14,7 @@ fn main() {
         Command::Status(a) => &a.config.config,
         Command::Check(a) => &a.config,
         Command::Doctor(a) => &a.config.config,
+        Command::Feed(a) => &a.config.config,
     };
     let loaded = Settings::load(config);
     let log = loaded.as_ref().ok().and_then(|s| s.log.clone());
@@ -145,15 +146,29 @@ async fn run(cli: Cli, loaded: woosync::error::Result<Settings>) -> ExitCode {
         },
         Command::Status(args) => match run::status(&settings, 20).await {
             Ok(runs) => {
+                let feeds = match settings.feeds {
+                    Some(_) => woosync::feed::status(&settings).await.unwrap_or_else(|e| {
+                        tracing::warn!("the feed records could not be read: {e}");
+                        Vec::new()
+                    }),
+                    None => Vec::new(),
+                };
                 if args.json {
-                    println!("{}", run::status_json(&runs));
+                    let mut value = run::status_json(&runs);
+                    value["feeds"] = serde_json::to_value(&feeds).unwrap_or_default();
+                    println!("{value}");
                 } else {
-                    print_status(&runs)
+                    print_status(&runs);
+                    print_feeds(&feeds);
                 }
                 ExitCode::Ok
             }
             Err(e) => failed(&e, false),
         },
+        Command::Feed(args) => {
+            let options = woosync::feed::FeedOptions { name: args.name.as_deref(), dry_run: args.dry_run, force: args.force, missing_only: false, batch: None };
+            feed_outcome(woosync::feed::write(&settings, options).await)
+        }
         Command::Check(_) => {
             let checks = woosync::check::run(&settings).await;
             for c in &checks {
@@ -252,7 +267,68 @@ async fn sync_once(settings: &Settings, args: &woosync::cli::SyncArgs, shutdown:
         Err(e) => failed(e, args.json),
     };
     after_run(settings, code, &result, args.dry_run).await;
-    code
+    match (&result, args.dry_run) {
+        (Ok(o), false) => {
+            let changed = o.counts.created + o.counts.updated > 0;
+            match woosync::feed::after_sync(settings, changed).await {
+                Some(feeds) => match feed_outcome(feeds) {
+                    ExitCode::Ok => code,
+                    failed => failed,
+                },
+                None => code,
+            }
+        }
+        _ => code,
+    }
+}
+
+/// Prints what a feed run wrote; the first failure's exit code (the others are in the log).
+fn feed_outcome(result: Result<woosync::feed::FeedRun, Error>) -> ExitCode {
+    match result {
+        Ok(run) => {
+            for w in &run.written {
+                println!("{}", w.summary());
+            }
+            let skipped: Vec<String> = run.skipped.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            if !skipped.is_empty() {
+                println!("feeds: skipped {}", skipped.join(", "));
+            }
+            let mut code = ExitCode::Ok;
+            for (_, e) in &run.failed {
+                let c = failed(e, false);
+                if code == ExitCode::Ok {
+                    code = c;
+                }
+            }
+            code
+        }
+        Err(e) => failed(&e, false),
+    }
+}
+
+fn print_feeds(feeds: &[woosync::journal::FeedRecord]) {
+    if feeds.is_empty() {
+        return;
+    }
+    println!();
+    println!("{:<20}  {:<10}  {:<19}  {:<8}  {:>8} {:>9} {:>12} {:>8}  path", "feed", "format", "written (UTC)", "state", "offers", "farewells", "bytes", "seconds");
+    for f in feeds {
+        println!(
+            "{:<20}  {:<10}  {:<19}  {:<8}  {:>8} {:>9} {:>12} {:>8.1}  {}",
+            f.name,
+            f.format,
+            f.written_at,
+            f.state,
+            f.offers,
+            f.farewells,
+            f.bytes,
+            f.millis as f64 / 1000.0,
+            f.path
+        );
+        if let Some(e) = &f.error {
+            println!("  {e}");
+        }
+    }
 }
 
 /// Reports an error on stderr, in the log, and (with --json) on stdout; returns its exit code.

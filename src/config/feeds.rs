@@ -45,6 +45,7 @@ struct FileSection {
     tags: Option<OneOrMany>,
     meta: Option<BTreeMap<String, String>>,
     stock: Option<String>,
+    unmanaged_stock: Option<u32>,
     price: Option<String>,
     oldprice: Option<String>,
     min_price: Option<String>,
@@ -107,6 +108,8 @@ pub struct FeedFile {
     pub filter: FeedFilter,
     /// The meta key of the stock (`_stock` unless a marketplace's own is named).
     pub stock: String,
+    /// The quantity an in-stock product without managed stock is offered with (`_stock` feeds).
+    pub unmanaged_stock: u32,
     /// The meta key of the price; `None` = the active price (`_price`), `oldprice` the regular
     /// one when on sale.
     pub price: Option<String>,
@@ -279,6 +282,7 @@ impl FeedsSection {
                 path,
                 filter,
                 stock: meta_key(f.stock.as_deref().unwrap_or("_stock"), &format!("{at} stock"))?,
+                unmanaged_stock: f.unmanaged_stock.unwrap_or(1),
                 price,
                 oldprice: f.oldprice.as_deref().map(|k| meta_key(k, &format!("{at} oldprice"))).transpose()?,
                 min_price: f.min_price.as_deref().map(|k| meta_key(k, &format!("{at} min_price"))).transpose()?,

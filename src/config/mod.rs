@@ -22,8 +22,6 @@ use crate::error::{Error, Result};
 
 mod alerts;
 mod database;
-// `[feeds]`: parsed and checked here; the config file takes it once `woosync feed` writes the feeds.
-#[allow(dead_code)]
 mod feeds;
 mod guard;
 mod hooks;
@@ -33,6 +31,7 @@ mod source;
 mod sync;
 
 pub use alerts::{default_state_file, AlertSettings, Telegram};
+pub use feeds::{FeedFile, FeedFilter, FeedFormat, FeedShop, Feeds, OfferId};
 pub use guard::Limits;
 pub use hooks::Hooks;
 pub use log::LogSettings;
@@ -42,6 +41,7 @@ pub use sync::{AttributePolicy, ChunkPolicy, ContentPolicy};
 
 use alerts::AlertsSection;
 use database::DatabaseSection;
+use feeds::FeedsSection;
 use guard::GuardSection;
 use hooks::HooksSection;
 use log::LogSection;
@@ -62,6 +62,7 @@ struct FileConfig {
     alerts: Option<AlertsSection>,
     hooks: Option<HooksSection>,
     object_cache: Option<ObjectCacheSection>,
+    feeds: Option<FeedsSection>,
 }
 
 /// A value that must never reach a log, a report or an error message.
@@ -147,6 +148,8 @@ pub struct Settings {
     pub hooks: Option<Hooks>,
     /// The shop's persistent object cache, kept in step with every write.
     pub object_cache: Option<ObjectCache>,
+    /// `[feeds]`: the marketplace feeds `woosync feed` (and, with `after_sync`, each sync) writes.
+    pub feeds: Option<Feeds>,
 }
 
 impl Settings {
@@ -209,6 +212,10 @@ impl Settings {
                 .object_cache
                 .map(|c| c.settle(std::env::var("WOOSYNC_REDIS_URL").ok().filter(|s| !s.is_empty())))
                 .transpose()?,
+            feeds: match file.feeds {
+                Some(f) => f.settle(&base)?,
+                None => None,
+            },
         })
     }
 

@@ -1,5 +1,412 @@
-//! Marketplace feeds (Yandex Market, Ozon, Megamarket YML) written from the shop's database.
-//! So far the pieces a feed is made of: its text rules ([`text`]) and product URLs
-//! ([`crate::woo::permalink`]); `woosync feed` builds on them.
+//! `woosync feed`: the marketplace feeds (Yandex Market, Ozon, Megamarket YML) written from the
+//! shop's database. Under the shop's run lock, in one consistent snapshot, the published
+//! products stream by ID ([`read`]); each becomes a card and, per feed, an offer on that feed's
+//! terms ([`offer`]), written as it comes ([`yml`]) into a temporary file that replaces the feed
+//! only when complete and well formed ([`output`]). Offers that left a feed are listed once more
+//! with zero stock; a feed much smaller than the last one is refused like the sync guard refuses.
 
+pub mod offer;
+pub mod output;
+pub mod read;
 pub mod text;
+pub mod yml;
+
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use mysql_async::prelude::*;
+
+use crate::catalog::{self, Shop};
+use crate::config::{FeedFile, Settings};
+use crate::error::{Error, Result};
+use crate::journal::{self, FeedRecord};
+
+use offer::{Candidate, Left, Selector, Skip};
+use output::{Sink, Staged, StateWriter};
+use yml::{Farewell, Header, Yml};
+
+/// What `woosync feed` is asked to do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FeedOptions<'a> {
+    /// Only the feed with this name.
+    pub name: Option<&'a str>,
+    /// Build and check every feed, replace none.
+    pub dry_run: bool,
+    /// Write a feed the size guard would refuse.
+    pub force: bool,
+    /// Only the feeds whose file is missing.
+    pub missing_only: bool,
+    /// Products a database read takes (default [`read::BATCH`]); tests make it small.
+    pub batch: Option<usize>,
+}
+
+/// A feed written (or, in a dry run, built).
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub name: String,
+    pub path: PathBuf,
+    /// Live offers.
+    pub offers: usize,
+    /// Offers that left the feed, listed once more with zero stock.
+    pub farewells: usize,
+    /// Candidates this feed left out, by reason.
+    pub left: BTreeMap<&'static str, usize>,
+    pub bytes: u64,
+    pub millis: u64,
+    /// Characters windows-1251 could not hold.
+    pub replaced: usize,
+    pub dry_run: bool,
+}
+
+impl Written {
+    pub fn summary(&self) -> String {
+        let left: Vec<String> = self.left.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        format!(
+            "feed {}: {} {} offers{} ({} bytes, {:.1} s){}{}",
+            self.name,
+            if self.dry_run { "would write" } else { "wrote" },
+            self.offers,
+            if self.farewells > 0 { format!(" + {} leaving with zero stock", self.farewells) } else { String::new() },
+            self.bytes,
+            self.millis as f64 / 1000.0,
+            if left.is_empty() { String::new() } else { format!("; left out: {}", left.join(", ")) },
+            if self.replaced > 0 { format!("; {} characters windows-1251 cannot hold replaced with ?", self.replaced) } else { String::new() },
+        )
+    }
+}
+
+/// What a feed run did: the feeds written, those that failed (their old files kept), and the
+/// products no feed can offer.
+#[derive(Debug, Default)]
+pub struct FeedRun {
+    pub written: Vec<Written>,
+    pub failed: Vec<(String, Error)>,
+    /// Variations without their own SKU, hidden products, and products sold otherwise.
+    pub skipped: BTreeMap<&'static str, usize>,
+}
+
+/// The hashes of offer IDs are already hashes: the set uses them as they are.
+#[derive(Default)]
+struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+type IdSet = HashSet<u64, BuildHasherDefault<Identity>>;
+
+fn id_hash(id: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
+/// One feed file being written.
+struct Out<'a> {
+    file: &'a FeedFile,
+    selector: Selector,
+    staged: Staged,
+    yml: Yml<Sink>,
+    state: StateWriter,
+    seen: IdSet,
+    offers: usize,
+    farewells: usize,
+    left: BTreeMap<&'static str, usize>,
+}
+
+fn io_error(file: &FeedFile) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::Internal(format!("feed {:?} ({}): writing failed: {e}; the previous file is kept", file.name, file.path.display()))
+}
+
+/// `[feeds.shop] currency`, else the shop's: Russian roubles as the marketplaces name them.
+fn currency(settings_currency: Option<&str>, shop_currency: &str) -> String {
+    match settings_currency {
+        Some(c) => c.to_string(),
+        None if shop_currency.eq_ignore_ascii_case("RUB") => "RUR".into(),
+        None => shop_currency.to_ascii_uppercase(),
+    }
+}
+
+/// Writes the configured feeds (or the one named, or the missing ones).
+pub async fn write(settings: &Settings, options: FeedOptions<'_>) -> Result<FeedRun> {
+    let Some(feeds) = &settings.feeds else {
+        return Err(Error::Config(format!("{}: no [[feeds.file]] is configured; see docs/feeds.md", settings.config_path.display())));
+    };
+    let mut files: Vec<&FeedFile> = feeds.files.iter().filter(|f| options.name.is_none_or(|n| n == f.name)).collect();
+    if files.is_empty() {
+        let names: Vec<&str> = feeds.files.iter().map(|f| f.name.as_str()).collect();
+        return Err(Error::Config(format!("no feed is named {:?}; the config has {}", options.name.unwrap_or(""), names.join(", "))));
+    }
+    if options.missing_only {
+        files.retain(|f| !f.path.exists());
+        if files.is_empty() {
+            return Ok(FeedRun::default());
+        }
+    }
+    let started = Instant::now();
+    let mut conn = catalog::connect(settings).await?;
+    let shop = Shop::inspect(&mut conn, settings, false).await?;
+    let _lock = match options.dry_run {
+        true => None,
+        false => Some(crate::run::RunLock::acquire(settings, &shop).await?),
+    };
+    read::begin_snapshot(&mut conn).await?;
+    let facts = read::shop_facts(&mut conn, &settings.table_prefix, shop.utc_offset.clone()).await?;
+    let url = feeds.shop.url.clone().unwrap_or_else(|| facts.home.clone());
+    // A shop without a title goes by its host name (the marketplaces require a name).
+    let name = feeds.shop.name.clone().unwrap_or_else(|| text::shown(&facts.blogname)).trim().to_string();
+    let name = match name.is_empty() {
+        true => url::Url::parse(&url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| url.clone()),
+        false => name,
+    };
+    let header = Header {
+        date: text::date(&facts.time_zone, chrono::Utc::now()),
+        company: feeds.shop.company.clone().unwrap_or_else(|| name.clone()),
+        name,
+        url,
+        currency: currency(feeds.shop.currency.as_deref(), &facts.currency),
+        tree: &facts.tree,
+    };
+    let mut run = FeedRun::default();
+    let mut outs: Vec<Out<'_>> = Vec::new();
+    for file in files {
+        let opened = (|| -> Result<Out<'_>> {
+            let (staged, sink) = output::stage(file)?;
+            let mut yml = Yml::new(sink, file);
+            yml.header(&header, file.shipment).map_err(io_error(file))?;
+            Ok(Out {
+                file,
+                selector: Selector::new(file, &facts),
+                state: StateWriter::new(&file.path)?,
+                staged,
+                yml,
+                seen: IdSet::default(),
+                offers: 0,
+                farewells: 0,
+                left: BTreeMap::new(),
+            })
+        })();
+        match opened {
+            Ok(o) => outs.push(o),
+            Err(e) => run.failed.push((file.name.clone(), e)),
+        }
+    }
+    let mut extra: Vec<&str> = Vec::new();
+    for o in &outs {
+        let f = o.file;
+        extra.push(&f.stock);
+        extra.extend([&f.price, &f.oldprice, &f.min_price, &f.premium_price].into_iter().flatten().map(String::as_str));
+        extra.extend(f.offer_id.iter().filter_map(|i| match i {
+            crate::config::OfferId::Meta(k) => Some(k.as_str()),
+            crate::config::OfferId::Sku => None,
+        }));
+        extra.extend(f.filter.meta.iter().map(|(k, _)| k.as_str()));
+    }
+    let mut reader = read::Reader::new(&settings.table_prefix, &extra, options.batch.unwrap_or(read::BATCH).max(1));
+    let mut batches = 0usize;
+    while let Some(batch) = reader.next(&mut conn).await? {
+        for family in &batch.families {
+            for found in offer::candidates(&family.product, &family.variations) {
+                let c = match found {
+                    Ok(c) => c,
+                    Err(skip) => {
+                        *run.skipped.entry(skip_label(skip)).or_default() += 1;
+                        continue;
+                    }
+                };
+                offer_everywhere(&mut outs, &c, &facts, &batch.files);
+            }
+        }
+        batches += 1;
+        if batches == 1 {
+            crate::crashpoint::here(format_args!("feed-half"));
+        }
+    }
+    conn.query_drop("COMMIT").await.map_err(|e| Error::db("ending the feed's snapshot", e))?;
+    let millis = started.elapsed().as_millis() as u64;
+    if !options.dry_run {
+        journal::ensure_tables(&mut conn, &settings.table_prefix).await?;
+    }
+    for o in outs {
+        let name = o.file.name.clone();
+        let (file, offers) = (o.file, o.offers);
+        let result = finish(o, feeds.min_offers_percent, options, millis);
+        if !options.dry_run {
+            let record = match &result {
+                Ok(w) => FeedRecord {
+                    name: name.clone(),
+                    format: file.format.name().into(),
+                    path: file.path.display().to_string(),
+                    written_at: String::new(),
+                    state: "written".into(),
+                    offers: w.offers as u64,
+                    farewells: w.farewells as u64,
+                    skipped: w.left.values().sum::<usize>() as u64,
+                    bytes: w.bytes,
+                    millis: w.millis,
+                    error: None,
+                },
+                Err(e) => FeedRecord {
+                    name: name.clone(),
+                    format: file.format.name().into(),
+                    path: file.path.display().to_string(),
+                    written_at: String::new(),
+                    state: if matches!(e, Error::Guard(_)) { "refused" } else { "failed" }.into(),
+                    offers: offers as u64,
+                    farewells: 0,
+                    skipped: 0,
+                    bytes: 0,
+                    millis,
+                    error: Some(e.to_string()),
+                },
+            };
+            if let Err(e) = journal::record_feed(&mut conn, &settings.table_prefix, &record).await {
+                tracing::warn!("{e}");
+            }
+        }
+        match result {
+            Ok(w) => {
+                tracing::info!("{}", w.summary());
+                run.written.push(w);
+            }
+            Err(e) => {
+                tracing::error!("feed {name}: {e}");
+                run.failed.push((name, e));
+            }
+        }
+    }
+    for (label, n) in &run.skipped {
+        tracing::info!("feeds: {n} {label} skipped");
+    }
+    Ok(run)
+}
+
+fn skip_label(s: Skip) -> &'static str {
+    match s {
+        Skip::Hidden => "products hidden from the catalogue",
+        Skip::NotSold => "grouped or external products",
+        Skip::VariationWithoutSku => "variations without their own SKU",
+    }
+}
+
+/// Offers a candidate to every feed; the card is made once, for the feeds that take it.
+fn offer_everywhere(outs: &mut [Out<'_>], c: &Candidate<'_>, facts: &read::ShopFacts, files: &std::collections::HashMap<u64, String>) {
+    let mut card: Option<offer::Card> = None;
+    for o in outs.iter_mut() {
+        if o.yml_failed() {
+            continue;
+        }
+        if !o.selector.holds(o.file, c) {
+            *o.left.entry(Left::Filtered.label()).or_default() += 1;
+            continue;
+        }
+        let t = match offer::terms(o.file, c) {
+            Ok(t) => t,
+            Err(left) => {
+                *o.left.entry(left.label()).or_default() += 1;
+                continue;
+            }
+        };
+        if !o.seen.insert(id_hash(&t.id)) {
+            tracing::warn!("feed {}: offer id {:?} (post {}) is another offer's too; left out", o.file.name, t.id, c.record.id);
+            *o.left.entry(Left::DuplicateId.label()).or_default() += 1;
+            continue;
+        }
+        let card = card.get_or_insert_with(|| offer::card(c, facts, files));
+        let written = o.yml.offer(card, &t).and_then(|_| {
+            o.state.push(true, &Farewell { id: t.id.clone(), name: card.name.clone(), url: card.url.clone(), price: t.price.clone(), category: card.category })
+        });
+        match written {
+            Ok(()) => o.offers += 1,
+            Err(e) => o.fail(e),
+        }
+    }
+}
+
+impl Out<'_> {
+    fn yml_failed(&self) -> bool {
+        self.left.contains_key("write failed")
+    }
+
+    fn fail(&mut self, e: std::io::Error) {
+        tracing::error!("feed {}: writing failed: {e}", self.file.name);
+        self.left.insert("write failed", 1);
+    }
+}
+
+/// Farewells, the guard, the read-back check, and the rename.
+fn finish(mut o: Out<'_>, min_percent: f64, options: FeedOptions<'_>, millis: u64) -> Result<Written> {
+    let file = o.file;
+    if o.yml_failed() {
+        return Err(Error::Internal(format!("feed {:?} ({}): writing failed; the previous file is kept", file.name, file.path.display())));
+    }
+    let previous = output::previous_live(&file.path);
+    output::previous_lines(&file.path, |line| {
+        if !line.live || !o.seen.insert(id_hash(&line.offer.id)) {
+            return Ok(());
+        }
+        o.yml.farewell(&line.offer)?;
+        o.state.push(false, &line.offer)?;
+        o.farewells += 1;
+        Ok(())
+    })
+    .map_err(io_error(file))?;
+    let (sink, replaced) = o.yml.finish().map_err(io_error(file))?;
+    sink.finish().map_err(io_error(file))?;
+    if let Some(prev) = previous {
+        let floor = prev as f64 * min_percent / 100.0;
+        if !options.force && prev > 0 && (o.offers as f64) < floor {
+            return Err(Error::Guard(format!(
+                "feed {:?} has {} live offers, fewer than {min_percent}% of the previous feed's {prev}; {} is kept (woosync feed --force writes it)",
+                file.name,
+                o.offers,
+                file.path.display()
+            )));
+        }
+    }
+    let bytes = o.staged.verify(file.gzip, file.encoding, o.offers + o.farewells)?;
+    if !options.dry_run {
+        o.staged.commit()?;
+        o.state.commit(&file.path)?;
+    }
+    Ok(Written { name: file.name.clone(), path: file.path.clone(), offers: o.offers, farewells: o.farewells, left: o.left, bytes, millis, replaced, dry_run: options.dry_run })
+}
+
+/// After a sync: with `[feeds] after_sync`, every feed when the sync changed something, else the
+/// feeds whose file is missing. `None` when there is nothing to do.
+pub async fn after_sync(settings: &Settings, changed: bool) -> Option<Result<FeedRun>> {
+    let feeds = settings.feeds.as_ref().filter(|f| f.after_sync)?;
+    let missing = feeds.files.iter().any(|f| !f.path.exists());
+    if !changed && !missing {
+        return None;
+    }
+    Some(write(settings, FeedOptions { missing_only: !changed, ..FeedOptions::default() }).await)
+}
+
+/// The latest record of each feed.
+pub async fn status(settings: &Settings) -> Result<Vec<FeedRecord>> {
+    let mut conn = catalog::connect(settings).await?;
+    journal::latest_feeds(&mut conn, &settings.table_prefix).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn roubles_are_named_as_the_marketplaces_name_them() {
+        assert_eq!(super::currency(None, "RUB"), "RUR");
+        assert_eq!(super::currency(None, "byn"), "BYN");
+        assert_eq!(super::currency(Some("RUB"), "RUB"), "RUB");
+    }
+}

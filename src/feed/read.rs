@@ -1,0 +1,449 @@
+//! Reading what the feeds are made of, in one consistent snapshot (a repeatable-read
+//! transaction): the options (`blogname`, `home`, `siteurl`, permalinks, currency, uploads URL),
+//! the `product_cat` tree and the attribute labels once, then the published products in batches
+//! by ID, each with its published variations, their meta, terms and pictures. Nothing is held
+//! beyond one batch: the feed is streamed.
+
+use std::collections::HashMap;
+
+use mysql_async::prelude::*;
+use mysql_async::Conn;
+
+use crate::catalog::shop::TimeZone;
+use crate::error::{Error, Result};
+use crate::woo::permalink::Permalinks;
+
+/// Products a batch reads (their variations come with them).
+pub const BATCH: usize = 1000;
+
+/// The meta keys every feed reads; a feed's own keys (stock, price, offer id, filters) are added.
+const META_KEYS: &[&str] = &[
+    "_sku",
+    "_price",
+    "_regular_price",
+    "_stock",
+    "_stock_status",
+    "_manage_stock",
+    "_thumbnail_id",
+    "_product_image_gallery",
+    "_global_unique_id",
+    "_product_attributes",
+    "_variation_description",
+];
+
+/// The shop as the feed header and the offers' URLs need it.
+#[derive(Debug, Clone)]
+pub struct ShopFacts {
+    /// `blogname` as stored (WordPress keeps `&` as `&amp;`).
+    pub blogname: String,
+    /// `home` without a trailing slash.
+    pub home: String,
+    /// WooCommerce's currency code (`woocommerce_currency`).
+    pub currency: String,
+    pub permalinks: Permalinks,
+    /// Where `_wp_attached_file` paths live: `upload_url_path`, else `siteurl` + `/wp-content/uploads`.
+    pub uploads_url: String,
+    pub time_zone: TimeZone,
+    pub tree: Tree,
+    /// `pa_*` taxonomy → the attribute's label (`wc_attribute_taxonomies`).
+    pub labels: HashMap<String, String>,
+}
+
+/// One `product_cat` term.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category {
+    pub id: u64,
+    pub parent: u64,
+    pub slug: String,
+    /// As stored (entities as WordPress keeps them).
+    pub name: String,
+}
+
+/// The `product_cat` tree.
+#[derive(Debug, Clone, Default)]
+pub struct Tree {
+    /// By term ID.
+    pub categories: Vec<Category>,
+    index: HashMap<u64, usize>,
+}
+
+impl Tree {
+    pub fn new(mut categories: Vec<Category>) -> Tree {
+        categories.sort_by_key(|c| c.id);
+        let index = categories.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+        Tree { categories, index }
+    }
+
+    pub fn get(&self, id: u64) -> Option<&Category> {
+        self.index.get(&id).map(|i| &self.categories[*i])
+    }
+
+    /// How many ancestors a category has (a loop in the data ends the count).
+    pub fn depth(&self, id: u64) -> usize {
+        let mut depth = 0;
+        let mut at = self.get(id).map(|c| c.parent).unwrap_or(0);
+        while at != 0 && depth < 64 {
+            depth += 1;
+            at = self.get(at).map(|c| c.parent).unwrap_or(0);
+        }
+        depth
+    }
+
+    /// The categories with these slugs and all their descendants, sorted.
+    pub fn with_descendants(&self, slugs: &[String]) -> Vec<u64> {
+        let mut children: HashMap<u64, Vec<u64>> = HashMap::new();
+        for c in &self.categories {
+            children.entry(c.parent).or_default().push(c.id);
+        }
+        let mut out: Vec<u64> = self.categories.iter().filter(|c| slugs.iter().any(|s| s == &c.slug)).map(|c| c.id).collect();
+        let mut seen: std::collections::HashSet<u64> = out.iter().copied().collect();
+        let mut i = 0;
+        while i < out.len() {
+            for &child in children.get(&out[i]).map(Vec::as_slice).unwrap_or(&[]) {
+                if seen.insert(child) {
+                    out.push(child);
+                }
+            }
+            i += 1;
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// The deepest of these categories (the lowest ID among equally deep ones).
+    pub fn deepest(&self, ids: &[u64]) -> Option<u64> {
+        ids.iter().copied().filter(|id| self.get(*id).is_some()).max_by(|a, b| self.depth(*a).cmp(&self.depth(*b)).then(b.cmp(a)))
+    }
+}
+
+/// A term a product or variation is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Term {
+    pub taxonomy: String,
+    pub id: u64,
+    pub slug: String,
+    /// As stored.
+    pub name: String,
+}
+
+/// A published product or variation, with the meta and terms the feeds read.
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    pub id: u64,
+    /// The variable product of a variation; 0 for a product.
+    pub parent: u64,
+    pub title: String,
+    /// `post_name` as stored.
+    pub slug: String,
+    pub date: String,
+    pub content: String,
+    pub excerpt: String,
+    /// (key, value), in `meta_id` order: the first of a repeated key counts, as `get_post_meta(…, true)`.
+    pub meta: Vec<(String, String)>,
+    pub terms: Vec<Term>,
+}
+
+impl Record {
+    pub fn meta(&self, key: &str) -> Option<&str> {
+        self.meta.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    pub fn terms<'a>(&'a self, taxonomy: &'a str) -> impl Iterator<Item = &'a Term> + 'a {
+        self.terms.iter().filter(move |t| t.taxonomy == taxonomy)
+    }
+
+    pub fn has_term(&self, taxonomy: &str, slug: &str) -> bool {
+        self.terms(taxonomy).any(|t| t.slug == slug)
+    }
+
+    /// `product_type`'s slug (`simple` when it has none, as WooCommerce reads it).
+    pub fn product_type(&self) -> &str {
+        self.terms("product_type").next().map(|t| t.slug.as_str()).unwrap_or("simple")
+    }
+}
+
+/// A product and its published variations.
+#[derive(Debug, Clone, Default)]
+pub struct Family {
+    pub product: Record,
+    pub variations: Vec<Record>,
+}
+
+/// One batch: families in product ID order, and the attachments' files they show.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub families: Vec<Family>,
+    /// Attachment ID → `_wp_attached_file`.
+    pub files: HashMap<u64, String>,
+}
+
+fn text(bytes: Option<Vec<u8>>) -> String {
+    match bytes {
+        None => String::new(),
+        Some(b) => String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
+}
+
+fn wrap(doing: &'static str) -> impl Fn(mysql_async::Error) -> Error {
+    move |e| Error::db(format!("reading the feed's {doing}"), e)
+}
+
+/// Starts the feed's one consistent snapshot on `conn`.
+pub async fn begin_snapshot(conn: &mut Conn) -> Result<()> {
+    conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ").await.map_err(wrap("snapshot"))?;
+    conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT").await.map_err(wrap("snapshot"))?;
+    Ok(())
+}
+
+/// The options, the category tree and the attribute labels.
+pub async fn shop_facts(conn: &mut Conn, prefix: &str, time_zone: TimeZone) -> Result<ShopFacts> {
+    let options: HashMap<String, String> = conn
+        .query::<(String, Option<Vec<u8>>), _>(format!(
+            "SELECT option_name, option_value FROM `{prefix}options` WHERE option_name IN \
+             ('blogname','home','siteurl','permalink_structure','woocommerce_permalinks','woocommerce_currency','upload_url_path')"
+        ))
+        .await
+        .map_err(wrap("options"))?
+        .into_iter()
+        .map(|(k, v)| (k, text(v)))
+        .collect();
+    let opt = |k: &str| options.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let siteurl = opt("siteurl").trim_end_matches('/').to_string();
+    let home = match opt("home") {
+        h if h.is_empty() => siteurl.clone(),
+        h => h.trim_end_matches('/').to_string(),
+    };
+    let product_base = product_base(&opt("woocommerce_permalinks"));
+    let permalinks = Permalinks::new(&home, &opt("permalink_structure"), product_base.as_deref());
+    let uploads_url = match opt("upload_url_path") {
+        u if u.is_empty() => format!("{siteurl}/wp-content/uploads"),
+        u => u.trim_end_matches('/').to_string(),
+    };
+    let rows: Vec<(u64, u64, Vec<u8>, Vec<u8>)> = conn
+        .query(format!(
+            "SELECT t.term_id, tt.parent, t.slug, t.name FROM `{prefix}term_taxonomy` tt \
+             JOIN `{prefix}terms` t ON t.term_id = tt.term_id WHERE tt.taxonomy = 'product_cat'"
+        ))
+        .await
+        .map_err(wrap("categories"))?;
+    let tree = Tree::new(rows.into_iter().map(|(id, parent, slug, name)| Category { id, parent, slug: text(Some(slug)), name: text(Some(name)) }).collect());
+    let labels: Vec<(Vec<u8>, Vec<u8>)> = conn
+        .query(format!("SELECT attribute_name, attribute_label FROM `{prefix}woocommerce_attribute_taxonomies`"))
+        .await
+        .map_err(wrap("attribute labels"))?;
+    let labels = labels.into_iter().map(|(n, l)| (format!("pa_{}", text(Some(n))), text(Some(l)))).collect();
+    Ok(ShopFacts {
+        blogname: opt("blogname"),
+        home,
+        currency: match opt("woocommerce_currency") {
+            c if c.is_empty() => "RUB".into(),
+            c => c,
+        },
+        permalinks,
+        uploads_url,
+        time_zone,
+        tree,
+        labels,
+    })
+}
+
+/// `product_base` of the serialized `woocommerce_permalinks` option.
+fn product_base(stored: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Stored {
+        product_base: Option<String>,
+    }
+    php_serde::from_bytes::<Stored>(stored.as_bytes()).ok().and_then(|s| s.product_base)
+}
+
+/// Reads the published products batch by batch, in ID order.
+pub struct Reader {
+    prefix: String,
+    after: u64,
+    done: bool,
+    /// The SQL list of meta keys read.
+    keys: String,
+    batch: usize,
+}
+
+impl Reader {
+    /// `extra`: the meta keys the feeds name (stock, prices, offer IDs, filters).
+    pub fn new(prefix: &str, extra: &[&str], batch: usize) -> Reader {
+        let mut keys: Vec<&str> = META_KEYS.to_vec();
+        for k in extra {
+            if !keys.contains(k) {
+                keys.push(k);
+            }
+        }
+        // Keys are checked at config load (letters, digits, `_` and `-`): safe as SQL text.
+        let keys = keys.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(",");
+        Reader { prefix: prefix.to_string(), after: 0, done: false, keys, batch }
+    }
+
+    pub async fn next(&mut self, conn: &mut Conn) -> Result<Option<Batch>> {
+        if self.done {
+            return Ok(None);
+        }
+        let p = &self.prefix;
+        type PostRow = (u64, u64, Option<Vec<u8>>, Option<Vec<u8>>, String, Option<Vec<u8>>, Option<Vec<u8>>);
+        let products: Vec<PostRow> = conn
+            .exec(
+                format!(
+                    "SELECT ID, post_parent, post_title, post_name, CAST(post_date AS CHAR), post_content, post_excerpt FROM `{p}posts` \
+                     WHERE ID > ? AND post_type = 'product' AND post_status = 'publish' ORDER BY ID LIMIT {}",
+                    self.batch
+                ),
+                (self.after,),
+            )
+            .await
+            .map_err(wrap("products"))?;
+        if products.len() < self.batch {
+            self.done = true;
+        }
+        let Some(last) = products.last() else { return Ok(None) };
+        self.after = last.0;
+        let record = |(id, _, title, slug, date, content, excerpt): PostRow, parent: u64| Record {
+            id,
+            parent,
+            title: text(title),
+            slug: text(slug),
+            date,
+            content: text(content),
+            excerpt: text(excerpt),
+            ..Record::default()
+        };
+        let ids: Vec<u64> = products.iter().map(|r| r.0).collect();
+        let list = join(&ids);
+        let mut families: Vec<Family> = products.into_iter().map(|r| Family { product: record(r, 0), variations: Vec::new() }).collect();
+        let variations: Vec<PostRow> = conn
+            .query(format!(
+                "SELECT ID, post_parent, post_title, post_name, CAST(post_date AS CHAR), NULL, post_excerpt FROM `{p}posts` \
+                 WHERE post_parent IN ({list}) AND post_type = 'product_variation' AND post_status = 'publish' \
+                 ORDER BY post_parent, menu_order, ID"
+            ))
+            .await
+            .map_err(wrap("variations"))?;
+        let position: HashMap<u64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let mut all = ids.clone();
+        for v in variations {
+            let parent = v.1;
+            if let Some(&i) = position.get(&parent) {
+                all.push(v.0);
+                families[i].variations.push(record(v, parent));
+            }
+        }
+        let list = join(&all);
+        // Where each record sits: (family, variation + 1 or 0 for the product).
+        let mut at: HashMap<u64, (usize, usize)> = HashMap::with_capacity(all.len());
+        for (i, f) in families.iter().enumerate() {
+            at.insert(f.product.id, (i, 0));
+            for (j, v) in f.variations.iter().enumerate() {
+                at.insert(v.id, (i, j + 1));
+            }
+        }
+        let meta: Vec<(u64, Vec<u8>, Option<Vec<u8>>)> = conn
+            .query(format!(
+                "SELECT post_id, meta_key, meta_value FROM `{p}postmeta` WHERE post_id IN ({list}) \
+                 AND (meta_key IN ({keys}) OR meta_key LIKE 'attribute\\_%') ORDER BY meta_id",
+                keys = self.keys
+            ))
+            .await
+            .map_err(wrap("product meta"))?;
+        for (id, key, value) in meta {
+            if let Some(r) = record_at(&mut families, &at, id) {
+                r.meta.push((text(Some(key)), text(value)));
+            }
+        }
+        type TermRow = (u64, String, u64, Vec<u8>, Vec<u8>);
+        let terms: Vec<TermRow> = conn
+            .query(format!(
+                "SELECT tr.object_id, tt.taxonomy, t.term_id, t.slug, t.name FROM `{p}term_relationships` tr \
+                 JOIN `{p}term_taxonomy` tt ON tt.term_taxonomy_id = tr.term_taxonomy_id \
+                 JOIN `{p}terms` t ON t.term_id = tt.term_id \
+                 WHERE tr.object_id IN ({list}) AND (tt.taxonomy IN \
+                 ('product_type','product_visibility','product_cat','product_tag','product_shipping_class','product_brand') \
+                 OR tt.taxonomy LIKE 'pa\\_%') ORDER BY tr.object_id, tr.term_order, t.term_id"
+            ))
+            .await
+            .map_err(wrap("product terms"))?;
+        for (id, taxonomy, term, slug, name) in terms {
+            if let Some(r) = record_at(&mut families, &at, id) {
+                r.terms.push(Term { taxonomy, id: term, slug: text(Some(slug)), name: text(Some(name)) });
+            }
+        }
+        let mut pictures: Vec<u64> = Vec::new();
+        for f in &families {
+            for r in std::iter::once(&f.product).chain(&f.variations) {
+                pictures.extend(picture_ids(r));
+            }
+        }
+        pictures.sort_unstable();
+        pictures.dedup();
+        let mut files = HashMap::new();
+        if !pictures.is_empty() {
+            let rows: Vec<(u64, Option<Vec<u8>>)> = conn
+                .query(format!(
+                    "SELECT post_id, meta_value FROM `{p}postmeta` WHERE post_id IN ({}) AND meta_key = '_wp_attached_file' ORDER BY meta_id",
+                    join(&pictures)
+                ))
+                .await
+                .map_err(wrap("pictures"))?;
+            for (id, file) in rows {
+                files.entry(id).or_insert_with(|| text(file));
+            }
+        }
+        Ok(Some(Batch { families, files }))
+    }
+}
+
+/// The record with this ID: (family, variation + 1 or 0 for the product).
+fn record_at<'f>(families: &'f mut [Family], at: &HashMap<u64, (usize, usize)>, id: u64) -> Option<&'f mut Record> {
+    let &(i, j) = at.get(&id)?;
+    let f = &mut families[i];
+    Some(if j == 0 { &mut f.product } else { &mut f.variations[j - 1] })
+}
+
+/// The featured image, then the gallery, as attachment IDs.
+pub fn picture_ids(r: &Record) -> impl Iterator<Item = u64> + '_ {
+    let featured = r.meta("_thumbnail_id").and_then(|v| v.trim().parse::<u64>().ok()).filter(|id| *id > 0);
+    let gallery = r.meta("_product_image_gallery").unwrap_or("").split(',').filter_map(|v| v.trim().parse::<u64>().ok()).filter(|id| *id > 0);
+    featured.into_iter().chain(gallery)
+}
+
+fn join(ids: &[u64]) -> String {
+    let mut s = String::with_capacity(ids.len() * 8);
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&id.to_string());
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cat(id: u64, parent: u64, slug: &str) -> Category {
+        Category { id, parent, slug: slug.into(), name: slug.into() }
+    }
+
+    #[test]
+    fn the_tree_knows_depths_and_descendants() {
+        let tree = Tree::new(vec![cat(10, 0, "odezhda"), cat(11, 10, "platya"), cat(12, 11, "vechernie"), cat(20, 0, "obuv"), cat(13, 10, "yubki")]);
+        assert_eq!(tree.depth(12), 2);
+        assert_eq!(tree.with_descendants(&["platya".into()]), [11, 12]);
+        assert_eq!(tree.with_descendants(&["odezhda".into(), "obuv".into()]), [10, 11, 12, 13, 20]);
+        assert_eq!(tree.deepest(&[10, 13, 11]), Some(11));
+        assert_eq!(tree.deepest(&[20, 12]), Some(12));
+        assert_eq!(tree.deepest(&[99]), None);
+    }
+
+    #[test]
+    fn the_product_base_comes_from_the_serialized_option() {
+        let stored = r#"a:5:{s:12:"product_base";s:19:"/shop/%product_cat%";s:13:"category_base";s:0:"";s:8:"tag_base";s:0:"";s:14:"attribute_base";s:0:"";s:22:"use_verbose_page_rules";b:0;}"#;
+        assert_eq!(product_base(stored).as_deref(), Some("/shop/%product_cat%"));
+        assert_eq!(product_base(""), None);
+    }
+}
