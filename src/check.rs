@@ -52,6 +52,9 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
             Err(e) => Check::fail("log", &Error::Config(format!("[log] dir = {}: {e}; create it and give the woosync user write access", log.dir.display()))),
         });
     }
+    if let Some(feeds) = &settings.feeds {
+        checks.push(feed_folders(feeds));
+    }
     if let Some(alerts) = &settings.alerts {
         checks.push(match alerts.telegram.probe().await {
             Ok(who) => Check::pass("telegram", who),
@@ -123,6 +126,19 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
         Err(e) => checks.push(Check::fail("journal", &e)),
     }
     checks
+}
+
+/// Every feed's folder exists and takes a new file (the feed is written beside its target).
+fn feed_folders(feeds: &crate::config::Feeds) -> Check {
+    for f in &feeds.files {
+        let dir = f.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let probe = dir.join(".woosync-check");
+        if let Err(e) = std::fs::write(&probe, b"").and_then(|_| std::fs::remove_file(&probe)) {
+            return Check::fail("feeds", &Error::Config(format!("[[feeds.file]] {:?}: cannot write in {}: {e}; create it and give the woosync user write access", f.name, dir.display())));
+        }
+    }
+    let names: Vec<String> = feeds.files.iter().map(|f| format!("{} ({})", f.name, f.format.name())).collect();
+    Check::pass("feeds", format!("{} feed(s), folders writable: {}", feeds.files.len(), names.join(", ")))
 }
 
 /// The object cache answers, and holds keys of this site: a wrong prefix or database would

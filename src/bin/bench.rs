@@ -32,10 +32,12 @@ struct Args {
     redis: Option<String>,
     /// Only the whole-card scenarios (variable products, attributes) after the baseline.
     cards_only: bool,
+    /// Only the marketplace feed scenarios after the baseline.
+    feeds_only: bool,
 }
 
 fn args() -> Args {
-    let mut a = Args { url: String::new(), products: 200_000, creates: 50_000, reuse: false, demo: false, parse: None, parse_child: None, redis: None, cards_only: false };
+    let mut a = Args { url: String::new(), products: 200_000, creates: 50_000, reuse: false, demo: false, parse: None, parse_child: None, redis: None, cards_only: false, feeds_only: false };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         match flag.as_str() {
@@ -46,6 +48,7 @@ fn args() -> Args {
             "--redis" => a.redis = Some(it.next().expect("--redis redis://127.0.0.1:6379")),
             "--demo" => a.demo = true,
             "--cards-only" => a.cards_only = true,
+            "--feeds-only" => a.feeds_only = true,
             "--parse" => a.parse = Some(it.next().and_then(|v| v.parse().ok()).expect("--parse ROWS")),
             "--parse-child" => a.parse_child = Some(PathBuf::from(it.next().expect("--parse-child CONFIG"))),
             other => panic!("unknown argument {other}; usage: woosync-bench --url mysql://user:pass@host:3306 [--products N] [--creates N] [--reuse] [--redis URL]"),
@@ -138,6 +141,9 @@ async fn main() {
     plain.run("baseline (feed = shop)", &items, &[], 0).await;
     if a.cards_only {
         return whole_cards(&plain, items, a.creates).await;
+    }
+    if a.feeds_only {
+        return feeds(&plain, &mut items).await;
     }
     plain.run("nothing changed", &items, &[], 0).await;
     let n = items.len();
@@ -352,6 +358,88 @@ async fn run(&self, name: &str, items: &[Item], new: &[Item], changed: usize) {
     let rate = if changed > 0 { format!("{:.0}", changed as f64 / wall) } else { "-".into() };
     println!("| {name} | {} | {changed} | {wall:.2} | {rate} | {:.0} |", items.len() + new.len(), rss_kib as f64 / 1024.0);
 }
+}
+
+/// Makes the shop's products feed-shaped (once): a 3-level tree of 500 categories with every
+/// product in a leaf, a 600-byte HTML description each, 10,000 pictures as featured images and
+/// permalinks under `/%postname%/`.
+async fn feed_shaped(url: &str) {
+    let mut conn = Conn::new(Opts::from_url(url).unwrap()).await.unwrap();
+    let done: Option<String> = conn.query_first("SELECT option_value FROM wp_options WHERE option_name = 'woosync_bench_feeds'").await.unwrap();
+    if done.is_some() {
+        return;
+    }
+    let t = Instant::now();
+    let mut tt = Vec::new();
+    for i in 0..500u64 {
+        let (name, parent) = match i {
+            0..=9 => (format!("Раздел {i}"), 0),
+            10..=99 => (format!("Группа {i}"), tt[(i as usize - 10) % 10]),
+            _ => (format!("Вид {i} & Ко"), tt[10 + (i as usize - 100) % 90]),
+        };
+        conn.exec_drop("INSERT INTO wp_terms (name, slug, term_group) VALUES (?, ?, 0)", (name.replace('&', "&amp;"), format!("cat-{i}"))).await.unwrap();
+        let term = conn.last_insert_id().unwrap();
+        let parent_term: u64 = if parent == 0 { 0 } else { conn.exec_first("SELECT term_id FROM wp_term_taxonomy WHERE term_taxonomy_id = ?", (parent,)).await.unwrap().unwrap() };
+        conn.exec_drop("INSERT INTO wp_term_taxonomy (term_id, taxonomy, description, parent, count) VALUES (?, 'product_cat', '', ?, 0)", (term, parent_term)).await.unwrap();
+        tt.push(conn.last_insert_id().unwrap());
+    }
+    let first_leaf = tt[100];
+    conn.query_drop(format!(
+        "INSERT IGNORE INTO wp_term_relationships (object_id, term_taxonomy_id, term_order) SELECT ID, {first_leaf} + ID % 400, 0 FROM wp_posts WHERE post_type = 'product'"
+    ))
+    .await
+    .unwrap();
+    conn.query_drop(
+        "UPDATE wp_posts SET post_content = CONCAT('<p>', REPEAT('Описание товара: ткань, размер, уход. ', 10), '</p><ul><li>Состав: хлопок</li></ul>') WHERE post_type = 'product'",
+    )
+    .await
+    .unwrap();
+    let max: u64 = conn.query_first("SELECT MAX(ID) FROM wp_posts").await.unwrap().unwrap();
+    let first = max + 1;
+    for chunk in (0..10_000u64).collect::<Vec<_>>().chunks(1000) {
+        let posts: Vec<String> = chunk
+            .iter()
+            .map(|i| format!("({}, 1, '2026-01-01 10:00:00', '2026-01-01 07:00:00', '', 'pic-{i}', '', 'inherit', 'open', 'closed', 'pic-{i}', '', '', '2026-01-01 10:00:00', '2026-01-01 07:00:00', '', 0, '', 0, 'attachment', 'image/jpeg')", first + i))
+            .collect();
+        conn.query_drop(format!("INSERT INTO wp_posts (ID, post_author, post_date, post_date_gmt, post_content, post_title, post_excerpt, post_status, comment_status, ping_status, post_name, to_ping, pinged, post_modified, post_modified_gmt, post_content_filtered, post_parent, guid, menu_order, post_type, post_mime_type) VALUES {}", posts.join(","))).await.unwrap();
+        let meta: Vec<String> = chunk.iter().map(|i| format!("({}, '_wp_attached_file', '2026/01/pic-{i}.jpg')", first + i)).collect();
+        conn.query_drop(format!("INSERT INTO wp_postmeta (post_id, meta_key, meta_value) VALUES {}", meta.join(","))).await.unwrap();
+    }
+    conn.query_drop(format!("UPDATE wp_postmeta SET meta_value = {first} + post_id % 10000 WHERE meta_key = '_thumbnail_id'")).await.unwrap();
+    conn.query_drop("INSERT INTO wp_options (option_name, option_value, autoload) VALUES ('permalink_structure', '/%postname%/', 'on') ON DUPLICATE KEY UPDATE option_value = VALUES(option_value)").await.unwrap();
+    conn.query_drop("INSERT INTO wp_options (option_name, option_value, autoload) VALUES ('woosync_bench_feeds', '1', 'off')").await.unwrap();
+    eprintln!("made the shop feed-shaped in {:.1}s", t.elapsed().as_secs_f64());
+}
+
+/// The marketplace feeds: one Yandex feed of the whole shop, then three feeds (Yandex, Ozon
+/// split by a filter, Megamarket) in one run; then a steady-state sync with and without
+/// `[feeds] after_sync` writing the Yandex feed (alternated three times: the machine is noisy).
+async fn feeds(plain: &Scenario<'_>, items: &mut [Item]) {
+    feed_shaped(plain.url).await;
+    let one = "[feeds]\nmin_offers_percent = 0\n[[feeds.file]]\nname = \"ym\"\nformat = \"yandex\"\npath = \"ym.xml\"\n";
+    let three = format!(
+        "{one}[[feeds.file]]\nname = \"ozon\"\nformat = \"ozon\"\npath = \"ozon.xml\"\nwarehouse = \"Склад\"\nexclude_categories = [\"cat-0\"]\n\
+         [[feeds.file]]\nname = \"mm\"\nformat = \"megamarket\"\npath = \"mm.xml\"\nwarehouse = \"1\"\nshipment_days = 1\n"
+    );
+    for (name, extra) in [("feed: one Yandex feed", one.to_string()), ("feed: Yandex + Ozon + Megamarket in one run", three.clone()), ("feed: one Yandex feed", one.to_string())] {
+        let config = plain.dir.path().join("feeds.toml");
+        std::fs::write(&config, format!("[database]\ntable_prefix = \"wp_\"\n[source]\ntype = \"csv\"\npath = \"feed.csv\"\n{extra}")).unwrap();
+        let started = Instant::now();
+        let child = Command::new(plain.exe).args(["feed", "--config"]).arg(&config).env("WOOSYNC_DATABASE_URL", plain.url).env("WOOSYNC_LOG", "warn").stdout(std::process::Stdio::null()).spawn().unwrap();
+        let (status, rss_kib) = wait_with_rusage(child.id() as i32);
+        let wall = started.elapsed().as_secs_f64();
+        assert!(status == 0, "woosync feed exited with {status}");
+        let bytes = std::fs::metadata(plain.dir.path().join("ym.xml")).map(|m| m.len()).unwrap_or(0);
+        println!("| {name} (ym.xml {:.0} MB) | {} | - | {wall:.2} | - | {:.0} |", bytes as f64 / 1e6, items.len(), rss_kib as f64 / 1024.0);
+    }
+    let with = Scenario { extra: one.replace("[feeds]\n", "[feeds]\nafter_sync = true\n"), ..plain.clone() };
+    let n = items.len();
+    for round in 0..3 {
+        let changed = change(items, n / 100, 10 + round * 2);
+        plain.run("steady state: 1% changed", items, &[], changed).await;
+        let changed = change(items, n / 100, 11 + round * 2);
+        with.run("steady state: 1% changed, after_sync feed", items, &[], changed).await;
+    }
 }
 
 /// Waits for the child and returns its exit code and peak resident set size (KiB).

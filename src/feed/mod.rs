@@ -214,26 +214,50 @@ pub async fn write(settings: &Settings, options: FeedOptions<'_>) -> Result<Feed
         }));
         extra.extend(f.filter.meta.iter().map(|(k, _)| k.as_str()));
     }
-    let mut reader = read::Reader::new(&settings.table_prefix, &extra, options.batch.unwrap_or(read::BATCH).max(1));
-    let mut batches = 0usize;
-    while let Some(batch) = reader.next(&mut conn).await? {
-        for family in &batch.families {
-            for found in offer::candidates(&family.product, &family.variations) {
-                let c = match found {
-                    Ok(c) => c,
-                    Err(skip) => {
-                        *run.skipped.entry(skip_label(skip)).or_default() += 1;
-                        continue;
+    let terms = read::term_table(&mut conn, &settings.table_prefix).await?;
+    let mut reader = read::Reader::new(&settings.table_prefix, &extra, options.batch.unwrap_or(read::BATCH).max(1), terms);
+    // The database reads the next batch while this one is written out.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<read::Batch>>(2);
+    let reading = tokio::spawn(async move {
+        loop {
+            match reader.next(&mut conn).await {
+                Ok(Some(batch)) => {
+                    if tx.send(Ok(batch)).await.is_err() {
+                        break;
                     }
-                };
-                offer_everywhere(&mut outs, &c, &facts, &batch.files);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    break;
+                }
             }
         }
+        conn
+    });
+    let mut batches = 0usize;
+    while let Some(batch) = rx.recv().await {
+        let batch = batch?;
+        tokio::task::block_in_place(|| {
+            for family in &batch.families {
+                for found in offer::candidates(&family.product, &family.variations) {
+                    let c = match found {
+                        Ok(c) => c,
+                        Err(skip) => {
+                            *run.skipped.entry(skip_label(skip)).or_default() += 1;
+                            continue;
+                        }
+                    };
+                    offer_everywhere(&mut outs, &c, &facts, &batch.files);
+                }
+            }
+        });
         batches += 1;
         if batches == 1 {
             crate::crashpoint::here(format_args!("feed-half"));
         }
     }
+    let mut conn = reading.await.map_err(|e| Error::Internal(format!("the feed's reader stopped: {e}")))?;
     conn.query_drop("COMMIT").await.map_err(|e| Error::db("ending the feed's snapshot", e))?;
     let millis = started.elapsed().as_millis() as u64;
     if !options.dry_run {

@@ -366,8 +366,8 @@ mod tests {
         }
     }
 
-    fn term(taxonomy: &str, id: u64, slug: &str, name: &str) -> Term {
-        Term { taxonomy: taxonomy.into(), id, slug: slug.into(), name: name.into() }
+    fn term(taxonomy: &str, id: u64, slug: &str, name: &str) -> std::sync::Arc<Term> {
+        std::sync::Arc::new(Term { taxonomy: taxonomy.into(), id, slug: slug.into(), name: name.into() })
     }
 
     fn file() -> FeedFile {

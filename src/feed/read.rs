@@ -5,6 +5,7 @@
 //! beyond one batch: the feed is streamed.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use mysql_async::prelude::*;
 use mysql_async::Conn;
@@ -14,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::woo::permalink::Permalinks;
 
 /// Products a batch reads (their variations come with them).
-pub const BATCH: usize = 1000;
+pub const BATCH: usize = 5000;
 
 /// The meta keys every feed reads; a feed's own keys (stock, price, offer id, filters) are added.
 const META_KEYS: &[&str] = &[
@@ -140,7 +141,7 @@ pub struct Record {
     pub excerpt: String,
     /// (key, value), in `meta_id` order: the first of a repeated key counts, as `get_post_meta(…, true)`.
     pub meta: Vec<(String, String)>,
-    pub terms: Vec<Term>,
+    pub terms: Vec<Arc<Term>>,
 }
 
 impl Record {
@@ -149,7 +150,7 @@ impl Record {
     }
 
     pub fn terms<'a>(&'a self, taxonomy: &'a str) -> impl Iterator<Item = &'a Term> + 'a {
-        self.terms.iter().filter(move |t| t.taxonomy == taxonomy)
+        self.terms.iter().map(|t| &**t).filter(move |t| t.taxonomy == taxonomy)
     }
 
     pub fn has_term(&self, taxonomy: &str, slug: &str) -> bool {
@@ -256,7 +257,25 @@ fn product_base(stored: &str) -> Option<String> {
     php_serde::from_bytes::<Stored>(stored.as_bytes()).ok().and_then(|s| s.product_base)
 }
 
-/// Reads the published products batch by batch, in ID order.
+/// The terms of the taxonomies the feeds read, by `term_taxonomy_id`: read once, so a batch
+/// reads only its relationship pairs.
+pub async fn term_table(conn: &mut Conn, prefix: &str) -> Result<HashMap<u64, Arc<Term>>> {
+    type TermRow = (u64, String, u64, Vec<u8>, Vec<u8>);
+    let rows: Vec<TermRow> = conn
+        .query(format!(
+            "SELECT tt.term_taxonomy_id, tt.taxonomy, t.term_id, t.slug, t.name FROM `{prefix}term_taxonomy` tt \
+             JOIN `{prefix}terms` t ON t.term_id = tt.term_id WHERE tt.taxonomy IN \
+             ('product_type','product_visibility','product_cat','product_tag','product_shipping_class','product_brand') \
+             OR tt.taxonomy LIKE 'pa\\_%'"
+        ))
+        .await
+        .map_err(wrap("terms"))?;
+    Ok(rows.into_iter().map(|(tt, taxonomy, id, slug, name)| (tt, Arc::new(Term { taxonomy, id, slug: text(Some(slug)), name: text(Some(name)) }))).collect())
+}
+
+/// Reads the published products batch by batch, in ID order: each batch a range of product
+/// IDs, read by ranges of the indexes (posts by ID, variations by `post_parent`, meta by
+/// `post_id`, term pairs by `object_id`); variations with IDs outside the range by list.
 pub struct Reader {
     prefix: String,
     after: u64,
@@ -264,11 +283,12 @@ pub struct Reader {
     /// The SQL list of meta keys read.
     keys: String,
     batch: usize,
+    terms: HashMap<u64, Arc<Term>>,
 }
 
 impl Reader {
     /// `extra`: the meta keys the feeds name (stock, prices, offer IDs, filters).
-    pub fn new(prefix: &str, extra: &[&str], batch: usize) -> Reader {
+    pub fn new(prefix: &str, extra: &[&str], batch: usize, terms: HashMap<u64, Arc<Term>>) -> Reader {
         let mut keys: Vec<&str> = META_KEYS.to_vec();
         for k in extra {
             if !keys.contains(k) {
@@ -277,7 +297,7 @@ impl Reader {
         }
         // Keys are checked at config load (letters, digits, `_` and `-`): safe as SQL text.
         let keys = keys.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(",");
-        Reader { prefix: prefix.to_string(), after: 0, done: false, keys, batch }
+        Reader { prefix: prefix.to_string(), after: 0, done: false, keys, batch, terms }
     }
 
     pub async fn next(&mut self, conn: &mut Conn) -> Result<Option<Batch>> {
@@ -300,8 +320,9 @@ impl Reader {
         if products.len() < self.batch {
             self.done = true;
         }
-        let Some(last) = products.last() else { return Ok(None) };
-        self.after = last.0;
+        let (Some(first), Some(last)) = (products.first(), products.last()) else { return Ok(None) };
+        let (lo, hi) = (first.0, last.0);
+        self.after = hi;
         let record = |(id, _, title, slug, date, content, excerpt): PostRow, parent: u64| Record {
             id,
             parent,
@@ -312,39 +333,43 @@ impl Reader {
             excerpt: text(excerpt),
             ..Record::default()
         };
-        let ids: Vec<u64> = products.iter().map(|r| r.0).collect();
-        let list = join(&ids);
         let mut families: Vec<Family> = products.into_iter().map(|r| Family { product: record(r, 0), variations: Vec::new() }).collect();
+        let position: HashMap<u64, usize> = families.iter().enumerate().map(|(i, f)| (f.product.id, i)).collect();
         let variations: Vec<PostRow> = conn
             .query(format!(
                 "SELECT ID, post_parent, post_title, post_name, CAST(post_date AS CHAR), NULL, post_excerpt FROM `{p}posts` \
-                 WHERE post_parent IN ({list}) AND post_type = 'product_variation' AND post_status = 'publish' \
+                 WHERE post_parent BETWEEN {lo} AND {hi} AND post_type = 'product_variation' AND post_status = 'publish' \
                  ORDER BY post_parent, menu_order, ID"
             ))
             .await
             .map_err(wrap("variations"))?;
-        let position: HashMap<u64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-        let mut all = ids.clone();
+        // Variations whose IDs fall outside the batch's range are read by list.
+        let mut outside: Vec<u64> = Vec::new();
         for v in variations {
-            let parent = v.1;
+            let (id, parent) = (v.0, v.1);
             if let Some(&i) = position.get(&parent) {
-                all.push(v.0);
+                if !(lo..=hi).contains(&id) {
+                    outside.push(id);
+                }
                 families[i].variations.push(record(v, parent));
             }
         }
-        let list = join(&all);
-        // Where each record sits: (family, variation + 1 or 0 for the product).
-        let mut at: HashMap<u64, (usize, usize)> = HashMap::with_capacity(all.len());
+        let mut at: HashMap<u64, (usize, usize)> = HashMap::with_capacity(families.len() * 2);
         for (i, f) in families.iter().enumerate() {
             at.insert(f.product.id, (i, 0));
             for (j, v) in f.variations.iter().enumerate() {
                 at.insert(v.id, (i, j + 1));
             }
         }
+        let scope = |column: &str| match outside.is_empty() {
+            true => format!("{column} BETWEEN {lo} AND {hi}"),
+            false => format!("({column} BETWEEN {lo} AND {hi} OR {column} IN ({}))", join(&outside)),
+        };
         let meta: Vec<(u64, Vec<u8>, Option<Vec<u8>>)> = conn
             .query(format!(
-                "SELECT post_id, meta_key, meta_value FROM `{p}postmeta` WHERE post_id IN ({list}) \
-                 AND (meta_key IN ({keys}) OR meta_key LIKE 'attribute\\_%') ORDER BY meta_id",
+                "SELECT post_id, meta_key, meta_value FROM `{p}postmeta` WHERE {} \
+                 AND (meta_key IN ({keys}) OR meta_key LIKE 'attribute\\_%') ORDER BY post_id, meta_id",
+                scope("post_id"),
                 keys = self.keys
             ))
             .await
@@ -354,21 +379,14 @@ impl Reader {
                 r.meta.push((text(Some(key)), text(value)));
             }
         }
-        type TermRow = (u64, String, u64, Vec<u8>, Vec<u8>);
-        let terms: Vec<TermRow> = conn
-            .query(format!(
-                "SELECT tr.object_id, tt.taxonomy, t.term_id, t.slug, t.name FROM `{p}term_relationships` tr \
-                 JOIN `{p}term_taxonomy` tt ON tt.term_taxonomy_id = tr.term_taxonomy_id \
-                 JOIN `{p}terms` t ON t.term_id = tt.term_id \
-                 WHERE tr.object_id IN ({list}) AND (tt.taxonomy IN \
-                 ('product_type','product_visibility','product_cat','product_tag','product_shipping_class','product_brand') \
-                 OR tt.taxonomy LIKE 'pa\\_%') ORDER BY tr.object_id, tr.term_order, t.term_id"
-            ))
+        let pairs: Vec<(u64, u64)> = conn
+            .query(format!("SELECT object_id, term_taxonomy_id FROM `{p}term_relationships` WHERE {}", scope("object_id")))
             .await
             .map_err(wrap("product terms"))?;
-        for (id, taxonomy, term, slug, name) in terms {
+        for (id, tt) in pairs {
+            let Some(term) = self.terms.get(&tt) else { continue };
             if let Some(r) = record_at(&mut families, &at, id) {
-                r.terms.push(Term { taxonomy, id: term, slug: text(Some(slug)), name: text(Some(name)) });
+                r.terms.push(term.clone());
             }
         }
         let mut pictures: Vec<u64> = Vec::new();
