@@ -166,7 +166,7 @@ async fn run(cli: Cli, loaded: woosync::error::Result<Settings>) -> ExitCode {
             Err(e) => failed(&e, false),
         },
         Command::Feed(args) => {
-            let options = woosync::feed::FeedOptions { name: args.name.as_deref(), dry_run: args.dry_run, force: args.force, missing_only: false, batch: None };
+            let options = woosync::feed::FeedOptions { name: args.name.as_deref(), dry_run: args.dry_run, force: args.force, missing_only: false, batch: None, changed: None };
             feed_outcome(woosync::feed::write(&settings, options).await)
         }
         Command::Check(_) => {
@@ -260,7 +260,13 @@ async fn sync_once(settings: &Settings, args: &woosync::cli::SyncArgs, shutdown:
                 println!("{}", o.summary());
             }
         }
-        outcomes.pop().expect("a sync has an outcome")
+        // A sync that first finished an interrupted run changed more than its own outcome says.
+        let resumed_first = outcomes.len() > 1 && outcomes[0].counts.created + outcomes[0].counts.updated > 0;
+        let mut last = outcomes.pop().expect("a sync has an outcome");
+        if resumed_first {
+            last.changed = None;
+        }
+        last
     });
     let code = match &result {
         Ok(_) => ExitCode::Ok,
@@ -270,7 +276,7 @@ async fn sync_once(settings: &Settings, args: &woosync::cli::SyncArgs, shutdown:
     match (&result, args.dry_run) {
         (Ok(o), false) => {
             let changed = o.counts.created + o.counts.updated > 0;
-            match woosync::feed::after_sync(settings, changed).await {
+            match woosync::feed::after_sync(settings, changed, o.changed.as_deref()).await {
                 Some(feeds) => match feed_outcome(feeds) {
                     ExitCode::Ok => code,
                     failed => failed,

@@ -524,3 +524,77 @@ async fn after_sync_writes_the_feeds_when_the_sync_changed_something_or_a_file_i
     assert_eq!(parse(&ym).offer("A-1").unwrap().text_of("price"), Some("150"));
     shop.drop_db().await;
 }
+
+/// The feed without its generation date (the one line two writes of the same data differ in).
+fn undated(path: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(path).unwrap();
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut out).unwrap();
+        bytes = out;
+    }
+    let start = bytes.windows(12).position(|w| w == b"<yml_catalog").unwrap();
+    let end = start + bytes[start..].iter().position(|b| *b == b'>').unwrap();
+    bytes.drain(start..end);
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_patches_its_feeds_with_what_it_changed_and_the_patch_equals_a_whole_feed() {
+    let mut shop = TestShop::new().await;
+    let rows = |round: u32| -> String {
+        let mut text = String::from("sku,name,regular_price,stock,ozon,parent_sku,Размер\n");
+        for i in 1..=12u32 {
+            let price = if i % 4 == 0 { 100 * i + round } else { 100 * i };
+            text.push_str(&format!("S-{i:02},Товар «{i}» & Ко,{price},{},{},,\n", i % 3, if i == 5 { round } else { i }));
+        }
+        text.push_str("V,Платье,,,,,\n");
+        for (j, size) in ["42", "44"].iter().enumerate() {
+            text.push_str(&format!("V-{size},Платье {size},{},{},1,V,{size}\n", 990 + j as u32 * 10 + round, j + round as usize));
+        }
+        text
+    };
+    let feeds = "[source.attributes]\n\"Размер\" = \"Размер\"\n[source.meta]\n_woosync_stock_ozon = { stock = [\"ozon\"] }\n\
+                 [sync]\nattribute_slugs = { \"Размер\" = \"razmer\" }\n\
+                 [feeds]\nafter_sync = true\n\
+                 [[feeds.file]]\nname = \"ym\"\nformat = \"yandex\"\npath = \"ym.xml\"\n\
+                 [[feeds.file]]\nname = \"oz\"\nformat = \"ozon\"\npath = \"oz.xml.gz\"\ngzip = true\nencoding = \"windows-1251\"\nwarehouse = \"Склад\"\nstock = \"_woosync_stock_ozon\"\n";
+    let config = shop.config(&rows(0), feeds);
+    let run = |shop: &TestShop, args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_woosync")).args(args).arg("--config").arg(&config).env("WOOSYNC_DATABASE_URL", &shop.url).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&shop, &["sync"]);
+    publish_all(&mut shop).await;
+    run(&shop, &["feed"]);
+    let (ym, oz) = (path(&shop, "ym.xml"), path(&shop, "oz.xml.gz"));
+    assert_eq!(parse(&ym).offers().len(), 14);
+    // Three prices, an Ozon stock and both variations change: the sync patches the feeds.
+    std::fs::write(shop.dir.path().join("feed.csv"), rows(7)).unwrap();
+    let told = run(&shop, &["sync"]);
+    assert!(told.contains("updated 7"), "{told}");
+    assert!(told.contains("feed ym: wrote 14 offers") && told.contains("the changed offers read again"), "{told}");
+    let doc = parse(&ym);
+    assert_eq!(doc.offer("S-04").unwrap().text_of("price"), Some("407"));
+    assert_eq!(doc.offer("V-44").unwrap().text_of("price"), Some("1007"));
+    assert_eq!(doc.offer("S-01").unwrap().text_of("name"), Some("Товар «1» & Ко"), "copied offers intact");
+    let ozon = parse(&oz);
+    assert_eq!(ozon.offer("S-05").unwrap().child("outlets").unwrap().child("outlet").unwrap().attr("instock"), Some("7"));
+    // The patched files are what a whole feed of the same data is, to the byte.
+    let (patched_ym, patched_oz) = (undated(&ym), undated(&oz));
+    let told = run(&shop, &["feed"]);
+    assert!(!told.contains("read again"), "{told}");
+    assert_eq!(String::from_utf8_lossy(&undated(&ym)), String::from_utf8_lossy(&patched_ym));
+    assert_eq!(undated(&oz), patched_oz);
+    // A product unpublished meanwhile and changed by the next sync leaves with its farewell.
+    let s4 = shop.id_of("S-04").await.unwrap();
+    sql(&mut shop, &format!("UPDATE {{p}}posts SET post_status = 'draft' WHERE ID = {s4}")).await;
+    std::fs::write(shop.dir.path().join("feed.csv"), rows(9)).unwrap();
+    let told = run(&shop, &["sync"]);
+    assert!(told.contains("feed ym: wrote 13 offers + 1 leaving with zero stock"), "{told}");
+    let gone = parse(&ym);
+    assert_eq!((gone.offer("S-04").unwrap().attr("available"), gone.offer("S-04").unwrap().text_of("count")), (Some("false"), Some("0")));
+    assert_eq!(gone.offer("S-08").unwrap().text_of("price"), Some("809"));
+    shop.drop_db().await;
+}

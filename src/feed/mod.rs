@@ -40,6 +40,9 @@ pub struct FeedOptions<'a> {
     pub missing_only: bool,
     /// Products a database read takes (default [`read::BATCH`]); tests make it small.
     pub batch: Option<usize>,
+    /// After a sync: the posts it changed. When every feed's last file and state were written
+    /// under the same settings, only these offers are read again and the rest copied.
+    pub changed: Option<&'a [u64]>,
 }
 
 /// A feed written (or, in a dry run, built).
@@ -58,19 +61,22 @@ pub struct Written {
     /// Characters windows-1251 could not hold.
     pub replaced: usize,
     pub dry_run: bool,
+    /// Only the changed offers were read again; the others were copied from the last feed.
+    pub patched: bool,
 }
 
 impl Written {
     pub fn summary(&self) -> String {
         let left: Vec<String> = self.left.iter().map(|(k, v)| format!("{v} {k}")).collect();
         format!(
-            "feed {}: {} {} offers{} ({} bytes, {:.1} s){}{}",
+            "feed {}: {} {} offers{} ({} bytes, {:.1} s{}){}{}",
             self.name,
             if self.dry_run { "would write" } else { "wrote" },
             self.offers,
             if self.farewells > 0 { format!(" + {} leaving with zero stock", self.farewells) } else { String::new() },
             self.bytes,
             self.millis as f64 / 1000.0,
+            if self.patched { ", the changed offers read again" } else { "" },
             if left.is_empty() { String::new() } else { format!("; left out: {}", left.join(", ")) },
             if self.replaced > 0 { format!("; {} characters windows-1251 cannot hold replaced with ?", self.replaced) } else { String::new() },
         )
@@ -124,6 +130,8 @@ struct Out<'a> {
     offers: usize,
     farewells: usize,
     left: BTreeMap<&'static str, usize>,
+    /// The last feed's state, when it was written under the same settings and is there.
+    old: Option<output::StateHead>,
 }
 
 fn io_error(file: &FeedFile) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -183,13 +191,16 @@ pub async fn write(settings: &Settings, options: FeedOptions<'_>) -> Result<Feed
     let mut outs: Vec<Out<'_>> = Vec::new();
     for file in files {
         let opened = (|| -> Result<Out<'_>> {
+            let fingerprint = output::fingerprint(file, &feeds.shop);
+            let old = output::previous_head(&file.path).filter(|h| h.fingerprint == fingerprint && file.path.exists());
             let (staged, sink) = output::stage(file)?;
             let mut yml = Yml::new(sink, file);
-            yml.header(&header, file.shipment).map_err(io_error(file))?;
+            let offers_at = yml.header(&header, file.shipment).map_err(io_error(file))?;
             Ok(Out {
                 file,
+                old,
                 selector: Selector::new(file, &facts),
-                state: StateWriter::new(&file.path)?,
+                state: StateWriter::new(&file.path, &fingerprint, offers_at)?,
                 staged,
                 yml,
                 seen: IdSet::default(),
@@ -215,49 +226,23 @@ pub async fn write(settings: &Settings, options: FeedOptions<'_>) -> Result<Feed
         extra.extend(f.filter.meta.iter().map(|(k, _)| k.as_str()));
     }
     let terms = read::term_table(&mut conn, &settings.table_prefix).await?;
-    let mut reader = read::Reader::new(&settings.table_prefix, &extra, options.batch.unwrap_or(read::BATCH).max(1), terms);
-    // The database reads the next batch while this one is written out.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<read::Batch>>(2);
-    let reading = tokio::spawn(async move {
-        loop {
-            match reader.next(&mut conn).await {
-                Ok(Some(batch)) => {
-                    if tx.send(Ok(batch)).await.is_err() {
-                        break;
+    let reader = read::Reader::new(&settings.table_prefix, &extra, options.batch.unwrap_or(read::BATCH).max(1), terms);
+    let patch = options.changed.filter(|_| !outs.is_empty() && outs.iter().all(|o| o.old.is_some()));
+    let mut conn = match patch {
+        Some(changed) => {
+            let families = read::families_of(&mut conn, &settings.table_prefix, changed).await?;
+            let batch = reader.families(&mut conn, &families).await?;
+            tokio::task::block_in_place(|| {
+                for o in outs.iter_mut() {
+                    if let Err(e) = patch_one(o, &families, &batch, &facts, &mut run.skipped) {
+                        o.fail(e);
                     }
                 }
-                Ok(None) => break,
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    break;
-                }
-            }
+            });
+            conn
         }
-        conn
-    });
-    let mut batches = 0usize;
-    while let Some(batch) = rx.recv().await {
-        let batch = batch?;
-        tokio::task::block_in_place(|| {
-            for family in &batch.families {
-                for found in offer::candidates(&family.product, &family.variations) {
-                    let c = match found {
-                        Ok(c) => c,
-                        Err(skip) => {
-                            *run.skipped.entry(skip_label(skip)).or_default() += 1;
-                            continue;
-                        }
-                    };
-                    offer_everywhere(&mut outs, &c, &facts, &batch.files);
-                }
-            }
-        });
-        batches += 1;
-        if batches == 1 {
-            crate::crashpoint::here(format_args!("feed-half"));
-        }
-    }
-    let mut conn = reading.await.map_err(|e| Error::Internal(format!("the feed's reader stopped: {e}")))?;
+        None => stream(conn, reader, &mut outs, &facts, &mut run).await?,
+    };
     conn.query_drop("COMMIT").await.map_err(|e| Error::db("ending the feed's snapshot", e))?;
     let millis = started.elapsed().as_millis() as u64;
     if !options.dry_run {
@@ -317,6 +302,89 @@ pub async fn write(settings: &Settings, options: FeedOptions<'_>) -> Result<Feed
     Ok(run)
 }
 
+/// Every published product, batch by batch: the database reads the next batch while this one
+/// is written out. Hands the connection back.
+async fn stream(mut conn: mysql_async::Conn, mut reader: read::Reader, outs: &mut [Out<'_>], facts: &read::ShopFacts, run: &mut FeedRun) -> Result<mysql_async::Conn> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<read::Batch>>(2);
+    let reading = tokio::spawn(async move {
+        loop {
+            match reader.next(&mut conn).await {
+                Ok(Some(batch)) => {
+                    if tx.send(Ok(batch)).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    break;
+                }
+            }
+        }
+        conn
+    });
+    let mut batches = 0usize;
+    while let Some(batch) = rx.recv().await {
+        let batch = batch?;
+        tokio::task::block_in_place(|| {
+            for family in &batch.families {
+                offer_family(outs, family, facts, &batch.files, &mut run.skipped);
+            }
+        });
+        batches += 1;
+        if batches == 1 {
+            crate::crashpoint::here(format_args!("feed-half"));
+        }
+    }
+    reading.await.map_err(|e| Error::Internal(format!("the feed's reader stopped: {e}")))
+}
+
+/// Offers a family's candidates to every feed, counting what is no offer.
+fn offer_family(outs: &mut [Out<'_>], family: &read::Family, facts: &read::ShopFacts, files: &std::collections::HashMap<u64, String>, skipped: &mut BTreeMap<&'static str, usize>) {
+    for found in offer::candidates(&family.product, &family.variations) {
+        match found {
+            Ok(c) => offer_everywhere(outs, &c, facts, files),
+            Err(skip) => *skipped.entry(skip_label(skip)).or_default() += 1,
+        }
+    }
+}
+
+/// A feed from the last one: its offers copied in order, but those of the changed families
+/// (`families`, sorted), which are offered afresh from `batch` where they stood (or, new, by
+/// product ID). Offers of changed families that are no longer offered get their farewell at
+/// [`finish`].
+fn patch_one(o: &mut Out<'_>, families: &[u64], batch: &read::Batch, facts: &read::ShopFacts, skipped: &mut BTreeMap<&'static str, usize>) -> std::io::Result<()> {
+    let head = o.old.clone().ok_or_else(|| std::io::Error::other("no previous feed"))?;
+    let mut old = output::open_previous(&o.file.path, o.file.gzip, head.offers_at)?;
+    let mut fresh = batch.families.iter().peekable();
+    let mut fragment: Vec<u8> = Vec::new();
+    let path = o.file.path.clone();
+    output::previous_lines(&path, |line| {
+        while let Some(f) = fresh.next_if(|f| f.product.id <= line.family) {
+            offer_family(std::slice::from_mut(o), f, facts, &batch.files, skipped);
+        }
+        fragment.resize(line.len as usize, 0);
+        old.read_exact(&mut fragment)?;
+        if !line.live || families.binary_search(&line.family).is_ok() {
+            return Ok(());
+        }
+        if !fragment.starts_with(b"<offer ") || !fragment.ends_with(b"</offer>\n") {
+            return Err(std::io::Error::other(format!("the last feed's offer {:?} is not where its state file says", line.offer.id)));
+        }
+        if !o.seen.insert(id_hash(&line.offer.id)) {
+            return Ok(());
+        }
+        o.yml.raw(&fragment)?;
+        o.state.push(&line)?;
+        o.offers += 1;
+        Ok(())
+    })?;
+    for f in fresh {
+        offer_family(std::slice::from_mut(o), f, facts, &batch.files, skipped);
+    }
+    Ok(())
+}
+
 fn skip_label(s: Skip) -> &'static str {
     match s {
         Skip::Hidden => "products hidden from the catalogue",
@@ -349,8 +417,9 @@ fn offer_everywhere(outs: &mut [Out<'_>], c: &Candidate<'_>, facts: &read::ShopF
             continue;
         }
         let card = card.get_or_insert_with(|| offer::card(c, facts, files));
-        let written = o.yml.offer(card, &t).and_then(|_| {
-            o.state.push(true, &Farewell { id: t.id.clone(), name: card.name.clone(), url: card.url.clone(), price: t.price.clone(), category: card.category })
+        let written = o.yml.offer(card, &t).and_then(|len| {
+            let offer = Farewell { id: t.id.clone(), name: card.name.clone(), url: card.url.clone(), price: t.price.clone(), category: card.category };
+            o.state.push(&output::StateLine { live: true, family: c.product().id, post: c.record.id, len, offer })
         });
         match written {
             Ok(()) => o.offers += 1,
@@ -381,8 +450,8 @@ fn finish(mut o: Out<'_>, min_percent: f64, options: FeedOptions<'_>, millis: u6
         if !line.live || !o.seen.insert(id_hash(&line.offer.id)) {
             return Ok(());
         }
-        o.yml.farewell(&line.offer)?;
-        o.state.push(false, &line.offer)?;
+        let len = o.yml.farewell(&line.offer)?;
+        o.state.push(&output::StateLine { live: false, len, ..line })?;
         o.farewells += 1;
         Ok(())
     })
@@ -405,18 +474,34 @@ fn finish(mut o: Out<'_>, min_percent: f64, options: FeedOptions<'_>, millis: u6
         o.staged.commit()?;
         o.state.commit(&file.path)?;
     }
-    Ok(Written { name: file.name.clone(), path: file.path.clone(), offers: o.offers, farewells: o.farewells, left: o.left, bytes, millis, replaced, dry_run: options.dry_run })
+    Ok(Written {
+        name: file.name.clone(),
+        path: file.path.clone(),
+        offers: o.offers,
+        farewells: o.farewells,
+        left: o.left,
+        bytes,
+        millis,
+        replaced,
+        dry_run: options.dry_run,
+        patched: options.changed.is_some() && o.old.is_some(),
+    })
 }
 
 /// After a sync: with `[feeds] after_sync`, every feed when the sync changed something, else the
 /// feeds whose file is missing. `None` when there is nothing to do.
-pub async fn after_sync(settings: &Settings, changed: bool) -> Option<Result<FeedRun>> {
+/// `changed_posts`: what the sync updated, when known whole (else every feed is written whole).
+pub async fn after_sync(settings: &Settings, changed: bool, changed_posts: Option<&[u64]>) -> Option<Result<FeedRun>> {
     let feeds = settings.feeds.as_ref().filter(|f| f.after_sync)?;
     let missing = feeds.files.iter().any(|f| !f.path.exists());
     if !changed && !missing {
         return None;
     }
-    Some(write(settings, FeedOptions { missing_only: !changed, ..FeedOptions::default() }).await)
+    let options = match changed {
+        true => FeedOptions { changed: changed_posts, ..FeedOptions::default() },
+        false => FeedOptions { missing_only: true, ..FeedOptions::default() },
+    };
+    Some(write(settings, options).await)
 }
 
 /// The latest record of each feed.

@@ -172,15 +172,43 @@ impl Staged {
     }
 }
 
-/// One line of the state file: a live offer or a farewell already given.
+/// One line of the state file: a live offer or a farewell already given, where it sits in
+/// the feed (its family — the product, or a variation's parent — its post and its length in
+/// the uncompressed file) and what its farewell would say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateLine {
     pub live: bool,
+    pub family: u64,
+    pub post: u64,
+    /// Bytes of its `<offer>` element in the (uncompressed, encoded) feed.
+    pub len: u64,
     pub offer: Farewell,
 }
 
+/// What the state file says of its feed as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateHead {
+    /// The feed's settings it was written under ([`fingerprint`]).
+    pub fingerprint: String,
+    /// Where the first offer starts in the uncompressed feed.
+    pub offers_at: u64,
+    /// Live offers.
+    pub live: usize,
+}
+
+const STATE_MAGIC: &str = "woosync-feed-state\t2";
+
 fn field(s: &str) -> String {
     s.chars().map(|c| if c == '\t' || c == '\n' || c == '\r' { ' ' } else { c }).collect()
+}
+
+/// The settings a feed file was written under: a patch copies offers only from a feed written
+/// under the same ones.
+pub fn fingerprint(file: &FeedFile, shop: &crate::config::FeedShop) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(format!("{file:?}\0{shop:?}\0{}", crate::journal::VERSION).as_bytes());
+    crate::config::hex(&h.finalize())[..16].to_string()
 }
 
 /// The state file being written beside the new feed.
@@ -191,20 +219,25 @@ pub struct StateWriter {
 }
 
 impl StateWriter {
-    pub fn new(target: &Path) -> Result<StateWriter> {
+    pub fn new(target: &Path, fingerprint: &str, offers_at: u64) -> Result<StateWriter> {
         let state = state_path(target);
         let dir = state.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let temp = tempfile::Builder::new().prefix(".woosync-state.").suffix(".tmp").tempfile_in(dir).map_err(io(target, "creating its state file"))?;
-        let out = BufWriter::new(temp.reopen().map_err(io(target, "creating its state file"))?);
+        let mut out = BufWriter::new(temp.reopen().map_err(io(target, "creating its state file"))?);
+        writeln!(out, "{STATE_MAGIC}\t{fingerprint}\t{offers_at}").map_err(io(target, "writing its state file"))?;
         Ok(StateWriter { temp, out, live: 0 })
     }
 
-    pub fn push(&mut self, live: bool, f: &Farewell) -> std::io::Result<()> {
-        self.live += usize::from(live);
+    pub fn push(&mut self, line: &StateLine) -> std::io::Result<()> {
+        let f = &line.offer;
+        self.live += usize::from(line.live);
         writeln!(
             self.out,
-            "{}\t{}\t{}\t{}\t{}\t{}",
-            if live { 'L' } else { 'F' },
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            if line.live { 'L' } else { 'F' },
+            line.family,
+            line.post,
+            line.len,
             field(&f.id),
             field(&f.price),
             f.category.map(|c| c.to_string()).unwrap_or_default(),
@@ -223,64 +256,88 @@ impl StateWriter {
     }
 }
 
-/// The last feed's state: how many live offers it had (`None` without a complete state file).
-pub fn previous_live(target: &Path) -> Option<usize> {
-    let f = File::open(state_path(target)).ok()?;
-    let mut last = String::new();
-    // The count is the last line; state files are read whole only at the end of a run.
-    let mut tail = Vec::new();
-    let mut r = BufReader::new(f);
-    let len = r.get_ref().metadata().ok()?.len();
+/// The last feed's state as a whole; `None` without a complete state file of this version.
+pub fn previous_head(target: &Path) -> Option<StateHead> {
     use std::io::Seek;
+    let f = File::open(state_path(target)).ok()?;
+    let mut r = BufReader::new(f);
+    let mut first = String::new();
+    r.read_line(&mut first).ok()?;
+    let rest = first.trim_end().strip_prefix(STATE_MAGIC)?.strip_prefix('\t')?;
+    let (fingerprint, offers_at) = rest.split_once('\t')?;
+    // The live count is the last line; an interrupted write has none.
+    let len = r.get_ref().metadata().ok()?.len();
     r.seek(std::io::SeekFrom::Start(len.saturating_sub(64))).ok()?;
+    let mut tail = Vec::new();
     r.read_to_end(&mut tail).ok()?;
-    last.push_str(String::from_utf8_lossy(&tail).lines().last()?);
-    last.strip_prefix("end\t")?.trim().parse().ok()
+    let live = String::from_utf8_lossy(&tail).lines().last()?.strip_prefix("end\t")?.trim().parse().ok()?;
+    Some(StateHead { fingerprint: fingerprint.to_string(), offers_at: offers_at.parse().ok()?, live })
 }
 
-/// Streams the last feed's state file: every line (`f` gets each); a file without its end
-/// line counts as absent.
+/// The last feed's live offer count (`None` without a complete state file).
+pub fn previous_live(target: &Path) -> Option<usize> {
+    previous_head(target).map(|h| h.live)
+}
+
+/// Streams the last feed's state file, line by line in feed order; a file without its end line
+/// counts as absent.
 pub fn previous_lines(target: &Path, mut f: impl FnMut(StateLine) -> std::io::Result<()>) -> std::io::Result<()> {
-    if previous_live(target).is_none() {
+    if previous_head(target).is_none() {
         return Ok(());
     }
     let file = match File::open(state_path(target)) {
         Ok(f) => f,
         Err(_) => return Ok(()),
     };
-    for line in BufReader::new(file).lines() {
+    for line in BufReader::new(file).lines().skip(1) {
         let line = line?;
-        let mut parts = line.split('\t');
-        let kind = parts.next().unwrap_or("");
-        if kind != "L" && kind != "F" {
+        let p: Vec<&str> = line.split('\t').collect();
+        if p.len() != 9 || !(p[0] == "L" || p[0] == "F") {
             continue;
         }
-        let (id, price, category, name, url) = (parts.next(), parts.next(), parts.next(), parts.next(), parts.next());
-        let (Some(id), Some(price), Some(category), Some(name), Some(url)) = (id, price, category, name, url) else { continue };
+        let (Ok(family), Ok(post), Ok(len)) = (p[1].parse(), p[2].parse(), p[3].parse()) else { continue };
         f(StateLine {
-            live: kind == "L",
-            offer: Farewell { id: id.into(), price: price.into(), category: category.parse().ok(), name: name.into(), url: url.into() },
+            live: p[0] == "L",
+            family,
+            post,
+            len,
+            offer: Farewell { id: p[4].into(), price: p[5].into(), category: p[6].parse().ok(), name: p[7].into(), url: p[8].into() },
         })?;
     }
     Ok(())
+}
+
+/// The last feed, uncompressed, from where its offers start: a patch copies its offers.
+pub fn open_previous(target: &Path, gzip: bool, offers_at: u64) -> std::io::Result<Box<dyn Read>> {
+    let f = File::open(target)?;
+    let mut r: Box<dyn Read> = match gzip {
+        true => Box::new(BufReader::with_capacity(1 << 20, flate2::read::GzDecoder::new(f))),
+        false => Box::new(BufReader::with_capacity(1 << 20, f)),
+    };
+    std::io::copy(&mut (&mut r).take(offers_at), &mut std::io::sink())?;
+    Ok(r)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn line(live: bool, post: u64, f: &Farewell) -> StateLine {
+        StateLine { live, family: post, post, len: 10 + post, offer: f.clone() }
+    }
+
     #[test]
     fn the_state_file_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("ym.xml");
         assert_eq!(previous_live(&target), None);
-        let mut w = StateWriter::new(&target).unwrap();
+        let mut w = StateWriter::new(&target, "abc", 321).unwrap();
         let a = Farewell { id: "A\t1".into(), name: "Кружка\nбольшая".into(), url: "https://x/a".into(), price: "10.50".into(), category: Some(7) };
         let b = Farewell { id: "B".into(), name: "Б".into(), url: "https://x/b".into(), price: "5".into(), category: None };
-        w.push(true, &a).unwrap();
-        w.push(false, &b).unwrap();
+        w.push(&line(true, 1, &a)).unwrap();
+        w.push(&line(false, 2, &b)).unwrap();
         w.commit(&target).unwrap();
-        assert_eq!(previous_live(&target), Some(1));
+        assert_eq!(previous_head(&target), Some(StateHead { fingerprint: "abc".into(), offers_at: 321, live: 1 }));
         let mut lines = Vec::new();
         previous_lines(&target, |l| {
             lines.push(l);
@@ -288,10 +345,13 @@ mod tests {
         })
         .unwrap();
         assert_eq!(lines.len(), 2);
-        assert_eq!((lines[0].live, lines[0].offer.id.as_str(), lines[0].offer.name.as_str(), lines[0].offer.category), (true, "A 1", "Кружка большая", Some(7)));
-        assert_eq!((lines[1].live, &lines[1].offer), (false, &b));
-        // A state file cut short is no state.
-        std::fs::write(state_path(&target), "L\tA\t1\t\tx\thttps://x\n").unwrap();
+        assert_eq!((lines[0].live, lines[0].offer.id.as_str(), lines[0].offer.name.as_str(), lines[0].offer.category, lines[0].len), (true, "A 1", "Кружка большая", Some(7), 11));
+        assert_eq!(lines[1], line(false, 2, &b));
+        // A state file cut short, or of another version, is no state.
+        let text = std::fs::read_to_string(state_path(&target)).unwrap();
+        std::fs::write(state_path(&target), text.lines().take(2).collect::<Vec<_>>().join("\n")).unwrap();
+        assert_eq!(previous_live(&target), None);
+        std::fs::write(state_path(&target), "L\tA\t1\t\tx\thttps://x\nend\t1\n").unwrap();
         assert_eq!(previous_live(&target), None);
     }
 }

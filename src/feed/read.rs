@@ -305,11 +305,10 @@ impl Reader {
             return Ok(None);
         }
         let p = &self.prefix;
-        type PostRow = (u64, u64, Option<Vec<u8>>, Option<Vec<u8>>, String, Option<Vec<u8>>, Option<Vec<u8>>);
         let products: Vec<PostRow> = conn
             .exec(
                 format!(
-                    "SELECT ID, post_parent, post_title, post_name, CAST(post_date AS CHAR), post_content, post_excerpt FROM `{p}posts` \
+                    "SELECT {POST_COLUMNS} FROM `{p}posts` \
                      WHERE ID > ? AND post_type = 'product' AND post_status = 'publish' ORDER BY ID LIMIT {}",
                     self.batch
                 ),
@@ -323,6 +322,30 @@ impl Reader {
         let (Some(first), Some(last)) = (products.first(), products.last()) else { return Ok(None) };
         let (lo, hi) = (first.0, last.0);
         self.after = hi;
+        self.fill(conn, products, Some((lo, hi))).await.map(Some)
+    }
+
+    /// The published ones of these products (a patch's families), with their variations.
+    pub async fn families(&self, conn: &mut Conn, ids: &[u64]) -> Result<Batch> {
+        let mut products: Vec<PostRow> = Vec::new();
+        for part in ids.chunks(self.batch.max(1)) {
+            let p = &self.prefix;
+            let rows: Vec<PostRow> = conn
+                .query(format!(
+                    "SELECT {POST_COLUMNS} FROM `{p}posts` WHERE ID IN ({}) AND post_type = 'product' AND post_status = 'publish' ORDER BY ID",
+                    join(part)
+                ))
+                .await
+                .map_err(wrap("products"))?;
+            products.extend(rows);
+        }
+        self.fill(conn, products, None).await
+    }
+
+    /// Variations, meta, terms and pictures of these products: by ID range (`range`: the
+    /// products are that range's published ones) or by list.
+    async fn fill(&self, conn: &mut Conn, products: Vec<PostRow>, range: Option<(u64, u64)>) -> Result<Batch> {
+        let p = &self.prefix;
         let record = |(id, _, title, slug, date, content, excerpt): PostRow, parent: u64| Record {
             id,
             parent,
@@ -334,22 +357,35 @@ impl Reader {
             ..Record::default()
         };
         let mut families: Vec<Family> = products.into_iter().map(|r| Family { product: record(r, 0), variations: Vec::new() }).collect();
+        if families.is_empty() {
+            return Ok(Batch::default());
+        }
         let position: HashMap<u64, usize> = families.iter().enumerate().map(|(i, f)| (f.product.id, i)).collect();
+        let parents = match range {
+            Some((lo, hi)) => format!("post_parent BETWEEN {lo} AND {hi}"),
+            None => format!("post_parent IN ({})", join(&families.iter().map(|f| f.product.id).collect::<Vec<_>>())),
+        };
         let variations: Vec<PostRow> = conn
             .query(format!(
                 "SELECT ID, post_parent, post_title, post_name, CAST(post_date AS CHAR), NULL, post_excerpt FROM `{p}posts` \
-                 WHERE post_parent BETWEEN {lo} AND {hi} AND post_type = 'product_variation' AND post_status = 'publish' \
+                 WHERE {parents} AND post_type = 'product_variation' AND post_status = 'publish' \
                  ORDER BY post_parent, menu_order, ID"
             ))
             .await
             .map_err(wrap("variations"))?;
-        // Variations whose IDs fall outside the batch's range are read by list.
-        let mut outside: Vec<u64> = Vec::new();
+        // Records outside the range (variations with later IDs, or every one without a range) are read by list.
+        let mut listed: Vec<u64> = Vec::new();
+        let inside = |id: u64| range.is_some_and(|(lo, hi)| (lo..=hi).contains(&id));
+        for f in &families {
+            if !inside(f.product.id) {
+                listed.push(f.product.id);
+            }
+        }
         for v in variations {
             let (id, parent) = (v.0, v.1);
             if let Some(&i) = position.get(&parent) {
-                if !(lo..=hi).contains(&id) {
-                    outside.push(id);
+                if !inside(id) {
+                    listed.push(id);
                 }
                 families[i].variations.push(record(v, parent));
             }
@@ -361,9 +397,10 @@ impl Reader {
                 at.insert(v.id, (i, j + 1));
             }
         }
-        let scope = |column: &str| match outside.is_empty() {
-            true => format!("{column} BETWEEN {lo} AND {hi}"),
-            false => format!("({column} BETWEEN {lo} AND {hi} OR {column} IN ({}))", join(&outside)),
+        let scope = |column: &str| match (range, listed.is_empty()) {
+            (Some((lo, hi)), true) => format!("{column} BETWEEN {lo} AND {hi}"),
+            (Some((lo, hi)), false) => format!("({column} BETWEEN {lo} AND {hi} OR {column} IN ({}))", join(&listed)),
+            (None, _) => format!("{column} IN ({})", join(&listed)),
         };
         let meta: Vec<(u64, Vec<u8>, Option<Vec<u8>>)> = conn
             .query(format!(
@@ -410,8 +447,26 @@ impl Reader {
                 files.entry(id).or_insert_with(|| text(file));
             }
         }
-        Ok(Some(Batch { families, files }))
+        Ok(Batch { families, files })
     }
+}
+
+type PostRow = (u64, u64, Option<Vec<u8>>, Option<Vec<u8>>, String, Option<Vec<u8>>, Option<Vec<u8>>);
+const POST_COLUMNS: &str = "ID, post_parent, post_title, post_name, CAST(post_date AS CHAR), post_content, post_excerpt";
+
+/// The families (products) of these posts: a variation's parent, a product itself.
+pub async fn families_of(conn: &mut Conn, prefix: &str, ids: &[u64]) -> Result<Vec<u64>> {
+    let mut out = Vec::new();
+    for part in ids.chunks(5000) {
+        let rows: Vec<(u64, u64, String)> = conn
+            .query(format!("SELECT ID, post_parent, post_type FROM `{prefix}posts` WHERE ID IN ({})", join(part)))
+            .await
+            .map_err(wrap("changed products"))?;
+        out.extend(rows.into_iter().map(|(id, parent, kind)| if kind == "product_variation" { parent } else { id }));
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
 
 /// The record with this ID: (family, variation + 1 or 0 for the product).

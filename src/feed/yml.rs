@@ -67,6 +67,21 @@ impl<W: Write> Yml<W> {
         Ok(())
     }
 
+    /// The bytes the buffer's text from `start` on takes in the file's encoding (windows-1251
+    /// holds every character, or its `?`, in one byte).
+    fn encoded_len(&self, start: usize) -> u64 {
+        match self.encoding {
+            Encoding::Utf8 => (self.buf.len() - start) as u64,
+            Encoding::Windows1251 => self.buf[start..].chars().count() as u64,
+        }
+    }
+
+    /// Bytes already in the file's encoding (an offer copied from the last feed).
+    pub fn raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.flush_buf()?;
+        self.out.write_all(bytes)
+    }
+
     fn maybe_flush(&mut self) -> std::io::Result<()> {
         if self.buf.len() >= FLUSH {
             self.flush_buf()?;
@@ -93,8 +108,9 @@ impl<W: Write> Yml<W> {
         self.buf.push('"');
     }
 
-    /// The XML declaration, `yml_catalog`, `shop` up to `<offers>`.
-    pub fn header(&mut self, h: &Header<'_>, shipment: Option<(u32, u32)>) -> std::io::Result<()> {
+    /// The XML declaration, `yml_catalog`, `shop` up to `<offers>`; its length in the file.
+    pub fn header(&mut self, h: &Header<'_>, shipment: Option<(u32, u32)>) -> std::io::Result<u64> {
+        let mut len = 0;
         let declared = match self.encoding {
             Encoding::Utf8 => "UTF-8",
             Encoding::Windows1251 => "windows-1251",
@@ -117,14 +133,19 @@ impl<W: Write> Yml<W> {
             self.buf.push('>');
             self.buf.push_str(&escape(text::shown(&c.name).as_str()));
             self.buf.push_str("</category>\n");
-            self.maybe_flush()?;
+            if self.buf.len() >= FLUSH {
+                len += self.encoded_len(0);
+                self.flush_buf()?;
+            }
         }
         self.buf.push_str("</categories>\n");
         if let (FeedFormat::Megamarket, Some((days, before))) = (self.format, shipment) {
             self.buf.push_str(&format!("<shipment-options>\n<option days=\"{days}\" order-before=\"{before}\"/>\n</shipment-options>\n"));
         }
         self.buf.push_str("<offers>\n");
-        self.maybe_flush()
+        len += self.encoded_len(0);
+        self.flush_buf()?;
+        Ok(len)
     }
 
     fn stock(&mut self, stock: u64) {
@@ -169,8 +190,9 @@ impl<W: Write> Yml<W> {
         }
     }
 
-    /// One live offer.
-    pub fn offer(&mut self, card: &Card, t: &Terms) -> std::io::Result<()> {
+    /// One live offer; its length in the file.
+    pub fn offer(&mut self, card: &Card, t: &Terms) -> std::io::Result<u64> {
+        let start = self.buf.len();
         self.opening(&t.id, t.available, card.group);
         self.common(&card.name, &card.url, &t.price, t.oldprice.as_deref(), card.category);
         for p in &card.pictures {
@@ -204,16 +226,21 @@ impl<W: Write> Yml<W> {
         }
         self.stock(t.stock);
         self.buf.push_str("</offer>\n");
-        self.maybe_flush()
+        let len = self.encoded_len(start);
+        self.maybe_flush()?;
+        Ok(len)
     }
 
-    /// An offer that left the feed, with zero stock.
-    pub fn farewell(&mut self, f: &Farewell) -> std::io::Result<()> {
+    /// An offer that left the feed, with zero stock; its length in the file.
+    pub fn farewell(&mut self, f: &Farewell) -> std::io::Result<u64> {
+        let start = self.buf.len();
         self.opening(&f.id, false, None);
         self.common(&f.name, &f.url, &f.price, None, f.category);
         self.stock(0);
         self.buf.push_str("</offer>\n");
-        self.maybe_flush()
+        let len = self.encoded_len(start);
+        self.maybe_flush()?;
+        Ok(len)
     }
 
     /// Closes the document and hands the writer back.

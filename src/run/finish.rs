@@ -40,7 +40,14 @@ pub(super) async fn finish(run: &mut Run<'_>, pass: &Pass, run_id: u64, mut coun
     }
     crate::crashpoint::here(format_args!("before-done"));
     journal::set_state(&mut run.conn, p, run_id, "done", None).await?;
-    let outcome = pass.outcome(counts);
+    let mut outcome = pass.outcome(counts);
+    // What this run changed is known whole only when no earlier process wrote part of it.
+    if pass.mode != Mode::Resumed {
+        let mut changed = written.updated;
+        changed.sort_unstable();
+        changed.dedup();
+        outcome.changed = Some(changed);
+    }
     log_summary(&outcome);
     if let Some(cache) = run.cache.as_mut() {
         if let Some(paid) = cache.drain().await {
@@ -62,6 +69,10 @@ pub struct Outcome {
     pub resumed: bool,
     pub started_at: chrono::DateTime<Utc>,
     pub source: String,
+    /// The products, variations and variable parents this run updated, when known whole (a
+    /// fresh run); `None` for a resumed run or a dry run. The feeds written after a sync patch
+    /// these offers only.
+    pub changed: Option<Vec<u64>>,
 }
 
 impl Outcome {

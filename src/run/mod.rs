@@ -177,6 +177,7 @@ impl Pass {
             resumed: self.mode == Mode::Resumed,
             started_at: self.started_at,
             source: self.source.clone(),
+            changed: None,
         }
     }
 }

@@ -30,6 +30,8 @@ pub(super) struct Written {
     pub seen: Vec<u64>,
     /// Feed rows the database refused to write (reported `invalid`).
     pub refused: usize,
+    /// Products and variations updated, and the variable parents re-synced, in this process.
+    pub updated: Vec<u64>,
 }
 
 /// A refused chunk's two halves, the first last (it is taken first); one unit stays whole.
@@ -185,6 +187,8 @@ impl Writer {
             }
             cache.categories_changed(&done.category_terms, false).await;
         }
+        self.done.updated.extend(&done.updated_ids);
+        self.done.updated.extend(&done.parents);
         self.done.parents.extend(done.parents);
         self.done.term_changes += done.term_changes;
         run.observer.chunk_committed(run_id, chunk_no, if more { 1 } else { 0 }, done.attempts);
