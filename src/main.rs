@@ -277,6 +277,11 @@ async fn sync_once(settings: &Settings, args: &woosync::cli::SyncArgs, shutdown:
         (Ok(o), false) => {
             let changed = o.counts.created + o.counts.updated > 0;
             match woosync::feed::after_sync(settings, changed, o.changed.as_deref()).await {
+                // Another run took the lock meanwhile: it writes the feeds when it is done.
+                Some(Err(e @ Error::Locked(_))) => {
+                    tracing::warn!("the feeds were not written after this sync: {e}");
+                    code
+                }
                 Some(feeds) => match feed_outcome(feeds) {
                     ExitCode::Ok => code,
                     failed => failed,

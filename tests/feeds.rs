@@ -517,6 +517,10 @@ async fn after_sync_writes_the_feeds_when_the_sync_changed_something_or_a_file_i
     std::fs::remove_file(&ym).unwrap();
     let out = sync(&shop);
     assert!(String::from_utf8_lossy(&out.stdout).contains("feed ym: wrote 1 offers"), "{}", String::from_utf8_lossy(&out.stdout));
+    // `check` names the feeds and finds their folder writable.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_woosync")).args(["check", "--config"]).arg(&config).env("WOOSYNC_DATABASE_URL", &shop.url).output().unwrap();
+    let told = String::from_utf8_lossy(&out.stdout);
+    assert!(told.lines().any(|l| l.starts_with("ok    feeds") && l.contains("ym (yandex)")), "{told}");
     // A change writes it again.
     std::fs::write(shop.dir.path().join("feed.csv"), "sku,name,regular_price,stock\nA-1,Товар,150,1\n").unwrap();
     let out = sync(&shop);

@@ -170,6 +170,13 @@ pub async fn write(settings: &Settings, options: FeedOptions<'_>) -> Result<Feed
         true => None,
         false => Some(crate::run::RunLock::acquire(settings, &shop).await?),
     };
+    // An interrupted sync has written some of its chunks: the shop (and so the feed) shows
+    // part of its changes until it is resumed.
+    if journal::tables_exist(&mut conn, &settings.table_prefix).await? {
+        if let Some(r) = journal::pending(&mut conn, &settings.table_prefix).await? {
+            tracing::warn!("run {} is {} after {} chunks: the feeds show the shop as it is, with part of that run's changes; `woosync resume` finishes it", r.id, r.state, r.chunks_done);
+        }
+    }
     read::begin_snapshot(&mut conn).await?;
     let facts = read::shop_facts(&mut conn, &settings.table_prefix, shop.utc_offset.clone()).await?;
     let url = feeds.shop.url.clone().unwrap_or_else(|| facts.home.clone());
@@ -228,6 +235,7 @@ pub async fn write(settings: &Settings, options: FeedOptions<'_>) -> Result<Feed
     let terms = read::term_table(&mut conn, &settings.table_prefix).await?;
     let reader = read::Reader::new(&settings.table_prefix, &extra, options.batch.unwrap_or(read::BATCH).max(1), terms);
     let patch = options.changed.filter(|_| !outs.is_empty() && outs.iter().all(|o| o.old.is_some()));
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, patch = patch.is_some(), "feeds: the shop's options, categories and terms read");
     let mut conn = match patch {
         Some(changed) => {
             let families = read::families_of(&mut conn, &settings.table_prefix, changed).await?;
@@ -245,6 +253,7 @@ pub async fn write(settings: &Settings, options: FeedOptions<'_>) -> Result<Feed
     };
     conn.query_drop("COMMIT").await.map_err(|e| Error::db("ending the feed's snapshot", e))?;
     let millis = started.elapsed().as_millis() as u64;
+    tracing::debug!(ms = millis, "feeds: offers written");
     if !options.dry_run {
         journal::ensure_tables(&mut conn, &settings.table_prefix).await?;
     }
@@ -469,7 +478,16 @@ fn finish(mut o: Out<'_>, min_percent: f64, options: FeedOptions<'_>, millis: u6
             )));
         }
     }
-    let bytes = o.staged.verify(file.gzip, file.encoding, o.offers + o.farewells)?;
+    let checking = Instant::now();
+    // A patch's copied offers were read back when first written and are checked to start and
+    // end where the state file says; its fresh ones are made as a whole feed's are. A whole
+    // feed is read back with the XML parser.
+    let patched = options.changed.is_some() && o.old.is_some();
+    let bytes = match patched {
+        true => o.staged.size()?,
+        false => o.staged.verify(file.gzip, file.encoding, o.offers + o.farewells)?,
+    };
+    tracing::debug!(ms = checking.elapsed().as_millis() as u64, "feed {}: read back", file.name);
     if !options.dry_run {
         o.staged.commit()?;
         o.state.commit(&file.path)?;
@@ -484,7 +502,7 @@ fn finish(mut o: Out<'_>, min_percent: f64, options: FeedOptions<'_>, millis: u6
         millis,
         replaced,
         dry_run: options.dry_run,
-        patched: options.changed.is_some() && o.old.is_some(),
+        patched,
     })
 }
 

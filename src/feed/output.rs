@@ -103,6 +103,11 @@ impl Staged {
         &self.temp
     }
 
+    /// The written file's size.
+    pub fn size(&self) -> Result<u64> {
+        std::fs::metadata(&self.temp).map(|m| m.len()).map_err(io(&self.target, "reading its size"))
+    }
+
     /// Reads the written feed back with an XML parser: well formed to its last tag, with this
     /// many offers. Returns the file's size.
     pub fn verify(&self, gzip: bool, encoding: crate::config::Encoding, offers: usize) -> Result<u64> {

@@ -402,16 +402,55 @@ impl Reader {
             (Some((lo, hi)), false) => format!("({column} BETWEEN {lo} AND {hi} OR {column} IN ({}))", join(&listed)),
             (None, _) => format!("{column} IN ({})", join(&listed)),
         };
-        let meta: Vec<(u64, Vec<u8>, Option<Vec<u8>>)> = conn
-            .query(format!(
-                "SELECT post_id, meta_key, meta_value FROM `{p}postmeta` WHERE {} \
-                 AND (meta_key IN ({keys}) OR meta_key LIKE 'attribute\\_%') ORDER BY post_id, meta_id",
-                scope("post_id"),
-                keys = self.keys
-            ))
-            .await
-            .map_err(wrap("product meta"))?;
-        for (id, key, value) in meta {
+        let wanted = format!("(meta_key IN ({}) OR meta_key LIKE 'attribute\\_%')", self.keys);
+        // Meta rows of products made together sit together in `meta_id` order: those between
+        // the first product's first row and the last one's last row are read by a scan of the
+        // table's own order, the rest of the range (rows added later) through the `post_id`
+        // index, whose entries carry `meta_id` (no row is read twice or missed).
+        let span = match range {
+            Some((lo, hi)) => {
+                let b: Option<(Option<u64>, Option<u64>)> = conn
+                    .query_first(format!(
+                        "SELECT (SELECT MIN(meta_id) FROM `{p}postmeta` WHERE post_id = {lo}), (SELECT MAX(meta_id) FROM `{p}postmeta` WHERE post_id = {hi})"
+                    ))
+                    .await
+                    .map_err(wrap("product meta"))?;
+                match b {
+                    Some((Some(a), Some(b))) if a <= b && b - a <= 64 * families.len() as u64 => Some((a, b)),
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        type MetaRow = (u64, u64, Vec<u8>, Option<Vec<u8>>);
+        let rows: Vec<MetaRow> = match (span, range) {
+            (Some((a, b)), Some((lo, hi))) => {
+                let mut rows: Vec<MetaRow> = conn
+                    .query(format!("SELECT post_id, meta_id, meta_key, meta_value FROM `{p}postmeta` WHERE meta_id BETWEEN {a} AND {b} AND post_id BETWEEN {lo} AND {hi} AND {wanted}"))
+                    .await
+                    .map_err(wrap("product meta"))?;
+                let rest: Vec<MetaRow> = conn
+                    .query(format!(
+                        "SELECT post_id, meta_id, meta_key, meta_value FROM `{p}postmeta` WHERE {} AND {wanted}",
+                        match listed.is_empty() {
+                            true => format!("post_id BETWEEN {lo} AND {hi} AND (meta_id < {a} OR meta_id > {b})"),
+                            false => format!("(post_id BETWEEN {lo} AND {hi} AND (meta_id < {a} OR meta_id > {b}) OR post_id IN ({}))", join(&listed)),
+                        }
+                    ))
+                    .await
+                    .map_err(wrap("product meta"))?;
+                if !rest.is_empty() {
+                    rows.extend(rest);
+                    rows.sort_unstable_by_key(|r| (r.0, r.1));
+                }
+                rows
+            }
+            _ => conn
+                .query(format!("SELECT post_id, meta_id, meta_key, meta_value FROM `{p}postmeta` WHERE {} AND {wanted} ORDER BY post_id, meta_id", scope("post_id")))
+                .await
+                .map_err(wrap("product meta"))?,
+        };
+        for (id, _, key, value) in rows {
             if let Some(r) = record_at(&mut families, &at, id) {
                 r.meta.push((text(Some(key)), text(value)));
             }
