@@ -314,9 +314,17 @@ async fn each_format_holds_its_required_elements_with_the_synced_values() {
     let outlet = mmd.offer("BODY-42").unwrap().child("outlets").unwrap().child("outlet").unwrap();
     assert_eq!((outlet.attr("id"), outlet.attr("instock")), (Some("1234"), Some("5")));
 
+    // Read on one connection, the feed is the same (two connections share one snapshot).
+    let two = undated(&ym);
+    let one = feed::write(&settings, FeedOptions { one_connection: true, batch: Some(2), ..FeedOptions::default() }).await.unwrap();
+    assert!(one.failed.is_empty());
+    assert_eq!(String::from_utf8_lossy(&undated(&ym)), String::from_utf8_lossy(&two));
+
     // The journal has each feed; a dry run replaces nothing.
-    let rows: Vec<(String, String, u64)> = shop.conn.query("SELECT name, state, offers FROM wp_woosync_feeds ORDER BY name").await.unwrap();
+    let rows: Vec<(String, String, u64)> = shop.conn.query("SELECT name, state, offers FROM wp_woosync_feeds WHERE id IN (SELECT MAX(id) FROM wp_woosync_feeds GROUP BY name) ORDER BY name").await.unwrap();
     assert_eq!(rows, [("mm".to_string(), "written".to_string(), 4), ("ozon".into(), "written".into(), 3), ("ym".into(), "written".into(), 4)]);
+    let files: u64 = shop.scalar("SELECT COUNT(*) FROM {p}woosync_feeds").await;
+    assert_eq!(files, 6, "two runs of three feeds");
     let before = std::fs::read(&ym).unwrap();
     sql(&mut shop, &format!("UPDATE {{p}}postmeta SET meta_value = '777' WHERE post_id = {pot} AND meta_key = '_price'")).await;
     let dry = write(&settings, true, false).await;

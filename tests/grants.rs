@@ -87,3 +87,22 @@ async fn a_read_only_login_can_dry_run_and_only_dry_run() {
     shop.conn.query_drop(format!("DROP USER {login}")).await.unwrap();
     shop.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_login_writes_feeds_on_one_connection() {
+    let mut shop = TestShop::new().await;
+    shop.insert(&[Spec::simple("A-1", "10", 5), Spec::simple("A-2", "20", 0)]).await;
+    let (_, login) = login(&mut shop, &["SELECT ON {db.*}"], FEED).await;
+    // Without LOCK TABLES the feed reads in one snapshot on one connection.
+    let path = shop.dir.path().join("narrow.toml");
+    let text = std::fs::read_to_string(&path).unwrap() + "[feeds]\n[[feeds.file]]\nname = \"ym\"\nformat = \"yandex\"\npath = \"ym.xml\"\n";
+    std::fs::write(&path, text).unwrap();
+    let settings = Settings::load_with(&path, None).unwrap();
+    let run = woosync::feed::write(&settings, woosync::feed::FeedOptions::default()).await.unwrap();
+    assert!(run.failed.is_empty(), "{:?}", run.failed);
+    assert_eq!(run.written[0].offers, 2);
+    let xml = std::fs::read_to_string(shop.dir.path().join("ym.xml")).unwrap();
+    assert!(xml.contains("<offer id=\"A-1\" available=\"true\">") && xml.contains("<offer id=\"A-2\" available=\"false\">"), "{xml}");
+    shop.conn.query_drop(format!("DROP USER {login}")).await.unwrap();
+    shop.drop_db().await;
+}

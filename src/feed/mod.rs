@@ -43,6 +43,8 @@ pub struct FeedOptions<'a> {
     /// After a sync: the posts it changed. When every feed's last file and state were written
     /// under the same settings, only these offers are read again and the rest copied.
     pub changed: Option<&'a [u64]>,
+    /// Read on one connection even where two could share the snapshot (tests compare the two).
+    pub one_connection: bool,
 }
 
 /// A feed written (or, in a dry run, built).
@@ -177,7 +179,15 @@ pub async fn write(settings: &Settings, options: FeedOptions<'_>) -> Result<Feed
             tracing::warn!("run {} is {} after {} chunks: the feeds show the shop as it is, with part of that run's changes; `woosync resume` finishes it", r.id, r.state, r.chunks_done);
         }
     }
-    read::begin_snapshot(&mut conn).await?;
+    // A whole feed reads on two connections whose snapshots see the same data (see
+    // `snapshots`); a patch reads little, on one.
+    let helpers = match options.changed.is_none() && !options.one_connection {
+        true => snapshots(settings, &mut conn).await?,
+        false => {
+            read::begin_snapshot(&mut conn).await?;
+            Vec::new()
+        }
+    };
     let facts = read::shop_facts(&mut conn, &settings.table_prefix, shop.utc_offset.clone()).await?;
     let url = feeds.shop.url.clone().unwrap_or_else(|| facts.home.clone());
     // A shop without a title goes by its host name (the marketplaces require a name).
@@ -249,19 +259,35 @@ pub async fn write(settings: &Settings, options: FeedOptions<'_>) -> Result<Feed
             });
             conn
         }
-        None => stream(conn, reader, &mut outs, &facts, &mut run).await?,
+        None if helpers.is_empty() => stream(conn, reader, &mut outs, &facts, &mut run).await?,
+        None => {
+            let windows = read::windows(&mut conn, &settings.table_prefix, options.batch.unwrap_or(read::BATCH).max(1)).await?;
+            let mut conns = vec![conn];
+            conns.extend(helpers);
+            let mut conns = stream_windows(conns, reader, windows, &mut outs, &facts, &mut run).await?;
+            for c in conns.iter_mut().skip(1) {
+                let _ = c.query_drop("COMMIT").await;
+            }
+            conns.swap_remove(0)
+        }
     };
     conn.query_drop("COMMIT").await.map_err(|e| Error::db("ending the feed's snapshot", e))?;
     let millis = started.elapsed().as_millis() as u64;
     tracing::debug!(ms = millis, "feeds: offers written");
-    if !options.dry_run {
-        journal::ensure_tables(&mut conn, &settings.table_prefix).await?;
-    }
+    // A login that may only read writes feeds too; they are then missing from the journal.
+    let journal = !options.dry_run
+        && match journal::ensure_tables(&mut conn, &settings.table_prefix).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!("the feeds written are not recorded in the run journal: {e}");
+                false
+            }
+        };
     for o in outs {
         let name = o.file.name.clone();
         let (file, offers) = (o.file, o.offers);
         let result = finish(o, feeds.min_offers_percent, options, millis);
-        if !options.dry_run {
+        if journal {
             let record = match &result {
                 Ok(w) => FeedRecord {
                     name: name.clone(),
@@ -346,6 +372,86 @@ async fn stream(mut conn: mysql_async::Conn, mut reader: read::Reader, outs: &mu
         }
     }
     reading.await.map_err(|e| Error::Internal(format!("the feed's reader stopped: {e}")))
+}
+
+/// The feed's snapshot on `conn` and, when the login may `LOCK TABLES`, on one more
+/// connection: both started while the tables the feed reads are locked against writes for an
+/// instant, so both see the same committed data — one snapshot, read by two. Without the
+/// privilege (or when the lock is not had within 5 s) the feed reads on `conn` alone.
+async fn snapshots(settings: &Settings, conn: &mut mysql_async::Conn) -> Result<Vec<mysql_async::Conn>> {
+    let p = &settings.table_prefix;
+    let mut helper = match catalog::connect(settings).await {
+        Ok(c) => c,
+        Err(_) => {
+            read::begin_snapshot(conn).await?;
+            return Ok(Vec::new());
+        }
+    };
+    let mut locker = catalog::connect(settings).await?;
+    let tables = ["posts", "postmeta", "term_relationships", "term_taxonomy", "terms", "options", "woocommerce_attribute_taxonomies"];
+    let lock = format!("LOCK TABLES {}", tables.iter().map(|t| format!("`{p}{t}` READ")).collect::<Vec<_>>().join(", "));
+    let locked = match locker.query_drop("SET SESSION lock_wait_timeout = 5").await {
+        Ok(()) => locker.query_drop(lock).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = locked {
+        tracing::debug!("feeds read on one connection (LOCK TABLES: {e})");
+        read::begin_snapshot(conn).await?;
+        return Ok(Vec::new());
+    }
+    let begun = async {
+        read::begin_snapshot(conn).await?;
+        read::begin_snapshot(&mut helper).await
+    }
+    .await;
+    locker.query_drop("UNLOCK TABLES").await.map_err(|e| Error::db("unlocking the tables after starting the feed's snapshots", e))?;
+    begun?;
+    Ok(vec![helper])
+}
+
+/// The windows of products read on several connections at once (window `i` on connection
+/// `i % n`), written out in order. Hands the connections back.
+async fn stream_windows(conns: Vec<mysql_async::Conn>, reader: read::Reader, windows: Vec<(u64, u64)>, outs: &mut [Out<'_>], facts: &read::ShopFacts, run: &mut FeedRun) -> Result<Vec<mysql_async::Conn>> {
+    let n = conns.len();
+    let reader = std::sync::Arc::new(reader);
+    let windows = std::sync::Arc::new(windows);
+    let mut receivers = Vec::new();
+    let mut tasks = Vec::new();
+    for (k, mut conn) in conns.into_iter().enumerate() {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<read::Batch>>(2);
+        receivers.push(rx);
+        let (reader, windows) = (reader.clone(), windows.clone());
+        tasks.push(tokio::spawn(async move {
+            for &(lo, hi) in windows.iter().skip(k).step_by(n) {
+                let batch = reader.window(&mut conn, lo, hi).await;
+                let failed = batch.is_err();
+                if tx.send(batch).await.is_err() || failed {
+                    break;
+                }
+            }
+            conn
+        }));
+    }
+    for i in 0..windows.len() {
+        let Some(batch) = receivers[i % n].recv().await else {
+            return Err(Error::Internal("a feed reader stopped early".into()));
+        };
+        let batch = batch?;
+        tokio::task::block_in_place(|| {
+            for family in &batch.families {
+                offer_family(outs, family, facts, &batch.files, &mut run.skipped);
+            }
+        });
+        if i == 0 {
+            crate::crashpoint::here(format_args!("feed-half"));
+        }
+    }
+    drop(receivers);
+    let mut conns = Vec::new();
+    for t in tasks {
+        conns.push(t.await.map_err(|e| Error::Internal(format!("a feed reader stopped: {e}")))?);
+    }
+    Ok(conns)
 }
 
 /// Offers a family's candidates to every feed, counting what is no offer.

@@ -325,6 +325,18 @@ impl Reader {
         self.fill(conn, products, Some((lo, hi))).await.map(Some)
     }
 
+    /// The published products with IDs from `lo` to `hi`, with their variations.
+    pub async fn window(&self, conn: &mut Conn, lo: u64, hi: u64) -> Result<Batch> {
+        let p = &self.prefix;
+        let products: Vec<PostRow> = conn
+            .query(format!("SELECT {POST_COLUMNS} FROM `{p}posts` WHERE ID BETWEEN {lo} AND {hi} AND post_type = 'product' AND post_status = 'publish' ORDER BY ID"))
+            .await
+            .map_err(wrap("products"))?;
+        let (Some(first), Some(last)) = (products.first(), products.last()) else { return Ok(Batch::default()) };
+        let range = (first.0, last.0);
+        self.fill(conn, products, Some(range)).await
+    }
+
     /// The published ones of these products (a patch's families), with their variations.
     pub async fn families(&self, conn: &mut Conn, ids: &[u64]) -> Result<Batch> {
         let mut products: Vec<PostRow> = Vec::new();
@@ -492,6 +504,15 @@ impl Reader {
 
 type PostRow = (u64, u64, Option<Vec<u8>>, Option<Vec<u8>>, String, Option<Vec<u8>>, Option<Vec<u8>>);
 const POST_COLUMNS: &str = "ID, post_parent, post_title, post_name, CAST(post_date AS CHAR), post_content, post_excerpt";
+
+/// The published products' IDs cut into windows of `batch` products: (first, last) each.
+pub async fn windows(conn: &mut Conn, prefix: &str, batch: usize) -> Result<Vec<(u64, u64)>> {
+    let ids: Vec<u64> = conn
+        .query(format!("SELECT ID FROM `{prefix}posts` WHERE post_type = 'product' AND post_status = 'publish' ORDER BY ID"))
+        .await
+        .map_err(wrap("products"))?;
+    Ok(ids.chunks(batch.max(1)).map(|c| (c[0], c[c.len() - 1])).collect())
+}
 
 /// The families (products) of these posts: a variation's parent, a product itself.
 pub async fn families_of(conn: &mut Conn, prefix: &str, ids: &[u64]) -> Result<Vec<u64>> {
