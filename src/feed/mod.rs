@@ -134,6 +134,9 @@ struct Out<'a> {
     left: BTreeMap<&'static str, usize>,
     /// The last feed's state, when it was written under the same settings and is there.
     old: Option<output::StateHead>,
+    /// A patch's offers of the changed families in the last feed: those not offered again
+    /// leave (`None`: every offer of the last feed is looked at).
+    leaving: Option<Vec<output::StateLine>>,
 }
 
 fn io_error(file: &FeedFile) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -216,6 +219,7 @@ pub async fn write(settings: &Settings, options: FeedOptions<'_>) -> Result<Feed
             Ok(Out {
                 file,
                 old,
+                leaving: None,
                 selector: Selector::new(file, &facts),
                 state: StateWriter::new(&file.path, &fingerprint, offers_at)?,
                 staged,
@@ -474,13 +478,18 @@ fn patch_one(o: &mut Out<'_>, families: &[u64], batch: &read::Batch, facts: &rea
     let mut fresh = batch.families.iter().peekable();
     let mut fragment: Vec<u8> = Vec::new();
     let path = o.file.path.clone();
-    output::previous_lines(&path, |line| {
+    let mut leaving = Vec::new();
+    output::previous_lines(&path, |line, raw| {
         while let Some(f) = fresh.next_if(|f| f.product.id <= line.family) {
             offer_family(std::slice::from_mut(o), f, facts, &batch.files, skipped);
         }
         fragment.resize(line.len as usize, 0);
         old.read_exact(&mut fragment)?;
-        if !line.live || families.binary_search(&line.family).is_ok() {
+        if !line.live {
+            return Ok(());
+        }
+        if families.binary_search(&line.family).is_ok() {
+            leaving.push(line);
             return Ok(());
         }
         if !fragment.starts_with(b"<offer ") || !fragment.ends_with(b"</offer>\n") {
@@ -490,13 +499,14 @@ fn patch_one(o: &mut Out<'_>, families: &[u64], batch: &read::Batch, facts: &rea
             return Ok(());
         }
         o.yml.raw(&fragment)?;
-        o.state.push(&line)?;
+        o.state.push_raw(raw)?;
         o.offers += 1;
         Ok(())
     })?;
     for f in fresh {
         offer_family(std::slice::from_mut(o), f, facts, &batch.files, skipped);
     }
+    o.leaving = Some(leaving);
     Ok(())
 }
 
@@ -561,7 +571,7 @@ fn finish(mut o: Out<'_>, min_percent: f64, options: FeedOptions<'_>, millis: u6
         return Err(Error::Internal(format!("feed {:?} ({}): writing failed; the previous file is kept", file.name, file.path.display())));
     }
     let previous = output::previous_live(&file.path);
-    output::previous_lines(&file.path, |line| {
+    let farewell = |o: &mut Out<'_>, line: output::StateLine| -> std::io::Result<()> {
         if !line.live || !o.seen.insert(id_hash(&line.offer.id)) {
             return Ok(());
         }
@@ -569,7 +579,11 @@ fn finish(mut o: Out<'_>, min_percent: f64, options: FeedOptions<'_>, millis: u6
         o.state.push(&output::StateLine { live: false, len, ..line })?;
         o.farewells += 1;
         Ok(())
-    })
+    };
+    match o.leaving.take() {
+        Some(lines) => lines.into_iter().try_for_each(|line| farewell(&mut o, line)),
+        None => output::previous_lines(&file.path, |line, _| farewell(&mut o, line)),
+    }
     .map_err(io_error(file))?;
     let (sink, replaced) = o.yml.finish().map_err(io_error(file))?;
     sink.finish().map_err(io_error(file))?;

@@ -251,6 +251,13 @@ impl StateWriter {
         )
     }
 
+    /// A live line of the last state file, as it was (an offer a patch copies).
+    pub fn push_raw(&mut self, raw: &str) -> std::io::Result<()> {
+        self.live += 1;
+        self.out.write_all(raw.as_bytes())?;
+        self.out.write_all(b"\n")
+    }
+
     /// Ends it with the live count and puts it in place.
     pub fn commit(mut self, target: &Path) -> Result<()> {
         writeln!(self.out, "end\t{}", self.live).map_err(io(target, "writing its state file"))?;
@@ -286,7 +293,7 @@ pub fn previous_live(target: &Path) -> Option<usize> {
 
 /// Streams the last feed's state file, line by line in feed order; a file without its end line
 /// counts as absent.
-pub fn previous_lines(target: &Path, mut f: impl FnMut(StateLine) -> std::io::Result<()>) -> std::io::Result<()> {
+pub fn previous_lines(target: &Path, mut f: impl FnMut(StateLine, &str) -> std::io::Result<()>) -> std::io::Result<()> {
     if previous_head(target).is_none() {
         return Ok(());
     }
@@ -294,7 +301,7 @@ pub fn previous_lines(target: &Path, mut f: impl FnMut(StateLine) -> std::io::Re
         Ok(f) => f,
         Err(_) => return Ok(()),
     };
-    for line in BufReader::new(file).lines().skip(1) {
+    for line in BufReader::with_capacity(1 << 20, file).lines().skip(1) {
         let line = line?;
         let p: Vec<&str> = line.split('\t').collect();
         if p.len() != 9 || !(p[0] == "L" || p[0] == "F") {
@@ -307,7 +314,7 @@ pub fn previous_lines(target: &Path, mut f: impl FnMut(StateLine) -> std::io::Re
             post,
             len,
             offer: Farewell { id: p[4].into(), price: p[5].into(), category: p[6].parse().ok(), name: p[7].into(), url: p[8].into() },
-        })?;
+        }, &line)?;
     }
     Ok(())
 }
@@ -344,7 +351,7 @@ mod tests {
         w.commit(&target).unwrap();
         assert_eq!(previous_head(&target), Some(StateHead { fingerprint: "abc".into(), offers_at: 321, live: 1 }));
         let mut lines = Vec::new();
-        previous_lines(&target, |l| {
+        previous_lines(&target, |l, _| {
             lines.push(l);
             Ok(())
         })
