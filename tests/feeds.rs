@@ -608,5 +608,17 @@ async fn a_sync_patches_its_feeds_with_what_it_changed_and_the_patch_equals_a_wh
     let gone = parse(&ym);
     assert_eq!((gone.offer("S-04").unwrap().attr("available"), gone.offer("S-04").unwrap().text_of("count")), (Some("false"), Some("0")));
     assert_eq!(gone.offer("S-08").unwrap().text_of("price"), Some("809"));
+    // A feed file replaced by hand no longer matches its state: the patch fails and keeps the
+    // file; the next write is a whole one.
+    std::fs::write(&ym, "<yml_catalog/>\n").unwrap();
+    std::fs::write(shop.dir.path().join("feed.csv"), rows(11)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_woosync")).args(["sync", "--config"]).arg(&config).env("WOOSYNC_DATABASE_URL", &shop.url).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("feed ym"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&ym).unwrap(), "<yml_catalog/>\n");
+    std::fs::write(shop.dir.path().join("feed.csv"), rows(12)).unwrap();
+    let told = run(&shop, &["sync"]);
+    let line = told.lines().find(|l| l.starts_with("feed ym:")).unwrap_or_default();
+    assert!(line.contains("wrote 13 offers") && !line.contains("read again"), "{told}");
+    assert_eq!(parse(&ym).offer("S-12").unwrap().text_of("price"), Some("1212"));
     shop.drop_db().await;
 }

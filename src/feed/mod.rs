@@ -257,6 +257,9 @@ pub async fn write(settings: &Settings, options: FeedOptions<'_>) -> Result<Feed
             tokio::task::block_in_place(|| {
                 for o in outs.iter_mut() {
                     if let Err(e) = patch_one(o, &families, &batch, &facts, &mut run.skipped) {
+                        // The last file is not what its state says (edited, replaced): the next
+                        // write is a whole one.
+                        let _ = std::fs::remove_file(output::state_path(&o.file.path));
                         o.fail(e);
                     }
                 }

@@ -21,7 +21,10 @@ pub fn shown(stored: &str) -> String {
 /// return, and the non-characters U+FFFE and U+FFFF.
 pub fn clean(s: &str) -> Cow<'_, str> {
     let bad = |c: char| (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}');
-    if s.chars().any(bad) {
+    // A byte scan finds them (U+FFFE and U+FFFF are EF BF BE and EF BF BF); most texts have none.
+    let b = s.as_bytes();
+    let found = b.iter().enumerate().any(|(i, &x)| (x < 0x20 && !matches!(x, b'\t' | b'\n' | b'\r')) || (x == 0xEF && b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF))));
+    if found {
         Cow::Owned(s.chars().filter(|c| !bad(*c)).collect())
     } else {
         Cow::Borrowed(s)
