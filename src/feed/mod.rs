@@ -25,7 +25,7 @@ use crate::journal::{self, FeedRecord};
 
 use offer::{Candidate, Left, Selector, Skip};
 use output::{Sink, Staged, StateWriter};
-use yml::{Farewell, Header, Yml};
+use yml::{Header, Yml};
 
 /// What `woosync feed` is asked to do.
 #[derive(Debug, Clone, Copy, Default)]
@@ -545,10 +545,7 @@ fn offer_everywhere(outs: &mut [Out<'_>], c: &Candidate<'_>, facts: &read::ShopF
             continue;
         }
         let card = card.get_or_insert_with(|| offer::card(c, facts, files));
-        let written = o.yml.offer(card, &t).and_then(|len| {
-            let offer = Farewell { id: t.id.clone(), name: card.name.clone(), url: card.url.clone(), price: t.price.clone(), category: card.category };
-            o.state.push(&output::StateLine { live: true, family: c.product().id, post: c.record.id, len, offer })
-        });
+        let written = o.yml.offer(card, &t).and_then(|len| o.state.write(true, c.product().id, c.record.id, len, &t.id, &t.price, card.category, &card.name, &card.url));
         match written {
             Ok(()) => o.offers += 1,
             Err(e) => o.fail(e),

@@ -118,7 +118,7 @@ pub fn card(c: &Candidate<'_>, shop: &ShopFacts, files: &HashMap<u64, String>) -
     let chosen: Vec<(&str, &str)> = match c.parent {
         None => Vec::new(),
         Some(_) => {
-            let own: Vec<(&str, &str)> = c.record.meta.iter().filter_map(|(k, v)| k.strip_prefix("attribute_").map(|_| (k.as_str(), v.as_str()))).collect();
+            let own: Vec<(&str, &str)> = c.record.meta.iter().filter_map(|(k, v)| k.strip_prefix("attribute_").map(|_| (&**k, v.as_str()))).collect();
             let mut ordered: Vec<(&str, &str)> = entries
                 .iter()
                 .filter(|e| e.is_variation)
@@ -390,8 +390,8 @@ mod tests {
         }
     }
 
-    fn meta(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    fn meta(pairs: &[(&str, &str)]) -> Vec<(std::sync::Arc<str>, String)> {
+        pairs.iter().map(|(k, v)| (std::sync::Arc::from(*k), v.to_string())).collect()
     }
 
     fn dress() -> (Record, Vec<Record>) {

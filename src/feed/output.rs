@@ -203,8 +203,12 @@ pub struct StateHead {
 
 const STATE_MAGIC: &str = "woosync-feed-state\t2";
 
-fn field(s: &str) -> String {
-    s.chars().map(|c| if c == '\t' || c == '\n' || c == '\r' { ' ' } else { c }).collect()
+/// A state file field: tabs and line breaks as spaces (borrowed when there are none).
+fn field(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\r')) {
+        true => s.chars().map(|c| if matches!(c, '\t' | '\n' | '\r') { ' ' } else { c }).collect::<String>().into(),
+        false => s.into(),
+    }
 }
 
 /// The settings a feed file was written under: a patch copies offers only from a feed written
@@ -235,19 +239,22 @@ impl StateWriter {
 
     pub fn push(&mut self, line: &StateLine) -> std::io::Result<()> {
         let f = &line.offer;
-        self.live += usize::from(line.live);
+        self.write(line.live, line.family, line.post, line.len, &f.id, &f.price, f.category, &f.name, &f.url)
+    }
+
+    /// One line, from its parts.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write(&mut self, live: bool, family: u64, post: u64, len: u64, id: &str, price: &str, category: Option<u64>, name: &str, url: &str) -> std::io::Result<()> {
+        self.live += usize::from(live);
+        let category = category.map(|c| c.to_string()).unwrap_or_default();
         writeln!(
             self.out,
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-            if line.live { 'L' } else { 'F' },
-            line.family,
-            line.post,
-            line.len,
-            field(&f.id),
-            field(&f.price),
-            f.category.map(|c| c.to_string()).unwrap_or_default(),
-            field(&f.name),
-            field(&f.url)
+            "{}\t{family}\t{post}\t{len}\t{}\t{}\t{category}\t{}\t{}",
+            if live { 'L' } else { 'F' },
+            field(id),
+            field(price),
+            field(name),
+            field(url)
         )
     }
 

@@ -140,13 +140,13 @@ pub struct Record {
     pub content: String,
     pub excerpt: String,
     /// (key, value), in `meta_id` order: the first of a repeated key counts, as `get_post_meta(…, true)`.
-    pub meta: Vec<(String, String)>,
+    pub meta: Vec<(Arc<str>, String)>,
     pub terms: Vec<Arc<Term>>,
 }
 
 impl Record {
     pub fn meta(&self, key: &str) -> Option<&str> {
-        self.meta.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.meta.iter().find(|(k, _)| &**k == key).map(|(_, v)| v.as_str())
     }
 
     pub fn terms<'a>(&'a self, taxonomy: &'a str) -> impl Iterator<Item = &'a Term> + 'a {
@@ -462,9 +462,19 @@ impl Reader {
                 .await
                 .map_err(wrap("product meta"))?,
         };
+        // A handful of keys repeat on every product: each is made once.
+        let mut keys: HashMap<Vec<u8>, Arc<str>> = HashMap::new();
         for (id, _, key, value) in rows {
             if let Some(r) = record_at(&mut families, &at, id) {
-                r.meta.push((text(Some(key)), text(value)));
+                let key = match keys.get(&key) {
+                    Some(k) => k.clone(),
+                    None => {
+                        let k: Arc<str> = Arc::from(text(Some(key.clone())));
+                        keys.insert(key, k.clone());
+                        k
+                    }
+                };
+                r.meta.push((key, text(value)));
             }
         }
         let pairs: Vec<(u64, u64)> = conn
