@@ -384,7 +384,8 @@ async fn stream(mut conn: mysql_async::Conn, mut reader: read::Reader, outs: &mu
 /// The feed's snapshot on `conn` and, when the login may `LOCK TABLES`, on one more
 /// connection: both started while the tables the feed reads are locked against writes for an
 /// instant, so both see the same committed data — one snapshot, read by two. Without the
-/// privilege (or when the lock is not had within 5 s) the feed reads on `conn` alone.
+/// privilege (or when the lock is not had within 1 s: while it waits, the shop's new writes to
+/// those tables wait behind it, so it waits little) the feed reads on `conn` alone.
 async fn snapshots(settings: &Settings, conn: &mut mysql_async::Conn) -> Result<Vec<mysql_async::Conn>> {
     let p = &settings.table_prefix;
     let mut helper = match catalog::connect(settings).await {
@@ -397,7 +398,7 @@ async fn snapshots(settings: &Settings, conn: &mut mysql_async::Conn) -> Result<
     let mut locker = catalog::connect(settings).await?;
     let tables = ["posts", "postmeta", "term_relationships", "term_taxonomy", "terms", "options", "woocommerce_attribute_taxonomies"];
     let lock = format!("LOCK TABLES {}", tables.iter().map(|t| format!("`{p}{t}` READ")).collect::<Vec<_>>().join(", "));
-    let locked = match locker.query_drop("SET SESSION lock_wait_timeout = 5").await {
+    let locked = match locker.query_drop("SET SESSION lock_wait_timeout = 1").await {
         Ok(()) => locker.query_drop(lock).await,
         Err(e) => Err(e),
     };
