@@ -571,6 +571,8 @@ fn finish(mut o: Out<'_>, min_percent: f64, options: FeedOptions<'_>, millis: u6
     if o.yml_failed() {
         return Err(Error::Internal(format!("feed {:?} ({}): writing failed; the previous file is kept", file.name, file.path.display())));
     }
+    // Patched when the run patched (every feed had its state), not when this one alone could be.
+    let patched = o.leaving.is_some();
     let previous = output::previous_live(&file.path);
     let farewell = |o: &mut Out<'_>, line: output::StateLine| -> std::io::Result<()> {
         if !line.live || !o.seen.insert(id_hash(&line.offer.id)) {
@@ -603,7 +605,6 @@ fn finish(mut o: Out<'_>, min_percent: f64, options: FeedOptions<'_>, millis: u6
     // A patch's copied offers were read back when first written and are checked to start and
     // end where the state file says; its fresh ones are made as a whole feed's are. A whole
     // feed is read back with the XML parser.
-    let patched = options.changed.is_some() && o.old.is_some();
     let bytes = match patched {
         true => o.staged.size()?,
         false => o.staged.verify(file.gzip, file.encoding, o.offers + o.farewells)?,
