@@ -44,11 +44,13 @@ pub async fn ensure_tables(conn: &mut Conn, prefix: &str) -> Result<()> {
 }
 
 pub async fn tables_exist(conn: &mut Conn, prefix: &str) -> Result<bool> {
+    table_exists(conn, &format!("{prefix}woosync_runs")).await
+}
+
+/// Whether the shop's database has this table.
+async fn table_exists(conn: &mut Conn, table: &str) -> Result<bool> {
     let n: Option<u64> = conn
-        .exec_first(
-            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
-            (format!("{prefix}woosync_runs"),),
-        )
+        .exec_first("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", (table,))
         .await?;
     Ok(n.unwrap_or(0) > 0)
 }
@@ -358,13 +360,7 @@ pub async fn record_feed(conn: &mut Conn, prefix: &str, f: &FeedRecord) -> Resul
 
 /// The latest record of each feed, by name.
 pub async fn latest_feeds(conn: &mut Conn, prefix: &str) -> Result<Vec<FeedRecord>> {
-    let exists: Option<u64> = conn
-        .exec_first(
-            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
-            (format!("{prefix}woosync_feeds"),),
-        )
-        .await?;
-    if exists.unwrap_or(0) == 0 {
+    if !table_exists(conn, &format!("{prefix}woosync_feeds")).await? {
         return Ok(Vec::new());
     }
     type Row = (String, String, String, String, String, u64, u64, u64, u64, u64, Option<String>);

@@ -166,7 +166,7 @@ async fn run(cli: Cli, loaded: woosync::error::Result<Settings>) -> ExitCode {
             Err(e) => failed(&e, false),
         },
         Command::Feed(args) => {
-            let options = woosync::feed::FeedOptions { name: args.name.as_deref(), dry_run: args.dry_run, force: args.force, missing_only: false, batch: None, changed: None, one_connection: false };
+            let options = woosync::feed::FeedOptions { name: args.name.as_deref(), dry_run: args.dry_run, force: args.force, ..Default::default() };
             feed_outcome(woosync::feed::write(&settings, options).await)
         }
         Command::Check(_) => {

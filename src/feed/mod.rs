@@ -12,7 +12,7 @@ pub mod text;
 pub mod yml;
 
 use std::collections::{BTreeMap, HashSet};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -115,10 +115,9 @@ impl Hasher for Identity {
 
 type IdSet = HashSet<u64, BuildHasherDefault<Identity>>;
 
+/// An offer ID's hash, as the SKU index hashes SKUs.
 fn id_hash(id: &str) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    id.hash(&mut h);
-    h.finish()
+    catalog::sku_hash(id)
 }
 
 /// One feed file being written.
@@ -132,11 +131,15 @@ struct Out<'a> {
     offers: usize,
     farewells: usize,
     left: BTreeMap<&'static str, usize>,
-    /// The last feed's state, when it was written under the same settings and is there.
-    old: Option<output::StateHead>,
+    /// The last feed's state (when complete).
+    previous: Option<output::StateHead>,
+    /// It was written under the same settings, and its feed is there: a patch may copy it.
+    same_settings: bool,
     /// A patch's offers of the changed families in the last feed: those not offered again
     /// leave (`None`: every offer of the last feed is looked at).
     leaving: Option<Vec<output::StateLine>>,
+    /// Why writing this feed failed; nothing more is written to it.
+    write_error: Option<String>,
 }
 
 fn io_error(file: &FeedFile) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -212,14 +215,17 @@ pub async fn write(settings: &Settings, options: FeedOptions<'_>) -> Result<Feed
     for file in files {
         let opened = (|| -> Result<Out<'_>> {
             let fingerprint = output::fingerprint(file, &feeds.shop);
-            let old = output::previous_head(&file.path).filter(|h| h.fingerprint == fingerprint && file.path.exists());
+            let previous = output::previous_head(&file.path);
+            let same_settings = previous.as_ref().is_some_and(|h| h.fingerprint == fingerprint) && file.path.exists();
             let (staged, sink) = output::stage(file)?;
             let mut yml = Yml::new(sink, file);
             let offers_at = yml.header(&header, file.shipment).map_err(io_error(file))?;
             Ok(Out {
                 file,
-                old,
+                previous,
+                same_settings,
                 leaving: None,
+                write_error: None,
                 selector: Selector::new(file, &facts),
                 state: StateWriter::new(&file.path, &fingerprint, offers_at)?,
                 staged,
@@ -247,8 +253,9 @@ pub async fn write(settings: &Settings, options: FeedOptions<'_>) -> Result<Feed
         extra.extend(f.filter.meta.iter().map(|(k, _)| k.as_str()));
     }
     let terms = read::term_table(&mut conn, &settings.table_prefix).await?;
-    let reader = read::Reader::new(&settings.table_prefix, &extra, options.batch.unwrap_or(read::BATCH).max(1), terms);
-    let patch = options.changed.filter(|_| !outs.is_empty() && outs.iter().all(|o| o.old.is_some()));
+    let batch = options.batch.unwrap_or(read::BATCH).max(1);
+    let reader = read::Reader::new(&settings.table_prefix, &extra, batch, terms);
+    let patch = options.changed.filter(|_| !outs.is_empty() && outs.iter().all(|o| o.same_settings));
     tracing::debug!(ms = started.elapsed().as_millis() as u64, patch = patch.is_some(), "feeds: the shop's options, categories and terms read");
     let mut conn = match patch {
         Some(changed) => {
@@ -266,9 +273,8 @@ pub async fn write(settings: &Settings, options: FeedOptions<'_>) -> Result<Feed
             });
             conn
         }
-        None if helpers.is_empty() => stream(conn, reader, &mut outs, &facts, &mut run).await?,
         None => {
-            let windows = read::windows(&mut conn, &settings.table_prefix, options.batch.unwrap_or(read::BATCH).max(1)).await?;
+            let windows = read::windows(&mut conn, &settings.table_prefix, batch).await?;
             let mut conns = vec![conn];
             conns.extend(helpers);
             let mut conns = stream_windows(conns, reader, windows, &mut outs, &facts, &mut run).await?;
@@ -344,43 +350,6 @@ pub async fn write(settings: &Settings, options: FeedOptions<'_>) -> Result<Feed
     Ok(run)
 }
 
-/// Every published product, batch by batch: the database reads the next batch while this one
-/// is written out. Hands the connection back.
-async fn stream(mut conn: mysql_async::Conn, mut reader: read::Reader, outs: &mut [Out<'_>], facts: &read::ShopFacts, run: &mut FeedRun) -> Result<mysql_async::Conn> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<read::Batch>>(2);
-    let reading = tokio::spawn(async move {
-        loop {
-            match reader.next(&mut conn).await {
-                Ok(Some(batch)) => {
-                    if tx.send(Ok(batch)).await.is_err() {
-                        break;
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    break;
-                }
-            }
-        }
-        conn
-    });
-    let mut batches = 0usize;
-    while let Some(batch) = rx.recv().await {
-        let batch = batch?;
-        tokio::task::block_in_place(|| {
-            for family in &batch.families {
-                offer_family(outs, family, facts, &batch.files, &mut run.skipped);
-            }
-        });
-        batches += 1;
-        if batches == 1 {
-            crate::crashpoint::here(format_args!("feed-half"));
-        }
-    }
-    reading.await.map_err(|e| Error::Internal(format!("the feed's reader stopped: {e}")))
-}
-
 /// The feed's snapshot on `conn` and, when the login may `LOCK TABLES`, on one more
 /// connection: both started while the tables the feed reads are locked against writes for an
 /// instant, so both see the same committed data — one snapshot, read by two. Without the
@@ -417,8 +386,9 @@ async fn snapshots(settings: &Settings, conn: &mut mysql_async::Conn) -> Result<
     Ok(vec![helper])
 }
 
-/// The windows of products read on several connections at once (window `i` on connection
-/// `i % n`), written out in order. Hands the connections back.
+/// The windows of products read on the connections at once (window `i` on connection `i % n`;
+/// each reads its next window while the last is written out), written out in order. Hands the
+/// connections back.
 async fn stream_windows(conns: Vec<mysql_async::Conn>, reader: read::Reader, windows: Vec<(u64, u64)>, outs: &mut [Out<'_>], facts: &read::ShopFacts, run: &mut FeedRun) -> Result<Vec<mysql_async::Conn>> {
     let n = conns.len();
     let reader = std::sync::Arc::new(reader);
@@ -477,8 +447,8 @@ fn offer_family(outs: &mut [Out<'_>], family: &read::Family, facts: &read::ShopF
 /// product ID). Offers of changed families that are no longer offered get their farewell at
 /// [`finish`].
 fn patch_one(o: &mut Out<'_>, families: &[u64], batch: &read::Batch, facts: &read::ShopFacts, skipped: &mut BTreeMap<&'static str, usize>) -> std::io::Result<()> {
-    let head = o.old.clone().ok_or_else(|| std::io::Error::other("no previous feed"))?;
-    let mut old = output::open_previous(&o.file.path, o.file.gzip, head.offers_at)?;
+    let offers_at = o.previous.as_ref().map(|h| h.offers_at).ok_or_else(|| std::io::Error::other("no previous feed"))?;
+    let mut old = output::open_previous(&o.file.path, o.file.gzip, offers_at)?;
     let mut fresh = batch.families.iter().peekable();
     let mut fragment: Vec<u8> = Vec::new();
     let path = o.file.path.clone();
@@ -526,7 +496,7 @@ fn skip_label(s: Skip) -> &'static str {
 fn offer_everywhere(outs: &mut [Out<'_>], c: &Candidate<'_>, facts: &read::ShopFacts, files: &std::collections::HashMap<u64, String>) {
     let mut card: Option<offer::Card> = None;
     for o in outs.iter_mut() {
-        if o.yml_failed() {
+        if o.write_error.is_some() {
             continue;
         }
         if !o.selector.holds(o.file, c) {
@@ -555,25 +525,21 @@ fn offer_everywhere(outs: &mut [Out<'_>], c: &Candidate<'_>, facts: &read::ShopF
 }
 
 impl Out<'_> {
-    fn yml_failed(&self) -> bool {
-        self.left.contains_key("write failed")
-    }
-
     fn fail(&mut self, e: std::io::Error) {
         tracing::error!("feed {}: writing failed: {e}", self.file.name);
-        self.left.insert("write failed", 1);
+        self.write_error.get_or_insert(e.to_string());
     }
 }
 
 /// Farewells, the guard, the read-back check, and the rename.
 fn finish(mut o: Out<'_>, min_percent: f64, options: FeedOptions<'_>, millis: u64) -> Result<Written> {
     let file = o.file;
-    if o.yml_failed() {
-        return Err(Error::Internal(format!("feed {:?} ({}): writing failed; the previous file is kept", file.name, file.path.display())));
+    if let Some(e) = &o.write_error {
+        return Err(Error::Internal(format!("feed {:?} ({}): writing failed: {e}; the previous file is kept", file.name, file.path.display())));
     }
     // Patched when the run patched (every feed had its state), not when this one alone could be.
     let patched = o.leaving.is_some();
-    let previous = output::previous_live(&file.path);
+    let previous = o.previous.as_ref().map(|h| h.live);
     let farewell = |o: &mut Out<'_>, line: output::StateLine| -> std::io::Result<()> {
         if !line.live || !o.seen.insert(id_hash(&line.offer.id)) {
             return Ok(());

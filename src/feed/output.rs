@@ -98,11 +98,15 @@ fn remove_stale(dir: &Path, name: &str) {
     }
 }
 
-impl Staged {
-    pub fn temp_path(&self) -> &Path {
-        &self.temp
+/// A feed file's text as written (before compression).
+fn uncompressed(f: File, gzip: bool) -> Box<dyn Read> {
+    match gzip {
+        true => Box::new(flate2::read::GzDecoder::new(f)),
+        false => Box::new(f),
     }
+}
 
+impl Staged {
     /// The written file's size.
     pub fn size(&self) -> Result<u64> {
         std::fs::metadata(&self.temp).map(|m| m.len()).map_err(io(&self.target, "reading its size"))
@@ -112,11 +116,7 @@ impl Staged {
     /// many offers. Returns the file's size.
     pub fn verify(&self, gzip: bool, encoding: crate::config::Encoding, offers: usize) -> Result<u64> {
         let path: &Path = &self.temp;
-        let f = File::open(path).map_err(io(&self.target, "reading it back"))?;
-        let raw: Box<dyn Read> = match gzip {
-            true => Box::new(flate2::read::GzDecoder::new(f)),
-            false => Box::new(f),
-        };
+        let raw = uncompressed(File::open(path).map_err(io(&self.target, "reading it back"))?, gzip);
         let decoded: Box<dyn Read> = match encoding {
             crate::config::Encoding::Utf8 => raw,
             crate::config::Encoding::Windows1251 => {
@@ -293,11 +293,6 @@ pub fn previous_head(target: &Path) -> Option<StateHead> {
     Some(StateHead { fingerprint: fingerprint.to_string(), offers_at: offers_at.parse().ok()?, live })
 }
 
-/// The last feed's live offer count (`None` without a complete state file).
-pub fn previous_live(target: &Path) -> Option<usize> {
-    previous_head(target).map(|h| h.live)
-}
-
 /// Streams the last feed's state file, line by line in feed order; a file without its end line
 /// counts as absent.
 pub fn previous_lines(target: &Path, mut f: impl FnMut(StateLine, &str) -> std::io::Result<()>) -> std::io::Result<()> {
@@ -328,13 +323,9 @@ pub fn previous_lines(target: &Path, mut f: impl FnMut(StateLine, &str) -> std::
 
 /// The last feed, uncompressed, from where its offers start: a patch copies its offers.
 pub fn open_previous(target: &Path, gzip: bool, offers_at: u64) -> std::io::Result<Box<dyn Read>> {
-    let f = File::open(target)?;
-    let mut r: Box<dyn Read> = match gzip {
-        true => Box::new(BufReader::with_capacity(1 << 20, flate2::read::GzDecoder::new(f))),
-        false => Box::new(BufReader::with_capacity(1 << 20, f)),
-    };
+    let mut r = BufReader::with_capacity(1 << 20, uncompressed(File::open(target)?, gzip));
     std::io::copy(&mut (&mut r).take(offers_at), &mut std::io::sink())?;
-    Ok(r)
+    Ok(Box::new(r))
 }
 
 #[cfg(test)]
@@ -349,7 +340,7 @@ mod tests {
     fn the_state_file_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("ym.xml");
-        assert_eq!(previous_live(&target), None);
+        assert_eq!(previous_head(&target), None);
         let mut w = StateWriter::new(&target, "abc", 321).unwrap();
         let a = Farewell { id: "A\t1".into(), name: "Кружка\nбольшая".into(), url: "https://x/a".into(), price: "10.50".into(), category: Some(7) };
         let b = Farewell { id: "B".into(), name: "Б".into(), url: "https://x/b".into(), price: "5".into(), category: None };
@@ -369,8 +360,8 @@ mod tests {
         // A state file cut short, or of another version, is no state.
         let text = std::fs::read_to_string(state_path(&target)).unwrap();
         std::fs::write(state_path(&target), text.lines().take(2).collect::<Vec<_>>().join("\n")).unwrap();
-        assert_eq!(previous_live(&target), None);
+        assert_eq!(previous_head(&target), None);
         std::fs::write(state_path(&target), "L\tA\t1\t\tx\thttps://x\nend\t1\n").unwrap();
-        assert_eq!(previous_live(&target), None);
+        assert_eq!(previous_head(&target), None);
     }
 }

@@ -278,8 +278,6 @@ pub async fn term_table(conn: &mut Conn, prefix: &str) -> Result<HashMap<u64, Ar
 /// `post_id`, term pairs by `object_id`); variations with IDs outside the range by list.
 pub struct Reader {
     prefix: String,
-    after: u64,
-    done: bool,
     /// The SQL list of meta keys read.
     keys: String,
     batch: usize,
@@ -297,32 +295,7 @@ impl Reader {
         }
         // Keys are checked at config load (letters, digits, `_` and `-`): safe as SQL text.
         let keys = keys.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(",");
-        Reader { prefix: prefix.to_string(), after: 0, done: false, keys, batch, terms }
-    }
-
-    pub async fn next(&mut self, conn: &mut Conn) -> Result<Option<Batch>> {
-        if self.done {
-            return Ok(None);
-        }
-        let p = &self.prefix;
-        let products: Vec<PostRow> = conn
-            .exec(
-                format!(
-                    "SELECT {POST_COLUMNS} FROM `{p}posts` \
-                     WHERE ID > ? AND post_type = 'product' AND post_status = 'publish' ORDER BY ID LIMIT {}",
-                    self.batch
-                ),
-                (self.after,),
-            )
-            .await
-            .map_err(wrap("products"))?;
-        if products.len() < self.batch {
-            self.done = true;
-        }
-        let (Some(first), Some(last)) = (products.first(), products.last()) else { return Ok(None) };
-        let (lo, hi) = (first.0, last.0);
-        self.after = hi;
-        self.fill(conn, products, Some((lo, hi))).await.map(Some)
+        Reader { prefix: prefix.to_string(), keys, batch, terms }
     }
 
     /// The published products with IDs from `lo` to `hi`, with their variations.

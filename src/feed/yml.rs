@@ -90,22 +90,11 @@ impl<W: Write> Yml<W> {
     }
 
     fn element(&mut self, name: &str, value: &str) {
-        let value = text::clean(value);
-        self.buf.push('<');
-        self.buf.push_str(name);
-        self.buf.push('>');
-        self.buf.push_str(&escape(value.as_ref()));
-        self.buf.push_str("</");
-        self.buf.push_str(name);
-        self.buf.push_str(">\n");
+        element(&mut self.buf, name, value);
     }
 
     fn attribute(&mut self, name: &str, value: &str) {
-        self.buf.push(' ');
-        self.buf.push_str(name);
-        self.buf.push_str("=\"");
-        self.buf.push_str(&escape(text::clean(value).as_ref()));
-        self.buf.push('"');
+        attribute(&mut self.buf, name, value);
     }
 
     /// The XML declaration, `yml_catalog`, `shop` up to `<offers>`; its length in the file.
@@ -153,14 +142,12 @@ impl<W: Write> Yml<W> {
             FeedFormat::Yandex => self.buf.push_str(&format!("<count>{stock}</count>\n")),
             FeedFormat::Ozon => {
                 self.buf.push_str(&format!("<outlets>\n<outlet instock=\"{stock}\""));
-                let w = self.warehouse.clone();
-                self.attribute("warehouse_name", &w);
+                attribute(&mut self.buf, "warehouse_name", &self.warehouse);
                 self.buf.push_str("/>\n</outlets>\n");
             }
             FeedFormat::Megamarket => {
                 self.buf.push_str("<outlets>\n<outlet");
-                let w = self.warehouse.clone();
-                self.attribute("id", &w);
+                attribute(&mut self.buf, "id", &self.warehouse);
                 self.buf.push_str(&format!(" instock=\"{stock}\"/>\n</outlets>\n"));
             }
         }
@@ -183,8 +170,7 @@ impl<W: Write> Yml<W> {
         if let Some(o) = oldprice {
             self.element("oldprice", o);
         }
-        let currency = self.currency.clone();
-        self.element("currencyId", &currency);
+        element(&mut self.buf, "currencyId", &self.currency);
         if let Some(c) = category {
             self.buf.push_str(&format!("<categoryId>{c}</categoryId>\n"));
         }
@@ -249,4 +235,24 @@ impl<W: Write> Yml<W> {
         self.flush_buf()?;
         Ok((self.out, self.replaced))
     }
+}
+
+/// `<name>value</name>`, the value cleaned and escaped.
+fn element(buf: &mut String, name: &str, value: &str) {
+    buf.push('<');
+    buf.push_str(name);
+    buf.push('>');
+    buf.push_str(&escape(text::clean(value).as_ref()));
+    buf.push_str("</");
+    buf.push_str(name);
+    buf.push_str(">\n");
+}
+
+/// ` name="value"`, the value cleaned and escaped.
+fn attribute(buf: &mut String, name: &str, value: &str) {
+    buf.push(' ');
+    buf.push_str(name);
+    buf.push_str("=\"");
+    buf.push_str(&escape(text::clean(value).as_ref()));
+    buf.push('"');
 }
