@@ -133,8 +133,6 @@ struct Out<'a> {
     left: BTreeMap<&'static str, usize>,
     /// The last feed's state (when complete).
     previous: Option<output::StateHead>,
-    /// It was written under the same settings, and its feed is there: a patch may copy it.
-    same_settings: bool,
     /// A patch's offers of the changed families in the last feed: those not offered again
     /// leave (`None`: every offer of the last feed is looked at).
     leaving: Option<Vec<output::StateLine>>,
@@ -211,19 +209,27 @@ pub async fn write(settings: &Settings, options: FeedOptions<'_>) -> Result<Feed
         tree: &facts.tree,
     };
     let mut run = FeedRun::default();
-    let mut outs: Vec<Out<'_>> = Vec::new();
-    for file in files {
-        let opened = (|| -> Result<Out<'_>> {
+    // After a sync, when every feed's last file and state were written under the same
+    // settings, only the changed offers are read again and the rest copied (a patch).
+    let lasts: Vec<(String, Option<output::StateHead>, bool)> = files
+        .iter()
+        .map(|file| {
             let fingerprint = output::fingerprint(file, &feeds.shop);
             let previous = output::previous_head(&file.path);
             let same_settings = previous.as_ref().is_some_and(|h| h.fingerprint == fingerprint) && file.path.exists();
-            let (staged, sink) = output::stage(file)?;
+            (fingerprint, previous, same_settings)
+        })
+        .collect();
+    let patch = options.changed.filter(|_| lasts.iter().all(|(_, _, same)| *same));
+    let mut outs: Vec<Out<'_>> = Vec::new();
+    for (file, (fingerprint, previous, _)) in files.into_iter().zip(lasts) {
+        let opened = (|| -> Result<Out<'_>> {
+            let (staged, sink) = output::stage(file, patch.is_none())?;
             let mut yml = Yml::new(sink, file);
             let offers_at = yml.header(&header, file.shipment).map_err(io_error(file))?;
             Ok(Out {
                 file,
                 previous,
-                same_settings,
                 leaving: None,
                 write_error: None,
                 selector: Selector::new(file, &facts),
@@ -255,7 +261,7 @@ pub async fn write(settings: &Settings, options: FeedOptions<'_>) -> Result<Feed
     let terms = read::term_table(&mut conn, &settings.table_prefix).await?;
     let batch = options.batch.unwrap_or(read::BATCH).max(1);
     let reader = read::Reader::new(&settings.table_prefix, &extra, batch, terms);
-    let patch = options.changed.filter(|_| !outs.is_empty() && outs.iter().all(|o| o.same_settings));
+    let patch = patch.filter(|_| !outs.is_empty());
     tracing::debug!(ms = started.elapsed().as_millis() as u64, patch = patch.is_some(), "feeds: the shop's options, categories and terms read");
     let mut conn = match patch {
         Some(changed) => {
@@ -555,7 +561,7 @@ fn finish(mut o: Out<'_>, min_percent: f64, options: FeedOptions<'_>, millis: u6
     }
     .map_err(io_error(file))?;
     let (sink, replaced) = o.yml.finish().map_err(io_error(file))?;
-    sink.finish().map_err(io_error(file))?;
+    let (written, check) = sink.finish().map_err(io_error(file))?;
     if let Some(prev) = previous {
         let floor = prev as f64 * min_percent / 100.0;
         if !options.force && prev > 0 && (o.offers as f64) < floor {
@@ -567,15 +573,10 @@ fn finish(mut o: Out<'_>, min_percent: f64, options: FeedOptions<'_>, millis: u6
             )));
         }
     }
-    let checking = Instant::now();
-    // A patch's copied offers were read back when first written and are checked to start and
-    // end where the state file says; its fresh ones are made as a whole feed's are. A whole
-    // feed is read back with the XML parser.
-    let bytes = match patched {
-        true => o.staged.size()?,
-        false => o.staged.verify(file.gzip, file.encoding, o.offers + o.farewells)?,
-    };
-    tracing::debug!(ms = checking.elapsed().as_millis() as u64, "feed {}: read back", file.name);
+    // A whole feed was parsed as it was written. A patch's copied offers were when first
+    // written, and are checked to start and end where the state file says; its fresh ones are
+    // made as a whole feed's are.
+    let bytes = o.staged.verify(written, check, o.offers + o.farewells)?;
     if !options.dry_run {
         o.staged.commit()?;
         o.state.commit(&file.path)?;

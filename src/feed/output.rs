@@ -13,36 +13,199 @@ use crate::error::{Error, Result};
 
 use super::yml::Farewell;
 
-/// Where the feed is being written.
-pub enum Sink {
-    Plain(BufWriter<File>),
-    Gzip(Box<flate2::write::GzEncoder<BufWriter<File>>>),
+/// Where the feed is being written: the file (gzip-compressed when asked) and, for a whole
+/// feed, the XML parser that reads the text as it is written ([`Check`]).
+pub struct Sink {
+    out: Compressed,
+    check: Option<Check>,
+}
+
+enum Compressed {
+    Plain(BufWriter<Handed>),
+    Gzip(Box<flate2::write::GzEncoder<BufWriter<Handed>>>),
+}
+
+/// A file whose bytes are handed to the disk as they are written, [`HAND_OVER`] at a time, so
+/// that the fsync before the rename waits for the last few only instead of the whole feed
+/// (a 1 GB feed is otherwise all still in memory when the fsync starts).
+pub struct Handed {
+    file: File,
+    written: u64,
+    handed: u64,
+}
+
+const HAND_OVER: u64 = 16 << 20;
+
+impl Handed {
+    fn new(file: File) -> Handed {
+        Handed { file, written: 0, handed: 0 }
+    }
+
+    /// Starts writing out `len` bytes from `from` without waiting for them.
+    #[cfg(target_os = "linux")]
+    fn hand_over(&self, from: u64, len: u64) {
+        use std::os::fd::AsRawFd;
+        // Only a hint: an error here means the fsync does all the work, as without it.
+        unsafe {
+            libc::sync_file_range(self.file.as_raw_fd(), from as libc::off64_t, len as libc::off64_t, libc::SYNC_FILE_RANGE_WRITE);
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn hand_over(&self, _from: u64, _len: u64) {}
+}
+
+impl Write for Handed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        if self.written - self.handed >= HAND_OVER {
+            self.hand_over(self.handed, self.written - self.handed);
+            self.handed = self.written;
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
 }
 
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Sink::Plain(w) => w.write(buf),
-            Sink::Gzip(w) => w.write(buf),
+        match &mut self.out {
+            Compressed::Plain(w) => w.write_all(buf)?,
+            Compressed::Gzip(w) => w.write_all(buf)?,
         }
+        if let Some(check) = &mut self.check {
+            check.feed(buf);
+        }
+        Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Sink::Plain(w) => w.flush(),
-            Sink::Gzip(w) => w.flush(),
+        match &mut self.out {
+            Compressed::Plain(w) => w.flush(),
+            Compressed::Gzip(w) => w.flush(),
         }
     }
 }
 
 impl Sink {
-    /// Ends the stream (the gzip trailer) and syncs the file to disk.
-    pub fn finish(self) -> std::io::Result<()> {
-        let w = match self {
-            Sink::Plain(w) => w,
-            Sink::Gzip(g) => g.finish()?,
+    /// Ends the stream (the gzip trailer) and syncs the file to disk. Returns the bytes
+    /// written to the file and, for a checked feed, what the parser found.
+    pub fn finish(self) -> std::io::Result<(u64, Option<std::result::Result<usize, String>>)> {
+        let w = match self.out {
+            Compressed::Plain(w) => w,
+            Compressed::Gzip(g) => g.finish()?,
         };
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()
+        let handed = w.into_inner().map_err(|e| e.into_error())?;
+        handed.file.sync_all()?;
+        Ok((handed.written, self.check.map(Check::verdict)))
+    }
+}
+
+/// The feed's text (in its encoding, before compression) read by an XML parser on a thread of
+/// its own while it is written: well formed to its last tag, and how many offers it holds.
+/// Checking as it is written costs the run no time of its own at the end (reading a 1 GB feed
+/// back took 2.6 s).
+struct Check {
+    to: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    parser: std::thread::JoinHandle<std::result::Result<usize, String>>,
+}
+
+impl Check {
+    fn start(encoding: crate::config::Encoding) -> std::io::Result<Check> {
+        // A few chunks of the writer's 256 KiB in flight at most.
+        let (to, from) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+        let parser = std::thread::Builder::new().name("feed-check".into()).spawn(move || {
+            let chunks = Chunks { from, chunk: Vec::new(), at: 0 };
+            match encoding {
+                crate::config::Encoding::Utf8 => well_formed(chunks),
+                crate::config::Encoding::Windows1251 => well_formed(BufReader::with_capacity(
+                    1 << 18,
+                    encoding_rs_io::DecodeReaderBytesBuilder::new().encoding(Some(encoding_rs::WINDOWS_1251)).build(chunks),
+                )),
+            }
+        })?;
+        Ok(Check { to: Some(to), parser })
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        // A parser that stopped (the text is not well formed) takes no more; its verdict says why.
+        if let Some(to) = &self.to {
+            if to.send(bytes.to_vec()).is_err() {
+                self.to = None;
+            }
+        }
+    }
+
+    fn verdict(mut self) -> std::result::Result<usize, String> {
+        self.to = None;
+        self.parser.join().unwrap_or_else(|_| Err("the XML check stopped".into()))
+    }
+}
+
+/// The chunks sent to the parser, read as one stream.
+struct Chunks {
+    from: std::sync::mpsc::Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl Read for Chunks {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for Chunks {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        while self.at == self.chunk.len() {
+            match self.from.recv() {
+                Ok(next) => (self.chunk, self.at) = (next, 0),
+                // The writer is done: the end of the text.
+                Err(_) => return Ok(&[]),
+            }
+        }
+        Ok(&self.chunk[self.at..])
+    }
+    fn consume(&mut self, n: usize) {
+        self.at = (self.at + n).min(self.chunk.len());
+    }
+}
+
+/// Parses a feed's text: the number of `<offer>` elements when it is well formed to its last
+/// tag (the root closed, nothing left open), else what is wrong and where.
+fn well_formed(text: impl BufRead) -> std::result::Result<usize, String> {
+    let mut xml = quick_xml::Reader::from_reader(text);
+    xml.config_mut().check_end_names = true;
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let (mut found, mut depth, mut root_closed) = (0usize, 0usize, false);
+    loop {
+        match xml.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Start(e)) => {
+                depth += 1;
+                if e.name().as_ref() == "offer" {
+                    found += 1;
+                }
+            }
+            Ok(quick_xml::events::Event::Empty(e)) => found += usize::from(e.name().as_ref() == "offer"),
+            Ok(quick_xml::events::Event::End(_)) => {
+                depth = depth.saturating_sub(1);
+                root_closed |= depth == 0;
+            }
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => return Err(format!("it is not well formed at byte {}: {e}", xml.buffer_position())),
+        }
+        buf.clear();
+    }
+    match root_closed && depth == 0 {
+        true => Ok(found),
+        false => Err(format!("it ends with {depth} elements open")),
     }
 }
 
@@ -64,7 +227,9 @@ pub fn state_path(target: &Path) -> PathBuf {
 }
 
 /// Starts writing `file`: a temporary file in its folder (which must exist).
-pub fn stage(file: &FeedFile) -> Result<(Staged, Sink)> {
+/// `check`: the text is parsed as it is written (a whole feed; a patch copies offers already
+/// checked).
+pub fn stage(file: &FeedFile, check: bool) -> Result<(Staged, Sink)> {
     let target = file.path.clone();
     let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !dir.is_dir() {
@@ -78,9 +243,13 @@ pub fn stage(file: &FeedFile) -> Result<(Staged, Sink)> {
         .tempfile_in(dir)
         .map_err(|e| Error::Internal(format!("feed {:?}: cannot create a temporary file in {}: {e}", file.name, dir.display())))?;
     let (f, temp) = temp.into_parts();
-    let w = BufWriter::with_capacity(1 << 20, f);
-    let sink = if file.gzip { Sink::Gzip(Box::new(flate2::write::GzEncoder::new(w, flate2::Compression::new(6)))) } else { Sink::Plain(w) };
-    Ok((Staged { target, temp }, sink))
+    let w = BufWriter::with_capacity(1 << 20, Handed::new(f));
+    let out = if file.gzip { Compressed::Gzip(Box::new(flate2::write::GzEncoder::new(w, flate2::Compression::new(6)))) } else { Compressed::Plain(w) };
+    let check = match check {
+        true => Some(Check::start(file.encoding).map_err(|e| Error::Internal(format!("feed {:?}: cannot start its XML check: {e}", file.name)))?),
+        false => None,
+    };
+    Ok((Staged { target, temp }, Sink { out, check }))
 }
 
 /// Temporary files a killed run left beside the feed.
@@ -112,53 +281,25 @@ impl Staged {
         std::fs::metadata(&self.temp).map(|m| m.len()).map_err(io(&self.target, "reading its size"))
     }
 
-    /// Reads the written feed back with an XML parser: well formed to its last tag, with this
-    /// many offers. Returns the file's size.
-    pub fn verify(&self, gzip: bool, encoding: crate::config::Encoding, offers: usize) -> Result<u64> {
-        let path: &Path = &self.temp;
-        let raw = uncompressed(File::open(path).map_err(io(&self.target, "reading it back"))?, gzip);
-        let decoded: Box<dyn Read> = match encoding {
-            crate::config::Encoding::Utf8 => raw,
-            crate::config::Encoding::Windows1251 => {
-                Box::new(encoding_rs_io::DecodeReaderBytesBuilder::new().encoding(Some(encoding_rs::WINDOWS_1251)).build(raw))
-            }
-        };
-        let reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 20, decoded));
-        let mut xml = quick_xml::Reader::from_reader(reader);
-        xml.config_mut().check_end_names = true;
-        let mut buf = Vec::with_capacity(64 * 1024);
-        let (mut found, mut depth, mut root_closed) = (0usize, 0usize, false);
-        loop {
-            match xml.read_event_into(&mut buf) {
-                Ok(quick_xml::events::Event::Start(e)) => {
-                    depth += 1;
-                    if e.name().as_ref() == "offer" {
-                        found += 1;
-                    }
-                }
-                Ok(quick_xml::events::Event::End(_)) => {
-                    depth = depth.saturating_sub(1);
-                    root_closed |= depth == 0;
-                }
-                Ok(quick_xml::events::Event::Eof) => break,
-                Ok(_) => {}
-                Err(e) => {
-                    return Err(Error::Internal(format!(
-                        "feed {}: the written file is not well formed at byte {}: {e}; the previous file is kept",
-                        self.target.display(),
-                        xml.buffer_position()
-                    )))
-                }
-            }
-            buf.clear();
-        }
-        if !root_closed || depth != 0 || found != offers {
+    /// The written file is what was written to it: `written` bytes (a full disk, or another
+    /// process, would show here), and — for a checked feed — well formed with this many offers.
+    pub fn verify(&self, written: u64, check: Option<std::result::Result<usize, String>>, offers: usize) -> Result<u64> {
+        let size = self.size()?;
+        if size != written {
             return Err(Error::Internal(format!(
-                "feed {}: the written file is incomplete ({found} of {offers} offers read back); the previous file is kept",
+                "feed {}: the written file holds {size} bytes of the {written} written; the previous file is kept",
                 self.target.display()
             )));
         }
-        std::fs::metadata(path).map(|m| m.len()).map_err(io(&self.target, "reading its size"))
+        match check {
+            None => Ok(size),
+            Some(Ok(found)) if found == offers => Ok(size),
+            Some(Ok(found)) => Err(Error::Internal(format!(
+                "feed {}: the written file is incomplete ({found} of {offers} offers read back); the previous file is kept",
+                self.target.display()
+            ))),
+            Some(Err(e)) => Err(Error::Internal(format!("feed {}: the written file is not a whole feed: {e}; the previous file is kept", self.target.display()))),
+        }
     }
 
     /// Puts the feed in place: the old file's permissions (else 0644), rename, folder fsync.
@@ -334,6 +475,62 @@ mod tests {
 
     fn line(live: bool, post: u64, f: &Farewell) -> StateLine {
         StateLine { live, family: post, post, len: 10 + post, offer: f.clone() }
+    }
+
+    fn feed_file(dir: &Path, gzip: bool, encoding: crate::config::Encoding) -> FeedFile {
+        FeedFile {
+            name: "ym".into(),
+            format: crate::config::FeedFormat::Yandex,
+            path: dir.join("ym.xml"),
+            filter: Default::default(),
+            stock: "_stock".into(),
+            unmanaged_stock: 1,
+            price: None,
+            oldprice: None,
+            min_price: None,
+            premium_price: None,
+            shipment: None,
+            offer_id: Vec::new(),
+            warehouse: None,
+            gzip,
+            encoding,
+        }
+    }
+
+    /// Writes `pieces` through a checked sink; what `verify` says of them.
+    fn written(pieces: &[&[u8]], gzip: bool, encoding: crate::config::Encoding, offers: usize) -> Result<u64> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = feed_file(dir.path(), gzip, encoding);
+        let (staged, mut sink) = stage(&file, true).unwrap();
+        for p in pieces {
+            sink.write_all(p).unwrap();
+        }
+        let (bytes, check) = sink.finish().unwrap();
+        staged.verify(bytes, check, offers)
+    }
+
+    #[test]
+    fn a_feed_is_parsed_as_it_is_written() {
+        use crate::config::Encoding::{Utf8, Windows1251};
+        let text = "<?xml version=\"1.0\"?>\n<yml_catalog><shop><offers><offer id=\"1\"><name>Кружка</name></offer><offer id=\"2\"/></offers></shop></yml_catalog>\n";
+        // Pieces that cut a character in two are one text.
+        let bytes = text.as_bytes();
+        let cut = text.find("ужка").unwrap() + 1;
+        assert_eq!(written(&[&bytes[..cut], &bytes[cut..]], false, Utf8, 2).unwrap(), bytes.len() as u64);
+        assert!(written(&[bytes], true, Utf8, 2).unwrap() < bytes.len() as u64, "gzip: the file's size is the compressed one");
+        let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode(text);
+        assert_eq!(written(&[&cp1251], false, Windows1251, 2).unwrap(), cp1251.len() as u64);
+        // Offers missing, a text cut short, tags that do not match.
+        let e = written(&[bytes], false, Utf8, 3).unwrap_err().to_string();
+        assert!(e.contains("2 of 3 offers"), "{e}");
+        let e = written(&[&bytes[..bytes.len() - "</yml_catalog>\n".len()]], false, Utf8, 2).unwrap_err().to_string();
+        assert!(e.contains("elements open") && e.contains("the previous file is kept"), "{e}");
+        let e = written(&[text.replace("</name>", "</nam>").as_bytes()], false, Utf8, 2).unwrap_err().to_string();
+        assert!(e.contains("not well formed at byte"), "{e}");
+        // Text after a parse error still goes to the file; the verdict names the error.
+        let big = vec![b' '; 4 << 20];
+        let e = written(&[b"<a></b>", &big, &big], false, Utf8, 0).unwrap_err().to_string();
+        assert!(e.contains("not well formed"), "{e}");
     }
 
     #[test]
