@@ -45,6 +45,9 @@ pub struct FeedOptions<'a> {
     pub changed: Option<&'a [u64]>,
     /// Read on one connection even where two could share the snapshot (tests compare the two).
     pub one_connection: bool,
+    /// Read every attachment's file at once up to this many attachments (default
+    /// [`read::FILES_AT_ONCE`]); tests make it 0 to read them batch by batch.
+    pub files_at_once: Option<u64>,
 }
 
 /// A feed written (or, in a dry run, built).
@@ -260,7 +263,14 @@ pub async fn write(settings: &Settings, options: FeedOptions<'_>) -> Result<Feed
     }
     let terms = read::term_table(&mut conn, &settings.table_prefix).await?;
     let batch = options.batch.unwrap_or(read::BATCH).max(1);
-    let reader = read::Reader::new(&settings.table_prefix, &extra, batch, terms);
+    let key_charset = read::key_charset(&mut conn, &settings.table_prefix).await?;
+    // A patch reads few pictures; a whole feed reads every attachment's file once (when there
+    // are not too many) instead of a query per batch.
+    let files = match patch.is_some() {
+        true => None,
+        false => read::Files::read(&mut conn, &settings.table_prefix, options.files_at_once.unwrap_or(read::FILES_AT_ONCE)).await?,
+    };
+    let reader = read::Reader::new(&settings.table_prefix, &extra, batch, terms, key_charset.as_deref(), files);
     let patch = patch.filter(|_| !outs.is_empty());
     tracing::debug!(ms = started.elapsed().as_millis() as u64, patch = patch.is_some(), "feeds: the shop's options, categories and terms read");
     let mut conn = match patch {
@@ -469,13 +479,13 @@ fn patch_one(o: &mut Out<'_>, families: &[u64], batch: &read::Batch, facts: &rea
             return Ok(());
         }
         if families.binary_search(&line.family).is_ok() {
-            leaving.push(line);
+            leaving.push(line.owned());
             return Ok(());
         }
         if !fragment.starts_with(b"<offer ") || !fragment.ends_with(b"</offer>\n") {
-            return Err(std::io::Error::other(format!("the last feed's offer {:?} is not where its state file says", line.offer.id)));
+            return Err(std::io::Error::other(format!("the last feed's offer {:?} is not where its state file says", line.id)));
         }
-        if !o.seen.insert(id_hash(&line.offer.id)) {
+        if !o.seen.insert(id_hash(line.id)) {
             return Ok(());
         }
         o.yml.raw(&fragment)?;
@@ -557,7 +567,11 @@ fn finish(mut o: Out<'_>, min_percent: f64, options: FeedOptions<'_>, millis: u6
     };
     match o.leaving.take() {
         Some(lines) => lines.into_iter().try_for_each(|line| farewell(&mut o, line)),
-        None => output::previous_lines(&file.path, |line, _| farewell(&mut o, line)),
+        // Most offers of the last feed are in this one: only a leaving one's line is made whole.
+        None => output::previous_lines(&file.path, |line, _| match line.live && !o.seen.contains(&id_hash(line.id)) {
+            true => farewell(&mut o, line.owned()),
+            false => Ok(()),
+        }),
     }
     .map_err(io_error(file))?;
     let (sink, replaced) = o.yml.finish().map_err(io_error(file))?;

@@ -434,9 +434,35 @@ pub fn previous_head(target: &Path) -> Option<StateHead> {
     Some(StateHead { fingerprint: fingerprint.to_string(), offers_at: offers_at.parse().ok()?, live })
 }
 
-/// Streams the last feed's state file, line by line in feed order; a file without its end line
-/// counts as absent.
-pub fn previous_lines(target: &Path, mut f: impl FnMut(StateLine, &str) -> std::io::Result<()>) -> std::io::Result<()> {
+/// A line of the last state file as read: where its offer sits and its ID at hand, the rest
+/// (what a farewell says) made only when it is wanted ([`StateRef::owned`]).
+#[derive(Debug, Clone, Copy)]
+pub struct StateRef<'a> {
+    pub live: bool,
+    pub family: u64,
+    pub post: u64,
+    pub len: u64,
+    pub id: &'a str,
+    /// price, category, name, url
+    rest: [&'a str; 4],
+}
+
+impl StateRef<'_> {
+    pub fn owned(&self) -> StateLine {
+        let [price, category, name, url] = self.rest;
+        StateLine {
+            live: self.live,
+            family: self.family,
+            post: self.post,
+            len: self.len,
+            offer: Farewell { id: self.id.into(), price: price.into(), category: category.parse().ok(), name: name.into(), url: url.into() },
+        }
+    }
+}
+
+/// Streams the last feed's state file, line by line in feed order (each line as read, too); a
+/// file without its end line counts as absent.
+pub fn previous_lines(target: &Path, mut f: impl FnMut(StateRef<'_>, &str) -> std::io::Result<()>) -> std::io::Result<()> {
     if previous_head(target).is_none() {
         return Ok(());
     }
@@ -444,22 +470,30 @@ pub fn previous_lines(target: &Path, mut f: impl FnMut(StateLine, &str) -> std::
         Ok(f) => f,
         Err(_) => return Ok(()),
     };
-    for line in BufReader::with_capacity(1 << 20, file).lines().skip(1) {
-        let line = line?;
-        let p: Vec<&str> = line.split('\t').collect();
-        if p.len() != 9 || !(p[0] == "L" || p[0] == "F") {
+    let mut r = BufReader::with_capacity(1 << 20, file);
+    let mut buf = String::new();
+    r.read_line(&mut buf)?;
+    loop {
+        buf.clear();
+        if r.read_line(&mut buf)? == 0 {
+            return Ok(());
+        }
+        let line = buf.strip_suffix('\n').unwrap_or(&buf);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let mut p = [""; 9];
+        let mut n = 0;
+        for part in line.split('\t') {
+            if n < 9 {
+                p[n] = part;
+            }
+            n += 1;
+        }
+        if n != 9 || !(p[0] == "L" || p[0] == "F") {
             continue;
         }
         let (Ok(family), Ok(post), Ok(len)) = (p[1].parse(), p[2].parse(), p[3].parse()) else { continue };
-        f(StateLine {
-            live: p[0] == "L",
-            family,
-            post,
-            len,
-            offer: Farewell { id: p[4].into(), price: p[5].into(), category: p[6].parse().ok(), name: p[7].into(), url: p[8].into() },
-        }, &line)?;
+        f(StateRef { live: p[0] == "L", family, post, len, id: p[4], rest: [p[5], p[6], p[7], p[8]] }, line)?;
     }
-    Ok(())
 }
 
 /// The last feed, uncompressed, from where its offers start: a patch copies its offers.
@@ -547,7 +581,7 @@ mod tests {
         assert_eq!(previous_head(&target), Some(StateHead { fingerprint: "abc".into(), offers_at: 321, live: 1 }));
         let mut lines = Vec::new();
         previous_lines(&target, |l, _| {
-            lines.push(l);
+            lines.push(l.owned());
             Ok(())
         })
         .unwrap();

@@ -18,8 +18,9 @@
 pub struct Permalinks {
     /// The `home` option without a trailing slash.
     home: String,
-    /// The product permastruct without its leading slash (`product/%product%`); `None` = plain.
-    product: Option<String>,
+    /// The product permastruct without its leading slash (`product/%product%`), cut at its
+    /// rewrite tags; `None` = plain.
+    product: Option<Vec<Part>>,
     /// `permalink_structure` ends with `/` (`user_trailingslashit()`).
     trailing_slash: bool,
 }
@@ -46,7 +47,7 @@ impl Permalinks {
         let base = product_base.map(|b| b.trim().trim_matches('/')).filter(|b| !b.is_empty()).unwrap_or("product");
         Permalinks {
             home: home.trim().trim_end_matches('/').to_string(),
-            product: (!structure.is_empty()).then(|| format!("{base}/%product%")),
+            product: (!structure.is_empty()).then(|| parts(&format!("{base}/%product%"))),
             trailing_slash: structure.ends_with('/'),
         }
     }
@@ -60,19 +61,33 @@ impl Permalinks {
                 let mut t = time.splitn(3, ':');
                 let (year, month, day) = (d.next().unwrap_or(""), d.next().unwrap_or(""), d.next().unwrap_or(""));
                 let (hour, minute, second) = (t.next().unwrap_or(""), t.next().unwrap_or(""), t.next().unwrap_or(""));
-                let path = structure
-                    .replace("%product%", p.slug)
-                    .replace("%year%", year)
-                    .replace("%monthnum%", month)
-                    .replace("%day%", day)
-                    .replace("%hour%", hour)
-                    .replace("%minute%", minute)
-                    .replace("%second%", second)
-                    .replace("%post_id%", &p.id.to_string())
-                    .replace("%category%", p.category_path)
-                    .replace("%product_cat%", p.category_path);
-                let path = path.trim_end_matches('/');
-                format!("{}/{path}{}", self.home, if self.trailing_slash { "/" } else { "" })
+                let mut url = String::with_capacity(self.home.len() + p.slug.len() + p.category_path.len() + 32);
+                url.push_str(&self.home);
+                url.push('/');
+                let path_at = url.len();
+                for part in structure {
+                    match part {
+                        Part::Text(t) => url.push_str(t),
+                        Part::Tag(tag) => match tag {
+                            Tag::Product => url.push_str(p.slug),
+                            Tag::Year => url.push_str(year),
+                            Tag::Month => url.push_str(month),
+                            Tag::Day => url.push_str(day),
+                            Tag::Hour => url.push_str(hour),
+                            Tag::Minute => url.push_str(minute),
+                            Tag::Second => url.push_str(second),
+                            Tag::PostId => url.push_str(&p.id.to_string()),
+                            Tag::Category => url.push_str(p.category_path),
+                        },
+                    }
+                }
+                while url.len() > path_at && url.ends_with('/') {
+                    url.pop();
+                }
+                if self.trailing_slash {
+                    url.push('/');
+                }
+                url
             }
             (None, true) => format!("{}/?product={}", self.home, p.slug),
             _ => format!("{}/?post_type=product&p={}", self.home, p.id),
@@ -85,6 +100,70 @@ impl Permalinks {
         let added: Vec<(String, String)> = attributes.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (urlencode(k), urlencode(v))).collect();
         add_query_arg(parent_url, &added)
     }
+}
+
+/// A piece of a permastruct: text, or a rewrite tag the product's value replaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Tag(Tag),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Product,
+    Year,
+    Month,
+    Day,
+    Hour,
+    Minute,
+    Second,
+    PostId,
+    Category,
+}
+
+/// A permastruct cut at its rewrite tags, once, so that each URL is made in one pass. WordPress
+/// replaces the tags one after the other (`str_replace()`), but no value can hold a tag (a slug
+/// is letters, digits, `-` and `%XX` octets; a date digits), so one pass gives the same text.
+fn parts(structure: &str) -> Vec<Part> {
+    let tag = |name: &str| match name {
+        "product" => Some(Tag::Product),
+        "year" => Some(Tag::Year),
+        "monthnum" => Some(Tag::Month),
+        "day" => Some(Tag::Day),
+        "hour" => Some(Tag::Hour),
+        "minute" => Some(Tag::Minute),
+        "second" => Some(Tag::Second),
+        "post_id" => Some(Tag::PostId),
+        "category" | "product_cat" => Some(Tag::Category),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let mut text = String::new();
+    let mut rest = structure;
+    while let Some(open) = rest.find('%') {
+        text.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('%').and_then(|close| tag(&after[..close]).map(|t| (t, close))) {
+            Some((t, close)) => {
+                if !text.is_empty() {
+                    out.push(Part::Text(std::mem::take(&mut text)));
+                }
+                out.push(Part::Tag(t));
+                rest = &after[close + 1..];
+            }
+            // Not a tag: the `%` is text, and the next one may open a tag.
+            None => {
+                text.push('%');
+                rest = after;
+            }
+        }
+    }
+    text.push_str(rest);
+    if !text.is_empty() {
+        out.push(Part::Text(text));
+    }
+    out
 }
 
 /// `%product_cat%` of a product: of its categories (term ID, parent), sorted by parent descending
@@ -195,6 +274,23 @@ mod tests {
     fn link(settings: (&str, Option<&str>), id: u64, slug: &str, published: bool, categories: &[(u64, u64)]) -> String {
         let path = category_path(categories, slug_of);
         Permalinks::new(HOME, settings.0, settings.1).product(&ProductLink { id, slug, published, date: "2026-12-01 10:00:00", category_path: &path })
+    }
+
+    #[test]
+    fn a_permastruct_is_cut_at_its_tags_once() {
+        use super::{parts, Part, Tag};
+        assert_eq!(parts("product/%product%"), [Part::Text("product/".into()), Part::Tag(Tag::Product)]);
+        // A `%` that opens no tag is text; the next one may open one.
+        assert_eq!(
+            parts("a%b%product%/%year%%monthnum%x%"),
+            [Part::Text("a%b".into()), Part::Tag(Tag::Product), Part::Text("/".into()), Part::Tag(Tag::Year), Part::Tag(Tag::Month), Part::Text("x%".into())]
+        );
+        let with_date = Permalinks::new(HOME, "/%year%/%postname%/", Some("/%year%/%monthnum%/%day%/%hour%%minute%%second%-%post_id%/%product_cat%"));
+        let path = "odezhda/%d0%b1%d0%be%d0%b4%d0%b8";
+        assert_eq!(
+            with_date.product(&ProductLink { id: 42, slug: "cap", published: true, date: "2026-12-01 10:05:07", category_path: path }),
+            format!("{HOME}/2026/12/01/100507-42/{path}/cap/")
+        );
     }
 
     const TSHIRT: &str = "%d1%84%d1%83%d1%82%d0%b1%d0%be%d0%bb%d0%ba%d0%b0";
