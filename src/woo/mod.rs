@@ -1,9 +1,10 @@
 //! WooCommerce's own rules, as pure functions: how `_price` follows the regular and sale
 //! prices, how `_stock_status` follows the stock, what the lookup row holds, how a variable
-//! parent follows its children, and how WordPress makes a slug. Everything here mirrors
+//! parent follows its children, how WordPress makes a slug, a URL and the sized copies of a picture. Everything here mirrors
 //! `../shared/woocommerce/` (WooCommerce 9.9) and is unit-tested; nothing here does I/O.
 
 pub mod attributes;
+pub mod media;
 pub mod meta;
 pub mod permalink;
 pub mod slug;
