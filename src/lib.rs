@@ -37,6 +37,7 @@ pub mod guard;
 pub mod hooks;
 pub mod input;
 pub mod journal;
+pub mod media;
 pub mod model;
 pub mod normalize;
 pub mod plan;

@@ -102,7 +102,7 @@ fn strip_tags(s: &str) -> String {
 
 /// WordPress's `remove_accents()` for Latin letters: decomposed, combining marks dropped, and the
 /// letters that do not decompose spelled out. Other scripts (Cyrillic, ...) are left as they are.
-fn remove_accents(s: &str) -> String {
+pub(crate) fn remove_accents(s: &str) -> String {
     if s.is_ascii() {
         return s.to_string();
     }

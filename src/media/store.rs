@@ -1,0 +1,366 @@
+//! A picture put in the shop's uploads folder as WordPress 6.8 puts an upload
+//! (`wp_handle_sideload()` + `wp_generate_attachment_metadata()`, CATALOGUE.md i): the file under
+//! `YYYY/MM/` with its sanitized, unique name and the extension of its real format; a JPEG
+//! larger than 2,560 pixels a side also gets a `-scaled` copy that stands for it (PNGs are not
+//! scaled); then a copy at every registered size ([`crate::woo::media`]), made from the scaled
+//! copy when there is one, JPEGs at quality 82 (`wp_editor_set_quality()`'s default). Files
+//! take the folder's permissions without execute bits and, when woosync runs as root, the
+//! folder's owner (the web server's user, as when WordPress writes them).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use fast_image_resize::{images::Image, IntoImageView, ResizeOptions, Resizer};
+use image::{DynamicImage, ImageEncoder, ImageFormat};
+use sha2::Digest;
+
+use crate::woo::media::{attachment_metadata, constrain, copies, Copy, Size};
+
+use super::names::{sanitize_file_name, split_extension, unique_file_name};
+
+/// `big_image_size_threshold`'s default.
+pub const BIG_IMAGE: u32 = 2560;
+
+/// JPEG quality of the copies (`wp_editor_set_quality()`'s default).
+pub const JPEG_QUALITY: u8 = 82;
+
+/// Why a picture was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("it is not a JPEG or PNG picture{0}")]
+    NotAPicture(String),
+    #[error("it could not be read as a picture: {0}")]
+    Undecodable(String),
+    #[error("writing it to {path} failed: {error}")]
+    Write { path: String, error: std::io::Error },
+}
+
+/// A picture stored: what its attachment post and meta rows say of it.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// `_wp_attached_file`: the file relative to the uploads folder (`2026/12/x.jpg`; the
+    /// `-scaled` copy for a big JPEG).
+    pub file: String,
+    /// The name the upload was given (`x.jpg`), before any `-scaled`.
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    pub filesize: u64,
+    pub mime: &'static str,
+    pub copies: Vec<(Copy, u64)>,
+    /// A big JPEG's own file name (`original_image`).
+    pub original_image: Option<String>,
+    /// SHA-256 of the picture's bytes as given, in hex.
+    pub hash: String,
+    /// Every file made, for removing them when their rows are not written.
+    pub files: Vec<PathBuf>,
+}
+
+impl Stored {
+    /// `_wp_attachment_metadata`.
+    pub fn metadata(&self) -> String {
+        let row = attachment_metadata(self.width, self.height, &self.file, self.filesize, self.mime, &self.copies);
+        match &self.original_image {
+            // `original_image` comes after `image_meta`: the last key of the outer array.
+            Some(original) => {
+                let count_at = "a:6:".len();
+                let mut row = format!("a:7:{}", &row[count_at..]);
+                row.pop();
+                row.push_str(&format!("s:14:\"original_image\";s:{}:\"{original}\";}}", original.len()));
+                row
+            }
+            None => row,
+        }
+    }
+}
+
+/// The SHA-256 of a picture's bytes, in hex (kept in its attachment's meta: the same picture is
+/// not stored twice).
+pub fn content_hash(bytes: &[u8]) -> String {
+    crate::config::hex(&sha2::Sha256::digest(bytes))
+}
+
+/// Stores `bytes` (a picture the feed names `name`) under `uploads/<month>` (`2026/12`).
+pub fn store(bytes: &[u8], name: &str, uploads: &Path, month: &str, sizes: &[Size]) -> Result<Stored, StoreError> {
+    let format = image::guess_format(bytes).map_err(|_| StoreError::NotAPicture(String::new()))?;
+    let (mime, extension) = match format {
+        ImageFormat::Jpeg => ("image/jpeg", "jpg"),
+        ImageFormat::Png => ("image/png", "png"),
+        other => return Err(StoreError::NotAPicture(format!(" ({other:?})"))),
+    };
+    let picture = image::load_from_memory_with_format(bytes, format).map_err(|e| StoreError::Undecodable(e.to_string()))?;
+    let folder = uploads.join(month);
+    make_folder(uploads, &folder)?;
+    let existing: Vec<String> = std::fs::read_dir(&folder)
+        .map_err(|error| StoreError::Write { path: folder.display().to_string(), error })?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    // The extension of the real format (`wp_check_filetype_and_ext()` corrects a wrong one).
+    let sanitized = sanitize_file_name(name);
+    let (stem, given) = split_extension(&sanitized);
+    let fits = match format {
+        ImageFormat::Jpeg => matches!(given.to_ascii_lowercase().as_str(), ".jpg" | ".jpeg" | ".jpe"),
+        _ => given.eq_ignore_ascii_case(".png"),
+    };
+    let stem = if stem.is_empty() { "unnamed-file" } else { stem };
+    let named = if fits { format!("{stem}{given}") } else { format!("{stem}.{extension}") };
+    let file_name = unique_file_name(&named, &existing);
+    let mut made = Made { files: Vec::new(), permissions: Permissions::of(&folder) };
+    let result = (|| {
+        let original = folder.join(&file_name);
+        made.write(&original, bytes)?;
+        let (width, height) = (picture.width(), picture.height());
+        // A big JPEG: a scaled copy stands for it.
+        let (source, stands, original_image) = match format == ImageFormat::Jpeg && (width > BIG_IMAGE || height > BIG_IMAGE) {
+            true => {
+                let (w, h) = constrain(width, height, BIG_IMAGE, BIG_IMAGE);
+                let scaled = resize(&picture, None, w, h)?;
+                let (s, e) = split_extension(&file_name);
+                let scaled_name = format!("{s}-scaled{e}");
+                let encoded = encode(&scaled, format)?;
+                made.write(&folder.join(&scaled_name), &encoded)?;
+                (scaled, scaled_name, Some(file_name.clone()))
+            }
+            false => (picture, file_name.clone(), None),
+        };
+        let (w, h) = (source.width(), source.height());
+        let mut sized: BTreeMap<String, u64> = BTreeMap::new();
+        let mut out = Vec::new();
+        for copy in copies(&stands, w, h, sizes) {
+            let bytes = match sized.get(&copy.file) {
+                Some(b) => *b,
+                None => {
+                    let r = copy.resize;
+                    let img = resize(&source, Some((r.src_x, r.src_y, r.src_w, r.src_h)), r.width, r.height)?;
+                    let encoded = encode(&img, format)?;
+                    made.write(&folder.join(&copy.file), &encoded)?;
+                    sized.insert(copy.file.clone(), encoded.len() as u64);
+                    encoded.len() as u64
+                }
+            };
+            out.push((copy, bytes));
+        }
+        let stands_size = std::fs::metadata(folder.join(&stands)).map(|m| m.len()).unwrap_or(0);
+        Ok(Stored {
+            file: format!("{month}/{stands}"),
+            name: file_name.clone(),
+            width: w,
+            height: h,
+            filesize: stands_size,
+            mime,
+            copies: out,
+            original_image,
+            hash: content_hash(bytes),
+            files: made.files.clone(),
+        })
+    })();
+    if result.is_err() {
+        made.remove();
+    }
+    result
+}
+
+/// A part of `picture` (`crop`: x, y, width, height) resized to `w` × `h` (Lanczos3).
+fn resize(picture: &DynamicImage, crop: Option<(u32, u32, u32, u32)>, w: u32, h: u32) -> Result<DynamicImage, StoreError> {
+    // The resizer takes 8-bit grey, RGB and RGBA; other layouts become RGB or RGBA first.
+    let picture: std::borrow::Cow<'_, DynamicImage> = match picture {
+        DynamicImage::ImageLuma8(_) | DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => std::borrow::Cow::Borrowed(picture),
+        p if p.color().has_alpha() => std::borrow::Cow::Owned(DynamicImage::ImageRgba8(p.to_rgba8())),
+        p => std::borrow::Cow::Owned(DynamicImage::ImageRgb8(p.to_rgb8())),
+    };
+    let pixel_type = picture.pixel_type().ok_or_else(|| StoreError::Undecodable("an unsupported pixel layout".into()))?;
+    let mut dst = Image::new(w, h, pixel_type);
+    let options = match crop {
+        Some((x, y, cw, ch)) => ResizeOptions::new().crop(f64::from(x), f64::from(y), f64::from(cw), f64::from(ch)),
+        None => ResizeOptions::new(),
+    };
+    Resizer::new().resize(picture.as_ref(), &mut dst, &options).map_err(|e| StoreError::Undecodable(e.to_string()))?;
+    let buffer = dst.into_vec();
+    let image = match picture.as_ref() {
+        DynamicImage::ImageLuma8(_) => image::GrayImage::from_raw(w, h, buffer).map(DynamicImage::ImageLuma8),
+        DynamicImage::ImageRgba8(_) => image::RgbaImage::from_raw(w, h, buffer).map(DynamicImage::ImageRgba8),
+        _ => image::RgbImage::from_raw(w, h, buffer).map(DynamicImage::ImageRgb8),
+    };
+    image.ok_or_else(|| StoreError::Undecodable("a resized copy came out the wrong size".into()))
+}
+
+/// A copy in the picture's own format.
+fn encode(picture: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::new();
+    let encoded = match format {
+        ImageFormat::Jpeg => {
+            // JPEG holds no alpha.
+            let rgb: std::borrow::Cow<'_, DynamicImage> = match picture.color().has_alpha() {
+                true => std::borrow::Cow::Owned(DynamicImage::ImageRgb8(picture.to_rgb8())),
+                false => std::borrow::Cow::Borrowed(picture),
+            };
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).write_image(rgb.as_bytes(), rgb.width(), rgb.height(), rgb.color().into())
+        }
+        _ => image::codecs::png::PngEncoder::new(&mut out).write_image(picture.as_bytes(), picture.width(), picture.height(), picture.color().into()),
+    };
+    encoded.map_err(|e| StoreError::Undecodable(format!("encoding a copy: {e}")))?;
+    Ok(out)
+}
+
+/// The folder's permissions and owner, for the files made in it.
+#[derive(Debug, Clone, Copy)]
+struct Permissions {
+    mode: u32,
+    owner: Option<(u32, u32)>,
+}
+
+impl Permissions {
+    fn of(folder: &Path) -> Permissions {
+        use std::os::unix::fs::MetadataExt;
+        match std::fs::metadata(folder) {
+            Ok(m) => Permissions { mode: m.mode() & 0o666, owner: Some((m.uid(), m.gid())) },
+            Err(_) => Permissions { mode: 0o644, owner: None },
+        }
+    }
+
+    fn apply(&self, path: &Path) -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(self.mode))?;
+        // Only root may give a file away; anyone else's files are its own, as they would be.
+        if let Some((uid, gid)) = self.owner.filter(|_| is_root()) {
+            std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
+        }
+        Ok(())
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The files made so far, removed again when the picture cannot be stored whole.
+struct Made {
+    files: Vec<PathBuf>,
+    permissions: Permissions,
+}
+
+impl Made {
+    fn write(&mut self, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+        let failed = |error: std::io::Error| StoreError::Write { path: path.display().to_string(), error };
+        // A name taken meanwhile (another process) is not overwritten.
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(failed)?;
+        self.files.push(path.to_path_buf());
+        f.write_all(bytes).map_err(failed)?;
+        f.sync_all().map_err(failed)?;
+        self.permissions.apply(path).map_err(failed)
+    }
+
+    fn remove(&self) {
+        for f in &self.files {
+            let _ = std::fs::remove_file(f);
+        }
+    }
+}
+
+/// `wp_mkdir_p()`: the folders from `uploads` down to `folder`, each with its parent's permissions.
+fn make_folder(uploads: &Path, folder: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let failed = |path: &Path, error: std::io::Error| StoreError::Write { path: path.display().to_string(), error };
+    let mut missing = Vec::new();
+    let mut at = folder;
+    while !at.is_dir() {
+        missing.push(at.to_path_buf());
+        match at.parent() {
+            Some(p) if at != uploads => at = p,
+            _ => break,
+        }
+    }
+    let parent = std::fs::metadata(at).map_err(|e| failed(at, e))?;
+    for dir in missing.into_iter().rev() {
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(failed(&dir, e)),
+        }
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(parent.mode() & 0o7777)).map_err(|e| failed(&dir, e))?;
+        if is_root() {
+            std::os::unix::fs::chown(&dir, Some(parent.uid()), Some(parent.gid())).map_err(|e| failed(&dir, e))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+        encode(&DynamicImage::ImageRgb8(img), ImageFormat::Jpeg).unwrap()
+    }
+
+    fn dimensions(path: &Path) -> (u32, u32) {
+        image::image_dimensions(path).unwrap()
+    }
+
+    #[test]
+    fn a_picture_is_stored_as_wordpress_stores_an_upload() {
+        let uploads = tempfile::tempdir().unwrap();
+        let sizes = crate::woo::media::registered_sizes(&HashMap::new());
+        let bytes = jpeg(1200, 900);
+        let s = store(&bytes, "body front.JPG", uploads.path(), "2026/12", &sizes).unwrap();
+        assert_eq!((s.file.as_str(), s.width, s.height, s.mime, s.filesize), ("2026/12/body-front.JPG", 1200, 900, "image/jpeg", bytes.len() as u64));
+        let folder = uploads.path().join("2026/12");
+        assert_eq!(std::fs::read(folder.join("body-front.JPG")).unwrap(), bytes, "the upload itself is kept as given");
+        let mut names: Vec<String> = std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["body-front-100x100.JPG", "body-front-1024x768.JPG", "body-front-150x150.JPG", "body-front-300x225.JPG", "body-front-300x300.JPG", "body-front-600x450.JPG", "body-front-768x576.JPG", "body-front.JPG"]
+        );
+        for (copy, filesize) in &s.copies {
+            let path = folder.join(&copy.file);
+            assert_eq!(dimensions(&path), (copy.resize.width, copy.resize.height), "{}", copy.file);
+            assert_eq!(std::fs::metadata(&path).unwrap().len(), *filesize);
+        }
+        assert_eq!(s.hash, content_hash(&bytes));
+        assert!(s.metadata().starts_with(r#"a:6:{s:5:"width";i:1200;s:6:"height";i:900;s:4:"file";s:22:"2026/12/body-front.JPG";"#), "{}", s.metadata());
+        // The same name again is made unique, copies and all; a wrong extension is corrected.
+        let again = store(&bytes, "body-front.png", uploads.path(), "2026/12", &sizes).unwrap();
+        assert_eq!(again.file, "2026/12/body-front-1.jpg");
+        let third = store(&bytes, "body-front.jpg", uploads.path(), "2026/12", &sizes).unwrap();
+        assert_eq!(third.file, "2026/12/body-front-2.jpg");
+        assert!(folder.join("body-front-2-150x150.jpg").exists());
+    }
+
+    #[test]
+    fn a_big_jpeg_is_scaled_and_a_png_is_not() {
+        let uploads = tempfile::tempdir().unwrap();
+        let sizes = crate::woo::media::registered_sizes(&HashMap::new());
+        // (A thin picture: big enough to be scaled, small enough for an unoptimised test build.)
+        let s = store(&jpeg(2700, 90), "big.jpg", uploads.path(), "2026/12", &sizes).unwrap();
+        assert_eq!((s.file.as_str(), s.width, s.height, s.original_image.as_deref()), ("2026/12/big-scaled.jpg", 2560, 85, Some("big.jpg")));
+        assert_eq!(dimensions(&uploads.path().join("2026/12/big-scaled.jpg")), (2560, 85));
+        assert_eq!(dimensions(&uploads.path().join("2026/12/big.jpg")), (2700, 90));
+        assert!(s.copies.iter().any(|(c, _)| c.file == "big-scaled-2048x68.jpg"), "copies are made from the scaled picture");
+        let meta = s.metadata();
+        assert!(meta.starts_with("a:7:{") && meta.ends_with(r#"s:14:"original_image";s:7:"big.jpg";}"#), "{meta}");
+        let mut png = Vec::new();
+        image::codecs::png::PngEncoder::new(&mut png).write_image(&vec![200u8; 2600 * 10 * 4], 2600, 10, image::ExtendedColorType::Rgba8).unwrap();
+        let p = store(&png, "wide", uploads.path(), "2026/12", &sizes).unwrap();
+        assert_eq!((p.file.as_str(), p.width, p.mime, p.original_image), ("2026/12/wide.png", 2600, "image/png", None));
+    }
+
+    #[test]
+    fn what_is_not_a_picture_is_refused_and_leaves_no_file() {
+        let uploads = tempfile::tempdir().unwrap();
+        let sizes = crate::woo::media::registered_sizes(&HashMap::new());
+        let e = store(b"<html><body>Not found</body></html>", "x.jpg", uploads.path(), "2026/12", &sizes).unwrap_err();
+        assert!(e.to_string().contains("not a JPEG or PNG"), "{e}");
+        let mut cut = jpeg(400, 300);
+        cut.truncate(200);
+        let e = store(&cut, "cut.jpg", uploads.path(), "2026/12", &sizes).unwrap_err();
+        assert!(matches!(e, StoreError::Undecodable(_)), "{e}");
+        let left: Vec<_> = std::fs::read_dir(uploads.path().join("2026/12")).map(|d| d.flatten().collect()).unwrap_or_default();
+        assert!(left.is_empty(), "{left:?}");
+    }
+}
