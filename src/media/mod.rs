@@ -1,6 +1,8 @@
-//! Pictures from the ERP put in the shop's media library (issue 15, in progress): the file names
-//! WordPress gives uploads ([`names`]) and the files an upload makes in `wp-content/uploads`
-//! ([`store`]). The sizes and the metadata row are WordPress's rules in [`crate::woo::media`].
+//! Pictures from the ERP put in the shop's media library (issue 15, in progress): the pictures
+//! fetched from URLs ([`fetch`]), the file names WordPress gives uploads ([`names`]) and the
+//! files an upload makes in `wp-content/uploads` ([`store`]). The sizes and the metadata row are
+//! WordPress's rules in [`crate::woo::media`].
 
+pub mod fetch;
 pub mod names;
 pub mod store;
