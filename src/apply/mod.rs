@@ -7,6 +7,7 @@
 pub mod attributes;
 pub mod categories;
 mod create;
+pub mod media;
 pub mod statements;
 
 use std::borrow::Cow;

@@ -1,0 +1,166 @@
+//! The rows of a picture in the media library, as WooCommerce's import writes them
+//! (`wc_rest_set_uploaded_image_as_attachment()`: `wp_insert_attachment()` +
+//! `wp_update_attachment_metadata()`, CATALOGUE.md i, `observed/i2`): an `attachment` post —
+//! `inherit`, comments open, pings closed, titled with the file's name and extension, its slug
+//! `sanitize_title()` of that made unique across every post (`wp_unique_post_slug()` for
+//! attachments: `-2`, `-3`, …; the feed names `feed`, `rdf`, `rss`, `rss2`, `atom` and `embed`
+//! are taken too), the file's URL as its `guid`, the product as its parent — then
+//! `_wp_attached_file` and `_wp_attachment_metadata`, and woosync's own two rows: the SHA-256
+//! of the picture's bytes (`_woosync_image_hash`: the same picture is never stored twice) and of
+//! where the feed said it was (`_woosync_image_source`: a URL may hold a token, so not the URL).
+
+use std::collections::HashSet;
+
+use mysql_async::prelude::*;
+use mysql_async::{Transaction, Value};
+
+use crate::media::store::Stored;
+use crate::woo::slug::sanitize_title;
+
+pub const HASH_META: &str = "_woosync_image_hash";
+pub const SOURCE_META: &str = "_woosync_image_source";
+
+/// A stored picture to enter in the media library.
+#[derive(Debug, Clone)]
+pub struct NewAttachment<'a> {
+    /// The product (or variation) it was uploaded for.
+    pub parent: u64,
+    pub stored: &'a Stored,
+    /// SHA-256 (hex) of the path or URL the feed gave.
+    pub source: String,
+}
+
+/// Slugs an attachment may not have: WordPress's feed names and `embed`.
+const RESERVED: &[&str] = &["feed", "rdf", "rss", "rss2", "atom", "embed"];
+
+/// Inserts the attachments' posts and meta rows; their IDs, in order.
+/// `uploads_url`: the uploads folder's URL, without a trailing slash.
+pub async fn insert_attachments(
+    tx: &mut Transaction<'_>,
+    prefix: &str,
+    author: u64,
+    uploads_url: &str,
+    attachments: &[NewAttachment<'_>],
+    local: &str,
+    gmt: &str,
+) -> Result<Vec<u64>, mysql_async::Error> {
+    let p = prefix;
+    let mut taken_here: HashSet<String> = HashSet::new();
+    let mut ids = Vec::with_capacity(attachments.len());
+    for a in attachments {
+        let title = a.stored.name.as_str();
+        let slug = unique_slug(tx, p, &sanitize_title(title), &mut taken_here).await?;
+        let guid = format!("{uploads_url}/{}", a.stored.file);
+        tx.exec_drop(
+            format!(
+                "INSERT INTO `{p}posts` (post_author, post_date, post_date_gmt, post_content, post_title, post_excerpt, post_status, \
+                 comment_status, ping_status, post_password, post_name, to_ping, pinged, post_modified, post_modified_gmt, \
+                 post_content_filtered, post_parent, guid, menu_order, post_type, post_mime_type, comment_count) \
+                 VALUES (?, ?, ?, '', ?, '', 'inherit', 'open', 'closed', '', ?, '', '', ?, ?, '', ?, ?, 0, 'attachment', ?, 0)"
+            ),
+            vec![
+                Value::from(author),
+                Value::from(local),
+                Value::from(gmt),
+                Value::from(title),
+                Value::from(slug.as_str()),
+                Value::from(local),
+                Value::from(gmt),
+                Value::from(a.parent),
+                Value::from(guid.as_str()),
+                Value::from(a.stored.mime),
+            ],
+        )
+        .await?;
+        let id = tx.last_insert_id().ok_or_else(|| mysql_async::Error::Other("a new attachment's ID could not be read back".into()))?;
+        let metadata = a.stored.metadata();
+        tx.exec_drop(
+            format!("INSERT INTO `{p}postmeta` (post_id, meta_key, meta_value) VALUES (?, '_wp_attached_file', ?), (?, '_wp_attachment_metadata', ?), (?, ?, ?), (?, ?, ?)"),
+            vec![
+                Value::from(id),
+                Value::from(a.stored.file.as_str()),
+                Value::from(id),
+                Value::from(metadata.as_str()),
+                Value::from(id),
+                Value::from(HASH_META),
+                Value::from(a.stored.hash.as_str()),
+                Value::from(id),
+                Value::from(SOURCE_META),
+                Value::from(a.source.as_str()),
+            ],
+        )
+        .await?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// `wp_unique_post_slug()` of an attachment: `slug`, else `slug-2`, `slug-3`, … — the first no
+/// post has (nor an attachment made earlier in this transaction).
+async fn unique_slug(tx: &mut Transaction<'_>, p: &str, slug: &str, taken_here: &mut HashSet<String>) -> Result<String, mysql_async::Error> {
+    let base: String = if slug.is_empty() { "attachment".into() } else { slug.to_string() };
+    let like = format!("{}-%", base.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let used: Vec<String> = tx
+        .exec(format!("SELECT post_name FROM `{p}posts` WHERE post_name = ? OR post_name LIKE ?"), (base.as_str(), like.as_str()))
+        .await?;
+    let used: HashSet<String> = used.into_iter().collect();
+    let free = |s: &str| !used.contains(s) && !taken_here.contains(s) && !RESERVED.contains(&s);
+    let chosen = match free(&base) {
+        true => base.clone(),
+        false => (2u64..)
+            .map(|n| {
+                // `_truncate_post_slug()`: the slug cut (at a whole encoded character) to leave room for the suffix.
+                let suffix = format!("-{n}");
+                format!("{}{suffix}", truncate_slug(&base, 200 - suffix.len()))
+            })
+            .find(|s| free(s))
+            .expect("some suffix is free"),
+    };
+    taken_here.insert(chosen.clone());
+    Ok(chosen)
+}
+
+/// `_truncate_post_slug()`: at most `length` bytes, never cutting a character (a Cyrillic
+/// letter is two `%XX` octets), then trailing hyphens off.
+fn truncate_slug(slug: &str, length: usize) -> &str {
+    if slug.len() <= length {
+        return slug;
+    }
+    let bytes = slug.as_bytes();
+    let octet = |at: usize| -> Option<u8> {
+        (bytes.get(at) == Some(&b'%')).then(|| std::str::from_utf8(bytes.get(at + 1..at + 3)?).ok().and_then(|h| u8::from_str_radix(h, 16).ok()))?
+    };
+    let (mut at, mut end) = (0, 0);
+    while at < bytes.len() {
+        // One character: a plain byte, or the `%XX` octets of one UTF-8 sequence.
+        let next = match octet(at) {
+            Some(lead) => {
+                let n = match lead {
+                    0xF0..=0xF7 => 4,
+                    0xE0..=0xEF => 3,
+                    0xC0..=0xDF => 2,
+                    _ => 1,
+                };
+                at + 3 * n
+            }
+            None => at + 1,
+        };
+        if next > length || next > bytes.len() {
+            break;
+        }
+        (at, end) = (next, next);
+    }
+    slug[..end].trim_end_matches('-')
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slugs_are_cut_at_whole_octets() {
+        assert_eq!(super::truncate_slug("abc", 10), "abc");
+        // `б` is `%d0%b1`: all of it or nothing.
+        assert_eq!(super::truncate_slug("ab%d0%b1", 7), "ab");
+        assert_eq!(super::truncate_slug("ab%d0%b1c", 8), "ab%d0%b1");
+        assert_eq!(super::truncate_slug("abc-def", 4), "abc");
+    }
+}

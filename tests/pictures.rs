@@ -1,0 +1,103 @@
+//! Pictures in the media library (issue 15, in progress): a picture stored under a temporary
+//! uploads folder and entered as an attachment in a real MariaDB, row for row as WooCommerce's
+//! import writes it (`observed/i2`: the gallery of `Боди сзади.jpg` 900x1200 and `body-detail.jpg`
+//! 800x800).
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::TestShop;
+use mysql_async::prelude::*;
+use mysql_async::TxOpts;
+use woosync::apply::media::{insert_attachments, NewAttachment, HASH_META, SOURCE_META};
+use woosync::fixture::Spec;
+use woosync::media::store::{content_hash, store};
+use woosync::woo::media::registered_sizes;
+
+/// `_wp_attachment_metadata` of attachments 25 and 26 as WordPress wrote them.
+const OBSERVED_25: &str = r#"a:6:{s:5:"width";i:900;s:6:"height";i:1200;s:4:"file";s:31:"2026/12/Боди-сзади.jpg";s:8:"filesize";i:60413;s:5:"sizes";a:7:{s:6:"medium";a:5:{s:4:"file";s:31:"Боди-сзади-225x300.jpg";s:5:"width";i:225;s:6:"height";i:300;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:4364;}s:5:"large";a:5:{s:4:"file";s:32:"Боди-сзади-768x1024.jpg";s:5:"width";i:768;s:6:"height";i:1024;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:23940;}s:9:"thumbnail";a:5:{s:4:"file";s:31:"Боди-сзади-150x150.jpg";s:5:"width";i:150;s:6:"height";i:150;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:2257;}s:12:"medium_large";a:5:{s:4:"file";s:32:"Боди-сзади-768x1024.jpg";s:5:"width";i:768;s:6:"height";i:1024;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:23940;}s:21:"woocommerce_thumbnail";a:6:{s:4:"file";s:31:"Боди-сзади-300x300.jpg";s:5:"width";i:300;s:6:"height";i:300;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:4797;s:9:"uncropped";b:0;}s:18:"woocommerce_single";a:5:{s:4:"file";s:31:"Боди-сзади-600x800.jpg";s:5:"width";i:600;s:6:"height";i:800;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:15989;}s:29:"woocommerce_gallery_thumbnail";a:5:{s:4:"file";s:31:"Боди-сзади-100x100.jpg";s:5:"width";i:100;s:6:"height";i:100;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:1612;}}s:10:"image_meta";a:12:{s:8:"aperture";s:1:"0";s:6:"credit";s:0:"";s:6:"camera";s:0:"";s:7:"caption";s:0:"";s:17:"created_timestamp";s:1:"0";s:9:"copyright";s:0:"";s:12:"focal_length";s:1:"0";s:3:"iso";s:1:"0";s:13:"shutter_speed";s:1:"0";s:5:"title";s:0:"";s:11:"orientation";s:1:"0";s:8:"keywords";a:0:{}}}"#;
+const OBSERVED_26: &str = r#"a:6:{s:5:"width";i:800;s:6:"height";i:800;s:4:"file";s:23:"2026/12/body-detail.jpg";s:8:"filesize";i:42959;s:5:"sizes";a:6:{s:6:"medium";a:5:{s:4:"file";s:23:"body-detail-300x300.jpg";s:5:"width";i:300;s:6:"height";i:300;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:5062;}s:9:"thumbnail";a:5:{s:4:"file";s:23:"body-detail-150x150.jpg";s:5:"width";i:150;s:6:"height";i:150;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:2310;}s:12:"medium_large";a:5:{s:4:"file";s:23:"body-detail-768x768.jpg";s:5:"width";i:768;s:6:"height";i:768;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:19938;}s:21:"woocommerce_thumbnail";a:6:{s:4:"file";s:23:"body-detail-300x300.jpg";s:5:"width";i:300;s:6:"height";i:300;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:5062;s:9:"uncropped";b:0;}s:18:"woocommerce_single";a:5:{s:4:"file";s:23:"body-detail-600x600.jpg";s:5:"width";i:600;s:6:"height";i:600;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:13980;}s:29:"woocommerce_gallery_thumbnail";a:5:{s:4:"file";s:23:"body-detail-100x100.jpg";s:5:"width";i:100;s:6:"height";i:100;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:1593;}}s:10:"image_meta";a:12:{s:8:"aperture";s:1:"0";s:6:"credit";s:0:"";s:6:"camera";s:0:"";s:7:"caption";s:0:"";s:17:"created_timestamp";s:1:"0";s:9:"copyright";s:0:"";s:12:"focal_length";s:1:"0";s:3:"iso";s:1:"0";s:13:"shutter_speed";s:1:"0";s:5:"title";s:0:"";s:11:"orientation";s:1:"0";s:8:"keywords";a:0:{}}}"#;
+
+/// The row with every `filesize` number blanked: byte sizes are the encoder's own.
+fn without_sizes(row: &str) -> String {
+    let mut out = String::new();
+    let mut rest = row;
+    while let Some(at) = rest.find(r#"s:8:"filesize";i:"#) {
+        let start = at + r#"s:8:"filesize";i:"#.len();
+        out.push_str(&rest[..start]);
+        out.push('#');
+        rest = rest[start..].trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    out.push_str(rest);
+    out
+}
+
+fn jpeg(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x / 7 % 256) as u8, (y / 5 % 256) as u8, 90]));
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90).encode_image(&img).unwrap();
+    out
+}
+
+#[tokio::test]
+async fn attachments_are_written_as_woocommerce_writes_them() {
+    let mut shop = TestShop::new().await;
+    let ids = shop.insert(&[Spec::simple("BODY-1", "100", 5)]).await;
+    let product = ids[0];
+    let uploads = tempfile::tempdir().unwrap();
+    let sizes = registered_sizes(&HashMap::new());
+    let back = store(&jpeg(900, 1200), "Боди сзади.jpg", uploads.path(), "2026/12", &sizes).unwrap();
+    let detail = store(&jpeg(800, 800), "body-detail.jpg", uploads.path(), "2026/12", &sizes).unwrap();
+    // The same name in another month: the file is free there, the slug is not.
+    let again = store(&jpeg(800, 800), "body-detail.jpg", uploads.path(), "2026/11", &sizes).unwrap();
+    assert_eq!(without_sizes(&back.metadata()), without_sizes(OBSERVED_25));
+    assert_eq!(without_sizes(&detail.metadata()), without_sizes(OBSERVED_26));
+
+    let url = "http://127.0.0.1:8089/wp-content/uploads";
+    let source = |s: &str| content_hash(s.as_bytes());
+    let new = [
+        NewAttachment { parent: product, stored: &back, source: source("/erp/pictures/Боди сзади.jpg") },
+        NewAttachment { parent: product, stored: &detail, source: source("https://erp.example/p/detail.jpg?token=x") },
+        NewAttachment { parent: product, stored: &again, source: source("/erp/pictures/body-detail.jpg") },
+    ];
+    let mut tx = shop.conn.start_transaction(TxOpts::default()).await.unwrap();
+    let ids = insert_attachments(&mut tx, "wp_", 1, url, &new, "2026-12-01 23:35:42", "2026-12-01 20:35:42").await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(ids.len(), 3);
+
+    let rows: Vec<String> = shop
+        .conn
+        .query(format!(
+            "SELECT CONCAT_WS('|', post_author, post_date, post_date_gmt, post_content, post_title, post_excerpt, post_status, comment_status, ping_status, \
+             post_parent, post_name, guid, post_type, post_mime_type, post_modified, post_modified_gmt, menu_order, comment_count) FROM wp_posts WHERE ID IN ({}, {}, {}) ORDER BY ID",
+            ids[0], ids[1], ids[2]
+        ))
+        .await
+        .unwrap();
+    let expect = |title: &str, name: &str, guid: &str| -> String {
+        format!("1|2026-12-01 23:35:42|2026-12-01 20:35:42||{title}||inherit|open|closed|{product}|{name}|{url}/{guid}|attachment|image/jpeg|2026-12-01 23:35:42|2026-12-01 20:35:42|0|0")
+    };
+    assert_eq!(rows[0], expect("Боди-сзади.jpg", "%d0%b1%d0%be%d0%b4%d0%b8-%d1%81%d0%b7%d0%b0%d0%b4%d0%b8-jpg", "2026/12/Боди-сзади.jpg"));
+    assert_eq!(rows[1], expect("body-detail.jpg", "body-detail-jpg", "2026/12/body-detail.jpg"));
+    assert_eq!(rows[2], expect("body-detail.jpg", "body-detail-jpg-2", "2026/11/body-detail.jpg"));
+
+    // Meta: WordPress's two rows, then woosync's.
+    let meta: Vec<(String, String)> = shop.conn.query(format!("SELECT meta_key, meta_value FROM wp_postmeta WHERE post_id = {} ORDER BY meta_id", ids[0])).await.unwrap();
+    assert_eq!(
+        meta,
+        [
+            ("_wp_attached_file".to_string(), "2026/12/Боди-сзади.jpg".to_string()),
+            ("_wp_attachment_metadata".into(), back.metadata()),
+            (HASH_META.into(), back.hash.clone()),
+            (SOURCE_META.into(), source("/erp/pictures/Боди сзади.jpg")),
+        ]
+    );
+    assert_eq!(shop.one(ids[1], "_wp_attached_file").await.as_deref(), Some("2026/12/body-detail.jpg"));
+    // Every file the metadata names is there, at its size.
+    for (copy, bytes) in &back.copies {
+        let path = uploads.path().join("2026/12").join(&copy.file);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), *bytes, "{}", copy.file);
+    }
+    shop.drop_db().await;
+}
