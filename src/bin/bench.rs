@@ -34,10 +34,12 @@ struct Args {
     cards_only: bool,
     /// Only the marketplace feed scenarios after the baseline.
     feeds_only: bool,
+    /// `--pictures N`: N pictures stored into an uploads folder (no database).
+    pictures: Option<usize>,
 }
 
 fn args() -> Args {
-    let mut a = Args { url: String::new(), products: 200_000, creates: 50_000, reuse: false, demo: false, parse: None, parse_child: None, redis: None, cards_only: false, feeds_only: false };
+    let mut a = Args { url: String::new(), products: 200_000, creates: 50_000, reuse: false, demo: false, parse: None, parse_child: None, redis: None, cards_only: false, feeds_only: false, pictures: None };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         match flag.as_str() {
@@ -50,11 +52,12 @@ fn args() -> Args {
             "--cards-only" => a.cards_only = true,
             "--feeds-only" => a.feeds_only = true,
             "--parse" => a.parse = Some(it.next().and_then(|v| v.parse().ok()).expect("--parse ROWS")),
+            "--pictures" => a.pictures = Some(it.next().and_then(|v| v.parse().ok()).expect("--pictures N")),
             "--parse-child" => a.parse_child = Some(PathBuf::from(it.next().expect("--parse-child CONFIG"))),
             other => panic!("unknown argument {other}; usage: woosync-bench --url mysql://user:pass@host:3306 [--products N] [--creates N] [--reuse] [--redis URL]"),
         }
     }
-    if a.url.is_empty() && a.parse_child.is_none() {
+    if a.url.is_empty() && a.parse_child.is_none() && a.pictures.is_none() {
         a.url = std::env::var("WOOSYNC_TEST_DATABASE_URL").expect("--url or WOOSYNC_TEST_DATABASE_URL");
     }
     a.url = a.url.trim_end_matches('/').to_string();
@@ -97,6 +100,9 @@ async fn main() {
     }
     if let Some(config) = &a.parse_child {
         return parse_child(config).await;
+    }
+    if let Some(n) = a.pictures {
+        return pictures_bench(n);
     }
     if let Some(rows) = a.parse {
         return parse_bench(&a.url, rows).await;
@@ -446,6 +452,49 @@ async fn feeds(plain: &Scenario<'_>, items: &mut [Item]) {
         let changed = change(items, n / 100, 11 + round * 2);
         with.run("steady state: 1% changed, after_sync feed", items, &[], changed).await;
     }
+}
+
+/// `--pictures N`: N different 1600x1200 JPEG photos (about 250 KB each) stored as WordPress
+/// stores uploads — the file, the nine registered sizes resized and encoded — by two threads
+/// into a temporary uploads folder. Prints pictures per second and the peak RSS.
+fn pictures_bench(n: usize) {
+    use woosync::media::store::store;
+    let sizes = woosync::woo::media::registered_sizes(&std::collections::HashMap::new());
+    let uploads = tempfile::tempdir().unwrap();
+    // A photo-like picture: gradients and noise, so JPEG cannot make it trivially small.
+    let photo = |seed: u32| -> Vec<u8> {
+        let mut x = seed.wrapping_mul(2654435761);
+        let img = image::RgbImage::from_fn(1600, 1200, |px, py| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let noise = (x & 31) as u8;
+            image::Rgb([((px / 7) as u8).wrapping_add(noise), ((py / 5) as u8).wrapping_add(noise / 2), (((px + py) / 11) as u8) ^ noise])
+        });
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).encode_image(&img).unwrap();
+        out
+    };
+    let inputs: Vec<Vec<u8>> = (0..8).map(photo).collect();
+    println!("woosync picture store: {n} pictures of 1600x1200 ({} KB each), {} sizes, 2 threads", inputs[0].len() / 1024, sizes.len());
+    let started = Instant::now();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                store(&inputs[i % inputs.len()], &format!("Товар {i}.jpg"), uploads.path(), "2026/12", &sizes).unwrap();
+            });
+        }
+    });
+    let wall = started.elapsed().as_secs_f64();
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let files = std::fs::read_dir(uploads.path().join("2026/12")).unwrap().count();
+    println!("| pictures | files | wall s | pictures/s | peak RSS MiB |\n|---:|---:|---:|---:|---:|\n| {n} | {files} | {wall:.2} | {:.1} | {:.0} |", n as f64 / wall, usage.ru_maxrss as f64 / 1024.0);
 }
 
 /// Waits for the child and returns its exit code and peak resident set size (KiB).

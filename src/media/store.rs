@@ -191,12 +191,18 @@ fn encode(picture: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, StoreE
     let mut out = Vec::new();
     let encoded = match format {
         ImageFormat::Jpeg => {
-            // JPEG holds no alpha.
-            let rgb: std::borrow::Cow<'_, DynamicImage> = match picture.color().has_alpha() {
-                true => std::borrow::Cow::Owned(DynamicImage::ImageRgb8(picture.to_rgb8())),
-                false => std::borrow::Cow::Borrowed(picture),
+            // jpeg-encoder (SIMD) takes grey, RGB and RGBA (its alpha ignored: JPEG holds none).
+            let (color, pixels): (jpeg_encoder::ColorType, std::borrow::Cow<'_, [u8]>) = match picture {
+                DynamicImage::ImageLuma8(g) => (jpeg_encoder::ColorType::Luma, std::borrow::Cow::Borrowed(g.as_raw().as_slice())),
+                DynamicImage::ImageRgb8(c) => (jpeg_encoder::ColorType::Rgb, std::borrow::Cow::Borrowed(c.as_raw().as_slice())),
+                DynamicImage::ImageRgba8(c) => (jpeg_encoder::ColorType::Rgba, std::borrow::Cow::Borrowed(c.as_raw().as_slice())),
+                other => (jpeg_encoder::ColorType::Rgb, std::borrow::Cow::Owned(other.to_rgb8().into_raw())),
             };
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).write_image(rgb.as_bytes(), rgb.width(), rgb.height(), rgb.color().into())
+            let (Ok(w), Ok(h)) = (u16::try_from(picture.width()), u16::try_from(picture.height())) else {
+                return Err(StoreError::Undecodable(format!("{}x{} is larger than a JPEG may be", picture.width(), picture.height())));
+            };
+            jpeg_encoder::Encoder::new(&mut out, JPEG_QUALITY).encode(&pixels, w, h, color).map_err(|e| StoreError::Undecodable(format!("encoding a copy: {e}")))?;
+            return Ok(out);
         }
         _ => image::codecs::png::PngEncoder::new(&mut out).write_image(picture.as_bytes(), picture.width(), picture.height(), picture.color().into()),
     };
