@@ -93,3 +93,16 @@ CREATE TABLE IF NOT EXISTS `{prefix}woosync_feeds` (
   PRIMARY KEY (`id`),
   KEY `name` (`name`, `id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;
+-- ;
+-- Picture files made for a chunk before its transaction, one path per line: the transaction
+-- that enters them in the media library deletes the row, so a row left here names files whose
+-- rows were never written (a crash, a kill, a rolled-back chunk). The next run or
+-- `woosync resume` removes those files, then the row.
+CREATE TABLE IF NOT EXISTS `{prefix}woosync_media_pending` (
+  `id` bigint(20) unsigned NOT NULL AUTO_INCREMENT,
+  `run_id` bigint(20) unsigned NOT NULL,
+  `chunk_no` int(11) NOT NULL,
+  `files` longtext NOT NULL,
+  `made_at` datetime NOT NULL,
+  PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;

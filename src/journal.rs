@@ -36,11 +36,30 @@ pub struct RunRecord {
 }
 
 pub async fn ensure_tables(conn: &mut Conn, prefix: &str) -> Result<()> {
-    for statement in include_str!("../sql/woosync_schema.sql").split("\n-- ;\n") {
-        let sql = statement.replace("{prefix}", prefix);
-        conn.query_drop(sql).await.map_err(|e| Error::db("creating woosync's tables", e))?;
+    // Only the missing ones: `CREATE TABLE IF NOT EXISTS` needs the CREATE privilege even for a
+    // table that is there, and a login may lose it once the first run has made them.
+    for (table, statement) in missing_tables(conn, prefix).await? {
+        conn.query_drop(statement).await.map_err(|e| Error::db(format!("creating woosync's table `{table}`"), e))?;
     }
     Ok(())
+}
+
+/// woosync's tables (`sql/woosync_schema.sql`) the shop's database lacks: (name, its CREATE
+/// statement), in the file's order.
+pub async fn missing_tables(conn: &mut Conn, prefix: &str) -> Result<Vec<(String, String)>> {
+    let have: Vec<String> = conn
+        .exec("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE ?", (format!("{}woosync\\_%", prefix.replace('_', "\\_")),))
+        .await
+        .map_err(|e| Error::db("listing woosync's tables", e))?;
+    let mut missing = Vec::new();
+    for statement in include_str!("../sql/woosync_schema.sql").split("\n-- ;\n") {
+        let sql = statement.replace("{prefix}", prefix);
+        let table = sql.split("CREATE TABLE IF NOT EXISTS `").nth(1).and_then(|rest| rest.split('`').next()).unwrap_or("").to_string();
+        if !have.iter().any(|h| h.eq_ignore_ascii_case(&table)) {
+            missing.push((table, sql));
+        }
+    }
+    Ok(missing)
 }
 
 pub async fn tables_exist(conn: &mut Conn, prefix: &str) -> Result<bool> {

@@ -65,6 +65,30 @@ async fn table_level_grants_without_update_on_postmeta_are_found_before_anything
 }
 
 #[tokio::test]
+async fn a_login_without_create_syncs_once_the_tables_are_there_and_is_told_when_an_upgrade_adds_one() {
+    let mut shop = TestShop::new().await;
+    let ids = shop.insert(&[Spec::simple("A-1", "10", 5)]).await;
+    // The first run, by a login that may create woosync's tables.
+    let first = shop.config(FEED, "");
+    shop.sync(&Settings::load_with(&first, None).unwrap()).await;
+    let (settings, login) = login(&mut shop, &["SELECT, INSERT, UPDATE, DELETE ON {db.*}"], "sku,regular_price,stock\nA-1,14,5\n").await;
+    let checks = woosync::check::run(&settings).await;
+    let privileges = checks.iter().find(|c| c.name == "privileges").unwrap();
+    assert!(privileges.ok, "{}", privileges.line());
+    shop.try_sync(&settings, false).await.unwrap();
+    assert_eq!(shop.one(ids[0], "_regular_price").await.as_deref(), Some("14"));
+    // A version that adds a table needs CREATE once, and says which table.
+    shop.conn.query_drop("DROP TABLE wp_woosync_media_pending").await.unwrap();
+    let checks = woosync::check::run(&settings).await;
+    let privileges = checks.iter().find(|c| c.name == "privileges").unwrap();
+    assert!(!privileges.ok && privileges.detail.contains("adds the table(s) wp_woosync_media_pending"), "{}", privileges.line());
+    let err = shop.try_sync(&settings, false).await.unwrap_err();
+    assert!(err.to_string().contains("wp_woosync_media_pending"), "{err}");
+    shop.conn.query_drop(format!("DROP USER {login}")).await.unwrap();
+    shop.drop_db().await;
+}
+
+#[tokio::test]
 async fn a_read_only_login_can_dry_run_and_only_dry_run() {
     let mut shop = TestShop::new().await;
     shop.insert(&[Spec::simple("A-1", "10", 5)]).await;

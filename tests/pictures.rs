@@ -12,6 +12,7 @@ use mysql_async::prelude::*;
 use mysql_async::TxOpts;
 use woosync::apply::media::{insert_attachments, NewAttachment, HASH_META, SOURCE_META};
 use woosync::fixture::Spec;
+use woosync::media::pending;
 use woosync::media::store::{content_hash, store};
 use woosync::woo::media::registered_sizes;
 
@@ -99,5 +100,42 @@ async fn attachments_are_written_as_woocommerce_writes_them() {
         let path = uploads.path().join("2026/12").join(&copy.file);
         assert_eq!(std::fs::metadata(&path).unwrap().len(), *bytes, "{}", copy.file);
     }
+    shop.drop_db().await;
+}
+
+#[tokio::test]
+async fn files_of_a_chunk_that_never_committed_are_removed_by_the_next_run() {
+    let mut shop = TestShop::new().await;
+    woosync::journal::ensure_tables(&mut shop.conn, "wp_").await.unwrap();
+    let product = shop.insert(&[Spec::simple("CUP-1", "100", 5)]).await[0];
+    let uploads = tempfile::tempdir().unwrap();
+    let sizes = registered_sizes(&HashMap::new());
+    // A chunk that committed: its files stay.
+    let kept = store(&jpeg(400, 300), "cup.jpg", uploads.path(), "2026/12", &sizes).unwrap();
+    let id = pending::record(&mut shop.conn, "wp_", 7, 1, &kept.files).await.unwrap();
+    let mut tx = shop.conn.start_transaction(TxOpts::default()).await.unwrap();
+    let new = [NewAttachment { parent: product, stored: &kept, source: content_hash(b"cup.jpg") }];
+    insert_attachments(&mut tx, "wp_", 1, "https://shop.example/wp-content/uploads", &new, "2026-12-01 10:00:00", "2026-12-01 07:00:00").await.unwrap();
+    pending::settle(&mut tx, "wp_", id).await.unwrap();
+    tx.commit().await.unwrap();
+    // A chunk rolled back (or killed before its commit): its rows are not there, its files are.
+    let lost = store(&jpeg(400, 300), "saucer.jpg", uploads.path(), "2026/12", &sizes).unwrap();
+    let id = pending::record(&mut shop.conn, "wp_", 7, 2, &lost.files).await.unwrap();
+    let mut tx = shop.conn.start_transaction(TxOpts::default()).await.unwrap();
+    let new = [NewAttachment { parent: product, stored: &lost, source: content_hash(b"saucer.jpg") }];
+    insert_attachments(&mut tx, "wp_", 1, "https://shop.example/wp-content/uploads", &new, "2026-12-01 10:00:00", "2026-12-01 07:00:00").await.unwrap();
+    pending::settle(&mut tx, "wp_", id).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert!(lost.files.iter().all(|f| f.exists()) && lost.files.len() > 1);
+
+    let removed = pending::clean(&mut shop.conn, "wp_").await.unwrap();
+    assert_eq!(removed, lost.files.len());
+    assert!(lost.files.iter().all(|f| !f.exists()), "the files without rows are gone");
+    assert!(kept.files.iter().all(|f| f.exists()), "the committed chunk's files stay");
+    let left: u64 = shop.scalar("SELECT COUNT(*) FROM {p}woosync_media_pending").await;
+    assert_eq!(left, 0);
+    let attachments: u64 = shop.scalar("SELECT COUNT(*) FROM {p}posts WHERE post_type = 'attachment'").await;
+    assert_eq!(attachments, 1);
+    assert_eq!(pending::clean(&mut shop.conn, "wp_").await.unwrap(), 0, "nothing more to do");
     shop.drop_db().await;
 }

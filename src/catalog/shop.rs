@@ -339,8 +339,15 @@ pub async fn check_privileges(conn: &mut Conn, prefix: &str, database: &str, wri
             }
         }
     }
-    if writes && !own_exist && !grants_create(conn, database).await? {
-        missing.push(format!("CREATE on `{database}` (woosync creates its tables `{prefix}woosync_*` on the first run)"));
+    // Tables woosync lacks (all of them before the first run; after an upgrade, the new ones)
+    // are created by the run.
+    let to_create = crate::journal::missing_tables(conn, prefix).await?;
+    if writes && !to_create.is_empty() && !grants_create(conn, database).await? {
+        let names: Vec<&str> = to_create.iter().map(|(t, _)| t.as_str()).collect();
+        missing.push(match own_exist {
+            false => format!("CREATE on `{database}` (woosync creates its tables `{prefix}woosync_*` on the first run)"),
+            true => format!("CREATE on `{database}` (this version of woosync adds the table(s) {}; after that, CREATE is not needed)", names.join(", ")),
+        });
     }
     if !missing.is_empty() {
         return Err(Error::Preflight(format!(
@@ -351,7 +358,7 @@ pub async fn check_privileges(conn: &mut Conn, prefix: &str, database: &str, wri
     }
     let tables = wanted.iter().map(|(t, _)| t.as_str()).collect::<std::collections::BTreeSet<_>>().len();
     Ok(match writes {
-        true => format!("SELECT, INSERT, UPDATE, DELETE as a run needs them on {tables} tables{}", if own_exist { "" } else { ", CREATE" }),
+        true => format!("SELECT, INSERT, UPDATE, DELETE as a run needs them on {tables} tables{}", if to_create.is_empty() { "" } else { ", CREATE" }),
         false => format!("SELECT on {tables} tables (enough for a dry run)"),
     })
 }
