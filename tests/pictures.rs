@@ -12,6 +12,8 @@ use mysql_async::prelude::*;
 use mysql_async::TxOpts;
 use woosync::apply::media::{insert_attachments, NewAttachment, HASH_META, SOURCE_META};
 use woosync::fixture::Spec;
+use woosync::media::fetch::{FetchOptions, Fetcher};
+use woosync::media::gather::{gather, Library, Ready, Wanted};
 use woosync::media::pending;
 use woosync::media::store::{content_hash, store};
 use woosync::woo::media::registered_sizes;
@@ -137,5 +139,83 @@ async fn files_of_a_chunk_that_never_committed_are_removed_by_the_next_run() {
     let attachments: u64 = shop.scalar("SELECT COUNT(*) FROM {p}posts WHERE post_type = 'attachment'").await;
     assert_eq!(attachments, 1);
     assert_eq!(pending::clean(&mut shop.conn, "wp_").await.unwrap(), 0, "nothing more to do");
+    shop.drop_db().await;
+}
+
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, 40, (y % 256) as u8]));
+    let mut out = Vec::new();
+    image::ImageEncoder::write_image(image::codecs::png::PngEncoder::new(&mut out), img.as_raw(), w, h, image::ExtendedColorType::Rgb8).unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pictures_are_read_fetched_and_stored_once_by_their_bytes() {
+    use axum::http::{header, StatusCode};
+    use axum::routing::get;
+    let mut shop = TestShop::new().await;
+    woosync::journal::ensure_tables(&mut shop.conn, "wp_").await.unwrap();
+    let product = shop.insert(&[Spec::simple("CUP-1", "100", 5)]).await[0];
+    let base = common::listen(
+        axum::Router::new()
+            .route("/pics/%D0%BA%D1%80%D1%83%D0%B6%D0%BA%D0%B0.png", get(|| async { ([(header::CONTENT_TYPE, "image/png")], png(320, 240)) }))
+            .route("/missing.jpg", get(|| async { StatusCode::NOT_FOUND }))
+            .route("/page.jpg", get(|| async { ([(header::CONTENT_TYPE, "text/html")], "<html>login</html>") })),
+    )
+    .await;
+    let erp = tempfile::tempdir().unwrap();
+    let front = erp.path().join("cup front.jpg");
+    std::fs::write(&front, jpeg(640, 480)).unwrap();
+    let copy = erp.path().join("other/cup.jpg");
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    std::fs::copy(&front, &copy).unwrap();
+    let text = erp.path().join("notes.jpg");
+    std::fs::write(&text, "not a picture at all").unwrap();
+    let uploads = tempfile::tempdir().unwrap();
+    let library = Library {
+        uploads_dir: uploads.path().to_path_buf(),
+        month: "2026/12".into(),
+        sizes: registered_sizes(&HashMap::new()),
+        fetcher: Fetcher::new(FetchOptions { allow_http: true, retries: 0, ..FetchOptions::default() }).unwrap(),
+        max_bytes: 2 << 20,
+    };
+    let wanted: Vec<Wanted> = [
+        front.display().to_string(),
+        format!("{base}/pics/%D0%BA%D1%80%D1%83%D0%B6%D0%BA%D0%B0.png?token=s3cret"),
+        erp.path().join("gone.jpg").display().to_string(),
+        format!("{base}/missing.jpg"),
+        format!("{base}/page.jpg"),
+        copy.display().to_string(),
+        text.display().to_string(),
+    ]
+    .into_iter()
+    .map(|source| Wanted { source })
+    .collect();
+    let ready = gather(&mut shop.conn, "wp_", &library, &wanted).await.unwrap();
+    let Ok(Ready::New(a)) = &ready[0] else { panic!("{:?}", ready[0]) };
+    assert_eq!(a.file, "2026/12/cup-front.jpg");
+    let Ok(Ready::New(b)) = &ready[1] else { panic!("{:?}", ready[1]) };
+    assert_eq!((b.file.as_str(), b.mime), ("2026/12/кружка.png", "image/png"), "a URL's file keeps its decoded name");
+    assert!(matches!(&ready[2], Err(e) if e.ends_with("gone.jpg: no such file")), "{:?}", ready[2]);
+    assert!(matches!(&ready[3], Err(e) if e.contains("/missing.jpg: HTTP 404")), "{:?}", ready[3]);
+    assert!(matches!(&ready[4], Err(e) if e.contains("not a picture")), "{:?}", ready[4]);
+    assert!(matches!(ready[5], Ok(Ready::SameAs(0))), "the same bytes elsewhere are the same picture: {:?}", ready[5]);
+    assert!(matches!(&ready[6], Err(e) if e.contains("notes.jpg") && e.contains("not a JPEG or PNG")), "{:?}", ready[6]);
+    assert!(ready.iter().all(|r| !format!("{r:?}").contains("s3cret")), "no token in what is shown");
+    assert_eq!(wanted[1].shown(), format!("{base}/pics/%D0%BA%D1%80%D1%83%D0%B6%D0%BA%D0%B0.png"));
+
+    // Entered in the media library, the same pictures are found again by their bytes.
+    let new = [
+        NewAttachment { parent: product, stored: a, source: wanted[0].source_hash() },
+        NewAttachment { parent: product, stored: b, source: wanted[1].source_hash() },
+    ];
+    let mut tx = shop.conn.start_transaction(TxOpts::default()).await.unwrap();
+    let ids = insert_attachments(&mut tx, "wp_", 1, "https://shop.example/wp-content/uploads", &new, "2026-12-01 10:00:00", "2026-12-01 07:00:00").await.unwrap();
+    tx.commit().await.unwrap();
+    let again = gather(&mut shop.conn, "wp_", &library, &wanted[..2]).await.unwrap();
+    assert!(matches!(again[0], Ok(Ready::Existing(id)) if id == ids[0]), "{:?}", again[0]);
+    assert!(matches!(again[1], Ok(Ready::Existing(id)) if id == ids[1]), "{:?}", again[1]);
+    let files = std::fs::read_dir(uploads.path().join("2026/12")).unwrap().count();
+    assert_eq!(files, a.files.len() + b.files.len(), "nothing stored twice");
     shop.drop_db().await;
 }

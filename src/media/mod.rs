@@ -5,6 +5,7 @@
 //! WordPress's rules in [`crate::woo::media`].
 
 pub mod fetch;
+pub mod gather;
 pub mod names;
 pub mod pending;
 pub mod store;

@@ -1,0 +1,229 @@
+//! The pictures a chunk's products name, made ready before the chunk's transaction: each read
+//! (a local file) or fetched (a URL), hashed, and looked up by its hash among the attachments
+//! woosync made before (`_woosync_image_hash`: the same picture is never stored twice, whoever
+//! names it and however); a picture not there yet is stored ([`super::store`]) on both cores.
+//! Pictures go a few at a time, so a chunk never holds more than a handful of them in memory.
+//! A picture that cannot be had is a reason (naming it) instead, for the product's warning row;
+//! the product itself still syncs.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use mysql_async::prelude::*;
+use mysql_async::Conn;
+
+use crate::error::{Error, Result};
+use crate::woo::media::Size;
+
+use super::fetch::Fetcher;
+use super::store::{content_hash, store, Stored};
+
+/// Pictures handled at once: read or fetched together, looked up in one query, stored by two
+/// threads.
+const AT_ONCE: usize = 8;
+
+/// Where pictures go, and how they are had.
+pub struct Library {
+    pub uploads_dir: PathBuf,
+    /// `YYYY/MM` of the shop's current month (`wp_upload_bits()` files uploads there).
+    pub month: String,
+    pub sizes: Vec<Size>,
+    pub fetcher: Fetcher,
+    /// The largest picture taken, in bytes (`max_image_mb`).
+    pub max_bytes: u64,
+}
+
+/// A picture made ready.
+#[derive(Debug)]
+pub enum Ready {
+    /// An attachment woosync made before holds these very bytes.
+    Existing(u64),
+    /// Stored now (the files are made; its rows are the chunk's to write).
+    New(Box<Stored>),
+    /// Stored now for an earlier source of this batch with the same bytes: that one's entry.
+    SameAs(usize),
+}
+
+/// One picture as the feed names it.
+#[derive(Debug, Clone)]
+pub struct Wanted {
+    /// A path (absolute: relative ones are resolved where the feed is read) or an http(s) URL.
+    pub source: String,
+}
+
+impl Wanted {
+    pub fn is_url(&self) -> bool {
+        let lower = self.source.trim_start().to_ascii_lowercase();
+        lower.starts_with("https://") || lower.starts_with("http://")
+    }
+
+    /// SHA-256 of the source as given (kept in the attachment's meta instead of the source:
+    /// a URL may hold a token).
+    pub fn source_hash(&self) -> String {
+        content_hash(self.source.trim().as_bytes())
+    }
+
+    /// The source as it may be shown: a URL without query or credentials.
+    pub fn shown(&self) -> String {
+        match url::Url::parse(self.source.trim()) {
+            Ok(u) if self.is_url() => crate::config::redact_url(&u),
+            _ => self.source.trim().to_string(),
+        }
+    }
+}
+
+/// Makes every wanted picture ready, in order: each its [`Ready`] or why it cannot be had.
+/// Every file made is in the `Ready::New` entries (for the pending record and, on failure,
+/// removal).
+pub async fn gather(conn: &mut Conn, prefix: &str, library: &Library, wanted: &[Wanted]) -> Result<Vec<std::result::Result<Ready, String>>> {
+    let mut out: Vec<std::result::Result<Ready, String>> = Vec::with_capacity(wanted.len());
+    // Content hash → the entry that stored it, within this call.
+    let mut made: HashMap<String, usize> = HashMap::new();
+    for (part_no, part) in wanted.chunks(AT_ONCE).enumerate() {
+        let base = part_no * AT_ONCE;
+        // Read or fetch them together.
+        let bytes: Vec<std::result::Result<Vec<u8>, String>> = futures_util::future::join_all(part.iter().map(|w| obtain(library, w))).await;
+        let hashes: Vec<Option<String>> = bytes.iter().map(|b| b.as_ref().ok().map(|b| content_hash(b))).collect();
+        let known = existing(conn, prefix, &hashes.iter().flatten().cloned().collect::<Vec<_>>()).await?;
+        // What is left to store: (position in `part`, hash).
+        let mut to_store: Vec<(usize, String)> = Vec::new();
+        let mut decided: Vec<Option<std::result::Result<Ready, String>>> = Vec::with_capacity(part.len());
+        for (i, (b, h)) in bytes.iter().zip(&hashes).enumerate() {
+            decided.push(match (b, h) {
+                (Err(e), _) => Some(Err(e.clone())),
+                (Ok(_), Some(h)) => match (known.get(h), made.get(h)) {
+                    (Some(id), _) => Some(Ok(Ready::Existing(*id))),
+                    (None, Some(at)) => Some(Ok(Ready::SameAs(*at))),
+                    (None, None) => {
+                        made.insert(h.clone(), base + i);
+                        to_store.push((i, h.clone()));
+                        None
+                    }
+                },
+                (Ok(_), None) => Some(Err("no bytes".into())),
+            });
+        }
+        // Store the new ones on two threads.
+        let mut bytes = bytes;
+        let jobs: Vec<(usize, Vec<u8>, String)> = to_store
+            .iter()
+            .map(|(i, _)| (*i, bytes[*i].as_mut().map(std::mem::take).unwrap_or_default(), file_name(&part[*i])))
+            .collect();
+        drop(bytes);
+        let (uploads, month, sizes) = (library.uploads_dir.clone(), library.month.clone(), library.sizes.clone());
+        let stored: Vec<(usize, std::result::Result<Stored, String>)> = tokio::task::spawn_blocking(move || store_all(jobs, &uploads, &month, &sizes))
+            .await
+            .map_err(|e| Error::Internal(format!("storing pictures stopped: {e}")))?;
+        for (i, result) in stored {
+            decided[i] = Some(result.map(|s| Ready::New(Box::new(s))));
+        }
+        for (i, d) in decided.into_iter().enumerate() {
+            let d = d.unwrap_or_else(|| Err("not stored".into()));
+            // A picture that failed to store is not there for a later source of the same bytes.
+            if d.is_err() {
+                made.retain(|_, at| *at != base + i);
+            }
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
+/// The name a picture is stored under: the last part of its path or URL (its query left out).
+fn file_name(w: &Wanted) -> String {
+    let s = w.source.trim();
+    let path = match url::Url::parse(s) {
+        Ok(u) if w.is_url() => u.path_segments().and_then(|mut p| p.next_back().map(str::to_string)).unwrap_or_default(),
+        _ => Path::new(s).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+    };
+    // A URL's path is percent-encoded; the file is named as people wrote it.
+    let decoded = percent_decode(&path);
+    if decoded.trim().is_empty() {
+        "image".into()
+    } else {
+        decoded
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
+/// A picture's bytes: a file read, or a URL fetched.
+async fn obtain(library: &Library, w: &Wanted) -> std::result::Result<Vec<u8>, String> {
+    if w.is_url() {
+        return library.fetcher.get(w.source.trim()).await.map_err(|e| e.to_string());
+    }
+    let path = PathBuf::from(w.source.trim());
+    let limit = library.max_bytes;
+    tokio::task::spawn_blocking(move || -> std::result::Result<Vec<u8>, String> {
+        let meta = std::fs::metadata(&path).map_err(|e| format!("{}: {}", path.display(), io_reason(&e)))?;
+        if !meta.is_file() {
+            return Err(format!("{}: not a file", path.display()));
+        }
+        if meta.len() > limit {
+            return Err(format!("{}: larger than {} MiB (max_image_mb)", path.display(), limit >> 20));
+        }
+        std::fs::read(&path).map_err(|e| format!("{}: {}", path.display(), io_reason(&e)))
+    })
+    .await
+    .map_err(|e| format!("reading {}: {e}", w.source))?
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "not readable (permission denied)".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// The attachments holding these content hashes: hash → attachment ID (the oldest).
+async fn existing(conn: &mut Conn, prefix: &str, hashes: &[String]) -> Result<HashMap<String, u64>> {
+    if hashes.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let marks = vec!["?"; hashes.len()].join(",");
+    let rows: Vec<(String, u64)> = conn
+        .exec(
+            format!(
+                "SELECT pm.meta_value, MIN(pm.post_id) FROM `{prefix}postmeta` pm JOIN `{prefix}posts` p ON p.ID = pm.post_id AND p.post_type = 'attachment' \
+                 WHERE pm.meta_key = ? AND pm.meta_value IN ({marks}) GROUP BY pm.meta_value"
+            ),
+            std::iter::once(crate::apply::media::HASH_META.to_string()).chain(hashes.iter().cloned()).collect::<Vec<_>>(),
+        )
+        .await
+        .map_err(|e| Error::db("looking up pictures stored before", e))?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Stores the jobs on two threads: (position, picture bytes, name) → (position, result).
+fn store_all(jobs: Vec<(usize, Vec<u8>, String)>, uploads: &Path, month: &str, sizes: &[Size]) -> Vec<(usize, std::result::Result<Stored, String>)> {
+    let queue = std::sync::Mutex::new(jobs.into_iter());
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| loop {
+                let Some((i, bytes, name)) = queue.lock().unwrap_or_else(|e| e.into_inner()).next() else { break };
+                let r = store(&bytes, &name, uploads, month, sizes).map_err(|e| format!("{name}: {e}"));
+                results.lock().unwrap_or_else(|e| e.into_inner()).push((i, r));
+            });
+        }
+    });
+    results.into_inner().unwrap_or_else(|e| e.into_inner())
+}
