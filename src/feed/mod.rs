@@ -631,6 +631,29 @@ pub async fn status(settings: &Settings) -> Result<Vec<FeedRecord>> {
     journal::latest_feeds(&mut conn, &settings.table_prefix).await
 }
 
+/// A Yandex feed at `path` with every setting at its default, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_file(path: &std::path::Path) -> FeedFile {
+    use crate::config::{Encoding, FeedFilter, FeedFormat, OfferId};
+    FeedFile {
+        name: "ym".into(),
+        format: FeedFormat::Yandex,
+        path: path.to_path_buf(),
+        filter: FeedFilter::default(),
+        stock: "_stock".into(),
+        unmanaged_stock: 1,
+        price: None,
+        oldprice: None,
+        min_price: None,
+        premium_price: None,
+        shipment: None,
+        offer_id: vec![OfferId::Sku],
+        warehouse: None,
+        gzip: false,
+        encoding: Encoding::Utf8,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -347,7 +347,7 @@ pub fn terms(file: &FeedFile, c: &Candidate<'_>) -> Result<Terms, Left> {
 mod tests {
     use super::super::read::{Category, Term, Tree};
     use super::*;
-    use crate::config::{Encoding, FeedFilter, FeedFormat};
+    use crate::config::FeedFilter;
     use crate::woo::permalink::Permalinks;
 
     fn shop() -> ShopFacts {
@@ -371,23 +371,7 @@ mod tests {
     }
 
     fn file() -> FeedFile {
-        FeedFile {
-            name: "ym".into(),
-            format: FeedFormat::Yandex,
-            path: "/tmp/ym.xml".into(),
-            filter: FeedFilter::default(),
-            stock: "_stock".into(),
-            unmanaged_stock: 1,
-            price: None,
-            oldprice: None,
-            min_price: None,
-            premium_price: None,
-            shipment: None,
-            offer_id: vec![OfferId::Sku],
-            warehouse: None,
-            gzip: false,
-            encoding: Encoding::Utf8,
-        }
+        crate::feed::test_file(std::path::Path::new("/tmp/ym.xml"))
     }
 
     fn meta(pairs: &[(&str, &str)]) -> Vec<(std::sync::Arc<str>, String)> {

@@ -512,23 +512,7 @@ mod tests {
     }
 
     fn feed_file(dir: &Path, gzip: bool, encoding: crate::config::Encoding) -> FeedFile {
-        FeedFile {
-            name: "ym".into(),
-            format: crate::config::FeedFormat::Yandex,
-            path: dir.join("ym.xml"),
-            filter: Default::default(),
-            stock: "_stock".into(),
-            unmanaged_stock: 1,
-            price: None,
-            oldprice: None,
-            min_price: None,
-            premium_price: None,
-            shipment: None,
-            offer_id: Vec::new(),
-            warehouse: None,
-            gzip,
-            encoding,
-        }
+        FeedFile { gzip, encoding, ..crate::feed::test_file(&dir.join("ym.xml")) }
     }
 
     /// Writes `pieces` through a checked sink; what `verify` says of them.

@@ -12,6 +12,7 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use url::Url;
 
 use crate::config::redact_url;
+use crate::source::http::describe;
 
 /// How pictures are fetched.
 #[derive(Debug, Clone)]
@@ -136,26 +137,6 @@ async fn bounded(mut response: reqwest::Response, limit: u64) -> Result<Option<V
         body.extend_from_slice(&chunk);
     }
     Ok(Some(body))
-}
-
-/// A reqwest error without its URL.
-fn describe(e: &reqwest::Error) -> String {
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else if e.is_redirect() {
-        "redirected where it may not go"
-    } else {
-        "request failed"
-    };
-    let mut detail = String::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() { what.to_string() } else { format!("{what} ({detail})") }
 }
 
 /// A text that is no URL, shown short.

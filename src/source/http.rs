@@ -521,13 +521,15 @@ async fn bounded_body(mut response: reqwest::Response, limit: u64) -> std::resul
 }
 
 /// A reqwest error without its URL (which may hold a secret).
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let what = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
         "cannot connect"
     } else if e.is_decode() {
         "cannot decode the response"
+    } else if e.is_redirect() {
+        "redirected where it may not go"
     } else {
         "request failed"
     };
