@@ -116,11 +116,14 @@ pub struct Content {
     /// `[source.meta]` values: (the entry's position in `[source.meta]`, value as stored).
     #[serde(rename = "m", skip_serializing_if = "Option::is_none", default)]
     pub meta: Option<Vec<(u16, String)>>,
+    /// Pictures: absolute paths or http(s) URLs, the featured image first, then the gallery.
+    #[serde(rename = "im", skip_serializing_if = "Option::is_none", default)]
+    pub images: Option<Vec<String>>,
 }
 
 impl Content {
     pub fn is_empty(&self) -> bool {
-        self.description.is_none() && self.short_description.is_none() && self.gtin.is_none() && self.categories.is_none() && self.attributes.is_none() && self.parent_sku.is_none() && self.parent_id.is_none() && self.meta.is_none()
+        self.description.is_none() && self.short_description.is_none() && self.gtin.is_none() && self.categories.is_none() && self.attributes.is_none() && self.parent_sku.is_none() && self.parent_id.is_none() && self.meta.is_none() && self.images.is_none()
     }
 }
 
@@ -177,6 +180,11 @@ impl Item {
     /// The `[source.meta]` values the row gives: (entry, value).
     pub fn meta(&self) -> &[(u16, String)] {
         self.content.as_ref().and_then(|c| c.meta.as_deref()).unwrap_or(&[])
+    }
+
+    /// The pictures the row gives, if any.
+    pub fn images(&self) -> &[String] {
+        self.content.as_ref().and_then(|c| c.images.as_deref()).unwrap_or(&[])
     }
 
     /// The category paths the row gives, if any.

@@ -32,12 +32,41 @@ pub struct Rules {
     pub rows: RowRules,
     /// `[source.meta]`, in order.
     pub meta: Vec<crate::config::MetaField>,
+    /// With `[wordpress]`: the folder relative picture paths start from (the feed file's); without
+    /// it the `images` field is not read.
+    pub images_base: Option<std::path::PathBuf>,
 }
 
 impl Rules {
     pub fn new(widths: Widths, settings: &crate::config::Settings) -> Rules {
-        Rules { widths, fractional: settings.fractional_stock, rows: settings.rows.clone(), meta: settings.source.columns().meta.clone() }
+        Rules { widths, fractional: settings.fractional_stock, rows: settings.rows.clone(), meta: settings.source.columns().meta.clone(), images_base: settings.images_base() }
     }
+}
+
+/// Most pictures one product takes.
+pub const MAX_IMAGES: usize = 100;
+
+/// A cell's pictures: `|`-separated paths (relative ones from `base`) or http(s) URLs.
+fn images(cell: &str, base: &std::path::Path) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for part in cell.split('|').map(str::trim).filter(|p| !p.is_empty()) {
+        if has_control(part) {
+            return Err(format!("picture {:?} contains control characters (tab, newline, ...)", part.chars().take(60).collect::<String>()));
+        }
+        let lower = part.to_ascii_lowercase();
+        if lower.starts_with("https://") || lower.starts_with("http://") {
+            out.push(part.to_string());
+        } else if let Some((scheme, _)) = part.split_once("://") {
+            return Err(format!("picture {part:?}: {scheme}:// is not taken; expected a path or an http(s) URL"));
+        } else {
+            let path = std::path::Path::new(part);
+            out.push(if path.is_absolute() { part.to_string() } else { base.join(path).to_string_lossy().into_owned() });
+        }
+    }
+    if out.len() > MAX_IMAGES {
+        return Err(format!("{} pictures; expected at most {MAX_IMAGES}", out.len()));
+    }
+    Ok(out)
 }
 
 /// A feed row once normalised.
@@ -203,6 +232,12 @@ pub fn normalize_record(r: &RawRecord, at: &dyn Locate, rules: &Rules) -> Result
     if let Some(attributes) = attributes {
         content.get_or_insert_with(Default::default).attributes = Some(attributes);
     }
+    if let (Some(base), Some(cell)) = (&rules.images_base, r.get(Field::Images).map(str::trim).filter(|s| !s.is_empty())) {
+        let images = images(cell, base).map_err(|m| reject(Some((Field::Images, 0)), m))?;
+        if !images.is_empty() {
+            content.get_or_insert_with(Default::default).images = Some(images);
+        }
+    }
     let meta = meta_values(r, rules, &mut notes).map_err(|(key, m)| Rejection { field: key.to_string(), ..reject(None, m) })?;
     if !meta.is_empty() {
         content.get_or_insert_with(Default::default).meta = Some(meta);
@@ -306,7 +341,7 @@ fn content(r: &RawRecord, separator: &str, notes: &mut Vec<Note>) -> Result<Opti
         }
     }
     let parent_id = parent_sku.as_ref().and(r.parent_external.clone());
-    let content = Content { description: text(Field::Description), short_description: text(Field::ShortDescription), gtin, categories, attributes: None, parent_sku, parent_id, meta: None };
+    let content = Content { description: text(Field::Description), short_description: text(Field::ShortDescription), gtin, categories, attributes: None, parent_sku, parent_id, meta: None, images: None };
     Ok((!content.is_empty()).then(|| Box::new(content)))
 }
 
@@ -554,7 +589,26 @@ mod tests {
     }
 
     fn rules(widths: &Widths, fractional: Fractional) -> Rules {
-        Rules { widths: widths.clone(), fractional, rows: RowRules::default(), meta: Vec::new() }
+        Rules { widths: widths.clone(), fractional, rows: RowRules::default(), meta: Vec::new(), images_base: None }
+    }
+
+    #[test]
+    fn pictures_are_paths_from_the_feeds_folder_or_urls() {
+        let base = std::path::Path::new("/srv/erp");
+        assert_eq!(
+            super::images(" a.jpg | /abs/b.png||HTTPS://cdn.example/c.jpg?x=1 |sub/d.jpg", base).unwrap(),
+            ["/srv/erp/a.jpg", "/abs/b.png", "HTTPS://cdn.example/c.jpg?x=1", "/srv/erp/sub/d.jpg"]
+        );
+        assert!(super::images("ftp://host/a.jpg", base).unwrap_err().contains("ftp:// is not taken"));
+        assert!(super::images("a\tb.jpg", base).unwrap_err().contains("control characters"));
+        let many = vec!["x.jpg"; super::MAX_IMAGES + 1].join("|");
+        assert!(super::images(&many, base).unwrap_err().contains("at most"));
+        // Without [wordpress] the field is not read at all.
+        let mut r = rec([Some("A-1"), None, None, None, None]);
+        r.cells[Field::Images as usize] = Some("a.jpg".into());
+        assert_eq!(normalize(&r).unwrap().images(), &[] as &[String]);
+        let with = Rules { images_base: Some(base.to_path_buf()), ..rules(&Widths::stock("wp_"), Fractional::Floor) };
+        assert_eq!(normalize_record(&r, &Here, &with).unwrap().images(), ["/srv/erp/a.jpg"]);
     }
 
     fn normalize(r: &RawRecord) -> Result<Item, Rejection> {

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use common::TestShop;
 use mysql_async::prelude::*;
 use mysql_async::TxOpts;
+use woosync::config::Settings;
 use woosync::apply::media::{insert_attachments, NewAttachment, HASH_META, SOURCE_META};
 use woosync::fixture::Spec;
 use woosync::media::fetch::{FetchOptions, Fetcher};
@@ -218,4 +219,77 @@ async fn pictures_are_read_fetched_and_stored_once_by_their_bytes() {
     let files = std::fs::read_dir(uploads.path().join("2026/12")).unwrap().count();
     assert_eq!(files, a.files.len() + b.files.len(), "nothing stored twice");
     shop.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_products_get_their_pictures_from_the_feed() {
+    use axum::http::header;
+    use axum::routing::get;
+    let mut shop = TestShop::new().await;
+    let base = common::listen(axum::Router::new().route("/p/cap.png", get(|| async { ([(header::CONTENT_TYPE, "image/png")], png(400, 400)) }))).await;
+    // Pictures beside the feed, named relative to it.
+    std::fs::write(shop.dir.path().join("front.jpg"), jpeg(900, 600)).unwrap();
+    std::fs::write(shop.dir.path().join("back.jpg"), jpeg(600, 900)).unwrap();
+    let uploads = tempfile::tempdir().unwrap();
+    let feed = format!(
+        "sku,name,regular_price,stock,images\n\
+         NEW-1,Боди,100,5,front.jpg|back.jpg\n\
+         NEW-2,Кепка,50,2,{base}/p/cap.png?key=s3cret|gone.jpg\n\
+         NEW-3,Боди 2,110,1,front.jpg\n\
+         NEW-4,Без фото,10,1,\n"
+    );
+    let extra = format!("[wordpress]\nuploads_dir = \"{}\"\nuploads_url = \"https://shop.example/wp-content/uploads\"\nallow_http_images = true\n", uploads.path().display());
+    let config = shop.config(&feed, &extra);
+    let settings = Settings::load_with(&config, None).unwrap();
+    let outcome = shop.sync(&settings).await;
+    assert_eq!(outcome.counts.created, 4, "{:?}", outcome.counts);
+    let (p1, p2, p3, p4) = (shop.id_of("NEW-1").await.unwrap(), shop.id_of("NEW-2").await.unwrap(), shop.id_of("NEW-3").await.unwrap(), shop.id_of("NEW-4").await.unwrap());
+    let thumb1: u64 = shop.one(p1, "_thumbnail_id").await.unwrap().parse().unwrap();
+    let gallery1: u64 = shop.one(p1, "_product_image_gallery").await.unwrap().parse().unwrap();
+    // The shop's current month.
+    let month = shop.one(thumb1, "_wp_attached_file").await.unwrap().rsplit_once('/').unwrap().0.to_string();
+    assert_eq!(month.len(), 7, "{month}");
+    assert_eq!(attached(&mut shop, thumb1).await, format!("front.jpg|{p1}|attachment|https://shop.example/wp-content/uploads/{month}/front.jpg"));
+    assert_eq!(attached(&mut shop, gallery1).await, format!("back.jpg|{p1}|attachment|https://shop.example/wp-content/uploads/{month}/back.jpg"));
+    // The keys where WooCommerce's data store writes them.
+    let keys: Vec<String> = shop.conn.query(format!("SELECT meta_key FROM wp_postmeta WHERE post_id = {p1} ORDER BY meta_id")).await.unwrap();
+    let at = |k: &str| keys.iter().position(|x| x == k).unwrap_or_else(|| panic!("{k} in {keys:?}"));
+    assert!(at("_downloadable") + 1 == at("_product_image_gallery") && at("_download_expiry") + 1 == at("_thumbnail_id") && at("_thumbnail_id") + 1 == at("_stock"), "{keys:?}");
+    // A URL's picture; a picture that cannot be had is a warning, the product is created.
+    let thumb2: u64 = shop.one(p2, "_thumbnail_id").await.unwrap().parse().unwrap();
+    assert_eq!(attached(&mut shop, thumb2).await, format!("cap.png|{p2}|attachment|https://shop.example/wp-content/uploads/{month}/cap.png"));
+    assert_eq!(shop.one(p2, "_product_image_gallery").await, None);
+    let report = shop.report();
+    let warning = report.lines().find(|l| l.starts_with("warning,NEW-2,")).unwrap_or_else(|| panic!("{report}"));
+    assert!(warning.contains(",images,") && warning.contains("gone.jpg") && warning.contains("no such file"), "{warning}");
+    assert!(!report.contains("s3cret"), "{report}");
+    // The same picture for another product is the same attachment; no pictures, no keys.
+    assert_eq!(shop.one(p3, "_thumbnail_id").await, Some(thumb1.to_string()));
+    assert_eq!((shop.one(p4, "_thumbnail_id").await, shop.one(p4, "_product_image_gallery").await), (None, None));
+    let attachments: u64 = shop.scalar("SELECT COUNT(*) FROM {p}posts WHERE post_type = 'attachment'").await;
+    assert_eq!(attachments, 3);
+    let pending: u64 = shop.scalar("SELECT COUNT(*) FROM {p}woosync_media_pending").await;
+    assert_eq!(pending, 0);
+    let files = std::fs::read_dir(uploads.path().join(&month)).unwrap().count();
+    // Each picture and its sized copies: 900x600 (7 files), 600x900 (5), 400x400 (4: its 300x300
+    // medium and WooCommerce thumbnail are one file).
+    assert_eq!(files, 16);
+
+    // The same feed again: nothing is stored or written twice.
+    let before = shop.snapshot().await;
+    let again = shop.sync(&settings).await;
+    assert_eq!((again.counts.created, again.counts.updated), (0, 0), "{:?}", again.counts);
+    assert_eq!(std::fs::read_dir(uploads.path().join(&month)).unwrap().count(), files);
+    common::assert_same(&before, &shop.snapshot().await, "a second run");
+
+    // `images` named without [wordpress]: refused at config load.
+    let config = shop.config_source("[source]\ntype = \"csv\"\npath = \"feed.csv\"\n[source.columns]\nimages = \"Фото\"\n", "");
+    let e = Settings::load_with(&config, None).unwrap_err().to_string();
+    assert!(e.contains("images needs [wordpress] uploads_dir"), "{e}");
+    shop.drop_db().await;
+}
+
+/// An attachment's title, parent, type and guid.
+async fn attached(shop: &mut TestShop, id: u64) -> String {
+    shop.scalar(&format!("SELECT CONCAT_WS('|', post_title, post_parent, post_type, guid) FROM wp_posts WHERE ID = {id}")).await
 }

@@ -37,6 +37,7 @@ pub(super) async fn insert_products(
     target: &Target<'_>,
     chunk_no: u32,
     creates: &[&NewProduct],
+    pictures: &super::media::ChunkPictures,
     local: &str,
     gmt: &str,
 ) -> Result<Vec<u64>, mysql_async::Error> {
@@ -131,6 +132,15 @@ pub(super) async fn insert_products(
         .await?;
     }
 
+    // Pictures: the attachments (entered now, the product their parent) of each new product.
+    let mut attachment_of: HashMap<usize, u64> = HashMap::new();
+    let mut images: Vec<Vec<u64>> = vec![Vec::new(); creates.len()];
+    for (i, c) in creates.iter().enumerate() {
+        if !c.sku.is_empty() {
+            images[i] = pictures.attach(tx, target, &c.sku, ids[i], &mut attachment_of, local, gmt).await?;
+        }
+    }
+
     let mut meta: Vec<(u64, &str, Option<String>)> = Vec::new();
     let mut last_meta: Vec<(u64, &str, Option<String>)> = Vec::new();
     let mut terms: Vec<(u64, u64)> = Vec::new();
@@ -163,6 +173,12 @@ pub(super) async fn insert_products(
         if let Some(sale) = &c.sale {
             meta.push((id, "_sale_price", s(&sale.text())));
         }
+        // The pictures' keys where WooCommerce's data store writes them (`update_post_meta()`'s
+        // order): the gallery after `_downloadable`, the featured image after `_download_expiry`.
+        let (featured, gallery) = match images[i].split_first() {
+            Some((first, rest)) => (Some(first.to_string()), (!rest.is_empty()).then(|| rest.iter().map(u64::to_string).collect::<Vec<_>>().join(","))),
+            None => (None, None),
+        };
         meta.extend([
             (id, "total_sales", s("0")),
             (id, "_tax_status", s("taxable")),
@@ -172,8 +188,15 @@ pub(super) async fn insert_products(
             (id, "_sold_individually", s("no")),
             (id, "_virtual", s("no")),
             (id, "_downloadable", s("no")),
-            (id, "_download_limit", s("-1")),
-            (id, "_download_expiry", s("-1")),
+        ]);
+        if gallery.is_some() {
+            meta.push((id, "_product_image_gallery", gallery));
+        }
+        meta.extend([(id, "_download_limit", s("-1")), (id, "_download_expiry", s("-1"))]);
+        if featured.is_some() {
+            meta.push((id, "_thumbnail_id", featured));
+        }
+        meta.extend([
             (id, "_stock", c.stock.map(|q| q.to_string())),
             (id, "_stock_status", s(c.stock_status)),
             (id, "_wc_average_rating", s("0")),

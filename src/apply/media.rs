@@ -9,13 +9,134 @@
 //! of the picture's bytes (`_woosync_image_hash`: the same picture is never stored twice) and of
 //! where the feed said it was (`_woosync_image_source`: a URL may hold a token, so not the URL).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
 use mysql_async::prelude::*;
-use mysql_async::{Transaction, Value};
+use mysql_async::{Conn, Transaction, Value};
 
+use crate::media::gather::{gather, Ready, Wanted};
 use crate::media::store::Stored;
+use crate::plan::Unit;
+use crate::report::{Action, ReportRow};
 use crate::woo::slug::sanitize_title;
+
+use super::Target;
+
+/// The pictures of a chunk's new products, made ready before its transaction.
+#[derive(Debug, Default)]
+pub struct ChunkPictures {
+    /// A new product's pictures (by SKU): positions in `ready`, in the feed's order.
+    by_sku: HashMap<String, Vec<usize>>,
+    /// Each picture made ready (`None`: it could not be had; its warning is in `warnings`).
+    ready: Vec<Option<Ready>>,
+    /// SHA-256 of each picture's source as the feed gave it.
+    sources: Vec<String>,
+    /// The pending record of the files made, settled by the chunk's transaction.
+    pub pending: Option<u64>,
+    /// One warning row per picture that could not be had (the product is created without it).
+    pub warnings: Vec<ReportRow>,
+    /// Pictures stored for this chunk that its transaction entered (the others' files go).
+    used: Mutex<HashSet<usize>>,
+}
+
+/// Makes the pictures of a chunk's new products ready (a no-op without `[wordpress]`): read or
+/// fetched, found again by their bytes or stored, and the files made recorded as pending.
+pub async fn prepare(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &[Unit]) -> crate::error::Result<ChunkPictures> {
+    let mut out = ChunkPictures::default();
+    let Some(pictures) = &target.pictures else { return Ok(out) };
+    let mut wanted: Vec<Wanted> = Vec::new();
+    let mut owners: Vec<String> = Vec::new();
+    for c in chunk.iter().flat_map(|u| u.creates.iter()) {
+        let images = c.content.as_deref().and_then(|c| c.images.as_deref()).unwrap_or(&[]);
+        if c.sku.is_empty() || images.is_empty() {
+            continue;
+        }
+        for source in images {
+            out.by_sku.entry(c.sku.clone()).or_default().push(wanted.len());
+            owners.push(c.sku.clone());
+            wanted.push(Wanted { source: source.clone() });
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    let ready = gather(conn, &target.shop.prefix, &pictures.library, &wanted).await?;
+    let mut files = Vec::new();
+    for ((r, w), sku) in ready.into_iter().zip(&wanted).zip(&owners) {
+        out.sources.push(w.source_hash());
+        match r {
+            Ok(r) => {
+                if let Ready::New(s) = &r {
+                    files.extend(s.files.iter().cloned());
+                }
+                out.ready.push(Some(r));
+            }
+            Err(why) => {
+                out.warnings.push(ReportRow::note(Action::Warning, sku, "images", format!("picture {} not added: {why}", w.shown())));
+                out.ready.push(None);
+            }
+        }
+    }
+    if !files.is_empty() {
+        out.pending = Some(crate::media::pending::record(conn, &target.shop.prefix, target.run_id, chunk_no, &files).await?);
+    }
+    Ok(out)
+}
+
+impl ChunkPictures {
+    /// The attachments of a new product's pictures, in order, entering the ones stored for this
+    /// chunk in the media library with the product as their parent (`attachment_of` keeps the
+    /// IDs entered, for the same picture named again).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn attach(
+        &self,
+        tx: &mut Transaction<'_>,
+        target: &Target<'_>,
+        sku: &str,
+        product: u64,
+        attachment_of: &mut HashMap<usize, u64>,
+        local: &str,
+        gmt: &str,
+    ) -> Result<Vec<u64>, mysql_async::Error> {
+        let (Some(positions), Some(pictures)) = (self.by_sku.get(sku), &target.pictures) else { return Ok(Vec::new()) };
+        let mut ids: Vec<u64> = Vec::new();
+        for &at in positions {
+            let id = match &self.ready[at] {
+                None => None,
+                Some(Ready::Existing(id)) => Some(*id),
+                Some(Ready::SameAs(first)) => attachment_of.get(first).copied(),
+                Some(Ready::New(stored)) => match attachment_of.get(&at) {
+                    Some(id) => Some(*id),
+                    None => {
+                        let new = [NewAttachment { parent: product, stored, source: self.sources[at].clone() }];
+                        let id = insert_attachments(tx, &target.shop.prefix, target.author_id, &pictures.uploads_url, &new, local, gmt).await?[0];
+                        attachment_of.insert(at, id);
+                        self.used.lock().unwrap_or_else(|e| e.into_inner()).insert(at);
+                        Some(id)
+                    }
+                },
+            };
+            if let Some(id) = id.filter(|id| !ids.contains(id)) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// After the commit: the files of pictures stored for products the chunk did not create
+    /// after all (one made meanwhile became an update) are removed.
+    pub fn remove_unused(&self) {
+        let used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        for (at, r) in self.ready.iter().enumerate() {
+            if let (Some(Ready::New(s)), false) = (r, used.contains(&at)) {
+                for f in &s.files {
+                    let _ = std::fs::remove_file(f);
+                }
+            }
+        }
+    }
+}
 
 pub const HASH_META: &str = "_woosync_image_hash";
 pub const SOURCE_META: &str = "_woosync_image_source";

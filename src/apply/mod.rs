@@ -34,6 +34,8 @@ pub struct Target<'a> {
     pub external_id_meta: &'static str,
     /// The shop has an object cache: each chunk records what it owes it, with its checkpoint.
     pub owe_cache: bool,
+    /// Where new products' pictures go (`[wordpress]`); `None`: pictures are not written.
+    pub pictures: Option<std::sync::Arc<crate::media::Pictures>>,
 }
 
 /// What one committed chunk did.
@@ -95,12 +97,16 @@ pub fn dry_chunk(chunk: &[Unit]) -> ChunkDone {
 /// the checkpoint row says whether the chunk committed before the loss; if not, it is applied
 /// again from the start (the server rolled it back).
 pub async fn apply_chunk(conn: &mut Conn, settings: &crate::config::Settings, target: &Target<'_>, chunk_no: u32, chunk: &[Unit]) -> Result<ChunkDone> {
+    // New products' pictures: files made (and recorded) before the transaction, once.
+    let pictures = media::prepare(conn, target, chunk_no, chunk).await?;
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        match try_chunk(conn, target, chunk_no, chunk).await {
+        match try_chunk(conn, target, chunk_no, chunk, &pictures).await {
             Ok(mut done) => {
                 done.attempts = attempt;
+                done.rows.extend(pictures.warnings.iter().cloned());
+                pictures.remove_unused();
                 return Ok(done);
             }
             Err(ChunkError::Driver(e)) if crate::error::is_connection_lost(&e) && attempt < crate::error::RECONNECT_ATTEMPTS => {
@@ -196,7 +202,7 @@ async fn run_all<Q: Queryable>(q: &mut Q, statements: Vec<Statement>) -> Result<
     Ok(())
 }
 
-async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &[Unit]) -> Result<ChunkDone, ChunkError> {
+async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &[Unit], pictures: &media::ChunkPictures) -> Result<ChunkDone, ChunkError> {
     let shop = target.shop;
     let p = &shop.prefix;
     let now = Utc::now();
@@ -209,7 +215,7 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
     // Creates first: they yield the IDs the report rows need.
     let creates: Vec<&crate::plan::NewProduct> = chunk.iter().flat_map(|u| u.creates.iter()).collect();
     if !creates.is_empty() {
-        let ids = create::insert_products(&mut tx, target, chunk_no, &creates, &local, &gmt).await?;
+        let ids = create::insert_products(&mut tx, target, chunk_no, &creates, pictures, &local, &gmt).await?;
         done.created_ids = ids.clone();
         // The report rows are each unit's updates' rows, then its creates' (see `summarise`).
         let (mut k, mut at) = (0, 0);
@@ -388,6 +394,9 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
             term: done.term_changes > 0,
         };
         crate::journal::owe_cache(&mut tx, p, &owed).await?;
+    }
+    if let Some(id) = pictures.pending {
+        crate::media::pending::settle(&mut tx, p, id).await?;
     }
     checkpoint(&mut tx, target, chunk_no, &done).await?;
     tx.commit().await?;

@@ -29,6 +29,7 @@ mod log;
 mod object_cache;
 mod source;
 mod sync;
+mod wordpress;
 
 pub use alerts::{default_state_file, AlertSettings, Telegram};
 pub use feeds::{FeedFile, FeedFilter, FeedFormat, FeedShop, Feeds, OfferId};
@@ -38,6 +39,7 @@ pub use log::LogSettings;
 pub use object_cache::{CacheMode, ObjectCache};
 pub use source::{CmlSource, Columns, MetaField, MetaKind, RowRules, CATEGORY_SEPARATOR, SkipRule, CsvSource, Encoding, Field, HttpSource, OneOrMany, Paging, SheetRef, Source, XlsxSource, FIELDS};
 pub use sync::{AttributePolicy, ChunkPolicy, ContentPolicy};
+pub use wordpress::WordPress;
 
 use alerts::AlertsSection;
 use database::DatabaseSection;
@@ -48,6 +50,7 @@ use log::LogSection;
 use object_cache::ObjectCacheSection;
 use source::SourceSection;
 use sync::SyncSection;
+use wordpress::WordPressSection;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,6 +66,7 @@ struct FileConfig {
     hooks: Option<HooksSection>,
     object_cache: Option<ObjectCacheSection>,
     feeds: Option<FeedsSection>,
+    wordpress: Option<WordPressSection>,
 }
 
 /// A value that must never reach a log, a report or an error message.
@@ -150,6 +154,8 @@ pub struct Settings {
     pub object_cache: Option<ObjectCache>,
     /// `[feeds]`: the marketplace feeds `woosync feed` (and, with `after_sync`, each sync) writes.
     pub feeds: Option<Feeds>,
+    /// `[wordpress]`: the media library's folder, for the pictures a feed names.
+    pub wordpress: Option<WordPress>,
 }
 
 impl Settings {
@@ -180,6 +186,12 @@ impl Settings {
                 "[source.meta] {:?}: {} is woosync's own link to the source's IDs ([sync] external_id_meta); map external_id in [source.columns]",
                 m.key, m.key
             )));
+        }
+        let wordpress = file.wordpress.map(|w| w.settle(&base)).transpose()?.flatten();
+        if source.columns().images.is_some() && wordpress.is_none() {
+            return Err(Error::Config(
+                "[source.columns] images needs [wordpress] uploads_dir: the folder of the shop's wp-content/uploads on this host, where the pictures go".into(),
+            ));
         }
         let log = file.log.map(|l| l.settle(&base)).transpose()?;
         let alerts = match file.alerts {
@@ -216,6 +228,7 @@ impl Settings {
                 Some(f) => f.settle(&base)?,
                 None => None,
             },
+            wordpress,
         })
     }
 
@@ -256,6 +269,20 @@ impl Settings {
             }
         }
         hex(&h.finalize())
+    }
+
+    /// With `[wordpress]`: the folder relative picture paths start from — the feed file's (for
+    /// CommerceML, `import.xml`'s), else the config file's.
+    pub fn images_base(&self) -> Option<PathBuf> {
+        self.wordpress.as_ref()?;
+        let config_dir = self.config_path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let file = match &self.source {
+            Source::Csv(c) => Some(c.path.clone()),
+            Source::Xlsx(x) => Some(x.path.clone()),
+            Source::CommerceMl(c) => c.import.clone().or_else(|| Some(c.offers.clone())),
+            Source::Http(_) => None,
+        };
+        Some(file.and_then(|f| f.parent().map(Path::to_path_buf)).filter(|d| !d.as_os_str().is_empty()).unwrap_or(config_dir))
     }
 
     /// Database name from the URL, for the lock name and messages (never the credentials).

@@ -24,9 +24,10 @@ pub enum Field {
     Gtin = 8,
     Category = 9,
     ParentSku = 10,
+    Images = 11,
 }
 
-pub const FIELDS: usize = 11;
+pub const FIELDS: usize = 12;
 
 impl Field {
     pub const ALL: [Field; FIELDS] = [
@@ -41,6 +42,7 @@ impl Field {
         Field::Gtin,
         Field::Category,
         Field::ParentSku,
+        Field::Images,
     ];
 
     pub fn name(self) -> &'static str {
@@ -56,6 +58,7 @@ impl Field {
             Field::Gtin => "gtin",
             Field::Category => "category",
             Field::ParentSku => "parent_sku",
+            Field::Images => "images",
         }
     }
 }
@@ -251,6 +254,10 @@ pub struct Columns {
     pub gtin: Option<String>,
     pub category: Option<String>,
     pub parent_sku: Option<String>,
+    /// Pictures: paths or URLs, `|`-separated (HTTP: a string or an array); the first is the
+    /// featured image, the rest the gallery. Needs `[wordpress] uploads_dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images: Option<String>,
     /// `[source.attributes]`: (attribute name, where its values come from), in the config's order.
     #[serde(skip)]
     pub attributes: Vec<(String, String)>,
@@ -292,6 +299,7 @@ impl Columns {
             Field::Gtin => self.gtin.as_ref(),
             Field::Category => self.category.as_ref(),
             Field::ParentSku => self.parent_sku.as_ref(),
+            Field::Images => self.images.as_ref(),
         }
     }
 
@@ -669,7 +677,7 @@ fn parse_source(mut src: SourceSection, base: &Path) -> Result<Source> {
             Ok(Source::Xlsx(XlsxSource { path: path(src.path, "path")?, sheet, header_row: src.header_row.unwrap_or(1), columns }))
         }
         "commerceml" => {
-            let fixed = [Field::Sku, Field::Name, Field::ExternalId, Field::Description, Field::ShortDescription, Field::Gtin, Field::Category, Field::ParentSku];
+            let fixed = [Field::Sku, Field::Name, Field::ExternalId, Field::Description, Field::ShortDescription, Field::Gtin, Field::Category, Field::ParentSku, Field::Images];
             if let Some(key) = fixed.into_iter().find(|f| columns.configured(*f).is_some()).map(Field::name) {
                 return Err(Error::Config(format!(
                     "[source.columns] {key} does not apply to commerceml: it reads Артикул, Наименование, Ид, Описание, Штрихкод and Группы; \

@@ -31,10 +31,12 @@ pub async fn settle(tx: &mut Transaction<'_>, prefix: &str, id: u64) -> std::res
 /// Removes the files of every record left (under the run lock: no other run is making any),
 /// then the records; how many files were removed.
 pub async fn clean(conn: &mut Conn, prefix: &str) -> Result<usize> {
-    let rows: Vec<(u64, String)> = conn
-        .query(format!("SELECT id, files FROM `{prefix}woosync_media_pending` ORDER BY id"))
-        .await
-        .map_err(|e| Error::db("reading the picture files of unfinished chunks", e))?;
+    let rows: Vec<(u64, String)> = match conn.query(format!("SELECT id, files FROM `{prefix}woosync_media_pending` ORDER BY id")).await {
+        Ok(rows) => rows,
+        // Not there (a run of an earlier version being resumed): nothing was recorded.
+        Err(mysql_async::Error::Server(e)) if e.code == 1146 => return Ok(0),
+        Err(e) => return Err(Error::db("reading the picture files of unfinished chunks", e)),
+    };
     let mut removed = 0;
     for (id, files) in rows {
         for f in files.lines().filter(|l| !l.is_empty()) {

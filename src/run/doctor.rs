@@ -23,7 +23,7 @@ pub(super) const DOCTOR_LABEL: &str = "the shop itself (doctor)";
 pub async fn doctor(settings: &Settings, fix: bool, report: Option<&Path>, shutdown: &Shutdown, observer: &dyn Observer) -> Result<(Outcome, bool)> {
     let (conn, shop) = open(settings, fix).await?;
     let report = Report::create(report)?;
-    let mut run = Run { settings, shop: &shop, shutdown, observer, conn, report, lock: None, cache: None };
+    let mut run = Run { settings, shop: &shop, shutdown, observer, conn, report, lock: None, cache: None, pictures: None };
     let feed = Input::from_items(DOCTOR_LABEL, Vec::new());
     let run_id = if fix {
         run.lock = Some(RunLock::acquire(settings, &shop).await?);

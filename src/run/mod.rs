@@ -64,7 +64,7 @@ pub struct SyncOptions<'a> {
 pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdown, observer: &dyn Observer) -> Result<Vec<Outcome>> {
     let (conn, shop) = open(settings, !opts.dry_run).await?;
     let report = Report::create(opts.report)?;
-    let mut run = Run { settings, shop: &shop, shutdown, observer, conn, report, lock: None, cache: None };
+    let mut run = Run { settings, shop: &shop, shutdown, observer, conn, report, lock: None, cache: None, pictures: None };
     observer.progress(Progress::starting("reading the feed"));
     let mode = Mode::Fresh { force: opts.force };
     if opts.dry_run {
@@ -77,6 +77,8 @@ pub async fn sync(settings: &Settings, opts: SyncOptions<'_>, shutdown: &Shutdow
     run.cache = open_cache(settings).await?;
     journal::ensure_tables(&mut run.conn, &shop.prefix).await?;
     owed::settle(&mut run).await?;
+    crate::media::pending::clean(&mut run.conn, &shop.prefix).await?;
+    run.pictures = crate::media::Pictures::open(&mut run.conn, settings, &shop).await?.map(std::sync::Arc::new);
     let mut outcomes: Vec<Outcome> = resume::finish_pending(&mut run, opts.fresh).await?.into_iter().collect();
     let run_id = journal::start_run(&mut run.conn, &shop.prefix, settings).await?;
     tracing::info!(run = run_id, "run {run_id} started");
@@ -92,8 +94,10 @@ pub async fn resume(settings: &Settings, id: Option<u64>, report: Option<&Path>,
     let (conn, shop) = open(settings, true).await?;
     let lock = Some(RunLock::acquire(settings, &shop).await?);
     let cache = open_cache(settings).await?;
-    let mut run = Run { settings, shop: &shop, shutdown, observer, conn, report: Report::create(None)?, lock, cache };
+    let mut run = Run { settings, shop: &shop, shutdown, observer, conn, report: Report::create(None)?, lock, cache, pictures: None };
     owed::settle(&mut run).await?;
+    crate::media::pending::clean(&mut run.conn, &shop.prefix).await?;
+    run.pictures = crate::media::Pictures::open(&mut run.conn, settings, &shop).await?.map(std::sync::Arc::new);
     let record = resume::chosen(&mut run, id).await?;
     run.report = Report::create(report)?;
     let outcome = resume::resume_chosen(&mut run, &record).await?;
@@ -107,7 +111,7 @@ pub async fn abandon(settings: &Settings, id: u64) -> Result<String> {
     let (conn, shop) = open(settings, true).await?;
     let lock = Some(RunLock::acquire(settings, &shop).await?);
     let (shutdown, report) = (Shutdown::default(), Report::create(None)?);
-    let mut run = Run { settings, shop: &shop, shutdown: &shutdown, observer: &Quiet, conn, report, lock, cache: None };
+    let mut run = Run { settings, shop: &shop, shutdown: &shutdown, observer: &Quiet, conn, report, lock, cache: None, pictures: None };
     resume::abandon(&mut run, id).await
 }
 
@@ -151,6 +155,8 @@ struct Run<'a> {
     lock: Option<RunLock>,
     /// The shop's object cache, kept in step by writing runs (`None` without one, and for dry runs).
     cache: Option<Cache>,
+    /// The media library the feed's pictures go to (writing runs with `[wordpress]`).
+    pictures: Option<std::sync::Arc<crate::media::Pictures>>,
 }
 
 /// One pass from a frozen feed to its outcome: what the phases of it need to know.

@@ -247,6 +247,7 @@ impl Writer {
             author_id: settings.author_id,
             external_id_meta: settings.external_id_meta,
             owe_cache: run.cache.is_some(),
+            pictures: run.pictures.clone(),
         }
     }
 

@@ -697,6 +697,7 @@ impl Locate for Places {
             Some((Field::Gtin, _)) => "/Штрихкод (or the good's Штрихкод in import.xml)".into(),
             Some((Field::Category, _)) => " (the good's Группы in import.xml)".into(),
             Some((Field::ParentSku, _)) => "/Ид (the good of a characteristic)".into(),
+            Some((Field::Images, _)) => " (the good's Картинка in import.xml)".into(),
             Some((Field::RegularPrice, _)) => price_path(self.regular.as_deref()),
             Some((Field::SalePrice, _)) => price_path(self.sale.as_deref()),
             Some((Field::Stock, part)) => match self.warehouses.get(part) {

@@ -296,6 +296,7 @@ pub(crate) fn map_columns(headers: &[String], columns: &Columns, at: &str, lette
         (Field::Gtin, &columns.gtin),
         (Field::Category, &columns.category),
         (Field::ParentSku, &columns.parent_sku),
+        (Field::Images, &columns.images),
     ] {
         if let (Some(name), None) = (explicit, index[field as usize]) {
             return Err(Error::Source(format!(

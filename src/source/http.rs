@@ -78,7 +78,7 @@ fn pointers(src: &HttpSource) -> Result<Pointers> {
     }
     let more_stock = c.stock_names().iter().skip(1).map(|s| parse(Field::Stock, s)).collect::<Result<_>>()?;
     let mut implicit = [false; FIELDS];
-    for f in [Field::Description, Field::ShortDescription, Field::Gtin, Field::Category, Field::ParentSku] {
+    for f in [Field::Description, Field::ShortDescription, Field::Gtin, Field::Category, Field::ParentSku, Field::Images] {
         implicit[f as usize] = c.configured(f).is_none();
     }
     let attributes = c
@@ -122,6 +122,7 @@ fn record(item: &Value, p: &Pointers, line: u64, page: u32, index: u32) -> RawRe
         let Some(v) = path.find(item) else { continue };
         let text = match (f, v) {
             // Several categories may come as an array of paths.
+            (Field::Images, Value::Array(urls)) => urls.iter().map(|u| u.as_str().map(str::to_string).ok_or_else(|| format!("found {u} in the array; expected picture URLs as strings"))).collect::<std::result::Result<Vec<_>, _>>().map(|v| v.join("|")),
             (Field::Category, Value::Array(paths)) => paths.iter().map(|p| p.as_str().map(str::to_string).ok_or_else(|| format!("found {p} in the array; expected category paths as strings"))).collect::<std::result::Result<Vec<_>, _>>().map(|v| v.join("|")),
             _ => cell(v),
         };
