@@ -55,6 +55,9 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
     if let Some(feeds) = &settings.feeds {
         checks.push(feed_folders(feeds));
     }
+    if let Some(wp) = &settings.wordpress {
+        checks.push(uploads_folder(wp));
+    }
     if let Some(alerts) = &settings.alerts {
         checks.push(match alerts.telegram.probe().await {
             Ok(who) => Check::pass("telegram", who),
@@ -139,6 +142,18 @@ fn feed_folders(feeds: &crate::config::Feeds) -> Check {
     }
     let names: Vec<String> = feeds.files.iter().map(|f| format!("{} ({})", f.name, f.format.name())).collect();
     Check::pass("feeds", format!("{} feed(s), folders writable: {}", feeds.files.len(), names.join(", ")))
+}
+
+/// The media library's folder exists and takes a new file (pictures go there).
+fn uploads_folder(wp: &crate::config::WordPress) -> Check {
+    let probe = wp.uploads_dir.join(".woosync-check");
+    match std::fs::write(&probe, b"").and_then(|_| std::fs::remove_file(&probe)) {
+        Ok(()) => Check::pass("uploads", format!("{} is writable (pictures up to {} MiB)", wp.uploads_dir.display(), wp.max_image_bytes >> 20)),
+        Err(e) => Check::fail(
+            "uploads",
+            &Error::Config(format!("[wordpress] uploads_dir = {}: cannot write there: {e}; it is the shop's wp-content/uploads, and the woosync user needs write access", wp.uploads_dir.display())),
+        ),
+    }
 }
 
 /// The object cache answers, and holds keys of this site: a wrong prefix or database would

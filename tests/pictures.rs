@@ -275,6 +275,11 @@ async fn new_products_get_their_pictures_from_the_feed() {
     // medium and WooCommerce thumbnail are one file).
     assert_eq!(files, 16);
 
+    // `check` finds the uploads folder writable.
+    let checks = woosync::check::run(&settings).await;
+    let uploads_check = checks.iter().find(|c| c.name == "uploads").unwrap();
+    assert!(uploads_check.ok && uploads_check.detail.contains("is writable"), "{}", uploads_check.line());
+
     // The same feed again: nothing is stored or written twice.
     let before = shop.snapshot().await;
     let again = shop.sync(&settings).await;
