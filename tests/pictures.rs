@@ -298,3 +298,161 @@ async fn new_products_get_their_pictures_from_the_feed() {
 async fn attached(shop: &mut TestShop, id: u64) -> String {
     shop.scalar(&format!("SELECT CONCAT_WS('|', post_title, post_parent, post_type, guid) FROM wp_posts WHERE ID = {id}")).await
 }
+
+/// `update_content = ["images"]`: existing products (made without pictures) take the feed's; the
+/// same list again writes nothing; another picture is a new attachment and the old one stays; a
+/// picture a person swapped in the admin is put back; a dry run stores nothing; a picture that
+/// cannot be had leaves the record incomplete, so the next run tries again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_products_follow_the_feeds_pictures() {
+    let mut shop = TestShop::new().await;
+    for (name, (w, h)) in [("a.jpg", (800, 600)), ("b.jpg", (600, 800)), ("c.jpg", (700, 700)), ("d.jpg", (640, 480))] {
+        std::fs::write(shop.dir.path().join(name), jpeg(w, h)).unwrap();
+    }
+    let uploads = tempfile::tempdir().unwrap();
+    let wordpress = format!("[wordpress]\nuploads_dir = \"{}\"\nuploads_url = \"https://shop.example/wp-content/uploads\"\n", uploads.path().display());
+    // Made without pictures, before the feed had any.
+    let first = shop.settings("sku,name,regular_price,stock\nEX-1,Боди,100,5\nEX-2,Кепка,50,2\n", "");
+    assert_eq!(shop.sync(&first).await.counts.created, 2);
+    let (p1, p2) = (shop.id_of("EX-1").await.unwrap(), shop.id_of("EX-2").await.unwrap());
+    let modified_before: String = shop.scalar(&format!("SELECT post_modified_gmt FROM wp_posts WHERE ID = {p1}")).await;
+    let policy = format!("{wordpress}[sync]\nupdate_content = [\"images\"]\n");
+    let feed = |one: &str, two: &str| format!("sku,name,regular_price,stock,images\nEX-1,Боди,100,5,{one}\nEX-2,Кепка,50,2,{two}\n");
+    let files = |uploads: &tempfile::TempDir| walk(uploads.path()).len();
+
+    // The feed's pictures go on.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let settings = shop.settings(&feed("a.jpg|b.jpg", "a.jpg"), &policy);
+    let outcome = shop.sync(&settings).await;
+    assert_eq!((outcome.counts.updated, outcome.counts.unchanged), (2, 0), "{:?}", outcome.counts);
+    let a: u64 = shop.one(p1, "_thumbnail_id").await.unwrap().parse().unwrap();
+    let b: u64 = shop.one(p1, "_product_image_gallery").await.unwrap().parse().unwrap();
+    assert_eq!(attached(&mut shop, a).await.split('|').take(2).collect::<Vec<_>>(), ["a.jpg", &p1.to_string()]);
+    assert_eq!(attached(&mut shop, b).await.split('|').next(), Some("b.jpg"));
+    assert_eq!(shop.one(p2, "_thumbnail_id").await, Some(a.to_string()), "the same bytes are one attachment");
+    assert_eq!(shop.one(p2, "_product_image_gallery").await, None, "no gallery row for none");
+    assert!(shop.one(p1, "_woosync_images").await.unwrap().ends_with(&format!(" {a},{b}")));
+    let modified_after: String = shop.scalar(&format!("SELECT post_modified_gmt FROM wp_posts WHERE ID = {p1}")).await;
+    assert!(modified_after > modified_before, "the product is touched as a save touches it");
+    let report = shop.report();
+    let row = report.lines().find(|l| l.starts_with("update,EX-1,") && l.contains(",images,")).unwrap_or_else(|| panic!("{report}"));
+    let d = shop.dir.path().display().to_string();
+    assert!(row.ends_with(&format!(",images,,{d}/a.jpg | {d}/b.jpg,")), "{row}");
+    let stored = files(&uploads);
+
+    // The same list again: nothing read, nothing written.
+    shop.second_run_writes_nothing(&settings, 2).await;
+    assert_eq!(files(&uploads), stored);
+
+    // Another picture in the gallery: a new attachment; b's stays for a person to delete.
+    let settings = shop.settings(&feed("a.jpg|c.jpg", "a.jpg"), &policy);
+    let outcome = shop.sync(&settings).await;
+    assert_eq!((outcome.counts.updated, outcome.counts.unchanged), (1, 1), "{:?}", outcome.counts);
+    let c: u64 = shop.one(p1, "_product_image_gallery").await.unwrap().parse().unwrap();
+    assert!(c != b && attached(&mut shop, c).await.starts_with("c.jpg|"));
+    assert_eq!(shop.one(p1, "_thumbnail_id").await, Some(a.to_string()));
+    let attachments: u64 = shop.scalar("SELECT COUNT(*) FROM wp_posts WHERE post_type = 'attachment'").await;
+    assert_eq!(attachments, 3, "b.jpg's attachment is left");
+    let report = shop.report();
+    assert!(report.contains(&format!(",images,\"attachments {a},{b}\",{d}/a.jpg | {d}/c.jpg,")), "{report}");
+
+    // A person swaps EX-2's picture in the admin: the ERP owns it, so it is put back (no new file).
+    shop.conn.query_drop(format!("UPDATE wp_postmeta SET meta_value = '{b}' WHERE post_id = {p2} AND meta_key = '_thumbnail_id'")).await.unwrap();
+    let stored = files(&uploads);
+    let outcome = shop.sync(&settings).await;
+    assert_eq!(outcome.counts.updated, 1, "{:?}", outcome.counts);
+    assert_eq!(shop.one(p2, "_thumbnail_id").await, Some(a.to_string()));
+    assert_eq!(files(&uploads), stored);
+
+    // A dry run says what would change and stores nothing.
+    let settings = shop.settings(&feed("a.jpg|c.jpg", "d.jpg"), &policy);
+    let before = shop.snapshot().await;
+    let dry = shop.try_sync(&settings, true).await.unwrap();
+    assert_eq!(dry.counts.updated, 1, "{:?}", dry.counts);
+    assert!(shop.report().contains(&format!("update,EX-2,{p2},product,images,attachments {a},{d}/d.jpg,")), "{}", shop.report());
+    assert_eq!(files(&uploads), stored);
+    common::assert_same(&before, &shop.snapshot().await, "a dry run");
+
+    // A picture that cannot be had: a warning; the others go on, and the next run tries again.
+    let settings = shop.settings(&feed("missing.jpg|c.jpg", "a.jpg"), &policy);
+    let outcome = shop.sync(&settings).await;
+    assert_eq!(outcome.counts.updated, 1, "{:?}", outcome.counts);
+    assert_eq!(shop.one(p1, "_thumbnail_id").await, Some(c.to_string()));
+    assert_eq!(shop.one(p1, "_product_image_gallery").await, Some(String::new()));
+    assert!(shop.one(p1, "_woosync_images").await.unwrap().starts_with("- "));
+    assert!(shop.report().lines().any(|l| l.starts_with("warning,EX-1,") && l.contains("missing.jpg")), "{}", shop.report());
+    let again = shop.sync(&settings).await;
+    assert_eq!(again.counts.updated, 1, "tried again: {:?}", again.counts);
+
+    // `images` in update_content without [wordpress]: refused at config load.
+    let config = shop.config("sku,regular_price\nEX-1,1\n", "[sync]\nupdate_content = [\"images\"]\n");
+    let e = Settings::load_with(&config, None).unwrap_err().to_string();
+    assert!(e.contains("update_content = [\"images\"] needs [wordpress] uploads_dir"), "{e}");
+    shop.drop_db().await;
+}
+
+/// Every file under a folder.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// A 1C export: every `Картинка` of a good, relative to `import.xml`'s folder; a good with
+/// characteristics has them on its variable product, not on each variation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commerceml_pictures_are_the_goods() {
+    let mut shop = TestShop::new().await;
+    let files = shop.dir.path().join("import_files/5a");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(files.join("body-front.jpg"), jpeg(800, 1000)).unwrap();
+    std::fs::write(files.join("body-back.jpg"), jpeg(1000, 800)).unwrap();
+    std::fs::write(files.join("cap.jpg"), jpeg(500, 500)).unwrap();
+    let import = r#"<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация ВерсияСхемы="2.07"><Каталог><Товары>
+<Товар><Ид>g-body</Ид><Артикул>BODY-1C</Артикул><Наименование>Боди</Наименование><Картинка>import_files/5a/body-front.jpg</Картинка><Картинка>import_files/5a/body-back.jpg</Картинка></Товар>
+<Товар><Ид>g-cap</Ид><Артикул>CAP-1</Артикул><Наименование>Шапка</Наименование><Картинка>import_files/5a/cap.jpg</Картинка></Товар>
+</Товары></Каталог></КоммерческаяИнформация>"#;
+    std::fs::write(shop.dir.path().join("import.xml"), import).unwrap();
+    let offer = |id: &str, size: Option<&str>| {
+        let chars = size.map(|s| format!("<ХарактеристикиТовара><ХарактеристикаТовара><Наименование>Размер</Наименование><Значение>{s}</Значение></ХарактеристикаТовара></ХарактеристикиТовара>")).unwrap_or_default();
+        format!("<Предложение><Ид>{id}</Ид><Наименование>x</Наименование>{chars}<Цены><Цена><ИдТипаЦены>p</ИдТипаЦены><ЦенаЗаЕдиницу>100</ЦенаЗаЕдиницу></Цена></Цены><Количество>3</Количество></Предложение>")
+    };
+    let offers = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><КоммерческаяИнформация ВерсияСхемы="2.07"><ПакетПредложений><ТипыЦен><ТипЦены><Ид>p</Ид><Наименование>Розничная</Наименование></ТипЦены></ТипыЦен><Предложения>{}{}{}</Предложения></ПакетПредложений></КоммерческаяИнформация>"#,
+        offer("g-body#c42", Some("42")),
+        offer("g-body#c44", Some("44")),
+        offer("g-cap", None)
+    );
+    std::fs::write(shop.dir.path().join("offers.xml"), offers).unwrap();
+    let uploads = tempfile::tempdir().unwrap();
+    let source = "[source]\ntype = \"commerceml\"\npath = \"offers.xml\"\nimport_path = \"import.xml\"\n";
+    let extra = format!(
+        "[wordpress]\nuploads_dir = \"{}\"\nuploads_url = \"https://shop.example/wp-content/uploads\"\n[sync]\nvariation_sku = \"{{parent_sku}}-{{values}}\"\nupdate_content = [\"images\"]\n",
+        uploads.path().display()
+    );
+    let settings = shop.settings_source(source, &extra);
+    let out = shop.sync(&settings).await;
+    assert_eq!((out.counts.created, out.counts.invalid), (3, 0), "{:?}\n{}", out.counts, shop.report());
+    let (body, cap) = (shop.id_of("BODY-1C").await.unwrap(), shop.id_of("CAP-1").await.unwrap());
+    let front: u64 = shop.one(body, "_thumbnail_id").await.unwrap().parse().unwrap();
+    let back: u64 = shop.one(body, "_product_image_gallery").await.unwrap().parse().unwrap();
+    assert!(attached(&mut shop, front).await.starts_with(&format!("body-front.jpg|{body}|")));
+    assert!(attached(&mut shop, back).await.starts_with(&format!("body-back.jpg|{body}|")));
+    let cap_thumb: u64 = shop.one(cap, "_thumbnail_id").await.unwrap().parse().unwrap();
+    assert!(attached(&mut shop, cap_thumb).await.starts_with("cap.jpg|"));
+    for size in ["42", "44"] {
+        let v = shop.id_of(&format!("BODY-1C-{size}")).await.unwrap();
+        assert_eq!(shop.one(v, "_thumbnail_id").await, None, "a characteristic shows its good's pictures through its parent");
+    }
+    // Again: the variations are unchanged, the good's pictures are where they were.
+    shop.second_run_writes_nothing(&settings, 3).await;
+    shop.drop_db().await;
+}

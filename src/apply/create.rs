@@ -133,11 +133,10 @@ pub(super) async fn insert_products(
     }
 
     // Pictures: the attachments (entered now, the product their parent) of each new product.
-    let mut attachment_of: HashMap<usize, u64> = HashMap::new();
     let mut images: Vec<Vec<u64>> = vec![Vec::new(); creates.len()];
     for (i, c) in creates.iter().enumerate() {
         if !c.sku.is_empty() {
-            images[i] = pictures.attach(tx, target, &c.sku, ids[i], &mut attachment_of, local, gmt).await?;
+            images[i] = pictures.attach(tx, target, &c.sku, ids[i], local, gmt).await?;
         }
     }
 
@@ -251,6 +250,12 @@ pub(super) async fn insert_products(
             if let Some(m) = target.rules.meta.get(*entry as usize) {
                 meta.push((id, m.key, s(value)));
             }
+        }
+        // What woosync put there from the feed's pictures (`update_content = ["images"]` compares it).
+        let named = super::media::new_pictures(c);
+        if !named.is_empty() && !c.sku.is_empty() && target.pictures.is_some() {
+            let print = crate::plan::pictures::print(named);
+            meta.push((id, crate::plan::pictures::IMAGES_META, s(&crate::plan::pictures::record(&print, pictures.complete(&c.sku), &images[i]))));
         }
         if variation.is_none() {
             if !c.categories.is_empty() {

@@ -36,8 +36,9 @@ pub struct ChunkPictures {
     pub pending: Option<u64>,
     /// One warning row per picture that could not be had (the product is created without it).
     pub warnings: Vec<ReportRow>,
-    /// Pictures stored for this chunk that its transaction entered (the others' files go).
-    used: Mutex<HashSet<usize>>,
+    /// Pictures stored for this chunk that the transaction entered, and their attachment IDs
+    /// (for the same picture named again); renewed by each attempt at the transaction.
+    entered: Mutex<HashMap<usize, u64>>,
 }
 
 /// Makes the pictures of a chunk's new products ready (a no-op without `[wordpress]`): read or
@@ -47,14 +48,16 @@ pub async fn prepare(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk:
     let Some(pictures) = &target.pictures else { return Ok(out) };
     let mut wanted: Vec<Wanted> = Vec::new();
     let mut owners: Vec<String> = Vec::new();
-    for c in chunk.iter().flat_map(|u| u.creates.iter()) {
-        let images = c.content.as_deref().and_then(|c| c.images.as_deref()).unwrap_or(&[]);
-        if c.sku.is_empty() || images.is_empty() {
+    let creates = chunk.iter().flat_map(|u| u.creates.iter()).map(|c| (c.sku.as_str(), new_pictures(c)));
+    let updates = chunk.iter().flat_map(|u| u.updates.iter()).filter_map(|u| Some((u.sku.as_str(), u.pictures.as_deref()?.sources.as_slice())));
+    for (sku, images) in creates.chain(updates) {
+        if sku.is_empty() || images.is_empty() || out.by_sku.contains_key(sku) {
             continue;
         }
+        let sku = sku.to_string();
         for source in images {
-            out.by_sku.entry(c.sku.clone()).or_default().push(wanted.len());
-            owners.push(c.sku.clone());
+            out.by_sku.entry(sku.clone()).or_default().push(wanted.len());
+            owners.push(sku.clone());
             wanted.push(Wanted { source: source.clone() });
         }
     }
@@ -84,35 +87,45 @@ pub async fn prepare(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk:
     Ok(out)
 }
 
+/// The pictures a new product takes (a variation only its first).
+pub fn new_pictures(c: &crate::plan::NewProduct) -> &[String] {
+    let images = c.content.as_deref().and_then(|c| c.images.as_deref()).unwrap_or(&[]);
+    let post_type = match c.kind {
+        crate::plan::NewKind::Variation(_) => crate::catalog::PostType::Variation,
+        _ => crate::catalog::PostType::Product,
+    };
+    crate::plan::pictures::wanted(images, post_type)
+}
+
 impl ChunkPictures {
-    /// The attachments of a new product's pictures, in order, entering the ones stored for this
-    /// chunk in the media library with the product as their parent (`attachment_of` keeps the
-    /// IDs entered, for the same picture named again).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn attach(
-        &self,
-        tx: &mut Transaction<'_>,
-        target: &Target<'_>,
-        sku: &str,
-        product: u64,
-        attachment_of: &mut HashMap<usize, u64>,
-        local: &str,
-        gmt: &str,
-    ) -> Result<Vec<u64>, mysql_async::Error> {
+    /// A new attempt at the chunk's transaction: what an earlier one entered was rolled back.
+    pub fn begin(&self) {
+        self.entered.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Whether every picture of the product (by SKU) could be had.
+    pub fn complete(&self, sku: &str) -> bool {
+        self.by_sku.get(sku).is_none_or(|at| at.iter().all(|&i| self.ready[i].is_some()))
+    }
+
+    /// The attachments of a product's pictures, in order, entering the ones stored for this
+    /// chunk in the media library with the product as their parent (once: the same picture
+    /// named again is the attachment entered first).
+    pub async fn attach(&self, tx: &mut Transaction<'_>, target: &Target<'_>, sku: &str, product: u64, local: &str, gmt: &str) -> Result<Vec<u64>, mysql_async::Error> {
         let (Some(positions), Some(pictures)) = (self.by_sku.get(sku), &target.pictures) else { return Ok(Vec::new()) };
         let mut ids: Vec<u64> = Vec::new();
         for &at in positions {
+            let entered = |at: &usize| self.entered.lock().unwrap_or_else(|e| e.into_inner()).get(at).copied();
             let id = match &self.ready[at] {
                 None => None,
                 Some(Ready::Existing(id)) => Some(*id),
-                Some(Ready::SameAs(first)) => attachment_of.get(first).copied(),
-                Some(Ready::New(stored)) => match attachment_of.get(&at) {
-                    Some(id) => Some(*id),
+                Some(Ready::SameAs(first)) => entered(first),
+                Some(Ready::New(stored)) => match entered(&at) {
+                    Some(id) => Some(id),
                     None => {
                         let new = [NewAttachment { parent: product, stored, source: self.sources[at].clone() }];
                         let id = insert_attachments(tx, &target.shop.prefix, target.author_id, &pictures.uploads_url, &new, local, gmt).await?[0];
-                        attachment_of.insert(at, id);
-                        self.used.lock().unwrap_or_else(|e| e.into_inner()).insert(at);
+                        self.entered.lock().unwrap_or_else(|e| e.into_inner()).insert(at, id);
                         Some(id)
                     }
                 },
@@ -124,12 +137,53 @@ impl ChunkPictures {
         Ok(ids)
     }
 
+    /// An existing product's pictures put on it as WooCommerce's data store saves them: the
+    /// featured image in `_thumbnail_id`, the rest in `_product_image_gallery` (a product's
+    /// only), and woosync's record of the list in `_woosync_images`. When none of the pictures
+    /// could be had the product keeps the ones it has (their warnings say why).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn put(
+        &self,
+        tx: &mut Transaction<'_>,
+        target: &Target<'_>,
+        product: u64,
+        sku: &str,
+        post_type: crate::catalog::PostType,
+        change: &crate::plan::pictures::PictureChange,
+        local: &str,
+        gmt: &str,
+    ) -> Result<(), mysql_async::Error> {
+        let ids = self.attach(tx, target, sku, product, local, gmt).await?;
+        let Some((featured, gallery)) = ids.split_first() else { return Ok(()) };
+        let p = &target.shop.prefix;
+        let gallery = match post_type {
+            crate::catalog::PostType::Product => Some(gallery.iter().map(u64::to_string).collect::<Vec<_>>().join(",")),
+            crate::catalog::PostType::Variation => None,
+        };
+        let record = crate::plan::pictures::record(&change.print, self.complete(sku), &ids);
+        let keys = crate::catalog::PICTURE_KEYS;
+        let values = [Some(featured.to_string()), gallery, Some(record)];
+        for ((key, rows), value) in keys.iter().zip(&change.rows).zip(values) {
+            let Some(value) = value else { continue };
+            match rows.is_empty() {
+                // `update_post_meta()` adds no row for an empty gallery a product never had.
+                true if value.is_empty() => {}
+                true => tx.exec_drop(format!("INSERT INTO `{p}postmeta` (post_id, meta_key, meta_value) VALUES (?, ?, ?)"), (product, *key, value)).await?,
+                false => {
+                    let list = rows.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+                    tx.exec_drop(format!("UPDATE `{p}postmeta` SET meta_value = ? WHERE meta_id IN ({list}) AND post_id = ?"), (value, product)).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// After the commit: the files of pictures stored for products the chunk did not create
     /// after all (one made meanwhile became an update) are removed.
     pub fn remove_unused(&self) {
-        let used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        let used = self.entered.lock().unwrap_or_else(|e| e.into_inner());
         for (at, r) in self.ready.iter().enumerate() {
-            if let (Some(Ready::New(s)), false) = (r, used.contains(&at)) {
+            if let (Some(Ready::New(s)), false) = (r, used.contains_key(&at)) {
                 for f in &s.files {
                     let _ = std::fs::remove_file(f);
                 }

@@ -209,6 +209,7 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
     let local = shop.utc_offset.local(now).format("%Y-%m-%d %H:%M:%S").to_string();
     let gmt = now.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string();
     let mut tx = conn.start_transaction(TxOpts::default()).await?;
+    pictures.begin();
     let chunk = &*checked(&mut tx, target, chunk_no, chunk).await?;
     let mut done = summarise(chunk);
 
@@ -322,6 +323,13 @@ async fn try_chunk(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &
             if shop.has_global_unique_id {
                 tx.exec_drop(format!("UPDATE `{p}wc_product_meta_lookup` SET global_unique_id = ? WHERE product_id = ?"), (g, u.id)).await?;
             }
+        }
+    }
+
+    // Pictures kept in step (`update_content` has `images`).
+    for u in &updates {
+        if let Some(change) = &u.pictures {
+            pictures.put(&mut tx, target, u.id, &u.sku, u.post_type, change, &local, &gmt).await?;
         }
     }
 

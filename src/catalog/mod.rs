@@ -372,7 +372,14 @@ pub struct Catalog {
     /// The rows of the `[source.meta]` keys, read with the meta scan when there are any (not
     /// by the locked re-reads of a chunk, which plan none of them).
     pub custom_meta: Option<CustomMeta>,
+    /// Each product's `_thumbnail_id` (entry 0), `_product_image_gallery` (1) and
+    /// `_woosync_images` (2), read with the meta scan when `update_content` keeps pictures in
+    /// step (not by the locked re-reads of a chunk: an order changes no picture).
+    pub picture_meta: Option<CustomMeta>,
 }
+
+/// The picture keys [`Catalog::picture_meta`] holds, in entry order.
+pub const PICTURE_KEYS: [&str; 3] = ["_thumbnail_id", "_product_image_gallery", crate::plan::pictures::IMAGES_META];
 
 /// The rows of the `[source.meta]` keys: (post ID, the key's position in `[source.meta]`,
 /// meta_id, value), ascending.
@@ -611,7 +618,8 @@ impl Catalog {
         let external = settings.source.has_external_ids().then_some(settings.external_id_meta);
         let custom: Vec<&str> = settings.source.columns().meta.iter().map(|m| m.key).collect();
         cat.lock().expect("catalog lock").custom_meta = (!custom.is_empty()).then(CustomMeta::default);
-        let scan = MetaScan { external, attributes: cards.attributes, custom: &custom };
+        cat.lock().expect("catalog lock").picture_meta = cards.images.then(CustomMeta::default);
+        let scan = MetaScan { external, attributes: cards.attributes, custom: &custom, pictures: cards.images };
         let (_, _, _, product_categories, product_texts, product_attributes) = tokio::try_join!(
             read_meta(conn, shop, &cat, 0, mid, &scan),
             read_meta(&mut second, shop, &cat, mid + 1, u64::MAX, &scan),
@@ -679,7 +687,7 @@ impl Catalog {
         for rows in self.extra.values_mut().chain(self.external.values_mut()) {
             rows.sort_by_key(|r| r.id);
         }
-        if let Some(m) = self.custom_meta.as_mut() {
+        for m in [self.custom_meta.as_mut(), self.picture_meta.as_mut()].into_iter().flatten() {
             m.settle();
         }
     }
@@ -875,7 +883,7 @@ impl Catalog {
 /// Rows of posts that are not products or variations are dropped as they arrive.
 async fn read_meta(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, from: u64, to: u64, keys: &MetaScan<'_>) -> Result<()> {
     let p = &shop.prefix;
-    let MetaScan { external, attributes, custom } = *keys;
+    let MetaScan { external, attributes, custom, pictures } = *keys;
     // FIELD() turns the key into its position in the list: no string per row. The products'
     // `_product_attributes` rows and the `[source.meta]` keys, when wanted, come with the same
     // scan (the last positions; the keys are letters, digits, `_` and `-`, as config checks).
@@ -889,6 +897,12 @@ async fn read_meta(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, from: u64
     let custom_from = next;
     for key in custom {
         keys.push_str(&format!(",'{key}'"));
+    }
+    let pictures_from = custom_from + custom.len();
+    if pictures {
+        for key in PICTURE_KEYS {
+            keys.push_str(&format!(",'{key}'"));
+        }
     }
     let meta = format!(
         "SELECT post_id, meta_id, FIELD(meta_key, {keys}), meta_value FROM `{p}postmeta` \
@@ -906,6 +920,15 @@ async fn read_meta(conn: &mut Conn, shop: &Shop, cat: &Mutex<Catalog>, from: u64
                 if cat.position(post_id).is_some() {
                     let value = String::from_utf8_lossy(value.as_deref().unwrap_or_default()).into();
                     cat.attribute_meta.push((post_id, meta_id, value));
+                }
+                return;
+            }
+            if pictures && field >= pictures_from {
+                if cat.position(post_id).is_some() {
+                    let value = CompactString::from(String::from_utf8_lossy(value.as_deref().unwrap_or_default()));
+                    if let Some(m) = cat.picture_meta.as_mut() {
+                        m.0.push((post_id, (field - pictures_from) as u16, meta_id, value));
+                    }
                 }
                 return;
             }
@@ -934,6 +957,8 @@ struct MetaScan<'a> {
     attributes: bool,
     /// The `[source.meta]` keys.
     custom: &'a [&'a str],
+    /// The picture keys ([`PICTURE_KEYS`]; `update_content` keeps pictures in step).
+    pictures: bool,
 }
 
 /// The product and variation posts: the catalog's skeleton, sized exactly.

@@ -193,6 +193,11 @@ impl Settings {
                 "[source.columns] images needs [wordpress] uploads_dir: the folder of the shop's wp-content/uploads on this host, where the pictures go".into(),
             ));
         }
+        if sync.update_content.images && wordpress.is_none() {
+            return Err(Error::Config(
+                "[sync] update_content = [\"images\"] needs [wordpress] uploads_dir: the folder of the shop's wp-content/uploads on this host, where the pictures go".into(),
+            ));
+        }
         let log = file.log.map(|l| l.settle(&base)).transpose()?;
         let alerts = match file.alerts {
             Some(a) => a.settle(path, &base)?,

@@ -210,6 +210,8 @@ pub struct ContentPolicy {
     pub gtin: bool,
     /// The attributes the feed gives follow it (`_product_attributes`, terms, lookup rows).
     pub attributes: bool,
+    /// The pictures the feed gives follow it (`_thumbnail_id`, `_product_image_gallery`).
+    pub images: bool,
 }
 
 impl ContentPolicy {
@@ -220,7 +222,7 @@ impl ContentPolicy {
 }
 
 /// The fields `update_content` names.
-pub const UPDATE_CONTENT_FIELDS: [&str; 6] = ["categories", "attributes", "description", "short_description", "gtin", "name"];
+pub const UPDATE_CONTENT_FIELDS: [&str; 7] = ["categories", "attributes", "description", "short_description", "gtin", "name", "images"];
 
 impl ContentPolicy {
     fn parse(fields: &[String]) -> Result<ContentPolicy> {
@@ -233,6 +235,7 @@ impl ContentPolicy {
                 "short_description" => policy.short_description = true,
                 "gtin" => policy.gtin = true,
                 "attributes" => policy.attributes = true,
+                "images" => policy.images = true,
                 other => {
                     return Err(Error::Config(format!(
                         "[sync] update_content: {other:?} is not a card field; expected some of {}",

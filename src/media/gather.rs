@@ -65,10 +65,7 @@ impl Wanted {
 
     /// The source as it may be shown: a URL without query or credentials.
     pub fn shown(&self) -> String {
-        match url::Url::parse(self.source.trim()) {
-            Ok(u) if self.is_url() => crate::config::redact_url(&u),
-            _ => self.source.trim().to_string(),
-        }
+        crate::plan::pictures::shown(&self.source)
     }
 }
 

@@ -299,6 +299,7 @@ impl Planner<'_> {
                     categories: c.categories.clone(),
                     description: c.description.clone().filter(|_| from_good),
                     short_description: c.short_description.clone().filter(|_| from_good),
+                    images: c.images.clone().filter(|_| from_good),
                     ..Default::default()
                 })
             });
@@ -558,6 +559,10 @@ impl Planner<'_> {
         }
         child.rows.retain(|r| r.field != "categories");
         let content = child.content.take().map(|mut c| {
+            // A 1C good's pictures are its variable product's, not each characteristic's.
+            if c.parent_id.is_some() {
+                c.images = None;
+            }
             c.description = None;
             c.short_description = None;
             c.categories = None;

@@ -9,6 +9,7 @@ pub mod attributes;
 pub mod categories;
 mod family;
 mod parent;
+pub mod pictures;
 
 use std::collections::HashMap;
 
@@ -98,6 +99,8 @@ pub struct Update {
     pub categories: Option<Box<CategoryMove>>,
     /// Its title, texts or GTIN change (`update_content`).
     pub post: Option<Box<PostChange>>,
+    /// Its pictures are made ready again and put on it (`update_content` has `images`).
+    pub pictures: Option<Box<pictures::PictureChange>>,
     pub rows: Vec<ReportRow>,
     /// A variable parent whose prices/stock status follow its variations.
     pub resynced_parent: bool,
@@ -446,6 +449,7 @@ impl FactsBuilder {
         gives.categories |= !item.categories().is_empty();
         gives.name |= item.name.is_some();
         gives.attributes |= !item.attributes().is_empty();
+        gives.images |= !item.images().is_empty();
         if let Some(c) = item.content.as_deref() {
             gives.description |= c.description.is_some();
             gives.short_description |= c.short_description.is_some();
@@ -513,6 +517,7 @@ impl FeedFacts {
             short_description: policy.short_description && g.short_description,
             gtin: policy.gtin && self.has_gtins,
             attributes: policy.attributes && g.attributes,
+            images: policy.images && g.images,
         }
     }
 }
@@ -928,6 +933,10 @@ pub fn replan(unit: &Unit, fresh: &Catalog, rules: &Rules) -> Unit {
             update.ops.extend(u.ops.iter().filter(|op| own(op.key())).cloned());
             update.rows.extend(u.rows.iter().filter(|r| own(&r.field)).cloned());
         }
+        if let Some(change) = &u.pictures {
+            update.pictures = Some(change.clone());
+            update.rows.extend(u.rows.iter().filter(|r| r.field == "images").cloned());
+        }
         if let Some(post) = &u.post {
             update.post = Some(post.clone());
             update.rows.extend(u.rows.iter().filter(|r| matches!(r.field.as_str(), "name" | "description" | "short_description" | "gtin")).cloned());
@@ -1125,6 +1134,10 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
         _ => None,
     };
     let post = post_change(item, p, catalog, rules, &mut |field, old, new| rows.push(row(field, old, new)));
+    let pictures = pictures::change(item, p, catalog, rules).map(|(change, old, new)| {
+        rows.push(row("images", old, new));
+        change
+    });
     let (attribute_change, add_terms) = match attribute_change(item, p, catalog, rules, &mut |field, old, new| rows.push(row(field, old, new))) {
         Some((op, change, add)) => {
             ops.extend(op);
@@ -1141,6 +1154,7 @@ fn plan_update(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules, chang
         touch: false,
         categories,
         post,
+        pictures,
         ops,
         lookup: None,
         term: None,
@@ -1354,7 +1368,7 @@ fn finish(draft: &mut Draft, p: &Product, catalog: &Catalog, rules: &Rules) {
         _ => None,
     };
     // Linking a product to its external ID is woosync's own bookkeeping, invisible to the shop.
-    draft.update.touch = draft.update.ops.iter().any(|op| op.key() != rules.external_id_meta) || draft.update.categories.is_some() || draft.update.post.is_some() || draft.update.attributes.is_some();
+    draft.update.touch = draft.update.ops.iter().any(|op| op.key() != rules.external_id_meta) || draft.update.categories.is_some() || draft.update.post.is_some() || draft.update.attributes.is_some() || draft.update.pictures.is_some();
     if rules.rederive {
         // The doctor reports the derived rows too (a sync's report shows the meta that causes them).
         let u = &mut draft.update;
@@ -1407,6 +1421,7 @@ fn settle(mut draft: Draft, product: &Product, catalog: &Catalog, rules: &Rules,
         || draft.update.term.is_some()
         || draft.update.categories.is_some()
         || draft.update.post.is_some()
+        || draft.update.pictures.is_some()
         || draft.update.attributes.is_some()
         || !draft.update.add_terms.is_empty()
         || (draft.update.touch && draft.update.resynced_parent);

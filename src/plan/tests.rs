@@ -362,7 +362,7 @@ fn replanning_a_family_resyncs_the_parent_from_every_variation_as_it_is_now() {
 #[test]
 fn the_shop_is_read_only_for_card_fields_kept_in_step_that_the_feed_gives() {
     use crate::config::ContentPolicy;
-    let every = ContentPolicy { categories: true, name: true, description: true, short_description: true, gtin: true, attributes: true };
+    let every = ContentPolicy { categories: true, name: true, description: true, short_description: true, gtin: true, attributes: true, images: true };
     let mut named = item(2, "A", Some("10"), Sale::Absent, None);
     named.name = Some("Боди".into());
     let mut described = item(3, "B", Some("10"), Sale::Absent, None);

@@ -181,6 +181,7 @@ enum Tag {
     Characteristic,
     Requisites,
     Requisite,
+    Picture,
 }
 
 impl Tag {
@@ -206,6 +207,7 @@ impl Tag {
             "Товар" => Tag::Good,
             "Описание" => Tag::Description,
             "Штрихкод" => Tag::Barcode,
+            "Картинка" => Tag::Picture,
             "Группы" => Tag::Groups,
             "Группа" => Tag::Group,
             "Свойства" => Tag::Properties,
@@ -272,6 +274,7 @@ impl Cursor {
                     | Tag::PerUnit
                     | Tag::Description
                     | Tag::Barcode
+                    | Tag::Picture
                     | Tag::ValueId
                     | Tag::Value
             )
@@ -412,6 +415,8 @@ struct Good {
     /// `Описание`: HTML as 1C gives it (entities decoded by the XML reader).
     description: Option<String>,
     barcode: Option<String>,
+    /// Every `Картинка`: paths relative to `import.xml`'s folder (`import_files/…`).
+    pictures: Vec<String>,
     /// `Группы/Ид`: the classifier groups the good is in.
     groups: Vec<String>,
     /// `ЗначенияСвойств`: (property `Ид`, value as given — text, or a reference value's `ИдЗначения`).
@@ -518,6 +523,7 @@ fn read_import(path: &Path) -> Result<Catalogue> {
                             Tag::Name => g.name = Some(text.to_string()).filter(|s| !s.is_empty()),
                             Tag::Description => g.description = Some(text.to_string()).filter(|s| !s.is_empty()),
                             Tag::Barcode => g.barcode = Some(text.to_string()).filter(|s| !s.is_empty()),
+                            Tag::Picture if !text.is_empty() => g.pictures.push(text.to_string()),
                             _ => {}
                         }
                     } else if let Some((_, g)) = good.as_mut().filter(|_| name == Tag::Id && cur.at(&[Tag::Good, Tag::Groups])) {
@@ -1153,6 +1159,7 @@ fn record(mut o: Offer, n: u64, p: &Places, import: Option<&Catalogue>) -> RawRe
     if let Some(b) = o.barcode.take().or_else(|| good.and_then(|g| g.barcode.clone())) {
         r.set(Field::Gtin, b);
     }
+    good_pictures(&mut r, good);
     good_groups(&mut r, good, import);
     good_properties(&mut r, good, p, import);
     good_meta(&mut r, good, p, import);
@@ -1186,6 +1193,7 @@ fn characteristic(r: &mut RawRecord, o: &mut Offer, good_id: &str, good: Option<
     if let Some(b) = o.barcode.take() {
         r.set(Field::Gtin, b);
     }
+    good_pictures(r, good);
     good_groups(r, good, import);
     good_properties(r, good, p, import);
     good_meta(r, good, p, import);
@@ -1195,6 +1203,14 @@ fn characteristic(r: &mut RawRecord, o: &mut Offer, good_id: &str, good: Option<
         if !renamed.is_empty() {
             r.attributes.push((renamed.to_string(), value));
         }
+    }
+}
+
+/// The good's pictures (every `Картинка`, `|`-separated as the images field takes them; read
+/// only with `[wordpress]`). A characteristic offer's are its variable product's.
+fn good_pictures(r: &mut RawRecord, good: Option<&Good>) {
+    if let Some(g) = good.filter(|g| !g.pictures.is_empty()) {
+        r.set(Field::Images, g.pictures.join("|"));
     }
 }
 
