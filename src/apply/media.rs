@@ -82,7 +82,13 @@ pub async fn prepare(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk:
         }
     }
     if !files.is_empty() {
+        // Recorded first: files that cannot be made durable are removed by the next run.
         out.pending = Some(crate::media::pending::record(conn, &target.shop.prefix, target.run_id, chunk_no, &files).await?);
+        let uploads = pictures.library.uploads_dir.clone();
+        tokio::task::spawn_blocking(move || crate::media::store::sync_uploads(&uploads).map_err(|e| (uploads, e)))
+            .await
+            .map_err(|e| crate::error::Error::Internal(format!("syncing the uploads folder stopped: {e}")))?
+            .map_err(|(u, e)| crate::error::Error::Internal(format!("making the new pictures' files under {} durable: {e}", u.display())))?;
     }
     Ok(out)
 }

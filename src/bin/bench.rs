@@ -36,10 +36,12 @@ struct Args {
     feeds_only: bool,
     /// `--pictures N`: N pictures stored into an uploads folder (no database).
     pictures: Option<usize>,
+    /// `--picture-sync N`: N new products with 3 pictures each, created by a sync.
+    picture_sync: Option<usize>,
 }
 
 fn args() -> Args {
-    let mut a = Args { url: String::new(), products: 200_000, creates: 50_000, reuse: false, demo: false, parse: None, parse_child: None, redis: None, cards_only: false, feeds_only: false, pictures: None };
+    let mut a = Args { url: String::new(), products: 200_000, creates: 50_000, reuse: false, demo: false, parse: None, parse_child: None, redis: None, cards_only: false, feeds_only: false, pictures: None, picture_sync: None };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         match flag.as_str() {
@@ -53,6 +55,7 @@ fn args() -> Args {
             "--feeds-only" => a.feeds_only = true,
             "--parse" => a.parse = Some(it.next().and_then(|v| v.parse().ok()).expect("--parse ROWS")),
             "--pictures" => a.pictures = Some(it.next().and_then(|v| v.parse().ok()).expect("--pictures N")),
+            "--picture-sync" => a.picture_sync = Some(it.next().and_then(|v| v.parse().ok()).expect("--picture-sync N")),
             "--parse-child" => a.parse_child = Some(PathBuf::from(it.next().expect("--parse-child CONFIG"))),
             other => panic!("unknown argument {other}; usage: woosync-bench --url mysql://user:pass@host:3306 [--products N] [--creates N] [--reuse] [--redis URL]"),
         }
@@ -106,6 +109,9 @@ async fn main() {
     }
     if let Some(rows) = a.parse {
         return parse_bench(&a.url, rows).await;
+    }
+    if let Some(n) = a.picture_sync {
+        return picture_sync_bench(&a.url, n).await;
     }
     let db = format!("woosync_bench_{}", a.products);
     let mut admin = Conn::new(Opts::from_url(&a.url).unwrap()).await.expect("connect");
@@ -461,20 +467,6 @@ fn pictures_bench(n: usize) {
     use woosync::media::store::store;
     let sizes = woosync::woo::media::registered_sizes(&std::collections::HashMap::new());
     let uploads = tempfile::tempdir().unwrap();
-    // A photo-like picture: gradients and noise, so JPEG cannot make it trivially small.
-    let photo = |seed: u32| -> Vec<u8> {
-        let mut x = seed.wrapping_mul(2654435761);
-        let img = image::RgbImage::from_fn(1600, 1200, |px, py| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            let noise = (x & 31) as u8;
-            image::Rgb([((px / 7) as u8).wrapping_add(noise), ((py / 5) as u8).wrapping_add(noise / 2), (((px + py) / 11) as u8) ^ noise])
-        });
-        let mut out = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).encode_image(&img).unwrap();
-        out
-    };
     let inputs: Vec<Vec<u8>> = (0..8).map(photo).collect();
     println!("woosync picture store: {n} pictures of 1600x1200 ({} KB each), {} sizes, 2 threads", inputs[0].len() / 1024, sizes.len());
     let started = Instant::now();
@@ -495,6 +487,114 @@ fn pictures_bench(n: usize) {
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
     let files = std::fs::read_dir(uploads.path().join("2026/12")).unwrap().count();
     println!("| pictures | files | wall s | pictures/s | peak RSS MiB |\n|---:|---:|---:|---:|---:|\n| {n} | {files} | {wall:.2} | {:.1} | {:.0} |", n as f64 / wall, usage.ru_maxrss as f64 / 1024.0);
+}
+
+/// A photo-like 1600x1200 JPEG (about 250 KB): gradients and noise, so JPEG cannot make it
+/// trivially small.
+fn photo(seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2654435761);
+    let img = image::RgbImage::from_fn(1600, 1200, |px, py| {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let noise = (x & 31) as u8;
+        image::Rgb([((px / 7) as u8).wrapping_add(noise), ((py / 5) as u8).wrapping_add(noise / 2), (((px + py) / 11) as u8) ^ noise])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).encode_image(&img).unwrap();
+    out
+}
+
+/// `photo` made a picture of its own: a JPEG comment segment after the start marker, so its
+/// bytes (and hash) differ while it decodes to the same pixels.
+fn unique_photo(base: &[u8], n: usize) -> Vec<u8> {
+    let text = format!("woosync bench picture {n}");
+    let mut out = Vec::with_capacity(base.len() + text.len() + 4);
+    out.extend_from_slice(&base[..2]);
+    out.extend_from_slice(&[0xFF, 0xFE]);
+    out.extend_from_slice(&((text.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(&base[2..]);
+    out
+}
+
+/// `--picture-sync N`: a fresh shop; N new products, each naming three different 1600x1200 JPEG
+/// photos beside the feed (a 1C export's `import_files`), created by one `woosync sync` with
+/// `[wordpress]` (every picture stored at every registered size on both cores, its attachment
+/// entered); then the same feed again with `update_content = ["images"]` (nothing to read).
+async fn picture_sync_bench(server: &str, n: usize) {
+    let db = "woosync_bench_pictures";
+    let mut admin = Conn::new(Opts::from_url(server).unwrap()).await.expect("connect");
+    admin.query_drop(format!("DROP DATABASE IF EXISTS `{db}`")).await.unwrap();
+    admin.query_drop(format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci")).await.unwrap();
+    let url = format!("{server}/{db}");
+    let mut conn = Conn::new(Opts::from_url(&url).unwrap()).await.unwrap();
+    fixture::provision(&mut conn, "wp_").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (pics, uploads) = (dir.path().join("import_files"), dir.path().join("uploads"));
+    std::fs::create_dir_all(&pics).unwrap();
+    std::fs::create_dir_all(&uploads).unwrap();
+    let bases: Vec<Vec<u8>> = (0..8).map(photo).collect();
+    let mut feed = String::from("sku,name,regular_price,stock,images\n");
+    let mut input_bytes = 0usize;
+    for i in 0..n {
+        let mut names = Vec::new();
+        for k in 0..3 {
+            let at = i * 3 + k;
+            let bytes = unique_photo(&bases[at % bases.len()], at);
+            input_bytes += bytes.len();
+            let name = format!("import_files/p{i:05}-{k}.jpg");
+            std::fs::write(dir.path().join(&name), bytes).unwrap();
+            names.push(name);
+        }
+        feed.push_str(&format!("PIC-{i:05},Bench picture product {i},{},{},{}\n", price(1000 + i as u64), i % 20, names.join("|")));
+    }
+    std::fs::write(dir.path().join("feed.csv"), feed).unwrap();
+    let config = dir.path().join("bench.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\ntable_prefix = \"wp_\"\n[source]\ntype = \"csv\"\npath = \"feed.csv\"\n[wordpress]\nuploads_dir = \"{}\"\nuploads_url = \"https://bench.example/wp-content/uploads\"\n[sync]\nupdate_content = [\"images\"]\n",
+            uploads.display()
+        ),
+    )
+    .unwrap();
+    let version: String = admin.query_first("SELECT VERSION()").await.unwrap().unwrap();
+    println!(
+        "woosync picture sync: {n} new products x 3 pictures (1600x1200 JPEG, {} MB in all), MariaDB {version}, 2 cores",
+        input_bytes >> 20
+    );
+    println!("| scenario | products | pictures | files made | wall s | pictures/s | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|");
+    let exe = std::env::current_exe().unwrap().with_file_name("woosync");
+    for (name, pictures) in [("create with pictures", n * 3), ("the same feed again (update_content = [\"images\"])", 0)] {
+        let started = Instant::now();
+        let child = Command::new(&exe)
+            .args(["sync", "--config"])
+            .arg(&config)
+            .env("WOOSYNC_DATABASE_URL", &url)
+            .env("WOOSYNC_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("run woosync");
+        let (status, rss_kib) = wait_with_rusage(child.id() as i32);
+        let wall = started.elapsed().as_secs_f64();
+        assert!(status == 0, "woosync exited with {status} in scenario {name}");
+        let files = count_files(&uploads);
+        let rate = if pictures > 0 { format!("{:.1}", pictures as f64 / wall) } else { "-".into() };
+        println!("| {name} | {n} | {pictures} | {files} | {wall:.2} | {rate} | {:.0} |", rss_kib as f64 / 1024.0);
+    }
+    let runs: Vec<(String, u64, u64, u64)> = conn.query("SELECT state, created, updated, unchanged FROM wp_woosync_runs ORDER BY id").await.unwrap();
+    println!("runs (state, created, updated, unchanged): {runs:?}");
+    let attachments: u64 = conn.query_first("SELECT COUNT(*) FROM wp_posts WHERE post_type = 'attachment'").await.unwrap().unwrap();
+    let with_gallery: u64 = conn.query_first("SELECT COUNT(*) FROM wp_postmeta WHERE meta_key = '_product_image_gallery' AND meta_value LIKE '%,%'").await.unwrap().unwrap();
+    assert_eq!((attachments, with_gallery), ((n * 3) as u64, n as u64), "every picture entered once, every product with a two-picture gallery");
+    let _ = conn.disconnect().await;
+    admin.query_drop(format!("DROP DATABASE `{db}`")).await.unwrap();
+}
+
+/// Files under a folder, all levels.
+fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map(|d| d.flatten().map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 }).sum()).unwrap_or(0)
 }
 
 /// Waits for the child and returns its exit code and peak resident set size (KiB).
