@@ -263,6 +263,7 @@ async fn new_products_get_their_pictures_from_the_feed() {
     let warning = report.lines().find(|l| l.starts_with("warning,NEW-2,")).unwrap_or_else(|| panic!("{report}"));
     assert!(warning.contains(",images,") && warning.contains("gone.jpg") && warning.contains("no such file"), "{warning}");
     assert!(!report.contains("s3cret"), "{report}");
+    assert!(report.contains(&format!("create,NEW-2,{p2},product,images,,{base}/p/cap.png | {}/gone.jpg,", shop.dir.path().display())), "{report}");
     // The same picture for another product is the same attachment; no pictures, no keys.
     assert_eq!(shop.one(p3, "_thumbnail_id").await, Some(thumb1.to_string()));
     assert_eq!((shop.one(p4, "_thumbnail_id").await, shop.one(p4, "_product_image_gallery").await), (None, None));
@@ -376,7 +377,7 @@ async fn existing_products_follow_the_feeds_pictures() {
     // A picture that cannot be had: a warning; the others go on, and the next run tries again.
     let settings = shop.settings(&feed("missing.jpg|c.jpg", "a.jpg"), &policy);
     let outcome = shop.sync(&settings).await;
-    assert_eq!(outcome.counts.updated, 1, "{:?}", outcome.counts);
+    assert_eq!((outcome.counts.updated, outcome.counts.warning), (1, 1), "{:?}", outcome.counts);
     assert_eq!(shop.one(p1, "_thumbnail_id").await, Some(c.to_string()));
     assert_eq!(shop.one(p1, "_product_image_gallery").await, Some(String::new()));
     assert!(shop.one(p1, "_woosync_images").await.unwrap().starts_with("- "));
@@ -448,6 +449,9 @@ async fn commerceml_pictures_are_the_goods() {
     assert!(attached(&mut shop, back).await.starts_with(&format!("body-back.jpg|{body}|")));
     let cap_thumb: u64 = shop.one(cap, "_thumbnail_id").await.unwrap().parse().unwrap();
     assert!(attached(&mut shop, cap_thumb).await.starts_with("cap.jpg|"));
+    let report = shop.report();
+    assert!(report.lines().any(|l| l.starts_with("create,BODY-1C,") && l.contains(",images,")), "{report}");
+    assert!(!report.lines().any(|l| l.starts_with("create,BODY-1C-") && l.contains(",images,")), "{report}");
     for size in ["42", "44"] {
         let v = shop.id_of(&format!("BODY-1C-{size}")).await.unwrap();
         assert_eq!(shop.one(v, "_thumbnail_id").await, None, "a characteristic shows its good's pictures through its parent");

@@ -56,6 +56,8 @@ pub struct ChunkDone {
     pub updated_ids: Vec<u64>,
     /// Categories whose count or count meta it wrote (the object cache's term entries go).
     pub category_terms: Vec<u64>,
+    /// Warning rows the writing added (pictures that could not be had).
+    pub warnings: usize,
 }
 
 /// Summarises a chunk without writing (dry run), or after writing it.
@@ -106,6 +108,7 @@ pub async fn apply_chunk(conn: &mut Conn, settings: &crate::config::Settings, ta
             Ok(mut done) => {
                 done.attempts = attempt;
                 done.rows.extend(pictures.warnings.iter().cloned());
+                done.warnings = pictures.warnings.len();
                 pictures.remove_unused();
                 return Ok(done);
             }

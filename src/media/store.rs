@@ -2,8 +2,9 @@
 //! (`wp_handle_sideload()` + `wp_generate_attachment_metadata()`, CATALOGUE.md i): the file under
 //! `YYYY/MM/` with its sanitized, unique name and the extension of its real format; a JPEG
 //! larger than 2,560 pixels a side also gets a `-scaled` copy that stands for it (PNGs are not
-//! scaled); then a copy at every registered size ([`crate::woo::media`]), made from the scaled
-//! copy when there is one, JPEGs at quality 82 (`wp_editor_set_quality()`'s default). Files
+//! scaled), and one whose EXIF orientation is not upright a turned copy (`-scaled`, else
+//! `-rotated`); then a copy at every registered size ([`crate::woo::media`]), made from the
+//! original (turned upright) and named after it, JPEGs at quality 82 (`wp_editor_set_quality()`'s default). Files
 //! take the folder's permissions without execute bits and, when woosync runs as root, the
 //! folder's owner (the web server's user, as when WordPress writes them).
 
@@ -49,8 +50,10 @@ pub struct Stored {
     pub filesize: u64,
     pub mime: &'static str,
     pub copies: Vec<(Copy, u64)>,
-    /// A big JPEG's own file name (`original_image`).
+    /// A big or turned JPEG's own file name (`original_image`).
     pub original_image: Option<String>,
+    /// Turned upright by its EXIF orientation (`wp_create_image_subsizes()`).
+    pub turned: bool,
     /// SHA-256 of the picture's bytes as given, in hex.
     pub hash: String,
     /// Every file made, for removing them when their rows are not written.
@@ -60,7 +63,7 @@ pub struct Stored {
 impl Stored {
     /// `_wp_attachment_metadata`.
     pub fn metadata(&self) -> String {
-        let row = attachment_metadata(self.width, self.height, &self.file, self.filesize, self.mime, &self.copies);
+        let row = attachment_metadata(self.width, self.height, &self.file, self.filesize, self.mime, &self.copies, self.turned);
         match &self.original_image {
             // `original_image` comes after `image_meta`: the last key of the outer array.
             Some(original) => {
@@ -89,7 +92,7 @@ pub fn store(bytes: &[u8], name: &str, uploads: &Path, month: &str, sizes: &[Siz
         ImageFormat::Png => ("image/png", "png"),
         other => return Err(StoreError::NotAPicture(format!(" ({other:?})"))),
     };
-    let picture = image::load_from_memory_with_format(bytes, format).map_err(|e| StoreError::Undecodable(e.to_string()))?;
+    let (picture, turned) = decode(bytes, format)?;
     let folder = uploads.join(month);
     make_folder(uploads, &folder)?;
     let existing: Vec<String> = std::fs::read_dir(&folder)
@@ -112,28 +115,32 @@ pub fn store(bytes: &[u8], name: &str, uploads: &Path, month: &str, sizes: &[Siz
         let original = folder.join(&file_name);
         made.write(&original, bytes)?;
         let (width, height) = (picture.width(), picture.height());
-        // A big JPEG: a scaled copy stands for it.
-        let (source, stands, original_image) = match format == ImageFormat::Jpeg && (width > BIG_IMAGE || height > BIG_IMAGE) {
-            true => {
+        // A big JPEG: a scaled copy stands for it (turned upright too); a turned one that is not
+        // big: a `-rotated` copy. The sized copies are made from the original, turned upright,
+        // and named after it ("for best quality", as `_wp_make_subsizes()` makes them).
+        let (s, e) = split_extension(&file_name);
+        let (stands, w, h, original_image) = match (format == ImageFormat::Jpeg && (width > BIG_IMAGE || height > BIG_IMAGE), turned) {
+            (true, _) => {
                 let (w, h) = constrain(width, height, BIG_IMAGE, BIG_IMAGE);
-                let scaled = resize(&picture, None, w, h)?;
-                let (s, e) = split_extension(&file_name);
                 let scaled_name = format!("{s}-scaled{e}");
-                let encoded = encode(&scaled, format)?;
-                made.write(&folder.join(&scaled_name), &encoded)?;
-                (scaled, scaled_name, Some(file_name.clone()))
+                made.write(&folder.join(&scaled_name), &encode(&resize(&picture, None, w, h)?, format)?)?;
+                (scaled_name, w, h, Some(file_name.clone()))
             }
-            false => (picture, file_name.clone(), None),
+            (false, true) => {
+                let rotated_name = format!("{s}-rotated{e}");
+                made.write(&folder.join(&rotated_name), &encode(&picture, format)?)?;
+                (rotated_name, width, height, Some(file_name.clone()))
+            }
+            (false, false) => (file_name.clone(), width, height, None),
         };
-        let (w, h) = (source.width(), source.height());
         let mut sized: BTreeMap<String, u64> = BTreeMap::new();
         let mut out = Vec::new();
-        for copy in copies(&stands, w, h, sizes) {
+        for copy in copies(&file_name, width, height, sizes) {
             let bytes = match sized.get(&copy.file) {
                 Some(b) => *b,
                 None => {
                     let r = copy.resize;
-                    let img = resize(&source, Some((r.src_x, r.src_y, r.src_w, r.src_h)), r.width, r.height)?;
+                    let img = resize(&picture, Some((r.src_x, r.src_y, r.src_w, r.src_h)), r.width, r.height)?;
                     let encoded = encode(&img, format)?;
                     made.write(&folder.join(&copy.file), &encoded)?;
                     sized.insert(copy.file.clone(), encoded.len() as u64);
@@ -152,6 +159,7 @@ pub fn store(bytes: &[u8], name: &str, uploads: &Path, month: &str, sizes: &[Siz
             mime,
             copies: out,
             original_image,
+            turned,
             hash: content_hash(bytes),
             files: made.files.clone(),
         })
@@ -160,6 +168,25 @@ pub fn store(bytes: &[u8], name: &str, uploads: &Path, month: &str, sizes: &[Siz
         made.remove();
     }
     result
+}
+
+/// The picture decoded and, a JPEG, turned upright by its EXIF orientation (WordPress's
+/// `maybe_exif_rotate()`: rotated and/or flipped; a PNG's is not read); whether it was turned.
+fn decode(bytes: &[u8], format: ImageFormat) -> Result<(DynamicImage, bool), StoreError> {
+    use image::metadata::Orientation;
+    use image::ImageDecoder;
+    let undecodable = |e: image::ImageError| StoreError::Undecodable(e.to_string());
+    let mut decoder = image::ImageReader::with_format(std::io::Cursor::new(bytes), format).into_decoder().map_err(undecodable)?;
+    let orientation = match format {
+        ImageFormat::Jpeg => decoder.orientation().unwrap_or(Orientation::NoTransforms),
+        _ => Orientation::NoTransforms,
+    };
+    let mut picture = DynamicImage::from_decoder(decoder).map_err(undecodable)?;
+    let turned = orientation != Orientation::NoTransforms;
+    if turned {
+        picture.apply_orientation(orientation);
+    }
+    Ok((picture, turned))
 }
 
 /// A part of `picture` (`crop`: x, y, width, height) resized to `w` × `h` (Lanczos3).
@@ -360,13 +387,49 @@ mod tests {
         assert_eq!((s.file.as_str(), s.width, s.height, s.original_image.as_deref()), ("2026/12/big-scaled.jpg", 2560, 85, Some("big.jpg")));
         assert_eq!(dimensions(&uploads.path().join("2026/12/big-scaled.jpg")), (2560, 85));
         assert_eq!(dimensions(&uploads.path().join("2026/12/big.jpg")), (2700, 90));
-        assert!(s.copies.iter().any(|(c, _)| c.file == "big-scaled-2048x68.jpg"), "copies are made from the scaled picture");
+        assert!(s.copies.iter().any(|(c, _)| c.file == "big-2048x68.jpg"), "copies are made from the original and named after it");
+        assert_eq!(dimensions(&uploads.path().join("2026/12/big-2048x68.jpg")), (2048, 68));
         let meta = s.metadata();
         assert!(meta.starts_with("a:7:{") && meta.ends_with(r#"s:14:"original_image";s:7:"big.jpg";}"#), "{meta}");
         let mut png = Vec::new();
         image::codecs::png::PngEncoder::new(&mut png).write_image(&vec![200u8; 2600 * 10 * 4], 2600, 10, image::ExtendedColorType::Rgba8).unwrap();
         let p = store(&png, "wide", uploads.path(), "2026/12", &sizes).unwrap();
         assert_eq!((p.file.as_str(), p.width, p.mime, p.original_image), ("2026/12/wide.png", 2600, "image/png", None));
+    }
+
+    /// A JPEG with an EXIF orientation (APP1 after the start marker): 6 is "turn 90° clockwise".
+    fn with_orientation(jpeg: &[u8], orientation: u8) -> Vec<u8> {
+        let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0".to_vec();
+        exif.extend_from_slice(&[orientation, 0, 0, 0, 0, 0, 0]);
+        let mut out = jpeg[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(&exif);
+        out.extend_from_slice(&jpeg[2..]);
+        out
+    }
+
+    #[test]
+    fn a_jpeg_taken_turned_is_stored_upright() {
+        let uploads = tempfile::tempdir().unwrap();
+        let sizes = crate::woo::media::registered_sizes(&HashMap::new());
+        // 300x200, its left 60 columns red: turned 90° clockwise they are its top 60 rows.
+        let img = image::RgbImage::from_fn(300, 200, |x, _| if x < 60 { image::Rgb([250, 0, 0]) } else { image::Rgb([0, 0, 250]) });
+        let bytes = with_orientation(&encode(&DynamicImage::ImageRgb8(img), ImageFormat::Jpeg).unwrap(), 6);
+        let s = store(&bytes, "turn.jpg", uploads.path(), "2026/12", &sizes).unwrap();
+        assert_eq!((s.file.as_str(), s.width, s.height, s.original_image.as_deref(), s.turned), ("2026/12/turn-rotated.jpg", 200, 300, Some("turn.jpg"), true));
+        let folder = uploads.path().join("2026/12");
+        assert_eq!(std::fs::read(folder.join("turn.jpg")).unwrap(), bytes, "the upload itself is kept as given");
+        let upright = image::open(folder.join("turn-rotated.jpg")).unwrap().to_rgb8();
+        assert_eq!(upright.dimensions(), (200, 300));
+        assert!(upright.get_pixel(100, 20)[0] > 200 && upright.get_pixel(100, 280)[2] > 200, "turned clockwise");
+        let thumb = image::open(folder.join("turn-150x150.jpg")).unwrap().to_rgb8();
+        assert!(thumb.get_pixel(75, 5)[0] > 200 && thumb.get_pixel(75, 145)[2] > 200, "copies are upright too");
+        let meta = s.metadata();
+        assert!(meta.contains(r#"s:11:"orientation";i:1;"#) && meta.ends_with(r#"s:14:"original_image";s:8:"turn.jpg";}"#), "{meta}");
+        // Orientation 1 is upright already: nothing turned.
+        let plain = store(&with_orientation(&jpeg(300, 200), 1), "plain.jpg", uploads.path(), "2026/12", &sizes).unwrap();
+        assert_eq!((plain.file.as_str(), plain.turned), ("2026/12/plain.jpg", false));
     }
 
     #[test]

@@ -572,6 +572,9 @@ impl Planner<'_> {
             c
         });
         child.content = content.filter(|c| !c.is_empty());
+        if child.content.as_ref().is_none_or(|c| c.images.is_none()) {
+            child.rows.retain(|r| r.field != "images");
+        }
         if child.sku.is_empty() {
             if let Some(template) = &rules.variation_sku {
                 let parts: Vec<String> = values.iter().filter_map(|x| x.value.as_deref().map(sku_slug)).collect();

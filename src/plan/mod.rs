@@ -1520,6 +1520,9 @@ fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
             add(m.key, value.clone());
         }
     }
+    if !item.images().is_empty() {
+        add("images", item.images().iter().map(|s| pictures::shown(s)).collect::<Vec<_>>().join(" | "));
+    }
     // The planner checked that the shop can hold them.
     let attributes = rules.attributes.for_product(item.attributes()).ok().filter(|a| !a.entries.is_empty()).map(Box::new);
     drop_rows_unless(rules.report_rows, &mut rows);

@@ -33,6 +33,7 @@ pub(super) async fn finish(run: &mut Run<'_>, pass: &Pass, run_id: u64, mut coun
     counts.created = created as usize;
     counts.updated = updated as usize;
     counts.invalid += written.refused;
+    counts.warning += written.warnings;
     counts.unchanged = counts.items.saturating_sub(counts.created + counts.updated + counts.conflict + counts.invalid);
     journal::record_counts(&mut run.conn, p, run_id, &counts).await?;
     if run.settings.zero_missing {

@@ -32,6 +32,8 @@ pub(super) struct Written {
     pub refused: usize,
     /// Products and variations updated, and the variable parents re-synced, in this process.
     pub updated: Vec<u64>,
+    /// Warning rows the chunks added (pictures that could not be had).
+    pub warnings: usize,
 }
 
 /// A refused chunk's two halves, the first last (it is taken first); one unit stays whole.
@@ -179,6 +181,7 @@ impl Writer {
         run.report.rows(&done.rows)?;
         self.done.seen.extend(&done.created_ids);
         self.done.products += done.created + done.updated;
+        self.done.warnings += done.warnings;
         run.observer.progress(self.progress(planning));
         if let Some(cache) = run.cache.as_mut() {
             let term = (done.term_changes > 0).then_some(run.shop.outofstock_term);

@@ -225,9 +225,11 @@ pub fn copies(file: &str, width: u32, height: u32, sizes: &[Size]) -> Vec<Copy> 
         .collect()
 }
 
-/// `_wp_attachment_metadata` of an image without EXIF data, as WordPress serializes it.
+/// `_wp_attachment_metadata` of an image, as WordPress serializes it: its EXIF/IPTC fields
+/// empty (`wp_read_image_metadata()` of an image without them) except, for one turned upright
+/// by its EXIF orientation (`turned`), the orientation WordPress then sets to the integer 1.
 /// `sizes`: each copy with its file's size in bytes.
-pub fn attachment_metadata(width: u32, height: u32, file: &str, filesize: u64, mime: &str, sizes: &[(Copy, u64)]) -> String {
+pub fn attachment_metadata(width: u32, height: u32, file: &str, filesize: u64, mime: &str, sizes: &[(Copy, u64)], turned: bool) -> String {
     use serde::ser::{SerializeMap, Serializer};
     use serde::Serialize;
 
@@ -277,10 +279,23 @@ pub fn attachment_metadata(width: u32, height: u32, file: &str, filesize: u64, m
         iso: &'static str,
         shutter_speed: &'static str,
         title: &'static str,
-        orientation: &'static str,
+        orientation: Orientation,
         keywords: [u8; 0],
     }
-    let zero = ImageMeta { aperture: "0", created_timestamp: "0", focal_length: "0", iso: "0", shutter_speed: "0", orientation: "0", ..ImageMeta::default() };
+    /// `"0"` as read, or `1` as `wp_create_image_subsizes()` sets it after turning the image.
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum Orientation {
+        Read(&'static str),
+        Upright(u8),
+    }
+    impl Default for Orientation {
+        fn default() -> Orientation {
+            Orientation::Read("0")
+        }
+    }
+    let orientation = if turned { Orientation::Upright(1) } else { Orientation::Read("0") };
+    let zero = ImageMeta { aperture: "0", created_timestamp: "0", focal_length: "0", iso: "0", shutter_speed: "0", orientation, ..ImageMeta::default() };
     let meta = Meta { width, height, file, filesize, sizes: Sizes(sizes, mime), image_meta: zero };
     let bytes = php_serde::to_vec(&meta).expect("attachment metadata serializes");
     String::from_utf8(bytes).expect("serialized from UTF-8 text")
@@ -403,9 +418,10 @@ mod tests {
         let bytes = [4753, 25896, 2419, 16850, 5305, 12020, 1741];
         let sizes: Vec<(Copy, u64)> = copies("body-front.jpg", 1200, 900, &stock()).into_iter().zip(bytes).collect();
         let observed = r#"a:6:{s:5:"width";i:1200;s:6:"height";i:900;s:4:"file";s:22:"2026/12/body-front.jpg";s:8:"filesize";i:65845;s:5:"sizes";a:7:{s:6:"medium";a:5:{s:4:"file";s:22:"body-front-300x225.jpg";s:5:"width";i:300;s:6:"height";i:225;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:4753;}s:5:"large";a:5:{s:4:"file";s:23:"body-front-1024x768.jpg";s:5:"width";i:1024;s:6:"height";i:768;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:25896;}s:9:"thumbnail";a:5:{s:4:"file";s:22:"body-front-150x150.jpg";s:5:"width";i:150;s:6:"height";i:150;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:2419;}s:12:"medium_large";a:5:{s:4:"file";s:22:"body-front-768x576.jpg";s:5:"width";i:768;s:6:"height";i:576;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:16850;}s:21:"woocommerce_thumbnail";a:6:{s:4:"file";s:22:"body-front-300x300.jpg";s:5:"width";i:300;s:6:"height";i:300;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:5305;s:9:"uncropped";b:0;}s:18:"woocommerce_single";a:5:{s:4:"file";s:22:"body-front-600x450.jpg";s:5:"width";i:600;s:6:"height";i:450;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:12020;}s:29:"woocommerce_gallery_thumbnail";a:5:{s:4:"file";s:22:"body-front-100x100.jpg";s:5:"width";i:100;s:6:"height";i:100;s:9:"mime-type";s:10:"image/jpeg";s:8:"filesize";i:1741;}}s:10:"image_meta";a:12:{s:8:"aperture";s:1:"0";s:6:"credit";s:0:"";s:6:"camera";s:0:"";s:7:"caption";s:0:"";s:17:"created_timestamp";s:1:"0";s:9:"copyright";s:0:"";s:12:"focal_length";s:1:"0";s:3:"iso";s:1:"0";s:13:"shutter_speed";s:1:"0";s:5:"title";s:0:"";s:11:"orientation";s:1:"0";s:8:"keywords";a:0:{}}}"#;
-        assert_eq!(attachment_metadata(1200, 900, "2026/12/body-front.jpg", 65845, "image/jpeg", &sizes), observed);
+        assert_eq!(attachment_metadata(1200, 900, "2026/12/body-front.jpg", 65845, "image/jpeg", &sizes, false), observed);
         // Multibyte names count bytes, as PHP's strings do.
         let one: Vec<(Copy, u64)> = copies("Боди.jpg", 200, 200, &stock()).into_iter().take(1).map(|c| (c, 10)).collect();
-        assert!(attachment_metadata(200, 200, "2026/12/Боди.jpg", 99, "image/jpeg", &one).contains(r#"s:4:"file";s:20:"2026/12/Боди.jpg""#));
+        assert!(attachment_metadata(200, 200, "2026/12/Боди.jpg", 99, "image/jpeg", &one, false).contains(r#"s:4:"file";s:20:"2026/12/Боди.jpg""#));
+        assert!(attachment_metadata(200, 200, "2026/12/a-rotated.jpg", 99, "image/jpeg", &one, true).contains(r#"s:11:"orientation";i:1;s:8:"keywords";a:0:{}"#));
     }
 }
