@@ -16,7 +16,7 @@ use woosync::fixture::Spec;
 use woosync::media::fetch::{FetchOptions, Fetcher};
 use woosync::media::gather::{gather, Library, Ready, Wanted};
 use woosync::media::pending;
-use woosync::media::store::{content_hash, store};
+use woosync::media::store::{content_hash, store, Folder};
 use woosync::woo::media::registered_sizes;
 
 /// `_wp_attachment_metadata` of attachments 25 and 26 as WordPress wrote them.
@@ -51,10 +51,10 @@ async fn attachments_are_written_as_woocommerce_writes_them() {
     let product = ids[0];
     let uploads = tempfile::tempdir().unwrap();
     let sizes = registered_sizes(&HashMap::new());
-    let back = store(&jpeg(900, 1200), "Боди сзади.jpg", uploads.path(), "2026/12", &sizes).unwrap();
-    let detail = store(&jpeg(800, 800), "body-detail.jpg", uploads.path(), "2026/12", &sizes).unwrap();
+    let back = store(&jpeg(900, 1200), "Боди сзади.jpg", &Folder::new(uploads.path(), "2026/12"), &sizes).unwrap();
+    let detail = store(&jpeg(800, 800), "body-detail.jpg", &Folder::new(uploads.path(), "2026/12"), &sizes).unwrap();
     // The same name in another month: the file is free there, the slug is not.
-    let again = store(&jpeg(800, 800), "body-detail.jpg", uploads.path(), "2026/11", &sizes).unwrap();
+    let again = store(&jpeg(800, 800), "body-detail.jpg", &Folder::new(uploads.path(), "2026/11"), &sizes).unwrap();
     assert_eq!(without_sizes(&back.metadata()), without_sizes(OBSERVED_25));
     assert_eq!(without_sizes(&detail.metadata()), without_sizes(OBSERVED_26));
 
@@ -114,7 +114,7 @@ async fn files_of_a_chunk_that_never_committed_are_removed_by_the_next_run() {
     let uploads = tempfile::tempdir().unwrap();
     let sizes = registered_sizes(&HashMap::new());
     // A chunk that committed: its files stay.
-    let kept = store(&jpeg(400, 300), "cup.jpg", uploads.path(), "2026/12", &sizes).unwrap();
+    let kept = store(&jpeg(400, 300), "cup.jpg", &Folder::new(uploads.path(), "2026/12"), &sizes).unwrap();
     let id = pending::record(&mut shop.conn, "wp_", 7, 1, &kept.files).await.unwrap();
     let mut tx = shop.conn.start_transaction(TxOpts::default()).await.unwrap();
     let new = [NewAttachment { parent: product, stored: &kept, source: content_hash(b"cup.jpg") }];
@@ -122,7 +122,7 @@ async fn files_of_a_chunk_that_never_committed_are_removed_by_the_next_run() {
     pending::settle(&mut tx, "wp_", id).await.unwrap();
     tx.commit().await.unwrap();
     // A chunk rolled back (or killed before its commit): its rows are not there, its files are.
-    let lost = store(&jpeg(400, 300), "saucer.jpg", uploads.path(), "2026/12", &sizes).unwrap();
+    let lost = store(&jpeg(400, 300), "saucer.jpg", &Folder::new(uploads.path(), "2026/12"), &sizes).unwrap();
     let id = pending::record(&mut shop.conn, "wp_", 7, 2, &lost.files).await.unwrap();
     let mut tx = shop.conn.start_transaction(TxOpts::default()).await.unwrap();
     let new = [NewAttachment { parent: product, stored: &lost, source: content_hash(b"saucer.jpg") }];
@@ -175,7 +175,7 @@ async fn pictures_are_read_fetched_and_stored_once_by_their_bytes() {
     let uploads = tempfile::tempdir().unwrap();
     let library = Library {
         uploads_dir: uploads.path().to_path_buf(),
-        month: "2026/12".into(),
+        folder: std::sync::Arc::new(Folder::new(uploads.path(), "2026/12")),
         sizes: registered_sizes(&HashMap::new()),
         fetcher: Fetcher::new(FetchOptions { allow_http: true, retries: 0, ..FetchOptions::default() }).unwrap(),
         max_bytes: 2 << 20,

@@ -64,7 +64,9 @@ pub async fn prepare(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk:
     if wanted.is_empty() {
         return Ok(out);
     }
+    let started = std::time::Instant::now();
     let ready = gather(conn, &target.shop.prefix, &pictures.library, &wanted).await?;
+    let gathered = started.elapsed();
     let mut files = Vec::new();
     for ((r, w), sku) in ready.into_iter().zip(&wanted).zip(&owners) {
         out.sources.push(w.source_hash());
@@ -90,6 +92,20 @@ pub async fn prepare(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk:
             .map_err(|e| crate::error::Error::Internal(format!("syncing the uploads folder stopped: {e}")))?
             .map_err(|(u, e)| crate::error::Error::Internal(format!("making the new pictures' files under {} durable: {e}", u.display())))?;
     }
+    let stored = out.ready.iter().filter(|r| matches!(r, Some(Ready::New(_)))).count();
+    tracing::info!(
+        chunk = chunk_no,
+        pictures = wanted.len(),
+        stored,
+        files = files.len(),
+        gather_ms = gathered.as_millis() as u64,
+        sync_ms = (started.elapsed() - gathered).as_millis() as u64,
+        "chunk {chunk_no}: {} pictures ready ({stored} stored, {} files) in {} ms, made durable in {} ms",
+        wanted.len(),
+        files.len(),
+        gathered.as_millis(),
+        (started.elapsed() - gathered).as_millis()
+    );
     Ok(out)
 }
 

@@ -469,6 +469,7 @@ fn pictures_bench(n: usize) {
     let uploads = tempfile::tempdir().unwrap();
     let inputs: Vec<Vec<u8>> = (0..8).map(photo).collect();
     println!("woosync picture store: {n} pictures of 1600x1200 ({} KB each), {} sizes, 2 threads", inputs[0].len() / 1024, sizes.len());
+    let folder = woosync::media::store::Folder::new(uploads.path(), "2026/12");
     let started = Instant::now();
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
@@ -478,7 +479,7 @@ fn pictures_bench(n: usize) {
                 if i >= n {
                     break;
                 }
-                store(&inputs[i % inputs.len()], &format!("Товар {i}.jpg"), uploads.path(), "2026/12", &sizes).unwrap();
+                store(&inputs[i % inputs.len()], &format!("Товар {i}.jpg"), &folder, &sizes).unwrap();
             });
         }
     });
@@ -572,7 +573,7 @@ async fn picture_sync_bench(server: &str, n: usize) {
             .args(["sync", "--config"])
             .arg(&config)
             .env("WOOSYNC_DATABASE_URL", &url)
-            .env("WOOSYNC_LOG", "warn")
+            .env("WOOSYNC_LOG", std::env::var("WOOSYNC_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("run woosync");

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::woo::media::Size;
 
 use super::fetch::Fetcher;
-use super::store::{content_hash, store, Stored};
+use super::store::{content_hash, store, Folder, Stored};
 
 /// Pictures handled at once: read or fetched together, looked up in one query, stored by two
 /// threads.
@@ -25,8 +25,9 @@ const AT_ONCE: usize = 8;
 /// Where pictures go, and how they are had.
 pub struct Library {
     pub uploads_dir: PathBuf,
-    /// `YYYY/MM` of the shop's current month (`wp_upload_bits()` files uploads there).
-    pub month: String,
+    /// `uploads_dir`'s folder of the shop's current month (`YYYY/MM`: `wp_upload_bits()` files
+    /// uploads there), with the names its files take.
+    pub folder: std::sync::Arc<Folder>,
     pub sizes: Vec<Size>,
     pub fetcher: Fetcher,
     /// The largest picture taken, in bytes (`max_image_mb`).
@@ -107,8 +108,8 @@ pub async fn gather(conn: &mut Conn, prefix: &str, library: &Library, wanted: &[
             .map(|(i, _)| (*i, bytes[*i].as_mut().map(std::mem::take).unwrap_or_default(), file_name(&part[*i])))
             .collect();
         drop(bytes);
-        let (uploads, month, sizes) = (library.uploads_dir.clone(), library.month.clone(), library.sizes.clone());
-        let stored: Vec<(usize, std::result::Result<Stored, String>)> = tokio::task::spawn_blocking(move || store_all(jobs, &uploads, &month, &sizes))
+        let (folder, sizes) = (library.folder.clone(), library.sizes.clone());
+        let stored: Vec<(usize, std::result::Result<Stored, String>)> = tokio::task::spawn_blocking(move || store_all(jobs, &folder, &sizes))
             .await
             .map_err(|e| Error::Internal(format!("storing pictures stopped: {e}")))?;
         for (i, result) in stored {
@@ -210,14 +211,14 @@ async fn existing(conn: &mut Conn, prefix: &str, hashes: &[String]) -> Result<Ha
 }
 
 /// Stores the jobs on two threads: (position, picture bytes, name) → (position, result).
-fn store_all(jobs: Vec<(usize, Vec<u8>, String)>, uploads: &Path, month: &str, sizes: &[Size]) -> Vec<(usize, std::result::Result<Stored, String>)> {
+fn store_all(jobs: Vec<(usize, Vec<u8>, String)>, folder: &Folder, sizes: &[Size]) -> Vec<(usize, std::result::Result<Stored, String>)> {
     let queue = std::sync::Mutex::new(jobs.into_iter());
     let results = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..2 {
             s.spawn(|| loop {
                 let Some((i, bytes, name)) = queue.lock().unwrap_or_else(|e| e.into_inner()).next() else { break };
-                let r = store(&bytes, &name, uploads, month, sizes).map_err(|e| format!("{name}: {e}"));
+                let r = store(&bytes, &name, folder, sizes).map_err(|e| format!("{name}: {e}"));
                 results.lock().unwrap_or_else(|e| e.into_inner()).push((i, r));
             });
         }

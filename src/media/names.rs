@@ -85,30 +85,51 @@ pub fn split_extension(name: &str) -> (&str, &str) {
 }
 
 /// `wp_unique_filename()` of a sanitized `name` in a folder holding `existing` (the names of its
-/// files): the name, or `name-N.ext` with the first N from 1 that is free. A name is taken when a
-/// file has it (letter case aside), or when a file looks like a sized copy or the scaled copy of
-/// it (`name-150x150.ext`, `name-scaled.ext`, `name-rotated.ext`): its copies would overwrite
-/// them. (WordPress compares the exact name case-sensitively on Linux; woosync does not, so that
-/// a folder copied to a case-insensitive disk keeps every file.)
+/// files): see [`TakenNames::unique`].
 pub fn unique_file_name(name: &str, existing: &[String]) -> String {
-    let lower: HashSet<String> = existing.iter().map(|f| f.to_lowercase()).collect();
-    let (stem, ext) = split_extension(name);
-    let taken = |candidate_stem: &str| -> bool {
-        let full = format!("{candidate_stem}{ext}").to_lowercase();
-        if lower.contains(&full) {
-            return true;
+    TakenNames::of(existing.iter().map(String::as_str)).unique(name)
+}
+
+/// The names a folder's files take, for [`TakenNames::unique`]: each file's own name, and the
+/// name of the picture a sized, scaled or rotated copy belongs to (`cup-150x150.jpg`,
+/// `cup-scaled.jpg` and `cup-rotated.jpg` take `cup.jpg`: its copies would overwrite them) —
+/// without letter case, so that a folder copied to a case-insensitive disk keeps every file
+/// (WordPress compares the exact name case-sensitively on Linux). Kept in memory for a run, so
+/// that naming a picture does not read a folder of 100,000 files again.
+#[derive(Debug, Default, Clone)]
+pub struct TakenNames(HashSet<String>);
+
+impl TakenNames {
+    pub fn of<'a>(existing: impl IntoIterator<Item = &'a str>) -> TakenNames {
+        let mut taken = TakenNames::default();
+        for f in existing {
+            taken.insert(f);
         }
-        let prefix = format!("{candidate_stem}-").to_lowercase();
-        let ext = ext.to_lowercase();
-        lower.iter().any(|f| {
-            let Some(rest) = f.strip_prefix(&prefix).and_then(|r| r.strip_suffix(&ext)) else { return false };
-            rest == "scaled" || rest == "rotated" || rest.split_once('x').is_some_and(|(w, h)| !w.is_empty() && !h.is_empty() && w.bytes().all(|b| b.is_ascii_digit()) && h.bytes().all(|b| b.is_ascii_digit()))
-        })
-    };
-    if !taken(stem) {
-        return name.to_string();
+        taken
     }
-    (1u64..).map(|n| format!("{stem}-{n}")).find(|s| !taken(s)).map(|s| format!("{s}{ext}")).expect("some number is free")
+
+    /// A file made (or about to be) in the folder.
+    pub fn insert(&mut self, file: &str) {
+        let lower = file.to_lowercase();
+        let (stem, ext) = split_extension(&lower);
+        if let Some((base, rest)) = stem.rsplit_once('-') {
+            let sized = rest.split_once('x').is_some_and(|(w, h)| !w.is_empty() && !h.is_empty() && w.bytes().all(|b| b.is_ascii_digit()) && h.bytes().all(|b| b.is_ascii_digit()));
+            if rest == "scaled" || rest == "rotated" || sized {
+                self.0.insert(format!("{base}{ext}"));
+            }
+        }
+        self.0.insert(lower);
+    }
+
+    /// `wp_unique_filename()`: the name, or `name-N.ext` with the first N from 1 that is free.
+    pub fn unique(&self, name: &str) -> String {
+        let (stem, ext) = split_extension(name);
+        let taken = |candidate_stem: &str| self.0.contains(&format!("{candidate_stem}{ext}").to_lowercase());
+        if !taken(stem) {
+            return name.to_string();
+        }
+        (1u64..).map(|n| format!("{stem}-{n}")).find(|s| !taken(s)).map(|s| format!("{s}{ext}")).expect("some number is free")
+    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use sha2::Digest;
 
 use crate::woo::media::{attachment_metadata, constrain, copies, Copy, Size};
 
-use super::names::{sanitize_file_name, split_extension, unique_file_name};
+use super::names::{sanitize_file_name, split_extension, TakenNames};
 
 /// `big_image_size_threshold`'s default.
 pub const BIG_IMAGE: u32 = 2560;
@@ -84,8 +84,40 @@ pub fn content_hash(bytes: &[u8]) -> String {
     crate::config::hex(&sha2::Sha256::digest(bytes))
 }
 
-/// Stores `bytes` (a picture the feed names `name`) under `uploads/<month>` (`2026/12`).
-pub fn store(bytes: &[u8], name: &str, uploads: &Path, month: &str, sizes: &[Size]) -> Result<Stored, StoreError> {
+/// Where pictures are stored: `uploads/<month>` (`2026/12`), and the names its files take, read
+/// once (on the first picture) and kept up to date as pictures are stored, by any thread.
+pub struct Folder {
+    uploads: PathBuf,
+    month: String,
+    names: std::sync::Mutex<Option<TakenNames>>,
+}
+
+impl Folder {
+    pub fn new(uploads: &Path, month: &str) -> Folder {
+        Folder { uploads: uploads.to_path_buf(), month: month.to_string(), names: std::sync::Mutex::new(None) }
+    }
+
+    /// A unique name for `named` in the folder (made if missing), taken at once so that no
+    /// other picture of this run gets it.
+    fn reserve(&self, named: &str) -> Result<String, StoreError> {
+        let folder = self.uploads.join(&self.month);
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        if names.is_none() {
+            make_folder(&self.uploads, &folder)?;
+            let listing = std::fs::read_dir(&folder).map_err(|error| StoreError::Write { path: folder.display().to_string(), error })?;
+            let files: Vec<String> = listing.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+            *names = Some(TakenNames::of(files.iter().map(String::as_str)));
+        }
+        let taken = names.as_mut().expect("read above");
+        let chosen = taken.unique(named);
+        taken.insert(&chosen);
+        Ok(chosen)
+    }
+}
+
+/// Stores `bytes` (a picture the feed names `name`) in `folder`.
+pub fn store(bytes: &[u8], name: &str, place: &Folder, sizes: &[Size]) -> Result<Stored, StoreError> {
+    let (uploads, month) = (place.uploads.as_path(), place.month.as_str());
     let format = image::guess_format(bytes).map_err(|_| StoreError::NotAPicture(String::new()))?;
     let (mime, extension) = match format {
         ImageFormat::Jpeg => ("image/jpeg", "jpg"),
@@ -94,12 +126,6 @@ pub fn store(bytes: &[u8], name: &str, uploads: &Path, month: &str, sizes: &[Siz
     };
     let (picture, turned) = decode(bytes, format)?;
     let folder = uploads.join(month);
-    make_folder(uploads, &folder)?;
-    let existing: Vec<String> = std::fs::read_dir(&folder)
-        .map_err(|error| StoreError::Write { path: folder.display().to_string(), error })?
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
     // The extension of the real format (`wp_check_filetype_and_ext()` corrects a wrong one).
     let sanitized = sanitize_file_name(name);
     let (stem, given) = split_extension(&sanitized);
@@ -109,11 +135,24 @@ pub fn store(bytes: &[u8], name: &str, uploads: &Path, month: &str, sizes: &[Siz
     };
     let stem = if stem.is_empty() { "unnamed-file" } else { stem };
     let named = if fits { format!("{stem}{given}") } else { format!("{stem}.{extension}") };
-    let file_name = unique_file_name(&named, &existing);
     let mut made = Made { files: Vec::new(), permissions: Permissions::of(&folder) };
+    // The name is known free from this run's view of the folder; a file someone else made
+    // meanwhile under it (an upload in the admin) takes it, and the next name is tried.
+    let mut file_name = place.reserve(&named)?;
+    for _ in 0..3 {
+        match made.write(&folder.join(&file_name), bytes) {
+            Err(StoreError::Write { error, .. }) if error.kind() == std::io::ErrorKind::AlreadyExists => file_name = place.reserve(&named)?,
+            Err(e) => {
+                made.remove();
+                return Err(e);
+            }
+            Ok(()) => break,
+        }
+    }
     let result = (|| {
-        let original = folder.join(&file_name);
-        made.write(&original, bytes)?;
+        if made.files.is_empty() {
+            return Err(StoreError::Write { path: folder.join(&file_name).display().to_string(), error: std::io::ErrorKind::AlreadyExists.into() });
+        }
         let (width, height) = (picture.width(), picture.height());
         // A big JPEG: a scaled copy stands for it (turned upright too); a turned one that is not
         // big: a `-rotated` copy. The sized copies are made from the original, turned upright,
@@ -353,7 +392,7 @@ mod tests {
         let uploads = tempfile::tempdir().unwrap();
         let sizes = crate::woo::media::registered_sizes(&HashMap::new());
         let bytes = jpeg(1200, 900);
-        let s = store(&bytes, "body front.JPG", uploads.path(), "2026/12", &sizes).unwrap();
+        let s = store(&bytes, "body front.JPG", &Folder::new(uploads.path(), "2026/12"), &sizes).unwrap();
         assert_eq!((s.file.as_str(), s.width, s.height, s.mime, s.filesize), ("2026/12/body-front.JPG", 1200, 900, "image/jpeg", bytes.len() as u64));
         let folder = uploads.path().join("2026/12");
         assert_eq!(std::fs::read(folder.join("body-front.JPG")).unwrap(), bytes, "the upload itself is kept as given");
@@ -371,9 +410,9 @@ mod tests {
         assert_eq!(s.hash, content_hash(&bytes));
         assert!(s.metadata().starts_with(r#"a:6:{s:5:"width";i:1200;s:6:"height";i:900;s:4:"file";s:22:"2026/12/body-front.JPG";"#), "{}", s.metadata());
         // The same name again is made unique, copies and all; a wrong extension is corrected.
-        let again = store(&bytes, "body-front.png", uploads.path(), "2026/12", &sizes).unwrap();
+        let again = store(&bytes, "body-front.png", &Folder::new(uploads.path(), "2026/12"), &sizes).unwrap();
         assert_eq!(again.file, "2026/12/body-front-1.jpg");
-        let third = store(&bytes, "body-front.jpg", uploads.path(), "2026/12", &sizes).unwrap();
+        let third = store(&bytes, "body-front.jpg", &Folder::new(uploads.path(), "2026/12"), &sizes).unwrap();
         assert_eq!(third.file, "2026/12/body-front-2.jpg");
         assert!(folder.join("body-front-2-150x150.jpg").exists());
     }
@@ -383,7 +422,7 @@ mod tests {
         let uploads = tempfile::tempdir().unwrap();
         let sizes = crate::woo::media::registered_sizes(&HashMap::new());
         // (A thin picture: big enough to be scaled, small enough for an unoptimised test build.)
-        let s = store(&jpeg(2700, 90), "big.jpg", uploads.path(), "2026/12", &sizes).unwrap();
+        let s = store(&jpeg(2700, 90), "big.jpg", &Folder::new(uploads.path(), "2026/12"), &sizes).unwrap();
         assert_eq!((s.file.as_str(), s.width, s.height, s.original_image.as_deref()), ("2026/12/big-scaled.jpg", 2560, 85, Some("big.jpg")));
         assert_eq!(dimensions(&uploads.path().join("2026/12/big-scaled.jpg")), (2560, 85));
         assert_eq!(dimensions(&uploads.path().join("2026/12/big.jpg")), (2700, 90));
@@ -393,7 +432,7 @@ mod tests {
         assert!(meta.starts_with("a:7:{") && meta.ends_with(r#"s:14:"original_image";s:7:"big.jpg";}"#), "{meta}");
         let mut png = Vec::new();
         image::codecs::png::PngEncoder::new(&mut png).write_image(&vec![200u8; 2600 * 10 * 4], 2600, 10, image::ExtendedColorType::Rgba8).unwrap();
-        let p = store(&png, "wide", uploads.path(), "2026/12", &sizes).unwrap();
+        let p = store(&png, "wide", &Folder::new(uploads.path(), "2026/12"), &sizes).unwrap();
         assert_eq!((p.file.as_str(), p.width, p.mime, p.original_image), ("2026/12/wide.png", 2600, "image/png", None));
     }
 
@@ -416,7 +455,7 @@ mod tests {
         // 300x200, its left 60 columns red: turned 90° clockwise they are its top 60 rows.
         let img = image::RgbImage::from_fn(300, 200, |x, _| if x < 60 { image::Rgb([250, 0, 0]) } else { image::Rgb([0, 0, 250]) });
         let bytes = with_orientation(&encode(&DynamicImage::ImageRgb8(img), ImageFormat::Jpeg).unwrap(), 6);
-        let s = store(&bytes, "turn.jpg", uploads.path(), "2026/12", &sizes).unwrap();
+        let s = store(&bytes, "turn.jpg", &Folder::new(uploads.path(), "2026/12"), &sizes).unwrap();
         assert_eq!((s.file.as_str(), s.width, s.height, s.original_image.as_deref(), s.turned), ("2026/12/turn-rotated.jpg", 200, 300, Some("turn.jpg"), true));
         let folder = uploads.path().join("2026/12");
         assert_eq!(std::fs::read(folder.join("turn.jpg")).unwrap(), bytes, "the upload itself is kept as given");
@@ -428,19 +467,32 @@ mod tests {
         let meta = s.metadata();
         assert!(meta.contains(r#"s:11:"orientation";i:1;"#) && meta.ends_with(r#"s:14:"original_image";s:8:"turn.jpg";}"#), "{meta}");
         // Orientation 1 is upright already: nothing turned.
-        let plain = store(&with_orientation(&jpeg(300, 200), 1), "plain.jpg", uploads.path(), "2026/12", &sizes).unwrap();
+        let plain = store(&with_orientation(&jpeg(300, 200), 1), "plain.jpg", &Folder::new(uploads.path(), "2026/12"), &sizes).unwrap();
         assert_eq!((plain.file.as_str(), plain.turned), ("2026/12/plain.jpg", false));
+    }
+
+    #[test]
+    fn one_folder_is_read_once_and_a_name_taken_meanwhile_is_passed_over() {
+        let uploads = tempfile::tempdir().unwrap();
+        let sizes = crate::woo::media::registered_sizes(&HashMap::new());
+        let folder = Folder::new(uploads.path(), "2026/12");
+        assert_eq!(store(&jpeg(200, 200), "cup.jpg", &folder, &sizes).unwrap().file, "2026/12/cup.jpg");
+        assert_eq!(store(&jpeg(200, 200), "cup.jpg", &folder, &sizes).unwrap().file, "2026/12/cup-1.jpg");
+        // Someone uploads cup-2.jpg behind the run's back: the run's next cup takes cup-3.
+        std::fs::write(uploads.path().join("2026/12/cup-2.jpg"), b"theirs").unwrap();
+        assert_eq!(store(&jpeg(200, 200), "cup.jpg", &folder, &sizes).unwrap().file, "2026/12/cup-3.jpg");
+        assert_eq!(std::fs::read(uploads.path().join("2026/12/cup-2.jpg")).unwrap(), b"theirs");
     }
 
     #[test]
     fn what_is_not_a_picture_is_refused_and_leaves_no_file() {
         let uploads = tempfile::tempdir().unwrap();
         let sizes = crate::woo::media::registered_sizes(&HashMap::new());
-        let e = store(b"<html><body>Not found</body></html>", "x.jpg", uploads.path(), "2026/12", &sizes).unwrap_err();
+        let e = store(b"<html><body>Not found</body></html>", "x.jpg", &Folder::new(uploads.path(), "2026/12"), &sizes).unwrap_err();
         assert!(e.to_string().contains("not a JPEG or PNG"), "{e}");
         let mut cut = jpeg(400, 300);
         cut.truncate(200);
-        let e = store(&cut, "cut.jpg", uploads.path(), "2026/12", &sizes).unwrap_err();
+        let e = store(&cut, "cut.jpg", &Folder::new(uploads.path(), "2026/12"), &sizes).unwrap_err();
         assert!(matches!(e, StoreError::Undecodable(_)), "{e}");
         let left: Vec<_> = std::fs::read_dir(uploads.path().join("2026/12")).map(|d| d.flatten().collect()).unwrap_or_default();
         assert!(left.is_empty(), "{left:?}");
