@@ -179,6 +179,7 @@ async fn pictures_are_read_fetched_and_stored_once_by_their_bytes() {
         sizes: registered_sizes(&HashMap::new()),
         fetcher: Fetcher::new(FetchOptions { allow_http: true, retries: 0, ..FetchOptions::default() }).unwrap(),
         max_bytes: 2 << 20,
+        known: Default::default(),
     };
     let wanted: Vec<Wanted> = [
         front.display().to_string(),
@@ -213,9 +214,12 @@ async fn pictures_are_read_fetched_and_stored_once_by_their_bytes() {
     let mut tx = shop.conn.start_transaction(TxOpts::default()).await.unwrap();
     let ids = insert_attachments(&mut tx, "wp_", 1, "https://shop.example/wp-content/uploads", &new, "2026-12-01 10:00:00", "2026-12-01 07:00:00").await.unwrap();
     tx.commit().await.unwrap();
-    let again = gather(&mut shop.conn, "wp_", &library, &wanted[..2]).await.unwrap();
+    // A later run reads them from the database (within a run, a chunk's commit teaches them).
+    let later = Library { known: Default::default(), folder: std::sync::Arc::new(Folder::new(uploads.path(), "2026/12")), fetcher: Fetcher::new(FetchOptions { allow_http: true, retries: 0, ..FetchOptions::default() }).unwrap(), ..library };
+    let again = gather(&mut shop.conn, "wp_", &later, &wanted[..2]).await.unwrap();
     assert!(matches!(again[0], Ok(Ready::Existing(id)) if id == ids[0]), "{:?}", again[0]);
     assert!(matches!(again[1], Ok(Ready::Existing(id)) if id == ids[1]), "{:?}", again[1]);
+
     let files = std::fs::read_dir(uploads.path().join("2026/12")).unwrap().count();
     assert_eq!(files, a.files.len() + b.files.len(), "nothing stored twice");
     shop.drop_db().await;
@@ -238,7 +242,11 @@ async fn new_products_get_their_pictures_from_the_feed() {
          NEW-3,Боди 2,110,1,front.jpg\n\
          NEW-4,Без фото,10,1,\n"
     );
-    let extra = format!("[wordpress]\nuploads_dir = \"{}\"\nuploads_url = \"https://shop.example/wp-content/uploads\"\nallow_http_images = true\n", uploads.path().display());
+    // One product a chunk: NEW-3 finds NEW-1's picture among those an earlier chunk committed.
+    let extra = format!(
+        "[wordpress]\nuploads_dir = \"{}\"\nuploads_url = \"https://shop.example/wp-content/uploads\"\nallow_http_images = true\n[sync]\nchunk_size = 1\nchunk_min = 1\nchunk_max = 1\n",
+        uploads.path().display()
+    );
     let config = shop.config(&feed, &extra);
     let settings = Settings::load_with(&config, None).unwrap();
     let outcome = shop.sync(&settings).await;
@@ -261,7 +269,7 @@ async fn new_products_get_their_pictures_from_the_feed() {
     assert_eq!(shop.one(p2, "_product_image_gallery").await, None);
     let report = shop.report();
     let warning = report.lines().find(|l| l.starts_with("warning,NEW-2,")).unwrap_or_else(|| panic!("{report}"));
-    assert!(warning.contains(",images,") && warning.contains("gone.jpg") && warning.contains("no such file"), "{warning}");
+    assert!(warning.contains(",images,") && warning.contains("line 3: picture ") && warning.contains("gone.jpg") && warning.contains("no such file"), "{warning}");
     assert!(!report.contains("s3cret"), "{report}");
     assert!(report.contains(&format!("create,NEW-2,{p2},product,images,,{base}/p/cap.png | {}/gone.jpg,", shop.dir.path().display())), "{report}");
     // The same picture for another product is the same attachment; no pictures, no keys.

@@ -47,17 +47,18 @@ pub async fn prepare(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk:
     let mut out = ChunkPictures::default();
     let Some(pictures) = &target.pictures else { return Ok(out) };
     let mut wanted: Vec<Wanted> = Vec::new();
-    let mut owners: Vec<String> = Vec::new();
-    let creates = chunk.iter().flat_map(|u| u.creates.iter()).map(|c| (c.sku.as_str(), new_pictures(c)));
-    let updates = chunk.iter().flat_map(|u| u.updates.iter()).filter_map(|u| Some((u.sku.as_str(), u.pictures.as_deref()?.sources.as_slice())));
-    for (sku, images) in creates.chain(updates) {
+    // (SKU, feed row) of each picture.
+    let mut owners: Vec<(String, u64)> = Vec::new();
+    let creates = chunk.iter().flat_map(|u| u.creates.iter()).map(|c| (c.sku.as_str(), c.line, new_pictures(c)));
+    let updates = chunk.iter().flat_map(|u| u.updates.iter()).filter_map(|u| Some((u.sku.as_str(), u.row.as_ref().map_or(0, |r| r.item.line), u.pictures.as_deref()?.sources.as_slice())));
+    for (sku, line, images) in creates.chain(updates) {
         if sku.is_empty() || images.is_empty() || out.by_sku.contains_key(sku) {
             continue;
         }
         let sku = sku.to_string();
         for source in images {
             out.by_sku.entry(sku.clone()).or_default().push(wanted.len());
-            owners.push(sku.clone());
+            owners.push((sku.clone(), line));
             wanted.push(Wanted { source: source.clone() });
         }
     }
@@ -68,7 +69,7 @@ pub async fn prepare(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk:
     let ready = gather(conn, &target.shop.prefix, &pictures.library, &wanted).await?;
     let gathered = started.elapsed();
     let mut files = Vec::new();
-    for ((r, w), sku) in ready.into_iter().zip(&wanted).zip(&owners) {
+    for ((r, w), (sku, line)) in ready.into_iter().zip(&wanted).zip(&owners) {
         out.sources.push(w.source_hash());
         match r {
             Ok(r) => {
@@ -78,7 +79,8 @@ pub async fn prepare(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk:
                 out.ready.push(Some(r));
             }
             Err(why) => {
-                out.warnings.push(ReportRow::note(Action::Warning, sku, "images", format!("picture {} not added: {why}", w.shown())));
+                let message = format!("{} {line}: picture {} not added: {why}", target.rules.row_word, w.shown());
+                out.warnings.push(ReportRow::note(Action::Warning, sku, "images", message));
                 out.ready.push(None);
             }
         }
@@ -198,6 +200,16 @@ impl ChunkPictures {
             }
         }
         Ok(())
+    }
+
+    /// After the commit: the pictures entered are known to later chunks by their bytes.
+    pub fn committed(&self, target: &Target<'_>) {
+        let Some(pictures) = &target.pictures else { return };
+        let entered = self.entered.lock().unwrap_or_else(|e| e.into_inner());
+        pictures.library.learn(entered.iter().filter_map(|(at, id)| match &self.ready[*at] {
+            Some(Ready::New(stored)) => Some((stored.hash.clone(), *id)),
+            _ => None,
+        }));
     }
 
     /// After the commit: the files of pictures stored for products the chunk did not create

@@ -109,6 +109,7 @@ pub async fn apply_chunk(conn: &mut Conn, settings: &crate::config::Settings, ta
                 done.attempts = attempt;
                 done.rows.extend(pictures.warnings.iter().cloned());
                 done.warnings = pictures.warnings.len();
+                pictures.committed(target);
                 pictures.remove_unused();
                 return Ok(done);
             }
@@ -130,8 +131,12 @@ pub async fn apply_chunk(conn: &mut Conn, settings: &crate::config::Settings, ta
                     .map_err(|e| Error::db("checking the chunk's checkpoint after reconnecting", e))?;
                 if committed.is_some() {
                     tracing::warn!(chunk = chunk_no, "chunk {chunk_no} had committed before the connection was lost");
+                    pictures.committed(target);
+                    pictures.remove_unused();
                     let mut done = summarise(chunk);
                     done.attempts = attempt;
+                    done.rows.extend(pictures.warnings.iter().cloned());
+                    done.warnings = pictures.warnings.len();
                     return Ok(done);
                 }
             }

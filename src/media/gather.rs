@@ -20,7 +20,7 @@ use super::store::{content_hash, store, Folder, Stored};
 
 /// Pictures handled at once: read or fetched together, looked up in one query, stored by two
 /// threads.
-const AT_ONCE: usize = 8;
+const AT_ONCE: usize = 16;
 
 /// Where pictures go, and how they are had.
 pub struct Library {
@@ -32,6 +32,48 @@ pub struct Library {
     pub fetcher: Fetcher,
     /// The largest picture taken, in bytes (`max_image_mb`).
     pub max_bytes: u64,
+    /// The pictures woosync stored before, by their bytes' hash: read whole on the first
+    /// lookup of a run (the meta table has no index on values: a lookup by value reads every
+    /// `_woosync_image_hash` row, so one query a batch grew with the library), then kept up to
+    /// date as chunks commit their new attachments.
+    pub known: std::sync::Mutex<Option<KnownPictures>>,
+}
+
+/// Attachment IDs by the SHA-256 of their picture's bytes (the first one made, when two hold
+/// the same bytes).
+#[derive(Debug, Default)]
+pub struct KnownPictures(HashMap<[u8; 32], u64>);
+
+impl KnownPictures {
+    fn key(hash: &str) -> Option<[u8; 32]> {
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(hash.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        (hash.len() == 64).then_some(out)
+    }
+
+    pub fn get(&self, hash: &str) -> Option<u64> {
+        self.0.get(&Self::key(hash)?).copied()
+    }
+
+    /// An attachment committed with this picture (an earlier one with the same bytes stays).
+    pub fn learn(&mut self, hash: &str, id: u64) {
+        if let Some(k) = Self::key(hash) {
+            self.0.entry(k).or_insert(id);
+        }
+    }
+}
+
+impl Library {
+    /// Records attachments a chunk committed, so later chunks reuse them.
+    pub fn learn(&self, committed: impl IntoIterator<Item = (String, u64)>) {
+        if let Some(known) = self.known.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            for (hash, id) in committed {
+                known.learn(&hash, id);
+            }
+        }
+    }
 }
 
 /// A picture made ready.
@@ -82,7 +124,7 @@ pub async fn gather(conn: &mut Conn, prefix: &str, library: &Library, wanted: &[
         // Read or fetch them together.
         let bytes: Vec<std::result::Result<Vec<u8>, String>> = futures_util::future::join_all(part.iter().map(|w| obtain(library, w))).await;
         let hashes: Vec<Option<String>> = bytes.iter().map(|b| b.as_ref().ok().map(|b| content_hash(b))).collect();
-        let known = existing(conn, prefix, &hashes.iter().flatten().cloned().collect::<Vec<_>>()).await?;
+        let known = existing(conn, prefix, library, &hashes.iter().flatten().cloned().collect::<Vec<_>>()).await?;
         // What is left to store: (position in `part`, hash).
         let mut to_store: Vec<(usize, String)> = Vec::new();
         let mut decided: Vec<Option<std::result::Result<Ready, String>>> = Vec::with_capacity(part.len());
@@ -192,22 +234,34 @@ fn io_reason(e: &std::io::Error) -> String {
 }
 
 /// The attachments holding these content hashes: hash → attachment ID (the oldest).
-async fn existing(conn: &mut Conn, prefix: &str, hashes: &[String]) -> Result<HashMap<String, u64>> {
+async fn existing(conn: &mut Conn, prefix: &str, library: &Library, hashes: &[String]) -> Result<HashMap<String, u64>> {
     if hashes.is_empty() {
         return Ok(HashMap::new());
     }
-    let marks = vec!["?"; hashes.len()].join(",");
-    let rows: Vec<(String, u64)> = conn
-        .exec(
-            format!(
-                "SELECT pm.meta_value, MIN(pm.post_id) FROM `{prefix}postmeta` pm JOIN `{prefix}posts` p ON p.ID = pm.post_id AND p.post_type = 'attachment' \
-                 WHERE pm.meta_key = ? AND pm.meta_value IN ({marks}) GROUP BY pm.meta_value"
-            ),
-            std::iter::once(crate::apply::media::HASH_META.to_string()).chain(hashes.iter().cloned()).collect::<Vec<_>>(),
-        )
+    let loaded = library.known.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+    if !loaded {
+        let mut known = KnownPictures::default();
+        let mut rows = conn
+            .exec_iter(
+                format!(
+                    "SELECT pm.meta_value, pm.post_id FROM `{prefix}postmeta` pm JOIN `{prefix}posts` p ON p.ID = pm.post_id AND p.post_type = 'attachment' \
+                     WHERE pm.meta_key = ? ORDER BY pm.post_id"
+                ),
+                (crate::apply::media::HASH_META,),
+            )
+            .await
+            .map_err(|e| Error::db("reading the pictures stored before", e))?;
+        rows.for_each(|row| {
+            let (hash, id): (String, u64) = mysql_async::from_row(row);
+            known.learn(&hash, id);
+        })
         .await
-        .map_err(|e| Error::db("looking up pictures stored before", e))?;
-    Ok(rows.into_iter().collect())
+        .map_err(|e| Error::db("reading the pictures stored before", e))?;
+        *library.known.lock().unwrap_or_else(|e| e.into_inner()) = Some(known);
+    }
+    let known = library.known.lock().unwrap_or_else(|e| e.into_inner());
+    let known = known.as_ref().expect("read above");
+    Ok(hashes.iter().filter_map(|h| Some((h.clone(), known.get(h)?))).collect())
 }
 
 /// Stores the jobs on two threads: (position, picture bytes, name) → (position, result).
@@ -224,4 +278,20 @@ fn store_all(jobs: Vec<(usize, Vec<u8>, String)>, folder: &Folder, sizes: &[Size
         }
     });
     results.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_pictures_are_found_by_their_hash_and_the_first_stays() {
+        let a = content_hash(b"a");
+        let mut known = KnownPictures::default();
+        known.learn(&a, 7);
+        known.learn(&a, 9);
+        known.learn("not a hash", 3);
+        assert_eq!((known.get(&a), known.get(&content_hash(b"b")), known.get("zz")), (Some(7), None, None));
+        assert_eq!(known.0.len(), 1);
+    }
 }

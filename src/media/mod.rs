@@ -57,7 +57,7 @@ impl Pictures {
             .map_err(Error::Internal)?;
         let month = shop.utc_offset.local(chrono::Utc::now()).format("%Y/%m").to_string();
         Ok(Some(Pictures {
-            library: gather::Library { uploads_dir: wp.uploads_dir.clone(), folder: std::sync::Arc::new(store::Folder::new(&wp.uploads_dir, &month)), sizes: crate::woo::media::registered_sizes(&options), fetcher, max_bytes: wp.max_image_bytes },
+            library: gather::Library { uploads_dir: wp.uploads_dir.clone(), folder: std::sync::Arc::new(store::Folder::new(&wp.uploads_dir, &month)), sizes: crate::woo::media::registered_sizes(&options), fetcher, max_bytes: wp.max_image_bytes, known: Default::default() },
             uploads_url,
         }))
     }

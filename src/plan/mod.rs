@@ -164,6 +164,8 @@ pub struct FeedRow {
 #[derive(Debug, Clone)]
 pub struct NewProduct {
     pub sku: String,
+    /// The feed row it comes from (its line, row or offer number).
+    pub line: u64,
     pub title: String,
     pub regular: Option<Money>,
     pub sale: Option<Money>,
@@ -1527,6 +1529,7 @@ fn plan_create(item: &Item, rules: &Rules) -> (NewProduct, Vec<ReportRow>) {
     let attributes = rules.attributes.for_product(item.attributes()).ok().filter(|a| !a.entries.is_empty()).map(Box::new);
     drop_rows_unless(rules.report_rows, &mut rows);
     let new = NewProduct {
+        line: item.line,
         categories,
         attributes,
         sku: item.sku.to_string(),
