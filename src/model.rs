@@ -119,6 +119,11 @@ pub struct Content {
     /// Pictures: absolute paths or http(s) URLs, the featured image first, then the gallery.
     #[serde(rename = "im", skip_serializing_if = "Option::is_none", default)]
     pub images: Option<Vec<String>>,
+    /// The size in bytes of each picture that is a file (0 for a URL or a file not there), read
+    /// when `update_content` keeps pictures in step: a picture replaced under the same name
+    /// mostly changes its size, and the size is had without reading the file.
+    #[serde(rename = "is", skip_serializing_if = "Option::is_none", default)]
+    pub image_sizes: Option<Vec<u64>>,
 }
 
 impl Content {

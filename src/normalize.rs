@@ -35,12 +35,32 @@ pub struct Rules {
     /// With `[wordpress]`: the folder relative picture paths start from (the feed file's); without
     /// it the `images` field is not read.
     pub images_base: Option<std::path::PathBuf>,
+    /// Read the size of each picture file (`update_content` keeps pictures in step).
+    pub image_sizes: bool,
 }
 
 impl Rules {
     pub fn new(widths: Widths, settings: &crate::config::Settings) -> Rules {
-        Rules { widths, fractional: settings.fractional_stock, rows: settings.rows.clone(), meta: settings.source.columns().meta.clone(), images_base: settings.images_base() }
+        Rules {
+            widths,
+            fractional: settings.fractional_stock,
+            rows: settings.rows.clone(),
+            meta: settings.source.columns().meta.clone(),
+            images_base: settings.images_base(),
+            image_sizes: settings.update_content.images,
+        }
     }
+}
+
+/// The size of each picture file (0 for a URL or a file that is not there).
+fn image_sizes(images: &[String]) -> Vec<u64> {
+    images
+        .iter()
+        .map(|p| match p.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("http")) {
+            true => 0,
+            false => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+        })
+        .collect()
 }
 
 /// Most pictures one product takes.
@@ -235,7 +255,9 @@ pub fn normalize_record(r: &RawRecord, at: &dyn Locate, rules: &Rules) -> Result
     if let (Some(base), Some(cell)) = (&rules.images_base, r.get(Field::Images).map(str::trim).filter(|s| !s.is_empty())) {
         let images = images(cell, base).map_err(|m| reject(Some((Field::Images, 0)), m))?;
         if !images.is_empty() {
-            content.get_or_insert_with(Default::default).images = Some(images);
+            let c = content.get_or_insert_with(Default::default);
+            c.image_sizes = rules.image_sizes.then(|| image_sizes(&images));
+            c.images = Some(images);
         }
     }
     let meta = meta_values(r, rules, &mut notes).map_err(|(key, m)| Rejection { field: key.to_string(), ..reject(None, m) })?;
@@ -341,7 +363,7 @@ fn content(r: &RawRecord, separator: &str, notes: &mut Vec<Note>) -> Result<Opti
         }
     }
     let parent_id = parent_sku.as_ref().and(r.parent_external.clone());
-    let content = Content { description: text(Field::Description), short_description: text(Field::ShortDescription), gtin, categories, attributes: None, parent_sku, parent_id, meta: None, images: None };
+    let content = Content { description: text(Field::Description), short_description: text(Field::ShortDescription), gtin, categories, attributes: None, parent_sku, parent_id, meta: None, images: None, image_sizes: None };
     Ok((!content.is_empty()).then(|| Box::new(content)))
 }
 
@@ -589,7 +611,7 @@ mod tests {
     }
 
     fn rules(widths: &Widths, fractional: Fractional) -> Rules {
-        Rules { widths: widths.clone(), fractional, rows: RowRules::default(), meta: Vec::new(), images_base: None }
+        Rules { widths: widths.clone(), fractional, rows: RowRules::default(), meta: Vec::new(), images_base: None, image_sizes: false }
     }
 
     #[test]

@@ -393,6 +393,17 @@ async fn existing_products_follow_the_feeds_pictures() {
     let again = shop.sync(&settings).await;
     assert_eq!(again.counts.updated, 1, "tried again: {:?}", again.counts);
 
+    // A picture replaced under its name (other bytes, another size): a new attachment; the old stays.
+    std::fs::write(shop.dir.path().join("a.jpg"), jpeg(820, 600)).unwrap();
+    let settings = shop.settings(&feed("c.jpg", "a.jpg"), &policy);
+    let outcome = shop.sync(&settings).await;
+    assert_eq!(outcome.counts.updated, 2, "{:?}", outcome.counts);
+    let replaced: u64 = shop.one(p2, "_thumbnail_id").await.unwrap().parse().unwrap();
+    assert!(replaced != a && attached(&mut shop, replaced).await.starts_with("a-1.jpg|"), "{replaced}");
+    let attachments: u64 = shop.scalar("SELECT COUNT(*) FROM wp_posts WHERE post_type = 'attachment'").await;
+    assert_eq!(attachments, 4);
+    shop.second_run_writes_nothing(&settings, 2).await;
+
     // `images` in update_content without [wordpress]: refused at config load.
     let config = shop.config("sku,regular_price\nEX-1,1\n", "[sync]\nupdate_content = [\"images\"]\n");
     let e = Settings::load_with(&config, None).unwrap_err().to_string();

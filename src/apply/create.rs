@@ -252,9 +252,9 @@ pub(super) async fn insert_products(
             }
         }
         // What woosync put there from the feed's pictures (`update_content = ["images"]` compares it).
-        let named = super::media::new_pictures(c);
+        let (named, sizes) = super::media::new_pictures(c);
         if !named.is_empty() && !c.sku.is_empty() && target.pictures.is_some() {
-            let print = crate::plan::pictures::print(named);
+            let print = crate::plan::pictures::print(named, sizes);
             meta.push((id, crate::plan::pictures::IMAGES_META, s(&crate::plan::pictures::record(&print, pictures.complete(&c.sku), &images[i]))));
         }
         if variation.is_none() {

@@ -49,7 +49,7 @@ pub async fn prepare(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk:
     let mut wanted: Vec<Wanted> = Vec::new();
     // (SKU, feed row) of each picture.
     let mut owners: Vec<(String, u64)> = Vec::new();
-    let creates = chunk.iter().flat_map(|u| u.creates.iter()).map(|c| (c.sku.as_str(), c.line, new_pictures(c)));
+    let creates = chunk.iter().flat_map(|u| u.creates.iter()).map(|c| (c.sku.as_str(), c.line, new_pictures(c).0));
     let updates = chunk.iter().flat_map(|u| u.updates.iter()).filter_map(|u| Some((u.sku.as_str(), u.row.as_ref().map_or(0, |r| r.item.line), u.pictures.as_deref()?.sources.as_slice())));
     for (sku, line, images) in creates.chain(updates) {
         if sku.is_empty() || images.is_empty() || out.by_sku.contains_key(sku) {
@@ -111,14 +111,14 @@ pub async fn prepare(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk:
     Ok(out)
 }
 
-/// The pictures a new product takes (a variation only its first).
-pub fn new_pictures(c: &crate::plan::NewProduct) -> &[String] {
-    let images = c.content.as_deref().and_then(|c| c.images.as_deref()).unwrap_or(&[]);
+/// The pictures a new product takes (a variation only its first), and their files' sizes when
+/// read.
+pub fn new_pictures(c: &crate::plan::NewProduct) -> (&[String], Option<&[u64]>) {
     let post_type = match c.kind {
         crate::plan::NewKind::Variation(_) => crate::catalog::PostType::Variation,
         _ => crate::catalog::PostType::Product,
     };
-    crate::plan::pictures::wanted(images, post_type)
+    crate::plan::pictures::listed(c.content.as_deref(), post_type)
 }
 
 impl ChunkPictures {

@@ -300,6 +300,7 @@ impl Planner<'_> {
                     description: c.description.clone().filter(|_| from_good),
                     short_description: c.short_description.clone().filter(|_| from_good),
                     images: c.images.clone().filter(|_| from_good),
+                    image_sizes: c.image_sizes.clone().filter(|_| from_good),
                     ..Default::default()
                 })
             });
@@ -561,7 +562,7 @@ impl Planner<'_> {
         let content = child.content.take().map(|mut c| {
             // A 1C good's pictures are its variable product's, not each characteristic's.
             if c.parent_id.is_some() {
-                c.images = None;
+                (c.images, c.image_sizes) = (None, None);
             }
             c.description = None;
             c.short_description = None;

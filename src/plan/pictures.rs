@@ -1,7 +1,8 @@
 //! A product's pictures as `update_content = ["images"]` keeps them in step with the feed.
 //!
 //! woosync records on each product what it last put there from the feed (`_woosync_images`):
-//! a print of the feed's picture list and the attachments it became. A product whose feed list
+//! a print of the feed's picture list (with the files' sizes: a picture replaced under the same
+//! name mostly changes its size) and the attachments it became. A product whose feed list
 //! and featured image/gallery are both as recorded is left alone — nothing is read, fetched or
 //! hashed. Otherwise (the feed names other pictures, the record is missing or incomplete, or a
 //! person changed the pictures in the admin) its pictures are made ready again before the
@@ -30,12 +31,24 @@ pub fn wanted(images: &[String], post_type: PostType) -> &[String] {
     }
 }
 
-/// The print of a picture list: the first 16 hex digits of the SHA-256 of its sources, one a line.
-pub fn print(sources: &[String]) -> String {
+/// A row's pictures a product takes ([`wanted`]) and, when read, their files' sizes.
+pub fn listed(content: Option<&crate::model::Content>, post_type: PostType) -> (&[String], Option<&[u64]>) {
+    let images = content.and_then(|c| c.images.as_deref()).unwrap_or(&[]);
+    let taken = wanted(images, post_type);
+    let sizes = content.and_then(|c| c.image_sizes.as_deref()).map(|s| &s[..taken.len().min(s.len())]);
+    (taken, sizes)
+}
+
+/// The print of a picture list: the first 16 hex digits of the SHA-256 of its sources, one a
+/// line, and of the files' sizes when they were read (a file replaced under its name).
+pub fn print(sources: &[String], sizes: Option<&[u64]>) -> String {
     let mut h = Sha256::new();
     for s in sources {
         h.update(s.trim().as_bytes());
         h.update(b"\n");
+    }
+    for size in sizes.unwrap_or(&[]) {
+        h.update(format!("{size}\n").as_bytes());
     }
     h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -100,11 +113,11 @@ pub fn change(item: &Item, p: &Product, catalog: &Catalog, rules: &Rules) -> Opt
     if item.content.as_deref().is_some_and(|c| c.parent_id.is_some()) {
         return None;
     }
-    let sources = wanted(item.images(), p.post_type);
+    let (sources, sizes) = listed(item.content.as_deref(), p.post_type);
     if sources.is_empty() {
         return None;
     }
-    let print = print(sources);
+    let print = print(sources, sizes);
     let now = current(p.id, held, p.post_type);
     let recorded = held.rows(p.id, 2).first().and_then(|r| parse_record(&r.3));
     if recorded.is_some_and(|(was, ids)| was == print && ids == now) {
@@ -126,11 +139,12 @@ mod tests {
     #[test]
     fn records_read_back_and_prints_follow_the_list() {
         let (a, b) = (vec!["a.jpg".to_string(), "b.jpg".into()], vec!["b.jpg".to_string(), "a.jpg".into()]);
-        assert_eq!(print(&a).len(), 16);
-        assert_ne!(print(&a), print(&b), "the order is the featured image");
-        assert_eq!(print(&a), print(&[" a.jpg ".to_string(), "b.jpg".into()]));
-        let r = record(&print(&a), true, &[12, 13]);
-        assert_eq!(parse_record(&r), Some((print(&a).as_str(), vec![12, 13])));
+        assert_eq!(print(&a, None).len(), 16);
+        assert_ne!(print(&a, None), print(&b, None), "the order is the featured image");
+        assert_eq!(print(&a, None), print(&[" a.jpg ".to_string(), "b.jpg".into()], None));
+        assert_ne!(print(&a, Some(&[10, 20])), print(&a, Some(&[10, 21])), "a file replaced under its name");
+        let r = record(&print(&a, None), true, &[12, 13]);
+        assert_eq!(parse_record(&r), Some((print(&a, None).as_str(), vec![12, 13])));
         assert_eq!(parse_record(&record("x", false, &[5])), Some(("-", vec![5])));
         assert_eq!(parse_record("abc "), Some(("abc", vec![])));
         assert_eq!(parse_record("abc 1,x"), None);
