@@ -1,7 +1,8 @@
-//! Pictures in the media library (issue 15, in progress): a picture stored under a temporary
-//! uploads folder and entered as an attachment in a real MariaDB, row for row as WooCommerce's
-//! import writes it (`observed/i2`: the gallery of `Боди сзади.jpg` 900x1200 and `body-detail.jpg`
-//! 800x800).
+//! Pictures in the media library, against a real MariaDB and a temporary uploads folder: a
+//! picture stored and entered as an attachment row for row as WooCommerce's import writes it
+//! (`observed/i2`: the gallery of `Боди сзади.jpg` 900x1200 and `body-detail.jpg` 800x800);
+//! pictures read, fetched from a server on 127.0.0.1 and found again by their bytes; new
+//! products, existing products (`update_content = ["images"]`) and a 1C export's `Картинка`.
 
 mod common;
 

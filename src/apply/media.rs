@@ -41,8 +41,9 @@ pub struct ChunkPictures {
     entered: Mutex<HashMap<usize, u64>>,
 }
 
-/// Makes the pictures of a chunk's new products ready (a no-op without `[wordpress]`): read or
-/// fetched, found again by their bytes or stored, and the files made recorded as pending.
+/// Makes the pictures of a chunk's new products, and of the products whose pictures change,
+/// ready (a no-op without `[wordpress]`): read or fetched, found again by their bytes or stored,
+/// the files made recorded as pending and made durable.
 pub async fn prepare(conn: &mut Conn, target: &Target<'_>, chunk_no: u32, chunk: &[Unit]) -> crate::error::Result<ChunkPictures> {
     let mut out = ChunkPictures::default();
     let Some(pictures) = &target.pictures else { return Ok(out) };

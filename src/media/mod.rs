@@ -1,8 +1,9 @@
-//! Pictures from the ERP put in the shop's media library (issue 15, in progress): the pictures
-//! fetched from URLs ([`fetch`]), the file names WordPress gives uploads ([`names`]) and the
-//! files an upload makes in `wp-content/uploads` ([`store`]), and those made for a chunk that
-//! never committed ([`pending`]). The sizes and the metadata row are
-//! WordPress's rules in [`crate::woo::media`].
+//! Pictures from the ERP put in the shop's media library: the pictures a chunk names made ready
+//! ([`gather`]) — fetched from URLs ([`fetch`]), named as WordPress names uploads ([`names`]),
+//! stored as an upload is in `wp-content/uploads` ([`store`]) — and the files made for a chunk
+//! that never committed ([`pending`]). The sizes and the metadata row are WordPress's rules in
+//! [`crate::woo::media`]; the attachment rows are written by `apply::media`, and which products'
+//! pictures change is the plan's (`plan::pictures`).
 
 pub mod fetch;
 pub mod gather;
