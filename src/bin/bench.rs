@@ -125,8 +125,7 @@ async fn main() {
         .await
         .unwrap();
     if !(a.reuse && exists == Some(1)) {
-        admin.query_drop(format!("DROP DATABASE IF EXISTS `{db}`")).await.unwrap();
-        admin.query_drop(format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci")).await.unwrap();
+        fresh_database(&mut admin, &db).await;
         let mut conn = Conn::new(Opts::from_url(&url).unwrap()).await.unwrap();
         let t = Instant::now();
         fixture::provision(&mut conn, "wp_").await.unwrap();
@@ -526,8 +525,7 @@ fn unique_photo(base: &[u8], n: usize) -> Vec<u8> {
 async fn picture_sync_bench(server: &str, n: usize) {
     let db = "woosync_bench_pictures";
     let mut admin = Conn::new(Opts::from_url(server).unwrap()).await.expect("connect");
-    admin.query_drop(format!("DROP DATABASE IF EXISTS `{db}`")).await.unwrap();
-    admin.query_drop(format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci")).await.unwrap();
+    fresh_database(&mut admin, db).await;
     let url = format!("{server}/{db}");
     let mut conn = Conn::new(Opts::from_url(&url).unwrap()).await.unwrap();
     fixture::provision(&mut conn, "wp_").await.unwrap();
@@ -598,6 +596,12 @@ fn count_files(dir: &Path) -> usize {
     std::fs::read_dir(dir).map(|d| d.flatten().map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 }).sum()).unwrap_or(0)
 }
 
+/// Drops the bench database `db` if it is there and makes it again, empty, in the shop's charset.
+async fn fresh_database(admin: &mut Conn, db: &str) {
+    admin.query_drop(format!("DROP DATABASE IF EXISTS `{db}`")).await.unwrap();
+    admin.query_drop(format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci")).await.unwrap();
+}
+
 /// Waits for the child and returns its exit code and peak resident set size (KiB).
 fn wait_with_rusage(pid: i32) -> (i32, i64) {
     let mut status = 0;
@@ -612,8 +616,7 @@ fn wait_with_rusage(pid: i32) -> (i32, i64) {
 async fn parse_bench(server: &str, rows: usize) {
     let db = "woosync_bench_parse";
     let mut admin = Conn::new(Opts::from_url(server).unwrap()).await.expect("connect");
-    admin.query_drop(format!("DROP DATABASE IF EXISTS `{db}`")).await.unwrap();
-    admin.query_drop(format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci")).await.unwrap();
+    fresh_database(&mut admin, db).await;
     let url = format!("{server}/{db}");
     let dir = tempfile::tempdir().unwrap();
 
