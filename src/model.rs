@@ -126,6 +126,12 @@ pub struct Content {
     pub image_sizes: Option<Vec<u64>>,
 }
 
+/// Whether a picture source is an http(s) URL (else a path), letter case aside.
+pub fn is_picture_url(source: &str) -> bool {
+    let s = source.trim_start().as_bytes();
+    [&b"https://"[..], b"http://"].iter().any(|scheme| s.get(..scheme.len()).is_some_and(|head| head.eq_ignore_ascii_case(scheme)))
+}
+
 impl Content {
     pub fn is_empty(&self) -> bool {
         self.description.is_none() && self.short_description.is_none() && self.gtin.is_none() && self.categories.is_none() && self.attributes.is_none() && self.parent_sku.is_none() && self.parent_id.is_none() && self.meta.is_none() && self.images.is_none()

@@ -56,7 +56,7 @@ impl Rules {
 fn image_sizes(images: &[String]) -> Vec<u64> {
     images
         .iter()
-        .map(|p| match p.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("http")) {
+        .map(|p| match crate::model::is_picture_url(p) {
             true => 0,
             false => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
         })
@@ -73,8 +73,7 @@ fn images(cell: &str, base: &std::path::Path) -> Result<Vec<String>, String> {
         if has_control(part) {
             return Err(format!("picture {:?} contains control characters (tab, newline, ...)", part.chars().take(60).collect::<String>()));
         }
-        let lower = part.to_ascii_lowercase();
-        if lower.starts_with("https://") || lower.starts_with("http://") {
+        if crate::model::is_picture_url(part) {
             out.push(part.to_string());
         } else if let Some((scheme, _)) = part.split_once("://") {
             return Err(format!("picture {part:?}: {scheme}:// is not taken; expected a path or an http(s) URL"));

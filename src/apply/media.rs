@@ -203,22 +203,20 @@ impl ChunkPictures {
         Ok(())
     }
 
-    /// After the commit: the pictures entered are known to later chunks by their bytes.
-    pub fn committed(&self, target: &Target<'_>) {
+    /// After the chunk committed: its picture warnings join its report rows; the pictures it
+    /// entered are known to later chunks by their bytes; the files of pictures stored for
+    /// products it did not write after all (one made meanwhile became an update) are removed.
+    pub fn committed(&self, target: &Target<'_>, done: &mut super::ChunkDone) {
+        done.rows.extend(self.warnings.iter().cloned());
+        done.warnings = self.warnings.len();
         let Some(pictures) = &target.pictures else { return };
         let entered = self.entered.lock().unwrap_or_else(|e| e.into_inner());
         pictures.library.learn(entered.iter().filter_map(|(at, id)| match &self.ready[*at] {
             Some(Ready::New(stored)) => Some((stored.hash.clone(), *id)),
             _ => None,
         }));
-    }
-
-    /// After the commit: the files of pictures stored for products the chunk did not create
-    /// after all (one made meanwhile became an update) are removed.
-    pub fn remove_unused(&self) {
-        let used = self.entered.lock().unwrap_or_else(|e| e.into_inner());
         for (at, r) in self.ready.iter().enumerate() {
-            if let (Some(Ready::New(s)), false) = (r, used.contains_key(&at)) {
+            if let (Some(Ready::New(s)), false) = (r, entered.contains_key(&at)) {
                 for f in &s.files {
                     let _ = std::fs::remove_file(f);
                 }

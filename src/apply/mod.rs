@@ -99,7 +99,8 @@ pub fn dry_chunk(chunk: &[Unit]) -> ChunkDone {
 /// the checkpoint row says whether the chunk committed before the loss; if not, it is applied
 /// again from the start (the server rolled it back).
 pub async fn apply_chunk(conn: &mut Conn, settings: &crate::config::Settings, target: &Target<'_>, chunk_no: u32, chunk: &[Unit]) -> Result<ChunkDone> {
-    // New products' pictures: files made (and recorded) before the transaction, once.
+    // The pictures of new products and of products whose pictures change: files made (and
+    // recorded) before the transaction, once.
     let pictures = media::prepare(conn, target, chunk_no, chunk).await?;
     let mut attempt = 0u32;
     loop {
@@ -107,10 +108,7 @@ pub async fn apply_chunk(conn: &mut Conn, settings: &crate::config::Settings, ta
         match try_chunk(conn, target, chunk_no, chunk, &pictures).await {
             Ok(mut done) => {
                 done.attempts = attempt;
-                done.rows.extend(pictures.warnings.iter().cloned());
-                done.warnings = pictures.warnings.len();
-                pictures.committed(target);
-                pictures.remove_unused();
+                pictures.committed(target, &mut done);
                 return Ok(done);
             }
             Err(ChunkError::Driver(e)) if crate::error::is_connection_lost(&e) && attempt < crate::error::RECONNECT_ATTEMPTS => {
@@ -131,12 +129,9 @@ pub async fn apply_chunk(conn: &mut Conn, settings: &crate::config::Settings, ta
                     .map_err(|e| Error::db("checking the chunk's checkpoint after reconnecting", e))?;
                 if committed.is_some() {
                     tracing::warn!(chunk = chunk_no, "chunk {chunk_no} had committed before the connection was lost");
-                    pictures.committed(target);
-                    pictures.remove_unused();
                     let mut done = summarise(chunk);
                     done.attempts = attempt;
-                    done.rows.extend(pictures.warnings.iter().cloned());
-                    done.warnings = pictures.warnings.len();
+                    pictures.committed(target, &mut done);
                     return Ok(done);
                 }
             }

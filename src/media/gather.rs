@@ -96,8 +96,7 @@ pub struct Wanted {
 
 impl Wanted {
     pub fn is_url(&self) -> bool {
-        let lower = self.source.trim_start().to_ascii_lowercase();
-        lower.starts_with("https://") || lower.starts_with("http://")
+        crate::model::is_picture_url(&self.source)
     }
 
     /// SHA-256 of the source as given (kept in the attachment's meta instead of the source:

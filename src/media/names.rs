@@ -84,12 +84,6 @@ pub fn split_extension(name: &str) -> (&str, &str) {
     }
 }
 
-/// `wp_unique_filename()` of a sanitized `name` in a folder holding `existing` (the names of its
-/// files): see [`TakenNames::unique`].
-pub fn unique_file_name(name: &str, existing: &[String]) -> String {
-    TakenNames::of(existing.iter().map(String::as_str)).unique(name)
-}
-
 /// The names a folder's files take, for [`TakenNames::unique`]: each file's own name, and the
 /// name of the picture a sized, scaled or rotated copy belongs to (`cup-150x150.jpg`,
 /// `cup-scaled.jpg` and `cup-rotated.jpg` take `cup.jpg`: its copies would overwrite them) —
@@ -150,6 +144,11 @@ mod tests {
         assert_eq!(sanitize_file_name("photo.v2.final.jpg"), "photo.v2.final_.jpg");
         assert_eq!(sanitize_file_name("archive.tar.gz"), "archive.tar.gz");
         assert_eq!(sanitize_file_name("2024.05.01.jpg"), "2024.05.01.jpg");
+    }
+
+    /// `wp_unique_filename()` of `name` in a folder holding `existing`.
+    fn unique_file_name(name: &str, existing: &[String]) -> String {
+        TakenNames::of(existing.iter().map(String::as_str)).unique(name)
     }
 
     #[test]

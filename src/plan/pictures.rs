@@ -70,9 +70,8 @@ fn parse_record(value: &str) -> Option<(&str, Vec<u64>)> {
 /// may hold a token), a path as it is.
 pub fn shown(source: &str) -> String {
     let s = source.trim();
-    let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
     match url::Url::parse(s) {
-        Ok(u) if lower.starts_with("https://") || lower.starts_with("http://") => crate::config::redact_url(&u),
+        Ok(u) if crate::model::is_picture_url(s) => crate::config::redact_url(&u),
         _ => s.to_string(),
     }
 }
@@ -155,5 +154,7 @@ mod tests {
         assert_eq!(shown("https://user:pw@cdn.example/a.jpg?token=s3cret"), "https://cdn.example/a.jpg");
         assert_eq!(shown(" /srv/erp/a b.jpg "), "/srv/erp/a b.jpg");
         assert_eq!(wanted(&["a".into(), "b".into()], PostType::Variation), ["a".to_string()]);
+        assert!(crate::model::is_picture_url(" HTTP://cdn/a.jpg") && crate::model::is_picture_url("https://x"));
+        assert!(!crate::model::is_picture_url("httpfoo.jpg") && !crate::model::is_picture_url("/srv/http://x.jpg"));
     }
 }
